@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// `npm run dev`: first run writes .dev.vars with strong random secrets (printing the master key
+// once), applies the D1 migrations locally, then serves on http://127.0.0.1:8787 without prompts,
+// telemetry or the Request.cf look-up. Everything runs offline on the local providers.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, writeFileSync } from "node:fs";
+
+const env = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_LOG: process.env.WRANGLER_LOG ?? "info",
+  CI: "true", // wrangler asks no questions in CI mode
+};
+const port = process.env.PORT ?? "8787";
+
+if (!existsSync(".dev.vars")) {
+  const master = `mk_${randomBytes(32).toString("base64url")}`;
+  const jwt = randomBytes(48).toString("base64url");
+  writeFileSync(
+    ".dev.vars",
+    `# Written by npm run dev on ${new Date().toISOString()}. Local only; never commit (it is git-ignored).\nMASTER_API_KEY=${master}\nJWT_SECRET_KEY=${jwt}\n`,
+    { mode: 0o600 },
+  );
+  console.log("\nCreated .dev.vars with fresh secrets. Your local master API key (shown once):\n");
+  console.log(`  ${master}\n`);
+  console.log("It stays in .dev.vars (git-ignored) if you need it again.\n");
+}
+
+const wrangler = (args, opts = {}) => spawnSync("npx", ["wrangler", ...args], { stdio: "inherit", env, ...opts });
+const migrate = wrangler(["d1", "migrations", "apply", "DB", "--local"]);
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", port, "--show-interactive-dev-session=false", ...process.argv.slice(2)], {
+  stdio: "inherit",
+  env,
+});
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+child.on("exit", (code) => process.exit(code ?? 0));

@@ -1,0 +1,84 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { parseSettings } from "./config";
+import type { AppEnv } from "./http/context";
+import { ApiError, type ErrorCode, errorBody } from "./http/errors";
+
+/** Shapes every zod validation failure into the one error envelope. */
+export function validationHook(
+  result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } },
+): void {
+  if (result.success) return;
+  const issues = (result.error?.issues ?? []).map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
+  const first = issues[0];
+  throw new ApiError("validation_error", first ? `Invalid request: ${first.path || "body"}: ${first.message}` : "Invalid request", {
+    details: issues,
+  });
+}
+
+export function newApp(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({ defaultHook: (result) => validationHook(result) });
+}
+
+const STATUS_CODES: Record<number, ErrorCode> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_type",
+};
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException) {
+    const code = STATUS_CODES[err.status];
+    if (code) {
+      const json = /json/i.test(err.message);
+      return new ApiError(json ? "invalid_json" : code, json ? "Request body is not valid JSON" : err.message || code, { cause: err });
+    }
+  }
+  return new ApiError("internal_error", "Internal server error", { cause: err });
+}
+
+/** Top-level app: request ids, security headers, CORS allow-list, one error envelope. */
+export function createApp(mount: (app: OpenAPIHono<AppEnv>) => void): OpenAPIHono<AppEnv> {
+  const app = newApp();
+  app.use("*", requestId({ headerName: "X-Request-Id", limitLength: 64 }));
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-origin" }));
+  app.use("*", async (c, next) => {
+    c.set("settings", parseSettings(c.env));
+    await next();
+  });
+  app.use("*", async (c, next) => {
+    const allowed = c.var.settings.CORS_ORIGINS;
+    if (allowed.length === 0) return next();
+    return cors({
+      origin: (origin) => (allowed.includes(origin) ? origin : null),
+      allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "X-Master-API-Key", "X-Request-Id"],
+      exposeHeaders: ["X-Request-Id", "X-Cache"],
+      maxAge: 600,
+    })(c, next);
+  });
+
+  mount(app);
+
+  app.notFound((c) => {
+    const err = new ApiError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+    return c.json(errorBody(err, c.var.requestId ?? "unknown"), 404);
+  });
+  app.onError((err, c) => {
+    const apiErr = toApiError(err);
+    const rid = c.var.requestId ?? "unknown";
+    if (apiErr.status >= 500) {
+      // Internal detail goes to the logs only, tied to the request id the client sees.
+      console.error(JSON.stringify({ request_id: rid, code: apiErr.code, error: String(err), cause: String(apiErr.cause ?? "") }));
+    }
+    return c.json(errorBody(apiErr, rid), apiErr.status);
+  });
+  return app;
+}

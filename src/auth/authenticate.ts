@@ -1,0 +1,84 @@
+import type { Context } from "hono";
+import { parseSecrets } from "../config";
+import type { AppEnv } from "../http/context";
+import { ApiError, legacyError } from "../http/errors";
+import { timingSafeEqualStrings } from "./crypto";
+import { verifySessionToken } from "./jwt";
+import { lookupKey } from "./keys";
+import type { KeyRecord, Principal, Scope, SessionClaims } from "./principal";
+
+type Ctx = Context<AppEnv>;
+
+export async function isMasterKey(c: Ctx, presented: string | undefined): Promise<boolean> {
+  const { MASTER_API_KEY } = parseSecrets(c.env);
+  if (!presented) return false;
+  return timingSafeEqualStrings(presented, MASTER_API_KEY);
+}
+
+function bearer(c: Ctx): string | undefined {
+  const h = c.req.header("Authorization");
+  if (!h) return undefined;
+  const m = /^Bearer\s+(.+)$/i.exec(h.trim());
+  return m ? m[1].trim() : undefined;
+}
+
+/** `X-Master-API-Key` only, as the original's /get_temp_api_key. */
+export async function requireMaster(c: Ctx, legacy = false): Promise<Principal> {
+  parseSecrets(c.env); // fail closed before looking at credentials
+  if (await isMasterKey(c, c.req.header("X-Master-API-Key") ?? bearer(c))) return { kind: "master" };
+  if (legacy) throw legacyError("invalid_master_key", "message", "Invalid master API key");
+  throw new ApiError("invalid_master_key", "A valid master API key is required (header X-Master-API-Key)");
+}
+
+/**
+ * The master key (X-Master-API-Key) or a temporary key (X-API-Key or `Authorization: Bearer`).
+ * A temporary key must hold `scope`.
+ */
+export async function requireKeyOrMaster(c: Ctx, scope: Scope): Promise<Principal> {
+  parseSecrets(c.env);
+  const master = c.req.header("X-Master-API-Key");
+  if (master !== undefined) {
+    if (await isMasterKey(c, master)) return { kind: "master" };
+    throw new ApiError("invalid_master_key", "Invalid master API key");
+  }
+  const presented = c.req.header("X-API-Key") ?? bearer(c);
+  if (!presented) throw new ApiError("unauthorized", "An API key is required (header X-API-Key or Authorization: Bearer)");
+  if (await isMasterKey(c, presented)) return { kind: "master" };
+  const key = await lookupKey(c.env, presented);
+  if (!key) throw new ApiError("invalid_api_key", "Invalid or expired API key");
+  requireScope(key, scope);
+  return { kind: "key", key };
+}
+
+export function requireScope(key: KeyRecord, scope: Scope): void {
+  if (!key.scopes.includes(scope)) throw new ApiError("forbidden", `This API key lacks the '${scope}' scope`);
+}
+
+/** Ensures a principal may touch a collection: the master key any, a key only its own. */
+export function assertCollectionAccess(p: Principal, collectionId: string): void {
+  if (p.kind === "master") return;
+  const own = p.kind === "key" ? p.key.collection_id : p.claims.col;
+  // Not found rather than forbidden: a key must not learn which other collections exist.
+  if (own !== collectionId) throw new ApiError("not_found", "Collection not found");
+}
+
+/**
+ * Chat token from `Authorization: <jwt>` (the original sent it raw) or `Authorization: Bearer <jwt>`.
+ * `legacy` keeps the original's messages ("Token is missing" / "Token is invalid").
+ */
+export async function requireSessionToken(c: Ctx, legacy: boolean): Promise<SessionClaims> {
+  const { JWT_SECRET_KEY } = parseSecrets(c.env);
+  const raw = c.req.header("Authorization")?.trim();
+  const token = raw ? (bearer(c) ?? raw) : undefined;
+  if (!token) {
+    throw legacy
+      ? legacyError("token_missing", "message", "Token is missing")
+      : new ApiError("token_missing", "A session token is required (Authorization: Bearer <jwt>)");
+  }
+  const result = await verifySessionToken(JWT_SECRET_KEY, token);
+  if (!result.ok) {
+    const text = result.reason === "expired" ? "Token has expired" : "Token is invalid";
+    throw legacy ? legacyError("token_invalid", "message", "Token is invalid") : new ApiError("token_invalid", text);
+  }
+  return result.claims;
+}

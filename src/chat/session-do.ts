@@ -1,0 +1,63 @@
+import { DurableObject } from "cloudflare:workers";
+
+export interface SessionMeta {
+  sid: string;
+  key_id: string;
+  collection_id: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface SessionSource {
+  n: number;
+  document_id: string;
+  document_name: string;
+  chunk: number;
+  score: number;
+}
+
+export interface Turn {
+  role: "user" | "assistant";
+  content: string;
+  at: number;
+  sources?: SessionSource[];
+}
+
+/** History is bounded so one session cannot grow its object without limit. */
+export const MAX_TURNS = 100;
+
+/**
+ * One chat session: its binding to a key and a collection, and its bounded history. It lives at
+ * the edge next to its first caller and deletes itself (alarm) when its token expires.
+ */
+export class ChatSession extends DurableObject<Env> {
+  async init(meta: SessionMeta): Promise<void> {
+    await this.ctx.storage.put("meta", meta);
+    await this.ctx.storage.setAlarm(meta.expires_at * 1000);
+  }
+
+  async meta(): Promise<SessionMeta | null> {
+    const meta = await this.ctx.storage.get<SessionMeta>("meta");
+    if (!meta || meta.expires_at <= Math.floor(Date.now() / 1000)) return null;
+    return meta;
+  }
+
+  async append(turns: Turn[]): Promise<void> {
+    const history = (await this.ctx.storage.get<Turn[]>("history")) ?? [];
+    history.push(...turns);
+    await this.ctx.storage.put("history", history.slice(-MAX_TURNS));
+  }
+
+  async messages(limit = MAX_TURNS): Promise<Turn[]> {
+    const history = (await this.ctx.storage.get<Turn[]>("history")) ?? [];
+    return history.slice(-limit);
+  }
+
+  override async alarm(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+  }
+}
+
+export function sessionStub(env: Env, sid: string): DurableObjectStub<ChatSession> {
+  return (env.CHAT_SESSION as unknown as DurableObjectNamespace<ChatSession>).get(env.CHAT_SESSION.idFromName(sid));
+}

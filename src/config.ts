@@ -1,0 +1,74 @@
+import { z } from "zod";
+import { ApiError } from "./http/errors";
+
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+const secret = z
+  .string({ error: "is not set" })
+  .min(32, { error: "must be at least 32 characters" });
+
+/**
+ * Settings come from wrangler vars and secrets. Secrets have no default anywhere: a missing or weak
+ * one makes every protected endpoint fail closed (see `requireSecrets`).
+ */
+const SettingsSchema = z.object({
+  CHAT_URL: z.url().optional(),
+  KEY_TTL_SECONDS: int(3600, 60, 30 * 86400),
+  KEY_TTL_MAX_SECONDS: int(86400, 60, 365 * 86400),
+  SESSION_TTL_SECONDS: int(3600, 60, 30 * 86400),
+  MAX_UPLOAD_BYTES: int(25 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+  MAX_JSON_BYTES: int(10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+  CORS_ORIGINS: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
+  ANSWER_PROVIDER: z.enum(["extractive", "workers-ai", "openai", "chat-url"]).optional(),
+  AI_CHAT_MODEL: z.string().min(1).default("@cf/meta/llama-3.3-70b-instruct-fp8-fast"),
+  ANSWER_MAX_TOKENS: int(1024, 64, 8192),
+  UPSTREAM_TIMEOUT_MS: int(30000, 1000, 120000),
+  OPENAI_BASE_URL: z.url().optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_MODEL: z.string().min(1).default("gpt-4o-mini"),
+  UPSTREAM_CHAT_URL: z.url().optional(),
+});
+
+export type Settings = z.infer<typeof SettingsSchema>;
+export interface Secrets {
+  MASTER_API_KEY: string;
+  JWT_SECRET_KEY: string;
+}
+
+function envRecord(env: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(env as Record<string, unknown>)) {
+    // Empty strings count as unset, so `FOO=` in .dev.vars means "use the default".
+    if (typeof v === "string" && v.trim() === "") continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+export function parseSettings(env: unknown): Settings {
+  const parsed = SettingsSchema.safeParse(envRecord(env));
+  if (!parsed.success) {
+    const names = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
+    throw new ApiError("misconfigured", `Server misconfigured: invalid setting ${names.join(", ")}`);
+  }
+  return parsed.data;
+}
+
+/** Parses the two required secrets; names the variable at fault, never its value. */
+export function parseSecrets(env: unknown): Secrets {
+  const rec = envRecord(env);
+  for (const name of ["MASTER_API_KEY", "JWT_SECRET_KEY"] as const) {
+    const r = secret.safeParse(rec[name]);
+    if (!r.success) {
+      throw new ApiError("misconfigured", `Server misconfigured: ${name} ${r.error.issues[0]?.message ?? "is invalid"}`);
+    }
+  }
+  return { MASTER_API_KEY: rec.MASTER_API_KEY as string, JWT_SECRET_KEY: rec.JWT_SECRET_KEY as string };
+}

@@ -1,0 +1,79 @@
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Every error code the API can answer with, and the HTTP status it always maps to. */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  invalid_json: 400,
+  validation_error: 400,
+  missing_fields: 400,
+  master_key_not_allowed: 400,
+  url_mismatch: 400,
+  ttl_out_of_range: 400,
+  unauthorized: 401,
+  invalid_master_key: 401,
+  invalid_api_key: 401,
+  token_missing: 401,
+  token_invalid: 401,
+  invalid_session: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  embedder_mismatch: 409,
+  payload_too_large: 413,
+  unsupported_type: 415,
+  encrypted_document: 422,
+  corrupt_document: 422,
+  empty_document: 422,
+  document_too_large: 413,
+  rate_limited: 429,
+  internal_error: 500,
+  misconfigured: 500,
+  upstream_error: 502,
+  unavailable: 503,
+  upstream_timeout: 504,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/**
+ * The original Flask service answered errors as `{message}` or `{error}` with a fixed string.
+ * Its compatible endpoints keep that field and string so old clients still match on them.
+ */
+export interface LegacyShape {
+  field: "message" | "error";
+  text: string;
+}
+
+export class ApiError extends HTTPException {
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+  readonly legacy?: LegacyShape;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { details?: unknown; legacy?: LegacyShape; cause?: unknown } = {},
+  ) {
+    super(ERROR_STATUS[code], { message, cause: opts.cause });
+    this.name = "ApiError";
+    this.code = code;
+    this.details = opts.details;
+    this.legacy = opts.legacy;
+  }
+}
+
+/** Shorthand for an error of an original endpoint: the same status, field and text as the original. */
+export function legacyError(code: ErrorCode, field: "message" | "error", text: string): ApiError {
+  return new ApiError(code, text, { legacy: { field, text } });
+}
+
+export function errorBody(err: ApiError, requestId: string): Record<string, unknown> {
+  if (err.legacy) {
+    return { [err.legacy.field]: err.legacy.text, code: err.code, request_id: requestId };
+  }
+  const error: Record<string, unknown> = { code: err.code, message: err.message, request_id: requestId };
+  if (err.details !== undefined) error.details = err.details;
+  return { error };
+}

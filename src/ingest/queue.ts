@@ -1,0 +1,51 @@
+import { ApiError } from "../http/errors";
+import { indexDocument, markFailed } from "./pipeline";
+
+export interface IngestMessage {
+  type: "index";
+  document_id: string;
+  generation: number;
+}
+
+export const DEAD_LETTER_QUEUE = "docchat-ingest-dlq";
+
+/** Delay before the n-th retry: exponential backoff, capped (seconds). */
+export function backoffSeconds(attempts: number): number {
+  return Math.min(300, 2 ** Math.min(attempts, 8));
+}
+
+/**
+ * Queue consumer. Each message indexes one document; messages of a batch run concurrently. A
+ * message is acked once its document is ready, failed for good or stale; a transient failure is
+ * retried with exponential backoff, and after the last retry the message lands in the dead-letter
+ * queue, whose consumer records the failure on the document so nothing stays `queued` forever.
+ */
+export async function handleQueue(batch: MessageBatch<IngestMessage>, env: Env): Promise<void> {
+  if (batch.queue === DEAD_LETTER_QUEUE) {
+    for (const msg of batch.messages) {
+      await markFailed(
+        env,
+        msg.body.document_id,
+        msg.body.generation,
+        new ApiError("internal_error", "Indexing failed after several attempts; re-index the document to try again"),
+      ).catch((err) => console.error(JSON.stringify({ dlq: msg.body.document_id, error: String(err) })));
+      msg.ack();
+    }
+    return;
+  }
+  await Promise.all(
+    batch.messages.map(async (msg) => {
+      if (msg.body?.type !== "index" || typeof msg.body.document_id !== "string") {
+        msg.ack(); // malformed: retrying cannot help
+        return;
+      }
+      try {
+        await indexDocument(env, msg.body.document_id, msg.body.generation);
+        msg.ack();
+      } catch (err) {
+        console.error(JSON.stringify({ document_id: msg.body.document_id, attempt: msg.attempts, error: String(err) }));
+        msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+      }
+    }),
+  );
+}

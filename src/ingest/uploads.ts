@@ -1,0 +1,65 @@
+import type { Context } from "hono";
+import type { Settings } from "../config";
+import type { AppEnv } from "../http/context";
+import { ApiError, errorBody } from "../http/errors";
+import type { Collection } from "../storage/collections";
+import { type Accepted, acceptUpload, type UploadInput } from "./pipeline";
+
+export const MAX_FILES_PER_REQUEST = 100;
+const encoder = new TextEncoder();
+
+export interface FileOutcome {
+  name: string;
+  accepted?: Accepted;
+  error?: ApiError;
+}
+
+/** Reads the `file` (or `files`) parts of a multipart body into upload inputs. */
+export async function readMultipartFiles(c: Context<AppEnv>, field = "file"): Promise<UploadInput[]> {
+  let form: FormData;
+  try {
+    form = await c.req.formData();
+  } catch (err) {
+    throw new ApiError("bad_request", "Body must be multipart/form-data with one or more `file` parts", { cause: err });
+  }
+  const parts = [...form.getAll(field), ...(field === "file" ? form.getAll("files") : [])];
+  const files = parts.filter((p): p is File => typeof p !== "string");
+  if (files.length > MAX_FILES_PER_REQUEST) {
+    throw new ApiError("payload_too_large", `At most ${MAX_FILES_PER_REQUEST} files per request`);
+  }
+  return Promise.all(
+    files.map(async (f) => ({
+      name: f.name || "",
+      bytes: new Uint8Array(await f.arrayBuffer()),
+      contentType: f.type || null,
+    })),
+  );
+}
+
+export function textRecordToUpload(r: { name: string; text: string; metadata?: Record<string, unknown> }): UploadInput {
+  const name = /\.[a-z0-9]{1,5}$/i.test(r.name) ? r.name : `${r.name}.txt`;
+  return { name, bytes: encoder.encode(r.text), contentType: name.endsWith(".md") ? "text/markdown" : "text/plain; charset=utf-8", metadata: r.metadata };
+}
+
+/** Accepts each file on its own: one bad file never stops the others. */
+export async function acceptAll(env: Env, settings: Settings, collection: Collection, inputs: UploadInput[]): Promise<FileOutcome[]> {
+  const out: FileOutcome[] = [];
+  // Sequential on purpose: keeps memory to one file's bytes in flight beyond the parsed body.
+  for (const input of inputs) {
+    if (!input.name) {
+      out.push({ name: "", error: new ApiError("bad_request", "A file part has no file name") });
+      continue;
+    }
+    try {
+      out.push({ name: input.name, accepted: await acceptUpload(env, settings, collection, input) });
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status >= 500) throw err;
+      out.push({ name: input.name, error: err });
+    }
+  }
+  return out;
+}
+
+export function outcomeError(o: FileOutcome, requestId: string) {
+  return o.error ? (errorBody(o.error, requestId).error as Record<string, unknown>) : null;
+}

@@ -1,0 +1,296 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import { assertCollectionAccess, isMasterKey, requireKeyOrMaster, requireSessionToken } from "../auth/authenticate";
+import { isRevoked } from "../auth/keys";
+import type { Principal, SessionClaims } from "../auth/principal";
+import { type ChatSession, sessionStub } from "../chat/session-do";
+import { answerCacheKey, answerPrepared, type ChatAnswer, type ChatTurn, prepareChat } from "../chat/service";
+import { extractCitations } from "../chat/answer/citations";
+import type { AppEnv } from "../http/context";
+import { ApiError, legacyError } from "../http/errors";
+import { errorResponses, json, jsonBody, legacyErrorResponses } from "../http/schemas";
+import { requireCollection } from "../storage/collections";
+import { chatUrl } from "./sessions";
+
+type Ctx = Context<AppEnv>;
+
+const Source = z
+  .object({
+    n: z.number(),
+    document_id: z.string(),
+    document_name: z.string(),
+    chunk: z.number(),
+    score: z.number(),
+    text: z.string(),
+    page: z.number().nullable(),
+    heading: z.string().nullable(),
+  })
+  .openapi("Source");
+
+/** The chat URL a client echoes back must be this deployment's own; it is never fetched. */
+function checkUrl(c: Ctx, url: string | undefined): void {
+  if (url === undefined) return;
+  const origin = new URL(c.req.url).origin;
+  const allowed = new Set([chatUrl(c), `${origin}/api/chat`, `${origin}/chat`]);
+  if (!allowed.has(url.trim())) {
+    throw new ApiError("url_mismatch", "`url` must be this deployment's chat URL as returned by start_chat; other URLs are never called", {
+      legacy: { field: "error", text: "url does not match this deployment's chat URL" },
+    });
+  }
+}
+
+/** A session is usable while its object exists, its token is valid and its key is not revoked. */
+async function openSession(c: Ctx, claims: SessionClaims, legacy: boolean) {
+  const stub = sessionStub(c.env, claims.sid);
+  const meta = await stub.meta();
+  const invalid = () =>
+    legacy ? legacyError("invalid_session", "message", "Invalid session") : new ApiError("invalid_session", "Session not found or ended");
+  if (!meta || meta.key_id !== claims.sub) throw invalid();
+  if (meta.key_id !== "master" && (await isRevoked(c.env, meta.key_id))) throw invalid();
+  if (!meta.collection_id) throw new ApiError("not_found", "This session has no collection to chat with");
+  return { stub, meta, collection: await requireCollection(c.env.DB, meta.collection_id) };
+}
+
+async function recordTurn(stub: DurableObjectStub<ChatSession>, query: string, a: ChatAnswer): Promise<void> {
+  const at = Date.now();
+  await stub.append([
+    { role: "user", content: query, at },
+    {
+      role: "assistant",
+      content: a.answer,
+      at,
+      sources: a.sources.map((s) => ({ n: s.n, document_id: s.document_id, document_name: s.document_name, chunk: s.chunk, score: s.score })),
+    },
+  ]);
+}
+
+/** Answers one turn, from the edge cache when it is a first turn asked before. */
+async function answerTurn(
+  c: Ctx,
+  collection: Awaited<ReturnType<typeof requireCollection>>,
+  query: string,
+  history: ChatTurn[],
+  topK: number,
+): Promise<{ answer: ChatAnswer; cache: "HIT" | "MISS" | "BYPASS" }> {
+  const prepared = await prepareChat(c.env, c.var.settings, { collection, query, history, topK });
+  if (history.length > 0) return { answer: await answerPrepared(prepared, c.var.settings), cache: "BYPASS" };
+  const key = await answerCacheKey(collection, query, `${prepared.provider.id}:${prepared.provider.model}`, topK);
+  const cache = caches.default;
+  const hit = await cache.match(key);
+  if (hit) return { answer: (await hit.json()) as ChatAnswer, cache: "HIT" };
+  const answer = await answerPrepared(prepared, c.var.settings);
+  c.executionCtx.waitUntil(
+    cache.put(key, new Response(JSON.stringify(answer), { headers: { "Content-Type": "application/json", "Cache-Control": "max-age=3600" } })),
+  );
+  return { answer, cache: "MISS" };
+}
+
+const LegacyChatBody = z
+  .object({ query: z.string().trim().min(1).max(4000), url: z.string().max(2048).optional() })
+  .openapi("LegacyChatRequest", { example: { query: "What is the refund policy?", url: "http://127.0.0.1:8787/api/chat" } });
+const LegacyChatResponse = z
+  .object({ query: z.string(), answer: z.string(), sources: z.array(Source), session_id: z.string() })
+  .openapi("LegacyChatResponse");
+
+const legacyRoute = (path: "/api/chat" | "/chat") =>
+  createRoute({
+    method: "post",
+    path,
+    tags: ["Original API"],
+    summary: "Ask a question in a chat session (original)",
+    description:
+      "`Authorization: <jwt>` (raw, as the original) or `Bearer <jwt>`. `url` must be the one start_chat returned; it is checked, never fetched.",
+    request: { body: jsonBody(LegacyChatBody) },
+    responses: { 200: json(LegacyChatResponse), ...legacyErrorResponses(400, 401, 404, 500, 502, 504) },
+  });
+
+const V1ChatBody = z
+  .object({
+    query: z.string().trim().min(1).max(4000).optional(),
+    messages: z
+      .array(z.object({ role: z.enum(["user", "assistant"]), content: z.string().min(1).max(8000) }))
+      .min(1)
+      .max(50)
+      .optional(),
+    collection_id: z.string().max(64).optional(),
+    stream: z.boolean().default(false),
+    top_k: z.number().int().min(1).max(20).default(5),
+  })
+  .refine((b) => b.query !== undefined || (b.messages?.length ?? 0) > 0, { message: "Give `query` or `messages`", path: ["query"] })
+  .openapi("ChatRequest", { example: { query: "What is the refund policy?", stream: false, top_k: 5 } });
+
+const V1ChatResponse = z
+  .object({
+    answer: z.string(),
+    sources: z.array(Source),
+    citations: z.array(z.number()),
+    model: z.string(),
+    usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }),
+    session_id: z.string().nullable(),
+  })
+  .openapi("ChatResponse");
+
+const v1Route = createRoute({
+  method: "post",
+  path: "/v1/chat",
+  tags: ["Chat"],
+  summary: "Grounded chat over a collection (JSON or server-sent events)",
+  description:
+    "Authenticate with a session token (`Authorization: Bearer <jwt>`: the session's history is used and extended) or an API key " +
+    "(`X-API-Key`/Bearer key with `collection_id`, stateless; master key via `X-Master-API-Key`). `stream: true` answers " +
+    "`text/event-stream`: one `sources` event, then `delta` events, then `done` (or `error`).",
+  request: { body: jsonBody(V1ChatBody) },
+  responses: {
+    200: {
+      description: "Answer (JSON), or an SSE stream when `stream` is true",
+      content: { "application/json": { schema: V1ChatResponse }, "text/event-stream": { schema: z.string() } },
+    },
+    ...errorResponses(400, 401, 403, 404, 409, 500, 502, 504),
+  },
+});
+
+const messagesRoute = createRoute({
+  method: "get",
+  path: "/v1/sessions/{id}/messages",
+  tags: ["Chat"],
+  summary: "A session's history (its own token, or the master key)",
+  request: { params: z.object({ id: z.string().min(1).max(64) }), query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(100) }) },
+  responses: {
+    200: json(
+      z.object({
+        session_id: z.string(),
+        messages: z.array(z.object({ role: z.string(), content: z.string(), at: z.number(), sources: z.array(z.unknown()).optional() })),
+      }),
+    ),
+    ...errorResponses(401, 403, 404, 500),
+  },
+});
+
+function looksLikeJwt(s: string | undefined): boolean {
+  return !!s && /^(Bearer\s+)?[\w-]+\.[\w-]+\.[\w-]+$/i.test(s.trim());
+}
+
+export function mountChat(app: OpenAPIHono<AppEnv>): void {
+  for (const path of ["/api/chat", "/chat"] as const) {
+    app.use(path, async (c, next) => {
+      // The original checks the token before the body.
+      await requireSessionToken(c, true);
+      await next();
+    });
+    app.openapi(
+      legacyRoute(path),
+      async (c) => {
+        const claims = await requireSessionToken(c, true);
+        const body = c.req.valid("json");
+        checkUrl(c, body.url);
+        const { stub, collection } = await openSession(c, claims, true);
+        const history = (await stub.messages(12)).map((t) => ({ role: t.role, content: t.content }));
+        const { answer, cache } = await answerTurn(c, collection, body.query, history, 5);
+        await recordTurn(stub, body.query, answer);
+        c.header("X-Cache", cache);
+        return c.json({ query: body.query, answer: answer.answer, sources: answer.sources, session_id: claims.sid }, 200);
+      },
+      (result) => {
+        if (!result.success) throw legacyError("missing_fields", "error", "Missing required field: query");
+        return undefined;
+      },
+    );
+  }
+
+  app.openapi(v1Route, async (c) => {
+    const body = c.req.valid("json");
+    let principal: Principal;
+    let session: Awaited<ReturnType<typeof openSession>> | null = null;
+    if (looksLikeJwt(c.req.header("Authorization"))) {
+      const claims = await requireSessionToken(c, false);
+      session = await openSession(c, claims, false);
+      principal = { kind: "session", claims };
+    } else {
+      principal = await requireKeyOrMaster(c, "chat");
+    }
+    const collectionId = session?.collection.id ?? body.collection_id ?? (principal.kind === "key" ? principal.key.collection_id : null);
+    if (!collectionId) throw new ApiError("validation_error", "collection_id is required");
+    assertCollectionAccess(principal, collectionId);
+    const collection = session?.collection ?? (await requireCollection(c.env.DB, collectionId));
+
+    let history: ChatTurn[] = [];
+    let query: string;
+    if (body.messages?.length) {
+      const msgs = body.messages;
+      const last = msgs[msgs.length - 1];
+      if (last.role !== "user") throw new ApiError("validation_error", "The last message must be the user's");
+      query = body.query ?? last.content;
+      history = msgs.slice(0, -1);
+    } else {
+      query = body.query as string;
+      if (session) history = (await session.stub.messages(12)).map((t) => ({ role: t.role, content: t.content }));
+    }
+
+    if (!body.stream) {
+      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k);
+      if (session) await recordTurn(session.stub, query, answer);
+      c.header("X-Cache", cache);
+      return c.json(
+        {
+          answer: answer.answer,
+          sources: answer.sources,
+          citations: answer.citations,
+          model: answer.model,
+          usage: answer.usage,
+          session_id: session?.meta.sid ?? null,
+        },
+        200,
+      );
+    }
+
+    // Streaming: retrieval (and its errors) happens before the stream opens, so a bad request
+    // still gets a proper status; a provider failure mid-stream becomes an `error` event.
+    const prepared = await prepareChat(c.env, c.var.settings, { collection, query, history, topK: body.top_k });
+    return streamSSE(c, async (stream) => {
+      await stream.writeSSE({ event: "sources", data: JSON.stringify({ sources: prepared.sources }) });
+      let text = "";
+      try {
+        for await (const delta of prepared.provider.stream({
+          query,
+          history,
+          sources: prepared.passages,
+          maxTokens: c.var.settings.ANSWER_MAX_TOKENS,
+        })) {
+          text += delta;
+          await stream.writeSSE({ event: "delta", data: JSON.stringify({ text: delta }) });
+        }
+      } catch (err) {
+        const e = err instanceof ApiError ? err : new ApiError("upstream_error", "The answer provider failed", { cause: err });
+        console.error(JSON.stringify({ request_id: c.var.requestId, code: e.code, error: String(err) }));
+        await stream.writeSSE({ event: "error", data: JSON.stringify({ error: { code: e.code, message: e.message, request_id: c.var.requestId } }) });
+        return;
+      }
+      const answer: ChatAnswer = {
+        answer: text,
+        sources: prepared.sources,
+        citations: extractCitations(text, prepared.sources.length),
+        model: prepared.provider.model,
+        usage: { prompt_tokens: 0, completion_tokens: 0 },
+        retrieval_query: prepared.retrievalQuery,
+      };
+      if (session) await recordTurn(session.stub, query, answer);
+      await stream.writeSSE({
+        event: "done",
+        data: JSON.stringify({ answer: text, citations: answer.citations, model: answer.model, session_id: session?.meta.sid ?? null }),
+      });
+    }) as never;
+  });
+
+  app.openapi(messagesRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const { limit } = c.req.valid("query");
+    if (!(await isMasterKey(c, c.req.header("X-Master-API-Key")))) {
+      const claims = await requireSessionToken(c, false);
+      if (claims.sid !== id) throw new ApiError("not_found", "Session not found");
+    }
+    const stub = sessionStub(c.env, id);
+    if (!(await stub.meta())) throw new ApiError("not_found", "Session not found or ended");
+    return c.json({ session_id: id, messages: await stub.messages(limit) }, 200);
+  });
+}

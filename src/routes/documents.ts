@@ -1,0 +1,236 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { assertCollectionAccess, requireKeyOrMaster } from "../auth/authenticate";
+import type { AppEnv } from "../http/context";
+import { ApiError, errorBody } from "../http/errors";
+import { errorResponses, json } from "../http/schemas";
+import { deleteDocument, discardUpload, requeueDocument } from "../ingest/pipeline";
+import { acceptAll, readMultipartFiles, textRecordToUpload } from "../ingest/uploads";
+import { requireCollection } from "../storage/collections";
+import { type DocumentRow, publicDocument, requireDocument } from "../storage/documents";
+import { enqueueAll } from "./collections";
+
+const DocumentSchema = z
+  .object({
+    id: z.string(),
+    collection_id: z.string(),
+    name: z.string(),
+    content_type: z.string(),
+    kind: z.string(),
+    size: z.number(),
+    sha256: z.string(),
+    status: z.enum(["queued", "processing", "ready", "failed"]),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    chunk_count: z.number(),
+    char_count: z.number(),
+    pages: z.number().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Document");
+
+const TextRecord = z.object({
+  name: z.string().trim().min(1).max(512),
+  text: z.string().min(1).max(5_000_000),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+export const TextBatch = z
+  .object({ documents: z.array(TextRecord).min(1).max(500) })
+  .openapi("TextDocuments", { example: { documents: [{ name: "faq.md", text: "# FAQ\n\nOur office opens at 9am.", metadata: { lang: "en" } }] } });
+
+const UploadResult = z
+  .object({
+    documents: z.array(DocumentSchema.extend({ duplicate: z.boolean() })),
+    errors: z.array(z.object({ name: z.string(), error: z.object({ code: z.string(), message: z.string() }) })),
+  })
+  .openapi("UploadResult");
+
+const ColParam = z.object({ id: z.string().min(1).max(64) });
+const DocParam = z.object({ id: z.string().min(1).max(64), docId: z.string().min(1).max(64) });
+
+const upload = createRoute({
+  method: "post",
+  path: "/v1/collections/{id}/documents",
+  tags: ["Documents"],
+  summary: "Upload documents (multipart `file` parts, or JSON `{documents:[{name,text,metadata}]}`)",
+  description:
+    "Answers 202: each accepted document is `queued` and indexed in the background (poll its status). " +
+    "Each file is judged on its own; rejected files are listed in `errors` with their code. Same bytes twice = `duplicate: true`.",
+  request: {
+    params: ColParam,
+    body: {
+      // Not `required`: each validator then runs only for its own content type.
+      required: false,
+      content: {
+        "multipart/form-data": { schema: z.object({ file: z.any().openapi({ type: "string", format: "binary" }) }) },
+        "application/json": { schema: TextBatch },
+      },
+    },
+  },
+  responses: { 202: json(UploadResult, "Accepted"), ...errorResponses(400, 401, 403, 404, 413, 415, 422, 500, 503) },
+});
+const list = createRoute({
+  method: "get",
+  path: "/v1/collections/{id}/documents",
+  tags: ["Documents"],
+  summary: "List documents (paginated)",
+  request: {
+    params: ColParam,
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(500).default(50),
+      cursor: z.string().max(64).optional(),
+      status: z.enum(["queued", "processing", "ready", "failed"]).optional(),
+    }),
+  },
+  responses: {
+    200: json(z.object({ documents: z.array(DocumentSchema), next_cursor: z.string().nullable(), counts: z.record(z.string(), z.number()) })),
+    ...errorResponses(400, 401, 404, 500),
+  },
+});
+const get = createRoute({
+  method: "get",
+  path: "/v1/collections/{id}/documents/{docId}",
+  tags: ["Documents"],
+  summary: "Get a document's status, chunk count and metadata",
+  request: { params: DocParam },
+  responses: { 200: json(DocumentSchema), ...errorResponses(401, 404, 500) },
+});
+const download = createRoute({
+  method: "get",
+  path: "/v1/collections/{id}/documents/{docId}/content",
+  tags: ["Documents"],
+  summary: "Download the original upload",
+  request: { params: DocParam },
+  responses: { 200: { description: "The original bytes" }, ...errorResponses(401, 404, 500) },
+});
+const del = createRoute({
+  method: "delete",
+  path: "/v1/collections/{id}/documents/{docId}",
+  tags: ["Documents"],
+  summary: "Delete a document from every store",
+  request: { params: DocParam },
+  responses: { 200: json(z.object({ id: z.string(), deleted: z.literal(true) })), ...errorResponses(401, 403, 404, 500) },
+});
+const reindex = createRoute({
+  method: "post",
+  path: "/v1/collections/{id}/documents/{docId}/reindex",
+  tags: ["Documents"],
+  summary: "Re-index one document (queued)",
+  request: { params: DocParam },
+  responses: { 202: json(DocumentSchema), ...errorResponses(401, 403, 404, 500, 503) },
+});
+
+export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
+  app.use("/v1/collections/:id/documents", async (c, next) => {
+    if (c.req.method !== "POST") return next();
+    const max = c.var.settings.MAX_UPLOAD_BYTES * 2;
+    return bodyLimit({
+      maxSize: max,
+      onError: () => {
+        throw new ApiError("payload_too_large", `Request body is larger than ${max} bytes`);
+      },
+    })(c, next);
+  });
+
+  app.openapi(upload, async (c) => {
+    const p = await requireKeyOrMaster(c, "write");
+    const { id } = c.req.valid("param");
+    assertCollectionAccess(p, id);
+    const collection = await requireCollection(c.env.DB, id);
+    const isJson = (c.req.header("Content-Type") ?? "").includes("application/json");
+    const inputs = isJson ? (c.req.valid("json") as z.infer<typeof TextBatch>).documents.map(textRecordToUpload) : await readMultipartFiles(c);
+    if (inputs.length === 0) throw new ApiError("bad_request", "No files in the request (multipart field `file`)");
+
+    const outcomes = await acceptAll(c.env, c.var.settings, collection, inputs);
+    const fresh = outcomes.flatMap((o) => (o.accepted && !o.accepted.duplicate ? [o.accepted.document] : []));
+    try {
+      await enqueueAll(
+        c.env,
+        fresh.map((d) => ({ type: "index" as const, document_id: d.id, generation: d.generation })),
+      );
+    } catch (err) {
+      for (const d of fresh) await discardUpload(c.env, d);
+      throw new ApiError("unavailable", "Could not queue the documents for indexing; nothing was stored, try again", { cause: err });
+    }
+    const rid = c.var.requestId;
+    const documents = outcomes.flatMap((o) => (o.accepted ? [{ ...publicDocument(o.accepted.document), duplicate: o.accepted.duplicate }] : []));
+    const errors = outcomes.flatMap((o) =>
+      o.error ? [{ name: o.name, error: errorBody(o.error, rid).error as { code: string; message: string } }] : [],
+    );
+    if (documents.length === 0) {
+      const first = outcomes.find((o) => o.error)?.error as ApiError;
+      throw new ApiError(first.code, outcomes.length === 1 ? first.message : `No file was accepted: ${first.message}`, { details: errors });
+    }
+    return c.json({ documents, errors }, 202);
+  });
+
+  app.openapi(list, async (c) => {
+    const p = await requireKeyOrMaster(c, "read");
+    const { id } = c.req.valid("param");
+    assertCollectionAccess(p, id);
+    await requireCollection(c.env.DB, id);
+    const q = c.req.valid("query");
+    const [rows, counts] = await c.env.DB.batch<DocumentRow | { status: string; n: number }>([
+      c.env.DB.prepare(
+        "SELECT * FROM documents WHERE collection_id = ?1 AND id > ?2 AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4",
+      ).bind(id, q.cursor ?? "", q.status ?? null, q.limit + 1),
+      c.env.DB.prepare("SELECT status, COUNT(*) AS n FROM documents WHERE collection_id = ? GROUP BY status").bind(id),
+    ]);
+    const docs = (rows.results as DocumentRow[]).slice(0, q.limit);
+    return c.json(
+      {
+        documents: docs.map(publicDocument),
+        next_cursor: rows.results.length > q.limit ? (docs[docs.length - 1]?.id ?? null) : null,
+        counts: Object.fromEntries((counts.results as { status: string; n: number }[]).map((r) => [r.status, r.n])),
+      },
+      200,
+    );
+  });
+
+  app.openapi(get, async (c) => {
+    const p = await requireKeyOrMaster(c, "read");
+    const { id, docId } = c.req.valid("param");
+    assertCollectionAccess(p, id);
+    return c.json(publicDocument(await requireDocument(c.env.DB, id, docId)), 200);
+  });
+
+  app.openapi(download, async (c) => {
+    const p = await requireKeyOrMaster(c, "read");
+    const { id, docId } = c.req.valid("param");
+    assertCollectionAccess(p, id);
+    const doc = await requireDocument(c.env.DB, id, docId);
+    const obj = await c.env.DOCUMENTS.get(doc.r2_key);
+    if (!obj) throw new ApiError("not_found", "The original of this document is not stored");
+    const headers = new Headers({
+      "Content-Type": doc.content_type,
+      "Content-Length": String(obj.size),
+      // Served as an attachment so an uploaded HTML file never renders in this origin.
+      "Content-Disposition": `attachment; filename*=UTF-8''${encodeURIComponent(doc.name)}`,
+      "X-Content-Type-Options": "nosniff",
+    });
+    return new Response(obj.body, { headers }) as never;
+  });
+
+  app.openapi(del, async (c) => {
+    const p = await requireKeyOrMaster(c, "write");
+    const { id, docId } = c.req.valid("param");
+    assertCollectionAccess(p, id);
+    await deleteDocument(c.env, await requireDocument(c.env.DB, id, docId));
+    return c.json({ id: docId, deleted: true as const }, 200);
+  });
+
+  app.openapi(reindex, async (c) => {
+    const p = await requireKeyOrMaster(c, "write");
+    const { id, docId } = c.req.valid("param");
+    assertCollectionAccess(p, id);
+    const doc = await requireDocument(c.env.DB, id, docId);
+    const generation = await requeueDocument(c.env, doc);
+    try {
+      await enqueueAll(c.env, [{ type: "index", document_id: doc.id, generation }]);
+    } catch (err) {
+      throw new ApiError("unavailable", "Could not queue the re-index; try again", { cause: err });
+    }
+    return c.json(publicDocument(await requireDocument(c.env.DB, id, docId)), 202);
+  });
+}

@@ -1,0 +1,21 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../http/context";
+import { mountChat } from "./chat";
+import { mountCollections } from "./collections";
+import { mountDocuments } from "./documents";
+import { mountHealth } from "./health";
+import { mountKeys } from "./keys";
+import { mountMakeEmbedding } from "./make-embedding";
+import { mountSearch } from "./search";
+import { mountSessions } from "./sessions";
+
+export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
+  mountHealth(app);
+  mountKeys(app);
+  mountSessions(app);
+  mountChat(app);
+  mountMakeEmbedding(app);
+  mountCollections(app);
+  mountDocuments(app);
+  mountSearch(app);
+}

@@ -1,0 +1,69 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { assertCollectionAccess, requireKeyOrMaster } from "../auth/authenticate";
+import type { AppEnv } from "../http/context";
+import { errorResponses, json, jsonBody } from "../http/schemas";
+import { search } from "../retrieval/search";
+import { requireCollection } from "../storage/collections";
+
+export const SearchBody = z
+  .object({
+    query: z.string().trim().min(1).max(2000),
+    // BEIR's Recall@100 needs 100 results; Vectorize caps a query at 100 as well.
+    top_k: z.number().int().min(1).max(100).default(10),
+    mode: z.enum(["hybrid", "vector", "keyword"]).default("hybrid"),
+    filter: z.object({ document_ids: z.array(z.string().max(64)).min(1).max(100).optional() }).optional(),
+    rrf_k: z.number().int().min(1).max(1000).optional(),
+    vector_weight: z.number().min(0).max(1).optional(),
+  })
+  .openapi("SearchRequest", { example: { query: "When does the office open?", top_k: 5, mode: "hybrid" } });
+
+const Hit = z
+  .object({
+    chunk_id: z.number(),
+    document_id: z.string(),
+    document_name: z.string(),
+    ordinal: z.number(),
+    text: z.string(),
+    page: z.number().nullable(),
+    heading: z.string().nullable(),
+    score: z.number(),
+    scores: z.object({
+      vector: z.number().nullable(),
+      vector_rank: z.number().nullable(),
+      keyword: z.number().nullable().openapi({ description: "FTS5 bm25(): smaller is better" }),
+      keyword_rank: z.number().nullable(),
+      fused: z.number(),
+    }),
+  })
+  .openapi("SearchHit");
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/collections/{id}/search",
+  tags: ["Search"],
+  summary: "Hybrid, vector or keyword search in a collection",
+  request: { params: z.object({ id: z.string().min(1).max(64) }), body: jsonBody(SearchBody) },
+  responses: {
+    200: json(z.object({ query: z.string(), mode: z.string(), results: z.array(Hit) })),
+    ...errorResponses(400, 401, 403, 404, 409, 500, 502),
+  },
+});
+
+export function mountSearch(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(route, async (c) => {
+    const p = await requireKeyOrMaster(c, "read");
+    const { id } = c.req.valid("param");
+    assertCollectionAccess(p, id);
+    const collection = await requireCollection(c.env.DB, id);
+    const body = c.req.valid("json");
+    const results = await search(c.env, collection, {
+      query: body.query,
+      topK: body.top_k,
+      mode: body.mode,
+      documentIds: body.filter?.document_ids,
+      rrfK: body.rrf_k,
+      vectorWeight: body.vector_weight,
+    });
+    return c.json({ query: body.query, mode: body.mode, results }, 200);
+  });
+}

@@ -1,0 +1,157 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { isMasterKey } from "../auth/authenticate";
+import { newId } from "../auth/crypto";
+import { signSessionToken } from "../auth/jwt";
+import { lookupKey } from "../auth/keys";
+import type { KeyRecord } from "../auth/principal";
+import { sessionStub } from "../chat/session-do";
+import { parseSecrets } from "../config";
+import type { AppEnv } from "../http/context";
+import { ApiError, legacyError } from "../http/errors";
+import { json, legacyErrorResponses } from "../http/schemas";
+import { ingestLegacyDocuments } from "../ingest/legacy";
+
+export const SessionResponse = z
+  .object({
+    jwt_token: z.string(),
+    url: z.string().openapi({ description: "This deployment's chat endpoint (pass it back as `url`)" }),
+    session_id: z.string(),
+    expires_at: z.string(),
+    collection_id: z.string().nullable(),
+  })
+  .openapi("ChatSession");
+
+/** The public URL of this deployment's chat endpoint: CHAT_URL if configured, else <origin>/api/chat. */
+export function chatUrl(c: Context<AppEnv>): string {
+  return c.var.settings.CHAT_URL ?? `${new URL(c.req.url).origin}/api/chat`;
+}
+
+/** Creates the session object and signs its token; the token never outlives the key that asked for it. */
+export async function startSession(
+  c: Context<AppEnv>,
+  owner: { keyId: string; collectionId: string | null; keyExpiresAt: number | null },
+) {
+  const { JWT_SECRET_KEY } = parseSecrets(c.env);
+  const now = Math.floor(Date.now() / 1000);
+  let exp = now + c.var.settings.SESSION_TTL_SECONDS;
+  if (owner.keyExpiresAt !== null) exp = Math.min(exp, owner.keyExpiresAt);
+  const sid = newId("ses");
+  await sessionStub(c.env, sid).init({
+    sid,
+    key_id: owner.keyId,
+    collection_id: owner.collectionId,
+    created_at: now,
+    expires_at: exp,
+  });
+  const { token } = await signSessionToken(JWT_SECRET_KEY, { sid, sub: owner.keyId, col: owner.collectionId, exp });
+  return {
+    jwt_token: token,
+    url: chatUrl(c),
+    session_id: sid,
+    expires_at: new Date(exp * 1000).toISOString(),
+    collection_id: owner.collectionId,
+  };
+}
+
+async function tempKeyFromHeader(c: Context<AppEnv>): Promise<KeyRecord> {
+  parseSecrets(c.env);
+  const presented = c.req.header("X-API-Key");
+  if (!presented) throw legacyError("unauthorized", "message", "API key is missing");
+  if (await isMasterKey(c, presented)) {
+    throw legacyError(
+      "master_key_not_allowed",
+      "error",
+      "Master API key cannot be used to start a chat. Please use a temporary API key.",
+    );
+  }
+  const key = await lookupKey(c.env, presented);
+  if (!key) throw legacyError("invalid_api_key", "message", "Invalid API key");
+  if (!key.scopes.includes("chat")) throw legacyError("forbidden", "message", "This API key lacks the 'chat' scope");
+  return key;
+}
+
+const apiStartChat = createRoute({
+  method: "post",
+  path: "/api/start_chat",
+  tags: ["Original API"],
+  summary: "Start a chat session with a temporary API key",
+  description: "Header `X-API-Key: <temporary key>`. The master key is refused (400), as in the original.",
+  responses: { 200: json(SessionResponse, "Session token and chat URL"), ...legacyErrorResponses(400, 401, 403, 500) },
+});
+
+const LegacyStartBody = z
+  .object({
+    model: z.string().min(1).max(200).optional(),
+    embeddings: z.array(z.array(z.number())).max(10_000).optional(),
+    document: z
+      .array(z.object({ id: z.union([z.string(), z.number()]).optional(), text: z.string() }))
+      .min(1)
+      .max(10_000)
+      .optional(),
+  })
+  .openapi("StartChatRequest");
+
+const startChat = createRoute({
+  method: "post",
+  path: "/start_chat",
+  tags: ["Original API"],
+  summary: "Start a chat session (original, now authenticated)",
+  description:
+    "Open in the original; here it requires a temporary key (`X-API-Key`) or the master key (`X-Master-API-Key`). " +
+    "With the original's `{model, embeddings, document}` body the documents are ingested into a new collection " +
+    "(master key, or a key with the `write` scope whose collection receives them).",
+  request: { body: { required: false, content: { "application/json": { schema: LegacyStartBody } } } },
+  responses: { 200: json(SessionResponse, "Session token and chat URL"), ...legacyErrorResponses(400, 401, 403, 500) },
+});
+
+export function mountSessions(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(apiStartChat, async (c) => {
+    const key = await tempKeyFromHeader(c);
+    return c.json(await startSession(c, { keyId: key.id, collectionId: key.collection_id, keyExpiresAt: key.expires_at }), 200);
+  });
+
+  app.use("/start_chat", async (c, next) => {
+    parseSecrets(c.env);
+    const master = c.req.header("X-Master-API-Key");
+    if (!(await isMasterKey(c, master)) && !c.req.header("X-API-Key")) {
+      throw legacyError("unauthorized", "message", "API key is missing");
+    }
+    await next();
+  });
+  app.openapi(
+    startChat,
+    async (c) => {
+      const body = c.req.valid("json") ?? {};
+      const hasDocs = body.document !== undefined && body.document.length > 0;
+      if (await isMasterKey(c, c.req.header("X-Master-API-Key"))) {
+        if (!hasDocs || !body.model) {
+          throw legacyError("missing_fields", "error", "Missing required fields (model, embeddings, document)");
+        }
+        const collectionId = await ingestLegacyDocuments(c.env, c.var.settings, {
+          model: body.model,
+          embeddings: body.embeddings ?? [],
+          documents: body.document ?? [],
+        });
+        return c.json(await startSession(c, { keyId: "master", collectionId, keyExpiresAt: null }), 200);
+      }
+      const key = await tempKeyFromHeader(c);
+      if (hasDocs) {
+        if (!key.scopes.includes("write") || !key.collection_id) {
+          throw new ApiError("forbidden", "This API key lacks the 'write' scope needed to add documents");
+        }
+        await ingestLegacyDocuments(c.env, c.var.settings, {
+          model: body.model ?? key.model ?? "unknown",
+          embeddings: body.embeddings ?? [],
+          documents: body.document ?? [],
+          collectionId: key.collection_id,
+        });
+      }
+      return c.json(await startSession(c, { keyId: key.id, collectionId: key.collection_id, keyExpiresAt: key.expires_at }), 200);
+    },
+    (result) => {
+      if (!result.success) throw legacyError("missing_fields", "error", "Missing required fields (model, embeddings, document)");
+      return undefined;
+    },
+  );
+}

@@ -1,0 +1,18 @@
+import type { D1Migration } from "@cloudflare/vitest-pool-workers";
+
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      TEST_MIGRATIONS: D1Migration[];
+      MASTER_API_KEY: string;
+      JWT_SECRET_KEY: string;
+      SHARED_DIR: string;
+      SHARED_FILES: Fetcher;
+      TEST_AI: Ai;
+      TEST_VECTORIZE: VectorizeIndex;
+    }
+    interface GlobalProps {
+      mainModule: typeof import("../src/index");
+    }
+  }
+}

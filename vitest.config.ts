@@ -1,0 +1,73 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+const SHARED_ROOT = path.resolve(__dirname, "../shared");
+
+/**
+ * Read-only view of ../shared for the real-corpus suites (workerd has no filesystem). Files are read
+ * in place, never copied into the repo; 503 when ../shared does not exist so those suites skip.
+ */
+async function sharedFiles(request: Request): Promise<Response> {
+  const rel = decodeURIComponent(new URL(request.url).pathname).replace(/^\/+/, "");
+  const full = path.resolve(SHARED_ROOT, rel);
+  if (!full.startsWith(SHARED_ROOT + path.sep)) return new Response("forbidden", { status: 403 });
+  try {
+    return new Response(await readFile(full));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    try {
+      await readFile(path.join(SHARED_ROOT, "fixtures/documents/ground_truth.json"));
+    } catch {
+      return new Response("../shared not found", { status: 503 });
+    }
+    return new Response(code ?? "error", { status: 404 });
+  }
+}
+
+// Secrets for the test pool only: random per run, never committed, never defaults in the code.
+const testSecret = () => `test-${crypto.randomUUID()}-${crypto.randomUUID()}`;
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(__dirname, "migrations"));
+  return {
+    plugins: [
+      cloudflareTest({
+        main: "./src/index.ts",
+        wrangler: { configPath: "./wrangler.jsonc" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            MASTER_API_KEY: testSecret(),
+            JWT_SECRET_KEY: testSecret(),
+            // Lets the real-corpus suite find ../shared (read in place, never copied).
+            SHARED_DIR: path.resolve(__dirname, "../shared"),
+          },
+          // Doubles of the services that have no local simulator, bound under test-only names so the
+          // app picks its local providers by default; tests that exercise the Cloudflare providers
+          // pass these in as AI / VECTORIZE explicitly.
+          serviceBindings: {
+            SHARED_FILES: sharedFiles,
+            TEST_AI: { name: "cloudflare-doubles", entrypoint: "AiDouble" },
+            TEST_VECTORIZE: { name: "cloudflare-doubles", entrypoint: "VectorizeDouble" },
+          },
+          workers: [
+            {
+              name: "cloudflare-doubles",
+              modules: true,
+              scriptPath: path.join(__dirname, "test/doubles/cloudflare-doubles.mjs"),
+              compatibilityDate: "2026-04-20",
+            },
+          ],
+        },
+      }),
+    ],
+    test: {
+      include: ["test/**/*.test.ts"],
+      setupFiles: ["./test/setup.ts"],
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
+    },
+  };
+});
