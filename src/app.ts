@@ -5,7 +5,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { parseSettings } from "./config";
 import type { AppEnv } from "./http/context";
-import { ApiError, type ErrorCode, errorBody } from "./http/errors";
+import { ApiError, type ErrorCode, errorBody, LEGACY_PATHS } from "./http/errors";
 
 /** Shapes every zod validation failure into the one error envelope. */
 export function validationHook(
@@ -78,7 +78,7 @@ export function createApp(mount: (app: OpenAPIHono<AppEnv>) => void): OpenAPIHon
       // Internal detail goes to the logs only, tied to the request id the client sees.
       console.error(JSON.stringify({ request_id: rid, code: apiErr.code, error: String(err), cause: String(apiErr.cause ?? "") }));
     }
-    return c.json(errorBody(apiErr, rid), apiErr.status);
+    return c.json(errorBody(apiErr, rid, LEGACY_PATHS.has(new URL(c.req.url).pathname)), apiErr.status);
   });
   return app;
 }

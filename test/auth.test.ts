@@ -66,7 +66,7 @@ describe("the original's flow", () => {
 
 describe("master key failures", () => {
   it("missing or wrong master key gets the original's 401", async () => {
-    for (const headers of [{}, { "X-Master-API-Key": "1234567890" }, { "X-Master-API-Key": `${env.MASTER_API_KEY}x` }]) {
+    for (const headers of [{}, { "X-Master-API-Key": "1234567890" }, { "X-Master-API-Key": `${env.MASTER_API_KEY}x` }] as Record<string, string>[]) {
       const res = await call("/get_temp_api_key", { method: "POST", headers, json: { collection_id: "x" } });
       expect(res.status).toBe(401);
       const out = await body(res);

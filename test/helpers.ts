@@ -44,3 +44,39 @@ export async function startChat(key: string): Promise<Json> {
   if (res.status !== 200) throw new Error(`start chat: ${res.status} ${await res.text()}`);
   return body(res);
 }
+
+/** Polls a document until the queue consumer has finished with it. */
+export async function waitForDocument(collectionId: string, documentId: string, headers: Record<string, string> = master(), timeoutMs = 30_000): Promise<Json> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await call(`/v1/collections/${collectionId}/documents/${documentId}`, { headers });
+    const doc = await body(res);
+    if (doc.status === "ready" || doc.status === "failed") return doc;
+    if (Date.now() > deadline) throw new Error(`document ${documentId} still ${doc.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function uploadTexts(collectionId: string, documents: Json[], headers: Record<string, string> = master()): Promise<Json> {
+  const res = await call(`/v1/collections/${collectionId}/documents`, { method: "POST", headers, json: { documents } });
+  if (res.status !== 202) throw new Error(`upload: ${res.status} ${await res.text()}`);
+  return body(res);
+}
+
+export async function uploadFiles(collectionId: string, files: { name: string; bytes: Uint8Array | string; type?: string }[], headers: Record<string, string> = master()): Promise<Response> {
+  const form = new FormData();
+  for (const f of files) form.append("file", new File([f.bytes], f.name, { type: f.type ?? "" }));
+  return call(`/v1/collections/${collectionId}/documents`, { method: "POST", headers, body: form });
+}
+
+/** Counts what every store holds for a document: D1 row, chunks, FTS rows, R2 object. */
+export async function storesFor(documentId: string, r2Key: string): Promise<{ row: number; chunks: number; fts: number; r2: boolean }> {
+  const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM documents WHERE id = ?").bind(documentId).first<{ n: number }>();
+  const chunks = await env.DB.prepare("SELECT COUNT(*) AS n FROM chunks WHERE document_id = ?").bind(documentId).first<{ n: number }>();
+  const fts = await env.DB.prepare(
+    "SELECT COUNT(*) AS n FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid WHERE c.document_id = ?",
+  )
+    .bind(documentId)
+    .first<{ n: number }>();
+  return { row: row?.n ?? 0, chunks: chunks?.n ?? 0, fts: fts?.n ?? 0, r2: (await env.DOCUMENTS.head(r2Key)) !== null };
+}

@@ -69,9 +69,17 @@ export function legacyError(code: ErrorCode, field: "message" | "error", text: s
   return new ApiError(code, text, { legacy: { field, text } });
 }
 
-export function errorBody(err: ApiError, requestId: string): Record<string, unknown> {
+/** Paths of the original's endpoints: their errors keep the original's flat shape. */
+export const LEGACY_PATHS = new Set(["/get_temp_api_key", "/api/start_chat", "/start_chat", "/api/chat", "/chat", "/make_embedding"]);
+
+export function errorBody(err: ApiError, requestId: string, legacyPath = false): Record<string, unknown> {
   if (err.legacy) {
     return { [err.legacy.field]: err.legacy.text, code: err.code, request_id: requestId };
+  }
+  if (legacyPath) {
+    const out: Record<string, unknown> = { error: err.message, code: err.code, request_id: requestId };
+    if (err.details !== undefined) out.details = err.details;
+    return out;
   }
   const error: Record<string, unknown> = { code: err.code, message: err.message, request_id: requestId };
   if (err.details !== undefined) error.details = err.details;

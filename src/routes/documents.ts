@@ -63,7 +63,7 @@ const upload = createRoute({
       // Not `required`: each validator then runs only for its own content type.
       required: false,
       content: {
-        "multipart/form-data": { schema: z.object({ file: z.any().openapi({ type: "string", format: "binary" }) }) },
+        "multipart/form-data": { schema: z.object({ file: z.any().optional().openapi({ type: "string", format: "binary", description: "One or more files (repeat the field)" }) }) },
         "application/json": { schema: TextBatch },
       },
     },

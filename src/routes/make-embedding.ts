@@ -39,7 +39,7 @@ const route = createRoute({
   request: {
     body: {
       required: false,
-      content: { "multipart/form-data": { schema: z.object({ file: z.any().openapi({ type: "string", format: "binary" }), collection_id: z.string().optional() }) } },
+      content: { "multipart/form-data": { schema: z.object({ file: z.any().optional().openapi({ type: "string", format: "binary" }), collection_id: z.string().optional() }) } },
     },
   },
   responses: { 200: json(Result), ...legacyErrorResponses(400, 401, 403, 404, 413, 415, 422, 500) },
@@ -56,7 +56,12 @@ export function mountMakeEmbedding(app: OpenAPIHono<AppEnv>): void {
   );
   app.openapi(route, async (c) => {
     const p = await requireKeyOrMaster(c, "write");
-    const form = await c.req.formData().catch(() => null);
+    let form: FormData | null = null;
+    try {
+      form = await c.req.formData();
+    } catch {
+      form = null;
+    }
     if (!form || form.getAll("file").length === 0) throw legacyError("bad_request", "error", "No file part");
     const inputs = await readMultipartFiles(c);
     if (inputs.length === 0 || inputs.every((f) => !f.name)) throw legacyError("bad_request", "error", "No selected file");

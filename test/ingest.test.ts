@@ -1,0 +1,253 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index";
+import { indexDocument } from "../src/ingest/pipeline";
+import type { IngestMessage } from "../src/ingest/queue";
+import type { LocalVectorIndex } from "../src/retrieval/local/index-do";
+import { body, call, createCollection, master, storesFor, tempKey, uploadFiles, uploadTexts, waitForDocument } from "./helpers";
+
+const localIndex = (collectionId: string) =>
+  (env.VECTOR_INDEX as unknown as DurableObjectNamespace<LocalVectorIndex>).get(env.VECTOR_INDEX.idFromName(collectionId));
+
+const HANDBOOK = [
+  "# Office handbook",
+  "",
+  "## Opening hours",
+  "",
+  "The office opens at 9am and closes at 5pm on weekdays. On public holidays the office stays closed.",
+  "",
+  "## Expenses",
+  "",
+  "Travel expenses are reimbursed within 30 days when the receipt is attached to the claim.",
+].join("\n");
+
+describe("upload and index through the queue", () => {
+  it("JSON records become ready, with chunks, keyword rows, vectors and the original in R2", async () => {
+    const col = await createCollection();
+    const up = await uploadTexts(col, [{ name: "handbook.md", text: HANDBOOK, metadata: { team: "ops" } }]);
+    expect(up.documents).toHaveLength(1);
+    expect(up.documents[0]).toMatchObject({ status: "queued", duplicate: false, name: "handbook.md", metadata: { team: "ops" } });
+    const doc = await waitForDocument(col, up.documents[0].id);
+    expect(doc.status).toBe("ready");
+    expect(doc.chunk_count).toBeGreaterThan(0);
+
+    const r2Key = `collections/${col}/documents/${doc.id}/original`;
+    const stores = await storesFor(doc.id, r2Key);
+    expect(stores).toEqual({ row: 1, chunks: doc.chunk_count, fts: doc.chunk_count, r2: true });
+    expect((await localIndex(col).stats()).count).toBe(doc.chunk_count);
+
+    const chunk = await env.DB.prepare("SELECT * FROM chunks WHERE document_id = ? ORDER BY ordinal LIMIT 1").bind(doc.id).first<Record<string, unknown>>();
+    expect(chunk?.heading).toBeTruthy();
+    const download = await call(`/v1/collections/${col}/documents/${doc.id}/content`, { headers: master() });
+    expect(download.status).toBe(200);
+    expect(await download.text()).toBe(HANDBOOK);
+    expect(download.headers.get("Content-Disposition")).toContain("attachment");
+  });
+
+  it("multipart: one bad file does not stop the others; each gets its own code", async () => {
+    const col = await createCollection();
+    const res = await uploadFiles(col, [
+      { name: "notes.txt", bytes: "Plain notes about the quarterly budget review.", type: "text/plain" },
+      { name: "legacy.doc", bytes: new Uint8Array([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, ...new Array(600).fill(0)]) },
+      { name: "empty.txt", bytes: "   \n\t  " },
+      { name: "random.bin", bytes: crypto.getRandomValues(new Uint8Array(1024)) },
+    ]);
+    expect(res.status).toBe(202);
+    const out = await body(res);
+    expect(out.documents.map((d: { name: string }) => d.name)).toEqual(["notes.txt", "empty.txt"].filter((n) => out.documents.some((d: { name: string }) => d.name === n)));
+    const codes = Object.fromEntries(out.errors.map((e: { name: string; error: { code: string } }) => [e.name, e.error.code]));
+    expect(codes["legacy.doc"]).toBe("unsupported_type");
+    expect(codes["random.bin"]).toBe("unsupported_type");
+    const notes = out.documents.find((d: { name: string }) => d.name === "notes.txt");
+    expect((await waitForDocument(col, notes.id)).status).toBe("ready");
+    // Whitespace-only text is refused either at upload or while indexing, never indexed.
+    const empty = out.documents.find((d: { name: string }) => d.name === "empty.txt");
+    if (empty) {
+      const failed = await waitForDocument(col, empty.id);
+      expect(failed.status).toBe("failed");
+      expect(failed.error.code).toBe("empty_document");
+      expect((await storesFor(empty.id, `collections/${col}/documents/${empty.id}/original`)).chunks).toBe(0);
+    } else {
+      expect(codes["empty.txt"]).toBe("empty_document");
+    }
+  });
+
+  it("a single rejected file answers its own status and code", async () => {
+    const col = await createCollection();
+    const res = await uploadFiles(col, [{ name: "report.doc", bytes: new Uint8Array([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, ...new Array(600).fill(0)]) }]);
+    expect(res.status).toBe(415);
+    const err = (await body(res)).error;
+    expect(err.code).toBe("unsupported_type");
+    expect(err.message).toMatch(/docx/i);
+  });
+
+  it("the same bytes twice are a duplicate, not a second document", async () => {
+    const col = await createCollection();
+    const a = await uploadTexts(col, [{ name: "a.txt", text: "Duplicate detection by SHA-256 within a collection." }]);
+    const b = await uploadTexts(col, [{ name: "a.txt", text: "Duplicate detection by SHA-256 within a collection." }]);
+    expect(b.documents[0].id).toBe(a.documents[0].id);
+    expect(b.documents[0].duplicate).toBe(true);
+  });
+
+  it("a key writes only to its own collection, and needs the write scope", async () => {
+    const mine = await createCollection();
+    const other = await createCollection();
+    const key = await tempKey(mine);
+    const headers = { "X-API-Key": key.temp_api_key };
+    const res = await call(`/v1/collections/${other}/documents`, { method: "POST", headers, json: { documents: [{ name: "x", text: "y" }] } });
+    expect(res.status).toBe(404);
+    const readOnly = await tempKey(mine, { scopes: ["read"] });
+    const denied = await call(`/v1/collections/${mine}/documents`, {
+      method: "POST",
+      headers: { "X-API-Key": readOnly.temp_api_key },
+      json: { documents: [{ name: "x", text: "y" }] },
+    });
+    expect(denied.status).toBe(403);
+    expect((await body(denied)).error.code).toBe("forbidden");
+  });
+
+  it("lists documents with pagination and status counts", async () => {
+    const col = await createCollection();
+    const up = await uploadTexts(
+      col,
+      Array.from({ length: 5 }, (_, i) => ({ name: `doc-${i}.txt`, text: `Document number ${i} talks about topic ${i * 7}.` })),
+    );
+    for (const d of up.documents) await waitForDocument(col, d.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await call(`/v1/collections/${col}/documents?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { headers: master() });
+      const page = await body(res);
+      expect(page.documents.length).toBeLessThanOrEqual(2);
+      expect(page.counts.ready).toBe(5);
+      seen.push(...page.documents.map((d: { id: string }) => d.id));
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(new Set(seen).size).toBe(5);
+  });
+});
+
+describe("queue semantics", () => {
+  it("a redelivered message does not duplicate anything", async () => {
+    const col = await createCollection();
+    const up = await uploadTexts(col, [{ name: "redeliver.md", text: HANDBOOK.repeat(3) }]);
+    const doc = await waitForDocument(col, up.documents[0].id);
+    const before = await storesFor(doc.id, `collections/${col}/documents/${doc.id}/original`);
+    const vectorsBefore = (await localIndex(col).stats()).count;
+
+    const message: IngestMessage = { type: "index", document_id: doc.id, generation: 1 };
+    for (let i = 0; i < 2; i++) {
+      const batch = createMessageBatch<IngestMessage>("docchat-ingest", [{ id: `m${i}`, timestamp: new Date(), attempts: i + 1, body: message }]);
+      const ctx = createExecutionContext();
+      await worker.queue(batch, env, ctx);
+      const result = await getQueueResult(batch, ctx);
+      expect(result.explicitAcks).toEqual([`m${i}`]);
+    }
+    expect(await storesFor(doc.id, `collections/${col}/documents/${doc.id}/original`)).toEqual(before);
+    expect((await localIndex(col).stats()).count).toBe(vectorsBefore);
+  });
+
+  it("re-index replaces chunks in place; a stale message for the old generation is dropped", async () => {
+    const col = await createCollection();
+    const up = await uploadTexts(col, [{ name: "r.md", text: HANDBOOK }]);
+    const doc = await waitForDocument(col, up.documents[0].id);
+    const res = await call(`/v1/collections/${col}/documents/${doc.id}/reindex`, { method: "POST", headers: master() });
+    expect(res.status).toBe(202);
+    const again = await waitForDocument(col, doc.id);
+    expect(again.status).toBe("ready");
+    expect(again.chunk_count).toBe(doc.chunk_count);
+    expect((await localIndex(col).stats()).count).toBe(doc.chunk_count);
+    expect((await indexDocument(env, doc.id, 1)).status).toBe("stale");
+  });
+
+  it("the dead-letter consumer marks the document failed", async () => {
+    const col = await createCollection();
+    const up = await uploadTexts(col, [{ name: "dlq.txt", text: "Some text for the dead-letter test." }]);
+    const doc = await waitForDocument(col, up.documents[0].id);
+    await env.DB.prepare("UPDATE documents SET status = 'processing' WHERE id = ?").bind(doc.id).run();
+    const batch = createMessageBatch<IngestMessage>("docchat-ingest-dlq", [
+      { id: "d1", timestamp: new Date(), attempts: 1, body: { type: "index", document_id: doc.id, generation: 1 } },
+    ]);
+    const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+    await worker.queue(batch, env, ctx);
+    const after = await waitForDocument(col, doc.id);
+    expect(after.status).toBe("failed");
+    expect(after.error.code).toBe("internal_error");
+    expect((await storesFor(doc.id, `collections/${col}/documents/${doc.id}/original`)).chunks).toBe(0);
+  });
+});
+
+describe("delete and failure leave nothing behind", () => {
+  it("delete removes the R2 object, chunks, keyword rows, vectors and the row", async () => {
+    const col = await createCollection();
+    const up = await uploadTexts(col, [{ name: "gone.md", text: HANDBOOK }]);
+    const doc = await waitForDocument(col, up.documents[0].id);
+    const r2Key = `collections/${col}/documents/${doc.id}/original`;
+    const res = await call(`/v1/collections/${col}/documents/${doc.id}`, { method: "DELETE", headers: master() });
+    expect(res.status).toBe(200);
+    expect(await storesFor(doc.id, r2Key)).toEqual({ row: 0, chunks: 0, fts: 0, r2: false });
+    expect((await localIndex(col).stats()).count).toBe(0);
+    expect((await call(`/v1/collections/${col}/documents/${doc.id}`, { headers: master() })).status).toBe(404);
+  });
+
+  it("deleting a collection removes all its documents from every store", async () => {
+    const col = await createCollection();
+    const up = await uploadTexts(col, [
+      { name: "1.txt", text: "First document of the doomed collection." },
+      { name: "2.txt", text: "Second document of the doomed collection." },
+    ]);
+    for (const d of up.documents) await waitForDocument(col, d.id);
+    const res = await call(`/v1/collections/${col}`, { method: "DELETE", headers: master() });
+    expect(await body(res)).toMatchObject({ deleted: true, documents_deleted: 2 });
+    for (const d of up.documents) {
+      expect(await storesFor(d.id, `collections/${col}/documents/${d.id}/original`)).toEqual({ row: 0, chunks: 0, fts: 0, r2: false });
+    }
+    expect((await localIndex(col).stats()).count).toBe(0);
+  });
+});
+
+describe("the original's ingestion endpoints", () => {
+  it("/make_embedding processes files synchronously with the original's response shape", async () => {
+    const form = new FormData();
+    form.append("file", new File(["The cafeteria serves lunch from noon until 2pm."], "cafeteria.txt", { type: "text/plain" }));
+    form.append("file", new File(["# Parking\n\nVisitors park on level 2 of the garage."], "parking.md", { type: "text/markdown" }));
+    const res = await call("/make_embedding", { method: "POST", headers: master(), body: form });
+    expect(res.status).toBe(200);
+    const out = await body(res);
+    expect(out.message).toBe("2 files processed successfully");
+    expect(out.embeddings).toHaveLength(2);
+    expect(out.embeddings[0].length).toBeGreaterThan(0);
+    expect(out.document.map((d: { text: string }) => d.text).join(" ")).toContain("Visitors park on level 2");
+    expect(out.collection_id).toMatch(/^col_/);
+    expect(out.results.every((r: { status: string }) => r.status === "ready")).toBe(true);
+  });
+
+  it("/make_embedding needs credentials (the original needed none) and the original's field errors", async () => {
+    const form = new FormData();
+    form.append("file", new File(["x"], "x.txt"));
+    expect((await call("/make_embedding", { method: "POST", body: form })).status).toBe(401);
+    const none = await call("/make_embedding", { method: "POST", headers: master(), body: new FormData() });
+    expect(none.status).toBe(400);
+    expect((await body(none)).error).toBe("No file part");
+  });
+
+  it("/get_temp_api_key with the original's body ingests the documents into a new collection bound to the key", async () => {
+    const res = await call("/get_temp_api_key", {
+      method: "POST",
+      headers: master(),
+      json: {
+        model: "sentence-transformers/all-MiniLM-L6-v2",
+        embeddings: [[0.1, 0.2, 0.3]],
+        document: [{ id: "faq-1", text: "Refunds are processed within 14 days of the return." }],
+      },
+    });
+    expect(res.status).toBe(200);
+    const key = await body(res);
+    expect(key.temp_api_key).toMatch(/^dck_/);
+    expect(key.collection_id).toMatch(/^col_/);
+    const docs = await body(await call(`/v1/collections/${key.collection_id}/documents`, { headers: { "X-API-Key": key.temp_api_key } }));
+    expect(docs.documents).toHaveLength(1);
+    expect(docs.documents[0]).toMatchObject({ status: "ready", metadata: { original_id: "faq-1" } });
+  });
+});
