@@ -203,6 +203,25 @@ describe("Cloudflare providers (doubles of Workers AI and Vectorize)", () => {
     expect(err.message).not.toMatch(/double|3010/);
   });
 
+  it("indexes with Workers AI + Vectorize and reranks with bge-reranker-base when asked", async () => {
+    const created = await body(await call("/v1/collections", { method: "POST", headers: master(), json: { name: "cf-rerank" } }, cf()));
+    const up = await call(`/v1/collections/${created.id}/documents`, { method: "POST", headers: master(), json: { documents: DOCS } }, cf());
+    expect(up.status).toBe(202);
+    // The queue consumer runs with the pool's own env (local providers), so index synchronously here.
+    const { indexDocument } = await import("../src/ingest/pipeline");
+    const cfEnv = { ...env, ...cf() } as Env;
+    for (const d of (await body(up)).documents) expect((await indexDocument(cfEnv, d.id, d.generation ?? 1)).status).toBe("ready");
+    const res = await call(
+      `/v1/collections/${created.id}/search`,
+      { method: "POST", headers: master(), json: { query: "Are dogs allowed?", top_k: 3, rerank: true } },
+      cf(),
+    );
+    expect(res.status).toBe(200);
+    const out = await body(res);
+    expect(out.results[0].document_name).toBe("pets.md");
+    expect(out.results.every((r: Json) => typeof r.scores.rerank === "number")).toBe(true);
+  });
+
   it("a collection built with the local embedder refuses the Cloudflare one (no mixed vectors)", async () => {
     const col = await createCollection("local");
     const res = await call(`/v1/collections/${col}/search`, { method: "POST", headers: master(), json: { query: "x", mode: "vector" } }, cf());

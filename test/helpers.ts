@@ -2,7 +2,8 @@ import { env, exports } from "cloudflare:workers";
 
 export const BASE = "http://127.0.0.1:8787";
 
-export type Json = Record<string, any>; // biome-ignore lint/suspicious/noExplicitAny: test convenience for response bodies
+// biome-ignore lint/suspicious/noExplicitAny: response bodies in tests are read loosely on purpose
+export type Json = Record<string, any>;
 
 /** Calls the worker's own fetch handler (real local KV, R2, D1, Queues, DOs) with an optional env override. */
 export async function call(path: string, init: RequestInit & { json?: unknown } = {}, envOverride?: Partial<Env>): Promise<Response> {

@@ -5,7 +5,7 @@ import worker from "../src/index";
 import { indexDocument } from "../src/ingest/pipeline";
 import type { IngestMessage } from "../src/ingest/queue";
 import type { LocalVectorIndex } from "../src/retrieval/local/index-do";
-import { body, call, createCollection, master, storesFor, tempKey, uploadFiles, uploadTexts, waitForDocument } from "./helpers";
+import { body, call, type Json, createCollection, master, storesFor, tempKey, uploadFiles, uploadTexts, waitForDocument } from "./helpers";
 
 const localIndex = (collectionId: string) =>
   (env.VECTOR_INDEX as unknown as DurableObjectNamespace<LocalVectorIndex>).get(env.VECTOR_INDEX.idFromName(collectionId));
@@ -140,7 +140,7 @@ describe("queue semantics", () => {
     for (let i = 0; i < 2; i++) {
       const batch = createMessageBatch<IngestMessage>("docchat-ingest", [{ id: `m${i}`, timestamp: new Date(), attempts: i + 1, body: message }]);
       const ctx = createExecutionContext();
-      await worker.queue(batch, env, ctx);
+      await worker.queue(batch, env);
       const result = await getQueueResult(batch, ctx);
       expect(result.explicitAcks).toEqual([`m${i}`]);
     }
@@ -169,8 +169,7 @@ describe("queue semantics", () => {
     const batch = createMessageBatch<IngestMessage>("docchat-ingest-dlq", [
       { id: "d1", timestamp: new Date(), attempts: 1, body: { type: "index", document_id: doc.id, generation: 1 } },
     ]);
-    const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
-    await worker.queue(batch, env, ctx);
+    await worker.queue(batch, env);
     const after = await waitForDocument(col, doc.id);
     expect(after.status).toBe("failed");
     expect(after.error.code).toBe("internal_error");
@@ -204,6 +203,69 @@ describe("delete and failure leave nothing behind", () => {
       expect(await storesFor(d.id, `collections/${col}/documents/${d.id}/original`)).toEqual({ row: 0, chunks: 0, fts: 0, r2: false });
     }
     expect((await localIndex(col).stats()).count).toBe(0);
+  });
+});
+
+describe("a failure halfway leaves no orphan (Workers AI + Vectorize doubles)", () => {
+  const longText = (marker: string) =>
+    Array.from({ length: 480 }, (_, i) => `Paragraph ${i} of the long report ${marker} covers item ${i * 13} in some detail.`).join("\n\n");
+
+  async function cfDocument(text: string) {
+    const cfEnv = { ...env, AI: env.TEST_AI, VECTORIZE: env.TEST_VECTORIZE } as Env;
+    const created = await body(await call("/v1/collections", { method: "POST", headers: master(), json: { name: "orphans", chunk_tokens: 64, chunk_overlap: 8 } }, cfEnv));
+    const { acceptUpload } = await import("../src/ingest/pipeline");
+    const { parseSettings } = await import("../src/config");
+    const { getCollection } = await import("../src/storage/collections");
+    const col = (await getCollection(env.DB, created.id))!;
+    const { document } = await acceptUpload(cfEnv, parseSettings(env), col, {
+      name: "report.txt",
+      bytes: new TextEncoder().encode(text),
+      contentType: "text/plain",
+    });
+    return { cfEnv, col, document };
+  }
+
+  async function vectorsOf(collectionId: string, documentId: string, n: number) {
+    const ids = Array.from({ length: n }, (_, k) => `${documentId}:${k}`);
+    const found = await env.TEST_VECTORIZE.getByIds(ids);
+    return found.filter((v) => v.namespace === collectionId || v.namespace === undefined).length;
+  }
+
+  it("an embedder failing in the second batch of 100 leaves the document failed, with no chunk and no vector", async () => {
+    const text = `${longText("alpha")}\n\nThe last paragraph says __fail__ to the embedder.`;
+    const { cfEnv, col, document } = await cfDocument(text);
+    await expect(indexDocument(cfEnv, document.id, 1)).rejects.toThrow();
+    const row = await env.DB.prepare("SELECT status, error_code, pending_vectors FROM documents WHERE id = ?").bind(document.id).first<Json>();
+    expect(row).toMatchObject({ status: "failed", error_code: "upstream_error", pending_vectors: 0 });
+    expect((await storesFor(document.id, document.r2_key)).chunks).toBe(0);
+    expect(await vectorsOf(col.id, document.id, 1000)).toBe(0);
+  });
+
+  it("a vector write that fails after landing is undone: no vector survives the failure", async () => {
+    const { cfEnv, col, document } = await cfDocument(longText("beta"));
+    let calls = 0;
+    const flaky = {
+      upsert: async (vectors: VectorizeVector[]) => {
+        calls++;
+        await env.TEST_VECTORIZE.upsert(vectors);
+        throw new Error("connection reset after the write landed");
+      },
+      query: (v: number[], o: VectorizeQueryOptions) => env.TEST_VECTORIZE.query(v, o),
+      deleteByIds: (ids: string[]) => env.TEST_VECTORIZE.deleteByIds(ids),
+      getByIds: (ids: string[]) => env.TEST_VECTORIZE.getByIds(ids),
+    } as unknown as VectorizeIndex;
+    await expect(indexDocument({ ...cfEnv, VECTORIZE: flaky }, document.id, 1)).rejects.toThrow();
+    expect(calls).toBe(1);
+    const row = await env.DB.prepare("SELECT status, chunk_count FROM documents WHERE id = ?").bind(document.id).first<Json>();
+    expect(row).toMatchObject({ status: "failed", chunk_count: 0 });
+    expect((await storesFor(document.id, document.r2_key)).chunks).toBe(0);
+    expect(await vectorsOf(col.id, document.id, 1000)).toBe(0);
+
+    // The queue's retry then succeeds and indexes it completely.
+    const ok = await indexDocument(cfEnv, document.id, 1);
+    expect(ok.status).toBe("ready");
+    expect(ok.chunkCount).toBeGreaterThan(100); // more than one embedding batch
+    expect(await vectorsOf(col.id, document.id, 1000)).toBe(ok.chunkCount);
   });
 });
 

@@ -83,12 +83,13 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
   return { provider, query: req.query, retrievalQuery, history: req.history, passages, sources };
 }
 
-export async function answerPrepared(p: PreparedChat, settings: Settings): Promise<ChatAnswer> {
+export async function answerPrepared(p: PreparedChat, settings: Settings, signal?: AbortSignal): Promise<ChatAnswer> {
   const result = await p.provider.answer({
     query: p.query,
     history: p.history,
     sources: p.passages,
     maxTokens: settings.ANSWER_MAX_TOKENS,
+    signal,
   });
   return {
     answer: result.answer,

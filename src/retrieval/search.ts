@@ -1,5 +1,6 @@
 import { activeEmbedderFor } from "../ingest/pipeline";
 import type { Collection } from "../storage/collections";
+import { WorkersAiReranker } from "./cloudflare/reranker";
 import { keywordSearch } from "./keyword";
 import { selectVectorIndex } from "./providers";
 
@@ -14,6 +15,8 @@ export interface SearchOptions {
   rrfK?: number;
   /** Weight of the vector list in hybrid fusion (keyword gets 1 - w). */
   vectorWeight?: number;
+  /** Re-order the fused candidates with Workers AI bge-reranker-base (only when AI is bound). */
+  rerank?: boolean;
 }
 
 export interface SearchHit {
@@ -31,8 +34,12 @@ export interface SearchHit {
     keyword: number | null;
     keyword_rank: number | null;
     fused: number;
+    rerank: number | null;
   };
 }
+
+/** Candidates the cross-encoder re-scores: enough to fix the order, few enough to stay fast. */
+const RERANK_POOL = 30;
 
 /**
  * How much hybrid fusion trusts the vector side, per embedder. The local hashed embedder is far
@@ -98,7 +105,9 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
     return { c, score };
   });
   fused.sort((a, b) => b.score - a.score);
-  const top = fused.slice(0, opts.topK * 2); // a few spare in case some are no longer stored
+  const rerank = opts.rerank === true && env.AI !== undefined;
+  // A few spare in case some are no longer stored; more when a reranker will re-order them.
+  const top = fused.slice(0, rerank ? Math.max(RERANK_POOL, opts.topK * 2) : opts.topK * 2);
   if (top.length === 0) return [];
 
   // Hydrate from D1: chunks exist only for committed documents (failure deletes them), so a vector whose
@@ -114,7 +123,7 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
     .all<{ id: number; document_id: string; ordinal: number; text: string; page: number | null; heading: string | null; document_name: string }>();
   const stored = new Map(rows.results.map((r) => [key(r.document_id, r.ordinal), r]));
 
-  const hits: SearchHit[] = [];
+  let hits: SearchHit[] = [];
   for (const { c, score } of top) {
     const r = stored.get(key(c.documentId, c.ordinal));
     if (!r) continue;
@@ -133,9 +142,16 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
         keyword: c.keyword?.score ?? null,
         keyword_rank: c.keyword?.rank ?? null,
         fused: score,
+        rerank: null,
       },
     });
-    if (hits.length === opts.topK) break;
+    if (!rerank && hits.length === opts.topK) break;
   }
-  return hits;
+  if (rerank && env.AI && hits.length > 1) {
+    const scores = await new WorkersAiReranker(env.AI).rerank(opts.query, hits.map((h) => h.text));
+    hits = hits
+      .map((h, i) => ({ ...h, score: scores[i], scores: { ...h.scores, rerank: scores[i] } }))
+      .sort((a, b) => b.score - a.score);
+  }
+  return hits.slice(0, opts.topK);
 }

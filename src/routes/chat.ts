@@ -74,12 +74,13 @@ async function answerTurn(
   topK: number,
 ): Promise<{ answer: ChatAnswer; cache: "HIT" | "MISS" | "BYPASS" }> {
   const prepared = await prepareChat(c.env, c.var.settings, { collection, query, history, topK });
-  if (history.length > 0) return { answer: await answerPrepared(prepared, c.var.settings), cache: "BYPASS" };
+  const signal = c.req.raw.signal;
+  if (history.length > 0) return { answer: await answerPrepared(prepared, c.var.settings, signal), cache: "BYPASS" };
   const key = await answerCacheKey(collection, query, `${prepared.provider.id}:${prepared.provider.model}`, topK);
   const cache = caches.default;
   const hit = await cache.match(key);
   if (hit) return { answer: (await hit.json()) as ChatAnswer, cache: "HIT" };
-  const answer = await answerPrepared(prepared, c.var.settings);
+  const answer = await answerPrepared(prepared, c.var.settings, signal);
   c.executionCtx.waitUntil(
     cache.put(key, new Response(JSON.stringify(answer), { headers: { "Content-Type": "application/json", "Cache-Control": "max-age=3600" } })),
   );
@@ -256,6 +257,7 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
           history,
           sources: prepared.passages,
           maxTokens: c.var.settings.ANSWER_MAX_TOKENS,
+          signal: c.req.raw.signal,
         })) {
           text += delta;
           await stream.writeSSE({ event: "delta", data: JSON.stringify({ text: delta }) });

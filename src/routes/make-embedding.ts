@@ -7,7 +7,7 @@ import { json, legacyErrorResponses } from "../http/schemas";
 import { indexDocument } from "../ingest/pipeline";
 import { acceptAll, readMultipartFiles } from "../ingest/uploads";
 import { selectEmbedder } from "../retrieval/providers";
-import { createCollection, requireCollection } from "../storage/collections";
+import { type Collection, createCollection, requireCollection } from "../storage/collections";
 
 const Result = z
   .object({
@@ -67,7 +67,7 @@ export function mountMakeEmbedding(app: OpenAPIHono<AppEnv>): void {
     if (inputs.length === 0 || inputs.every((f) => !f.name)) throw legacyError("bad_request", "error", "No selected file");
 
     const requested = form.get("collection_id");
-    let collection;
+    let collection: Collection;
     if (p.kind === "key") {
       if (!p.key.collection_id) throw new ApiError("forbidden", "This key is not bound to a collection");
       if (typeof requested === "string" && requested !== p.key.collection_id) throw new ApiError("not_found", "Collection not found");

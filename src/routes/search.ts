@@ -14,6 +14,7 @@ export const SearchBody = z
     filter: z.object({ document_ids: z.array(z.string().max(64)).min(1).max(100).optional() }).optional(),
     rrf_k: z.number().int().min(1).max(1000).optional(),
     vector_weight: z.number().min(0).max(1).optional(),
+    rerank: z.boolean().default(false).openapi({ description: "Re-order with Workers AI bge-reranker-base (ignored when AI is not bound)" }),
   })
   .openapi("SearchRequest", { example: { query: "When does the office open?", top_k: 5, mode: "hybrid" } });
 
@@ -33,6 +34,7 @@ const Hit = z
       keyword: z.number().nullable().openapi({ description: "FTS5 bm25(): smaller is better" }),
       keyword_rank: z.number().nullable(),
       fused: z.number(),
+      rerank: z.number().nullable(),
     }),
   })
   .openapi("SearchHit");
@@ -63,6 +65,7 @@ export function mountSearch(app: OpenAPIHono<AppEnv>): void {
       documentIds: body.filter?.document_ids,
       rrfK: body.rrf_k,
       vectorWeight: body.vector_weight,
+      rerank: body.rerank,
     });
     return c.json({ query: body.query, mode: body.mode, results }, 200);
   });
