@@ -1,0 +1,70 @@
+import type { Deadline } from "./upstream";
+
+/**
+ * Splits a finished answer into a few deltas of about `words` words (long runs without spaces,
+ * as in CJK text, are cut every 16 characters). The deltas concatenate to exactly `text`.
+ */
+export function* wordGroups(text: string, words = 6): Generator<string> {
+  const lead = /^\s*/.exec(text)?.[0] ?? "";
+  let buf = lead;
+  let count = 0;
+  for (const token of text.slice(lead.length).match(/\S+\s*/g) ?? []) {
+    const chars = Array.from(token);
+    for (let i = 0; i < chars.length; i += 16) {
+      buf += chars.slice(i, i + 16).join("");
+      if (++count >= words) {
+        yield buf;
+        buf = "";
+        count = 0;
+      }
+    }
+  }
+  if (buf) yield buf;
+}
+
+/**
+ * The `data` payloads of a server-sent-event byte stream, up to `data: [DONE]` or the end of the
+ * stream. Handles events and UTF-8 characters split across chunks, CRLF line ends, multi-line data
+ * and comments. Each read is raced against `deadline` (an idle timeout); leaving early cancels
+ * the stream, which stops the upstream generation.
+ */
+export async function* sseData(body: ReadableStream<Uint8Array>, deadline?: Deadline): AsyncGenerator<string> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  let data: string[] = [];
+  let ended = false;
+  try {
+    for (;;) {
+      const r = deadline ? await deadline.race(reader.read()) : await reader.read();
+      deadline?.restart();
+      if (r.done) {
+        ended = true;
+        buf += `${decoder.decode()}\n\n`; // a final event without its blank line still counts
+      } else {
+        buf += decoder.decode(r.value, { stream: true });
+      }
+      let eol = buf.search(/[\r\n]/);
+      while (eol !== -1) {
+        if (buf[eol] === "\r" && eol === buf.length - 1 && !ended) break; // "\r\n" may straddle chunks
+        const line = buf.slice(0, eol);
+        buf = buf.slice(buf.startsWith("\r\n", eol) ? eol + 2 : eol + 1);
+        if (line === "") {
+          if (data.length > 0) {
+            const payload = data.join("\n");
+            data = [];
+            if (payload.trim() === "[DONE]") return;
+            yield payload;
+          }
+        } else if (line.startsWith("data:")) {
+          data.push(line.slice(line[5] === " " ? 6 : 5));
+        } // other fields (event:, id:, retry:) and comments are not used by these providers
+        eol = buf.search(/[\r\n]/);
+      }
+      if (ended) return;
+    }
+  } finally {
+    if (ended) reader.releaseLock();
+    else await reader.cancel().catch(() => {});
+  }
+}

@@ -1,0 +1,57 @@
+export interface SourcePassage {
+  /** 1-based number the answer cites as `[n]`. */
+  n: number;
+  document_id: string;
+  document_name: string;
+  chunk: number;
+  text: string;
+  score: number;
+}
+
+export interface AnswerRequest {
+  query: string;
+  history: { role: "user" | "assistant"; content: string }[];
+  sources: SourcePassage[];
+  maxTokens: number;
+  /** Aborts the provider's upstream call (for example when the client goes away). */
+  signal?: AbortSignal;
+}
+
+export interface AnswerResult {
+  answer: string;
+  /** Source numbers cited in `answer`, ascending, each in 1..sources.length. */
+  citations: number[];
+  model: string;
+  /** As reported by the provider; 0 when it reports nothing (or runs locally). */
+  usage: { prompt_tokens: number; completion_tokens: number };
+}
+
+export interface AnswerProvider {
+  /** "extractive" | "workers-ai" | "openai" | "chat-url". */
+  readonly id: string;
+  readonly model: string;
+  answer(req: AnswerRequest): Promise<AnswerResult>;
+  /** Text deltas; their concatenation is the answer. Failures throw ApiError (502/504). */
+  stream(req: AnswerRequest): AsyncIterable<string>;
+  /** Turns a follow-up into a standalone question; falls back to `query` when it cannot. */
+  rewriteQuery?(query: string, history: AnswerRequest["history"]): Promise<string>;
+}
+
+/**
+ * The answer every provider gives when the sources do not answer the question. Language models
+ * are told to reply with exactly this sentence, so callers can recognise it with `isNoAnswer`.
+ */
+export const NO_ANSWER = "I couldn't find an answer to that in the provided documents.";
+
+/** True when `answer` is the no-answer sentence (ignoring case, quotes, curly apostrophes and spacing). */
+export function isNoAnswer(answer: string): boolean {
+  const norm = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[\u2018\u2019]/g, "'")
+      .replace(/["\u201c\u201d*_`]/g, "")
+      .replace(/\s+/g, " ")
+      .trim()
+      .replace(/[.!]+$/, "");
+  return norm(answer) === norm(NO_ANSWER);
+}
