@@ -1,0 +1,103 @@
+/**
+ * Document type detection, decoding and text extraction for ingestion.
+ *
+ * `extract()` returns clean text with headings as markdown `#` lines (for heading paths in the
+ * chunker) and, for PDFs, the offset where each page starts. Every failure is an ApiError with a
+ * stable code and a message fit for end users; library errors never leak through.
+ */
+import { ApiError } from "../../http/errors";
+import { charsetFromContentType, decodeText } from "./decode";
+import { type DocumentKind, detectKind, extensionOf } from "./detect";
+import { extractDocx } from "./docx";
+import { htmlToText } from "./html";
+import { markdownToText } from "./markdown";
+import { isBlank, normalizeText } from "./normalize";
+import { extractPdf } from "./pdf";
+import { csvToText, jsonToText } from "./structured";
+
+export type { DocumentKind } from "./detect";
+export { detectKind } from "./detect";
+
+export interface ExtractedDocument {
+  kind: DocumentKind;
+  /** Clean text; headings of HTML/DOCX/Markdown kept as "# Title", "## Sub" lines. */
+  text: string;
+  /** PDFs: char offset in `text` where each page (1-based) starts. */
+  pages?: { page: number; start: number }[];
+  title?: string;
+  /** Source encoding of text-like formats, e.g. "utf-8", "utf-16le", "windows-1252", "shift_jis". */
+  encoding?: string;
+}
+
+export interface ExtractOptions {
+  name: string;
+  contentType?: string | null;
+  /** Refuse documents whose extracted text is longer (default 5,000,000). */
+  maxChars?: number;
+}
+
+export const DEFAULT_MAX_CHARS = 5_000_000;
+
+export async function extract(bytes: Uint8Array, opts: ExtractOptions): Promise<ExtractedDocument> {
+  const maxChars = opts.maxChars ?? DEFAULT_MAX_CHARS;
+  const kind = detectKind(bytes, opts.name, opts.contentType);
+
+  let doc: ExtractedDocument;
+  try {
+    doc = await extractKind(kind, bytes, opts, maxChars);
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    // Whatever a parser threw, the user gets a plain message; the original stays as `cause` for logs.
+    throw new ApiError("corrupt_document", "The document could not be read. It may be damaged; please re-save it and upload again.", {
+      cause: err,
+    });
+  }
+
+  if (isBlank(doc.text)) {
+    throw new ApiError("empty_document", "The document contains no text.");
+  }
+  if (doc.text.length > maxChars) {
+    throw new ApiError(
+      "document_too_large",
+      `The document contains more than ${maxChars.toLocaleString("en-US")} characters of text, which is over the limit.`,
+    );
+  }
+  return doc;
+}
+
+async function extractKind(kind: DocumentKind, bytes: Uint8Array, opts: ExtractOptions, maxChars: number): Promise<ExtractedDocument> {
+  if (kind === "pdf") {
+    const { text, pages, title } = await extractPdf(bytes, maxChars);
+    return withTitle({ kind, text, pages }, title);
+  }
+  if (kind === "docx") {
+    const { text, title } = await extractDocx(bytes);
+    return withTitle({ kind, text: normalizeText(text) }, title);
+  }
+
+  const { text: raw, encoding } = decodeText(bytes, {
+    declared: charsetFromContentType(opts.contentType),
+    sniffMeta: kind === "html",
+  });
+  const ext = extensionOf(opts.name);
+  switch (kind) {
+    case "html": {
+      const { text, title } = await htmlToText(raw);
+      return withTitle({ kind, text: normalizeText(text), encoding }, title);
+    }
+    case "markdown": {
+      const { text, title } = markdownToText(raw);
+      return withTitle({ kind, text: normalizeText(text), encoding }, title);
+    }
+    case "csv":
+      return { kind, text: normalizeText(csvToText(raw, ext === "tsv")), encoding };
+    case "json":
+      return { kind, text: normalizeText(jsonToText(raw, ext === "jsonl" || ext === "ndjson")), encoding };
+    default:
+      return { kind, text: normalizeText(raw), encoding };
+  }
+}
+
+function withTitle(doc: ExtractedDocument, title: string | undefined): ExtractedDocument {
+  return title ? { ...doc, title } : doc;
+}
