@@ -5,53 +5,11 @@
  * Expectations come from ground_truth.json; what pdf.js cannot do is listed in KNOWN_LIMITATIONS
  * with the reason and what still holds; every file under bad/ has its outcome in BAD.
  */
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ApiError, type ErrorCode } from "../../src/http/errors";
+import { ApiError } from "../../src/http/errors";
 import { type ExtractedDocument, extract } from "../../src/ingest/extract";
+import { available, BAD, bad, bytesOf, fetchShared, ROOT, SKIP_MESSAGE, squash, oneSpace, truth, valid } from "../corpus";
 import { expectCleanMessage } from "./builders";
-
-const ROOT = "fixtures/documents";
-const SKIP_MESSAGE = "../shared not found: real-corpus suite skipped";
-
-interface Truth {
-  must_include?: string[];
-  must_not_include?: string[];
-  ends_with?: string;
-  observed_pages?: number;
-  expected_text_file?: string;
-  observed_pdfjs?: string;
-  note?: string;
-}
-
-const shared = (env as unknown as { SHARED_FILES?: Fetcher }).SHARED_FILES;
-
-async function fetchShared(path: string): Promise<Response | null> {
-  if (!shared) return null;
-  try {
-    return await shared.fetch(`https://shared/${encodeURI(path)}`);
-  } catch {
-    return null;
-  }
-}
-
-async function bytesOf(file: string): Promise<Uint8Array> {
-  const res = await fetchShared(`${ROOT}/${file}`);
-  if (!res?.ok) throw new Error(`SHARED_FILES could not serve ${file} (status ${res?.status})`);
-  return new Uint8Array(await res.arrayBuffer());
-}
-
-const manifestResponse = await fetchShared(`${ROOT}/MANIFEST.tsv`);
-const available = manifestResponse?.ok === true;
-const files = available
-  ? (await manifestResponse.text())
-      .split("\n")
-      .slice(1)
-      .filter((line) => line.trim())
-      .map((line) => line.split("\t")[0])
-  : [];
-const truth: Record<string, Truth> = available ? await (await fetchShared(`${ROOT}/ground_truth.json`))!.json() : {};
-if (!available) console.warn(SKIP_MESSAGE);
 
 type Outcome = { doc: ExtractedDocument; error?: undefined } | { doc?: undefined; error: ApiError };
 
@@ -64,12 +22,6 @@ async function run(file: string, maxChars?: number): Promise<Outcome> {
     return { error: err };
   }
 }
-
-const squash = (s: string) => s.normalize("NFKC").replace(/\s+/g, "");
-const oneSpace = (s: string) => s.normalize("NFKC").replace(/\s+/g, " ").trim();
-
-/** Sidecars describe another file (PDF sources and expected texts, readability metadata). */
-const isSidecar = (f: string) => f.endsWith(".json") || f.endsWith(".tex") || (f.startsWith("pdf/") && f.endsWith(".txt"));
 
 const EXPECTED_KIND: Record<string, ExtractedDocument["kind"]> = {
   pdf: "pdf",
@@ -119,50 +71,6 @@ const KNOWN_LIMITATIONS: Record<string, { reason: string; check: (o: Outcome) =>
   },
 };
 
-type BadExpectation = { code: ErrorCode; why: string } | { ok: string[]; why: string; pages?: number };
-
-/** Every file under bad/ and its outcome. Successes also honour ground_truth must_include. */
-const BAD: Record<string, BadExpectation> = {
-  "bad/pdfminer__zen_of_python_corrupted.pdf": { ok: ["Beautiful is better than ugly."], why: "broken stream; pdf.js recovers the text" },
-  "bad/pdfminer__issue-1113-evil-xobjects.pdf": {
-    ok: ["Hello world"],
-    why: "recursive form XObjects; pdf.js bounds the recursion (also checked under a small cap)",
-  },
-  "bad/pdfjs__helloworld-bad.pdf": { ok: [], why: "wrong xref offsets; pdf.js reconstructs them" },
-  "bad/pdfminer__encryption-rc4-40.pdf": { code: "encrypted_document", why: "user password 'baz'" },
-  "bad/pdfminer__encryption-aes-256.pdf": { code: "encrypted_document", why: "user password 'baz'" },
-  "bad/pypdf__r6-user-password.pdf": { code: "encrypted_document", why: "user password 'asdfzxcv'" },
-  "bad/pdfsamples__libreoffice-writer-password.pdf": { code: "encrypted_document", why: "user password 'openpassword'" },
-  "bad/unstructured__password.pdf": { code: "encrypted_document", why: "user password 'password'" },
-  "bad/pdfjs__issue6010_2.pdf": { code: "encrypted_document", why: "UTF-8 user password 'æøå'" },
-  "bad/pypdf__r2-empty-password.pdf": { ok: [], why: "encrypted with the empty user password: pdf.js opens it without asking" },
-  "bad/unstructured__copy-protected.pdf": {
-    ok: ["LayoutParser"],
-    pages: 2,
-    why: "owner password only (permissions): opens without a password",
-  },
-  "bad/poi__truncated62886.docx": { code: "corrupt_document", why: "zip cut short: no central directory" },
-  "bad/poi__bug53475-password-is-pass.docx": { code: "encrypted_document", why: "OLE2 container with an EncryptedPackage stream" },
-  "bad/poi__ExternalEntityInText.docx": {
-    code: "corrupt_document",
-    why: "document.xml declares a DOCTYPE with an external entity: refused before parsing",
-  },
-  "bad/poi__poc-xmlbomb.xlsx": {
-    code: "unsupported_type",
-    why: "spreadsheet (with an entity bomb): refused by type before any XML is read",
-  },
-  "bad/poi__54764.xlsx": { code: "unsupported_type", why: "spreadsheet (billion laughs): refused by type" },
-  "bad/mammoth__empty.docx": { code: "empty_document", why: "valid DOCX with an empty body" },
-  "bad/mammoth__empty.zip": { code: "corrupt_document", why: "22-byte zip with no entries" },
-  "bad/unstructured__empty.txt": { code: "empty_document", why: "0 bytes" },
-  "bad/unstructured__fake-text-all-whitespace.txt": { code: "empty_document", why: "whitespace only" },
-  "bad/unstructured__fake-power-point-malformed.pptx": { code: "unsupported_type", why: "PowerPoint package" },
-  "bad/markitdown__random.bin": { code: "unsupported_type", why: "random bytes" },
-  "bad/kuhn__UTF-8-test.txt": { ok: ["κόσμε", "\uFFFD"], why: "mostly valid UTF-8: malformed sequences become U+FFFD" },
-};
-
-const valid = files.filter((f) => /^(pdf|docx|html|markdown|text)\//.test(f) && !isSidecar(f));
-const bad = files.filter((f) => f.startsWith("bad/"));
 
 (available ? describe : describe.skip)(available ? "real corpus (../shared/fixtures/documents)" : SKIP_MESSAGE, () => {
   it("has the expected files and an outcome for every bad/ file", () => {
