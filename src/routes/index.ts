@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context";
 import { mountChat } from "./chat";
 import { mountCollections } from "./collections";
+import { mountDocs } from "./docs";
 import { mountDocuments } from "./documents";
 import { mountHealth } from "./health";
 import { mountKeys } from "./keys";
@@ -18,4 +19,6 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   mountCollections(app);
   mountDocuments(app);
   mountSearch(app);
+  // Last: the OpenAPI document covers every route registered above.
+  mountDocs(app);
 }
