@@ -13,5 +13,8 @@ export function selectEmbedder(env: Env): Embedder {
 }
 
 export function selectVectorIndex(env: Env): VectorIndex {
-  return env.VECTORIZE ? new VectorizeStore(env.VECTORIZE) : new LocalVectorStore(env);
+  if (env.VECTORIZE) return new VectorizeStore(env.VECTORIZE);
+  // Query-time idf ("whitening") helps the hashed embedder (+0.02 nDCG@10 on SciFact) and would
+  // distort a learned one, so it is on only when the local embedder is the active one.
+  return new LocalVectorStore(env, { whitenQueries: !env.AI });
 }

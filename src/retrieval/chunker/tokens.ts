@@ -1,0 +1,47 @@
+import { CJK, CLASS, CR, HIGH, JOIN, LATIN, LOW, OTHER } from "./chars";
+
+/**
+ * Tokens of `text[from, to)` under an approximation of WordPiece that errs on the high side:
+ * a run of Latin letters or digits costs one token per 4 characters (at least 1), a letter of
+ * another alphabet 1 (English vocabularies split Cyrillic, Greek, Arabic... into single
+ * letters), each CJK character, punctuation mark or astral character (emoji, supplementary
+ * ideographs) 1, a Hangul syllable 2, whitespace nothing.
+ *
+ * The count is additive over pieces cut at whitespace, punctuation or CJK characters, which is
+ * what lets the chunker count each piece once and add.
+ */
+export function countTokensRange(text: string, from: number, to: number): number {
+  let tokens = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    const k = CLASS[c];
+    if (k === LATIN || k === OTHER) {
+      // The whole run at once: letters of the same kind, and marks that join them.
+      let run = 1;
+      let j = i + 1;
+      for (; j < to; j++) {
+        const kj = CLASS[text.charCodeAt(j)];
+        if (kj === k) run++;
+        else if (kj !== JOIN) break;
+      }
+      tokens += runTokens(k, run);
+      i = j - 1;
+      continue;
+    }
+    if (k <= CR || k === JOIN) continue; // the whitespace classes are numbered first
+    // Hangul syllables: English WordPiece vocabularies decompose them into 2-3 jamo.
+    tokens += k === CJK && c >= 0xac00 && c <= 0xd7a3 ? 2 : 1;
+    if (k === HIGH && i + 1 < to && CLASS[text.charCodeAt(i + 1)] === LOW) i++;
+  }
+  return tokens;
+}
+
+/** Tokens of a run of `run` letters of class `kind` (LATIN or OTHER). */
+export function runTokens(kind: number, run: number): number {
+  return kind === LATIN ? (run + 3) >> 2 : run;
+}
+
+/** Tokens of `text`; see countTokensRange. */
+export function countTokens(text: string): number {
+  return countTokensRange(text, 0, text.length);
+}
