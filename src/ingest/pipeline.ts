@@ -143,12 +143,18 @@ export async function indexDocument(
   env: Env,
   documentId: string,
   generation: number,
-  opts: { precomputed?: Float32Array[]; keepText?: boolean } = {},
+  opts: {
+    precomputed?: Float32Array[];
+    keepText?: boolean;
+    /** Row and collection already loaded, and the row already marked `processing` (queue batches do this in bulk). */
+    loaded?: { doc: DocumentRow; collection: Collection };
+  } = {},
 ): Promise<IndexResult> {
-  const doc = await env.DB.prepare("SELECT * FROM documents WHERE id = ?").bind(documentId).first<DocumentRow>();
+  const doc = opts.loaded?.doc ?? (await env.DB.prepare("SELECT * FROM documents WHERE id = ?").bind(documentId).first<DocumentRow>());
   if (!doc || doc.generation !== generation) return { status: "stale", chunkCount: 0 };
   if (doc.status === "ready") return { status: "ready", chunkCount: doc.chunk_count };
-  const collection = await env.DB.prepare("SELECT * FROM collections WHERE id = ?").bind(doc.collection_id).first<Collection>();
+  const collection =
+    opts.loaded?.collection ?? (await env.DB.prepare("SELECT * FROM collections WHERE id = ?").bind(doc.collection_id).first<Collection>());
   if (!collection) return { status: "stale", chunkCount: 0 };
 
   const index = selectVectorIndex(env);
@@ -157,9 +163,11 @@ export async function indexDocument(
   let written = 0;
   try {
     const embedder = activeEmbedderFor(env, collection);
-    await env.DB.prepare("UPDATE documents SET status = 'processing', updated_at = ? WHERE id = ? AND generation = ?")
-      .bind(now(), doc.id, generation)
-      .run();
+    if (!opts.loaded) {
+      await env.DB.prepare("UPDATE documents SET status = 'processing', updated_at = ? WHERE id = ? AND generation = ?")
+        .bind(now(), doc.id, generation)
+        .run();
+    }
     const obj = await env.DOCUMENTS.get(doc.r2_key);
     if (!obj) throw new ApiError("corrupt_document", "The stored original of this document is missing; upload it again");
     const bytes = new Uint8Array(await obj.arrayBuffer());
@@ -283,4 +291,28 @@ export async function deleteDocument(env: Env, doc: DocumentRow): Promise<void> 
     env.DB.prepare("DELETE FROM documents WHERE id = ?").bind(doc.id),
     bumpVersionStatement(env.DB, doc.collection_id),
   ]);
+}
+
+/**
+ * Marks the documents of a queue batch `processing` and loads them with their collections in two
+ * statements, instead of three round trips per document.
+ */
+export async function loadBatch(env: Env, documentIds: string[]): Promise<Map<string, { doc: DocumentRow; collection: Collection }>> {
+  const out = new Map<string, { doc: DocumentRow; collection: Collection }>();
+  if (documentIds.length === 0) return out;
+  const ids = JSON.stringify([...new Set(documentIds)]);
+  const [docs, cols] = await env.DB.batch<DocumentRow | Collection>([
+    env.DB.prepare(
+      "UPDATE documents SET status = 'processing', updated_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND status != 'ready' RETURNING *",
+    ).bind(now(), ids),
+    env.DB.prepare(
+      "SELECT * FROM collections WHERE id IN (SELECT collection_id FROM documents WHERE id IN (SELECT value FROM json_each(?)))",
+    ).bind(ids),
+  ]);
+  const collections = new Map((cols.results as Collection[]).map((c) => [c.id, c]));
+  for (const doc of docs.results as DocumentRow[]) {
+    const collection = collections.get(doc.collection_id);
+    if (collection) out.set(doc.id, { doc, collection });
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import { ApiError } from "../http/errors";
-import { indexDocument, markFailed } from "./pipeline";
+import { indexDocument, loadBatch, markFailed } from "./pipeline";
 
 export interface IngestMessage {
   type: "index";
@@ -33,14 +33,21 @@ export async function handleQueue(batch: MessageBatch<IngestMessage>, env: Env):
     }
     return;
   }
+  const valid = batch.messages.filter((m) => m.body?.type === "index" && typeof m.body.document_id === "string");
+  for (const msg of batch.messages) if (!valid.includes(msg)) msg.ack(); // malformed: retrying cannot help
+  let loaded: Awaited<ReturnType<typeof loadBatch>>;
+  try {
+    loaded = await loadBatch(env, valid.map((m) => m.body.document_id));
+  } catch (err) {
+    console.error(JSON.stringify({ batch: batch.queue, error: String(err) }));
+    for (const msg of valid) msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+    return;
+  }
   await Promise.all(
-    batch.messages.map(async (msg) => {
-      if (msg.body?.type !== "index" || typeof msg.body.document_id !== "string") {
-        msg.ack(); // malformed: retrying cannot help
-        return;
-      }
+    valid.map(async (msg) => {
       try {
-        await indexDocument(env, msg.body.document_id, msg.body.generation);
+        // Documents not returned by loadBatch (already ready, or deleted) are looked up one by one.
+        await indexDocument(env, msg.body.document_id, msg.body.generation, { loaded: loaded.get(msg.body.document_id) });
         msg.ack();
       } catch (err) {
         console.error(JSON.stringify({ document_id: msg.body.document_id, attempt: msg.attempts, error: String(err) }));

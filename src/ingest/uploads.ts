@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { Settings } from "../config";
 import type { AppEnv } from "../http/context";
-import { ApiError, errorBody } from "../http/errors";
+import { ApiError } from "../http/errors";
 import type { Collection } from "../storage/collections";
 import { type Accepted, acceptUpload, type UploadInput } from "./pipeline";
 
@@ -41,25 +41,31 @@ export function textRecordToUpload(r: { name: string; text: string; metadata?: R
   return { name, bytes: encoder.encode(r.text), contentType: name.endsWith(".md") ? "text/markdown" : "text/plain; charset=utf-8", metadata: r.metadata };
 }
 
-/** Accepts each file on its own: one bad file never stops the others. */
-export async function acceptAll(env: Env, settings: Settings, collection: Collection, inputs: UploadInput[]): Promise<FileOutcome[]> {
-  const out: FileOutcome[] = [];
-  // Sequential on purpose: keeps memory to one file's bytes in flight beyond the parsed body.
-  for (const input of inputs) {
-    if (!input.name) {
-      out.push({ name: "", error: new ApiError("bad_request", "A file part has no file name") });
-      continue;
-    }
-    try {
-      out.push({ name: input.name, accepted: await acceptUpload(env, settings, collection, input) });
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status >= 500) throw err;
-      out.push({ name: input.name, error: err });
-    }
-  }
-  return out;
-}
+/** Uploads accepted at once: the steps are I/O (D1, R2), so a few in flight hide the latency. */
+const ACCEPT_CONCURRENCY = 8;
 
-export function outcomeError(o: FileOutcome, requestId: string) {
-  return o.error ? (errorBody(o.error, requestId).error as Record<string, unknown>) : null;
+/** Accepts each file on its own: one bad file never stops the others. Outcomes keep the input order. */
+export async function acceptAll(env: Env, settings: Settings, collection: Collection, inputs: UploadInput[]): Promise<FileOutcome[]> {
+  const out: FileOutcome[] = new Array(inputs.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < inputs.length; i = next++) {
+      const input = inputs[i];
+      if (!input.name) {
+        out[i] = { name: "", error: new ApiError("bad_request", "A file part has no file name") };
+        continue;
+      }
+      try {
+        out[i] = { name: input.name, accepted: await acceptUpload(env, settings, collection, input) };
+      } catch (err) {
+        // A storage failure is this file's outcome too: the files already accepted must still be
+        // queued by the caller, or they would sit in `queued` forever.
+        const apiErr = err instanceof ApiError ? err : new ApiError("unavailable", "Could not store the upload; try again", { cause: err });
+        if (apiErr.status >= 500) console.error(JSON.stringify({ upload: input.name, error: String(err) }));
+        out[i] = { name: input.name, error: apiErr };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ACCEPT_CONCURRENCY, inputs.length) }, worker));
+  return out;
 }

@@ -110,12 +110,14 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
   const top = fused.slice(0, rerank ? Math.max(RERANK_POOL, opts.topK * 2) : opts.topK * 2);
   if (top.length === 0) return [];
 
+  // CROSS JOIN keeps the candidate list as the outer loop so each candidate is one lookup in the
+  // (document_id, ordinal) index; a plain JOIN let SQLite scan the whole collection per candidate.
   // Hydrate from D1: chunks exist only for committed documents (failure deletes them), so a vector whose
   // document failed or was deleted in the meantime is dropped here.
   const rows = await env.DB.prepare(
     `SELECT c.id, c.document_id, c.ordinal, c.text, c.page, c.heading, d.name AS document_name
      FROM json_each(?2) j
-     JOIN chunks c ON c.document_id = json_extract(j.value, '$[0]') AND c.ordinal = json_extract(j.value, '$[1]')
+     CROSS JOIN chunks c ON c.document_id = json_extract(j.value, '$[0]') AND c.ordinal = json_extract(j.value, '$[1]')
      JOIN documents d ON d.id = c.document_id
      WHERE c.collection_id = ?1`,
   )
