@@ -8,9 +8,7 @@ import type { AppEnv } from "./http/context";
 import { ApiError, type ErrorCode, errorBody, LEGACY_PATHS } from "./http/errors";
 
 /** Shapes every zod validation failure into the one error envelope. */
-export function validationHook(
-  result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } },
-): void {
+export function validationHook(result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }): void {
   if (result.success) return;
   const issues = (result.error?.issues ?? []).map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
   const first = issues[0];

@@ -2,9 +2,7 @@ import { z } from "zod";
 import { ApiError } from "./http/errors";
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
-const secret = z
-  .string({ error: "is not set" })
-  .min(32, { error: "must be at least 32 characters" });
+const secret = z.string({ error: "is not set" }).min(32, { error: "must be at least 32 characters" });
 
 /**
  * Settings come from wrangler vars and secrets. Secrets have no default anywhere: a missing or weak

@@ -17,10 +17,7 @@ export interface IssuedKey {
 export function resolveTtl(requested: number | undefined, settings: Settings): number {
   const ttl = requested ?? settings.KEY_TTL_SECONDS;
   if (!Number.isInteger(ttl) || ttl < MIN_KEY_TTL || ttl > settings.KEY_TTL_MAX_SECONDS) {
-    throw new ApiError(
-      "ttl_out_of_range",
-      `ttl_seconds must be an integer between ${MIN_KEY_TTL} and ${settings.KEY_TTL_MAX_SECONDS}`,
-    );
+    throw new ApiError("ttl_out_of_range", `ttl_seconds must be an integer between ${MIN_KEY_TTL} and ${settings.KEY_TTL_MAX_SECONDS}`);
   }
   return ttl;
 }

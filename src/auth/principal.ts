@@ -18,7 +18,4 @@ export interface SessionClaims {
   jti: string;
 }
 
-export type Principal =
-  | { kind: "master" }
-  | { kind: "key"; key: KeyRecord }
-  | { kind: "session"; claims: SessionClaims };
+export type Principal = { kind: "master" } | { kind: "key"; key: KeyRecord } | { kind: "session"; claims: SessionClaims };

@@ -51,11 +51,7 @@ export class ApiError extends HTTPException {
   readonly details?: unknown;
   readonly legacy?: LegacyShape;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    opts: { details?: unknown; legacy?: LegacyShape; cause?: unknown } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, opts: { details?: unknown; legacy?: LegacyShape; cause?: unknown } = {}) {
     super(ERROR_STATUS[code], { message, cause: opts.cause });
     this.name = "ApiError";
     this.code = code;

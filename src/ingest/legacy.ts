@@ -25,7 +25,11 @@ export async function ingestLegacyDocuments(
   const embedder = selectEmbedder(env);
   const collection = input.collectionId
     ? await requireCollection(env.DB, input.collectionId)
-    : await createCollection(env.DB, { name: `original-api ${new Date().toISOString()}`, embedder: embedder.id, dimensions: embedder.dimensions });
+    : await createCollection(env.DB, {
+        name: `original-api ${new Date().toISOString()}`,
+        embedder: embedder.id,
+        dimensions: embedder.dimensions,
+      });
   const reuse =
     input.model === embedder.id &&
     input.embeddings.length === input.documents.length &&

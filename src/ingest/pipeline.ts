@@ -181,14 +181,24 @@ export async function indexDocument(
     } else {
       vectors = [];
       for (let i = 0; i < chunks.length; i += embedder.maxBatch) {
-        vectors.push(...(await embedder.embed(chunks.slice(i, i + embedder.maxBatch).map((ch) => ch.text), "document")));
+        vectors.push(
+          ...(await embedder.embed(
+            chunks.slice(i, i + embedder.maxBatch).map((ch) => ch.text),
+            "document",
+          )),
+        );
       }
     }
 
     const upto = Math.max(previous, chunks.length);
     await env.DB.prepare("UPDATE documents SET pending_vectors = ? WHERE id = ?").bind(upto, doc.id).run();
     written = upto;
-    const records = chunks.map((ch, i) => ({ id: vectorId(doc.id, ch.ordinal), values: vectors[i], documentId: doc.id, ordinal: ch.ordinal }));
+    const records = chunks.map((ch, i) => ({
+      id: vectorId(doc.id, ch.ordinal),
+      values: vectors[i],
+      documentId: doc.id,
+      ordinal: ch.ordinal,
+    }));
     for (let i = 0; i < records.length; i += 1000) await index.upsert(collection.id, records.slice(i, i + 1000));
     if (previous > chunks.length) {
       await index.deleteByIds(
@@ -224,11 +234,17 @@ export async function indexDocument(
     const updated = results[results.length - 2];
     if (updated.meta.changes === 0) {
       // Deleted or re-queued while we worked: undo our chunks and vectors, the newer request wins.
-      await env.DB.prepare("DELETE FROM chunks WHERE document_id = ? AND NOT EXISTS (SELECT 1 FROM documents WHERE id = ? AND generation = ?)")
+      await env.DB.prepare(
+        "DELETE FROM chunks WHERE document_id = ? AND NOT EXISTS (SELECT 1 FROM documents WHERE id = ? AND generation = ?)",
+      )
         .bind(doc.id, doc.id, generation)
         .run();
       const current = await env.DB.prepare("SELECT generation FROM documents WHERE id = ?").bind(doc.id).first<{ generation: number }>();
-      if (!current) await index.deleteByIds(collection.id, records.map((r) => r.id));
+      if (!current)
+        await index.deleteByIds(
+          collection.id,
+          records.map((r) => r.id),
+        );
       return { status: "stale", chunkCount: 0 };
     }
     return {
@@ -239,7 +255,10 @@ export async function indexDocument(
     };
   } catch (err) {
     if (written > 0) {
-      await index.deleteByIds(collection.id, Array.from({ length: written }, (_, k) => vectorId(doc.id, k)));
+      await index.deleteByIds(
+        collection.id,
+        Array.from({ length: written }, (_, k) => vectorId(doc.id, k)),
+      );
     }
     const apiErr = isPermanent(err)
       ? err

@@ -37,7 +37,10 @@ export async function handleQueue(batch: MessageBatch<IngestMessage>, env: Env):
   for (const msg of batch.messages) if (!valid.includes(msg)) msg.ack(); // malformed: retrying cannot help
   let loaded: Awaited<ReturnType<typeof loadBatch>>;
   try {
-    loaded = await loadBatch(env, valid.map((m) => m.body.document_id));
+    loaded = await loadBatch(
+      env,
+      valid.map((m) => m.body.document_id),
+    );
   } catch (err) {
     console.error(JSON.stringify({ batch: batch.queue, error: String(err) }));
     for (const msg of valid) msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });

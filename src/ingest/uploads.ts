@@ -38,7 +38,12 @@ export async function readMultipartFiles(c: Context<AppEnv>, field = "file"): Pr
 
 export function textRecordToUpload(r: { name: string; text: string; metadata?: Record<string, unknown> }): UploadInput {
   const name = /\.[a-z0-9]{1,5}$/i.test(r.name) ? r.name : `${r.name}.txt`;
-  return { name, bytes: encoder.encode(r.text), contentType: name.endsWith(".md") ? "text/markdown" : "text/plain; charset=utf-8", metadata: r.metadata };
+  return {
+    name,
+    bytes: encoder.encode(r.text),
+    contentType: name.endsWith(".md") ? "text/markdown" : "text/plain; charset=utf-8",
+    metadata: r.metadata,
+  };
 }
 
 /** Uploads accepted at once: the steps are I/O (D1, R2), so a few in flight hide the latency. */

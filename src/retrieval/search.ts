@@ -11,7 +11,9 @@ export interface SearchOptions {
   topK: number;
   mode: SearchMode;
   documentIds?: string[];
-  /** Reciprocal-rank-fusion constant. */
+  /** Hybrid fusion: min-max normalised convex combination (default) or reciprocal rank fusion. */
+  fusion?: "convex" | "rrf";
+  /** Reciprocal-rank-fusion constant (fusion "rrf"). */
   rrfK?: number;
   /** Weight of the vector list in hybrid fusion (keyword gets 1 - w). */
   vectorWeight?: number;
@@ -50,6 +52,32 @@ export function defaultVectorWeight(embedderId: string): number {
   return embedderId.startsWith("local-") ? 0.2 : 0.5;
 }
 
+/**
+ * Min-max normalised convex fusion: each side's scores are scaled to [0, 1] over its own candidate
+ * list, then mixed as w·vector + (1 − w)·keyword (a side that did not return the chunk adds 0).
+ * Unlike rank fusion it keeps score gaps: a weak vector side can only reorder chunks whose keyword
+ * scores are close, which is what lets hybrid stay at or above keyword alone with the local embedder.
+ */
+function convexFusion(candidates: Candidate[], wv: number): (c: Candidate) => number {
+  let kMin = Number.POSITIVE_INFINITY;
+  let kMax = Number.NEGATIVE_INFINITY;
+  let vMin = Number.POSITIVE_INFINITY;
+  let vMax = Number.NEGATIVE_INFINITY;
+  for (const c of candidates) {
+    if (c.keyword) {
+      // bm25(): more negative is better; flip so larger is better.
+      kMin = Math.min(kMin, -c.keyword.score);
+      kMax = Math.max(kMax, -c.keyword.score);
+    }
+    if (c.vector) {
+      vMin = Math.min(vMin, c.vector.score);
+      vMax = Math.max(vMax, c.vector.score);
+    }
+  }
+  const norm = (x: number, lo: number, hi: number) => (hi > lo ? (x - lo) / (hi - lo) : 1);
+  return (c) => (c.keyword ? (1 - wv) * norm(-c.keyword.score, kMin, kMax) : 0) + (c.vector ? wv * norm(c.vector.score, vMin, vMax) : 0);
+}
+
 /** Candidates fetched per side before fusion. Vectorize caps topK at 100. */
 const CANDIDATES = 100;
 
@@ -60,7 +88,18 @@ interface Candidate {
   keyword?: { score: number; rank: number };
 }
 
-export async function search(env: Env, collection: Collection, opts: SearchOptions): Promise<SearchHit[]> {
+/** Milliseconds spent per step (I/O-bound steps; workerd's clock advances on I/O), for Server-Timing. */
+export type SearchTimings = Partial<Record<"embed" | "vector" | "keyword" | "hydrate" | "rerank", number>>;
+
+export async function search(env: Env, collection: Collection, opts: SearchOptions, timings: SearchTimings = {}): Promise<SearchHit[]> {
+  const timed = async <T>(name: keyof SearchTimings, p: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await p();
+    } finally {
+      timings[name] = performance.now() - t0;
+    }
+  };
   const wantVector = opts.mode !== "keyword";
   const wantKeyword = opts.mode !== "vector";
   const filter = opts.documentIds?.length ? new Set(opts.documentIds) : null;
@@ -70,11 +109,11 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
     wantVector
       ? (async () => {
           const embedder = activeEmbedderFor(env, collection);
-          const [q] = await embedder.embed([opts.query], "query");
-          return selectVectorIndex(env).query(collection.id, q, pool);
+          const [q] = await timed("embed", () => embedder.embed([opts.query], "query"));
+          return timed("vector", () => selectVectorIndex(env).query(collection.id, q, pool));
         })()
       : Promise.resolve([]),
-    wantKeyword ? keywordSearch(env.DB, collection.id, opts.query, pool) : Promise.resolve([]),
+    wantKeyword ? timed("keyword", () => keywordSearch(env.DB, collection.id, opts.query, pool)) : Promise.resolve([]),
   ]);
 
   const byKey = new Map<string, Candidate>();
@@ -94,16 +133,18 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
     byKey.set(k, c);
   }
 
-  const rrfK = opts.rrfK ?? 60;
   const wv = opts.mode === "hybrid" ? (opts.vectorWeight ?? defaultVectorWeight(collection.embedder)) : opts.mode === "vector" ? 1 : 0;
-  const wk = 1 - wv;
-  const fused = [...byKey.values()].map((c) => {
-    let score: number;
-    if (opts.mode === "vector") score = c.vector?.score ?? 0;
-    else if (opts.mode === "keyword") score = -(c.keyword?.score ?? 0);
-    else score = (c.vector ? wv / (rrfK + c.vector.rank) : 0) + (c.keyword ? wk / (rrfK + c.keyword.rank) : 0);
-    return { c, score };
-  });
+  const candidates = [...byKey.values()];
+  let scoreOf: (c: Candidate) => number;
+  if (opts.mode === "vector") scoreOf = (c) => c.vector?.score ?? 0;
+  else if (opts.mode === "keyword") scoreOf = (c) => -(c.keyword?.score ?? 0);
+  else if ((opts.fusion ?? "convex") === "rrf") {
+    const k = opts.rrfK ?? 60;
+    scoreOf = (c) => (c.vector ? wv / (k + c.vector.rank) : 0) + (c.keyword ? (1 - wv) / (k + c.keyword.rank) : 0);
+  } else {
+    scoreOf = convexFusion(candidates, wv);
+  }
+  const fused = candidates.map((c) => ({ c, score: scoreOf(c) }));
   fused.sort((a, b) => b.score - a.score);
   const rerank = opts.rerank === true && env.AI !== undefined;
   // A few spare in case some are no longer stored; more when a reranker will re-order them.
@@ -114,15 +155,25 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
   // (document_id, ordinal) index; a plain JOIN let SQLite scan the whole collection per candidate.
   // Hydrate from D1: chunks exist only for committed documents (failure deletes them), so a vector whose
   // document failed or was deleted in the meantime is dropped here.
-  const rows = await env.DB.prepare(
-    `SELECT c.id, c.document_id, c.ordinal, c.text, c.page, c.heading, d.name AS document_name
+  const rows = await timed("hydrate", () =>
+    env.DB.prepare(
+      `SELECT c.id, c.document_id, c.ordinal, c.text, c.page, c.heading, d.name AS document_name
      FROM json_each(?2) j
      CROSS JOIN chunks c ON c.document_id = json_extract(j.value, '$[0]') AND c.ordinal = json_extract(j.value, '$[1]')
      JOIN documents d ON d.id = c.document_id
      WHERE c.collection_id = ?1`,
-  )
-    .bind(collection.id, JSON.stringify(top.map((t) => [t.c.documentId, t.c.ordinal])))
-    .all<{ id: number; document_id: string; ordinal: number; text: string; page: number | null; heading: string | null; document_name: string }>();
+    )
+      .bind(collection.id, JSON.stringify(top.map((t) => [t.c.documentId, t.c.ordinal])))
+      .all<{
+        id: number;
+        document_id: string;
+        ordinal: number;
+        text: string;
+        page: number | null;
+        heading: string | null;
+        document_name: string;
+      }>(),
+  );
   const stored = new Map(rows.results.map((r) => [key(r.document_id, r.ordinal), r]));
 
   let hits: SearchHit[] = [];
@@ -150,10 +201,20 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
     if (!rerank && hits.length === opts.topK) break;
   }
   if (rerank && env.AI && hits.length > 1) {
-    const scores = await new WorkersAiReranker(env.AI).rerank(opts.query, hits.map((h) => h.text));
-    hits = hits
-      .map((h, i) => ({ ...h, score: scores[i], scores: { ...h.scores, rerank: scores[i] } }))
-      .sort((a, b) => b.score - a.score);
+    const ai = env.AI;
+    const scores = await timed("rerank", () =>
+      new WorkersAiReranker(ai).rerank(
+        opts.query,
+        hits.map((h) => h.text),
+      ),
+    );
+    hits = hits.map((h, i) => ({ ...h, score: scores[i], scores: { ...h.scores, rerank: scores[i] } })).sort((a, b) => b.score - a.score);
   }
   return hits.slice(0, opts.topK);
+}
+
+export function serverTiming(timings: SearchTimings): string {
+  return Object.entries(timings)
+    .map(([k, v]) => `${k};dur=${(v ?? 0).toFixed(1)}`)
+    .join(", ");
 }

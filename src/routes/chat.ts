@@ -60,7 +60,13 @@ async function recordTurn(stub: DurableObjectStub<ChatSession>, query: string, a
       role: "assistant",
       content: a.answer,
       at,
-      sources: a.sources.map((s) => ({ n: s.n, document_id: s.document_id, document_name: s.document_name, chunk: s.chunk, score: s.score })),
+      sources: a.sources.map((s) => ({
+        n: s.n,
+        document_id: s.document_id,
+        document_name: s.document_name,
+        chunk: s.chunk,
+        score: s.score,
+      })),
     },
   ]);
 }
@@ -82,7 +88,10 @@ async function answerTurn(
   if (hit) return { answer: (await hit.json()) as ChatAnswer, cache: "HIT" };
   const answer = await answerPrepared(prepared, c.var.settings, signal);
   c.executionCtx.waitUntil(
-    cache.put(key, new Response(JSON.stringify(answer), { headers: { "Content-Type": "application/json", "Cache-Control": "max-age=3600" } })),
+    cache.put(
+      key,
+      new Response(JSON.stringify(answer), { headers: { "Content-Type": "application/json", "Cache-Control": "max-age=3600" } }),
+    ),
   );
   return { answer, cache: "MISS" };
 }
@@ -156,7 +165,10 @@ const messagesRoute = createRoute({
   path: "/v1/sessions/{id}/messages",
   tags: ["Chat"],
   summary: "A session's history (its own token, or the master key)",
-  request: { params: z.object({ id: z.string().min(1).max(64) }), query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(100) }) },
+  request: {
+    params: z.object({ id: z.string().min(1).max(64) }),
+    query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(100) }),
+  },
   responses: {
     200: json(
       z.object({
@@ -265,7 +277,10 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
       } catch (err) {
         const e = err instanceof ApiError ? err : new ApiError("upstream_error", "The answer provider failed", { cause: err });
         console.error(JSON.stringify({ request_id: c.var.requestId, code: e.code, error: String(err) }));
-        await stream.writeSSE({ event: "error", data: JSON.stringify({ error: { code: e.code, message: e.message, request_id: c.var.requestId } }) });
+        await stream.writeSSE({
+          event: "error",
+          data: JSON.stringify({ error: { code: e.code, message: e.message, request_id: c.var.requestId } }),
+        });
         return;
       }
       const answer: ChatAnswer = {

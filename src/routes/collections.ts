@@ -39,7 +39,10 @@ const CreateBody = z
     chunk_tokens: z.number().int().min(64).max(512).default(400),
     chunk_overlap: z.number().int().min(0).max(128).default(60),
   })
-  .refine((b) => b.chunk_overlap < b.chunk_tokens / 2, { message: "chunk_overlap must be less than half of chunk_tokens", path: ["chunk_overlap"] })
+  .refine((b) => b.chunk_overlap < b.chunk_tokens / 2, {
+    message: "chunk_overlap must be less than half of chunk_tokens",
+    path: ["chunk_overlap"],
+  })
   .openapi("CreateCollection", { example: { name: "handbook", chunk_tokens: 400, chunk_overlap: 60 } });
 
 const IdParam = z.object({ id: z.string().min(1).max(64) });
@@ -58,7 +61,10 @@ const list = createRoute({
   tags: ["Collections"],
   summary: "List collections (master: all; temporary key: its own)",
   request: { query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50), cursor: z.string().max(64).optional() }) },
-  responses: { 200: json(z.object({ collections: z.array(CollectionSchema), next_cursor: z.string().nullable() })), ...errorResponses(400, 401, 500) },
+  responses: {
+    200: json(z.object({ collections: z.array(CollectionSchema), next_cursor: z.string().nullable() })),
+    ...errorResponses(400, 401, 500),
+  },
 });
 const get = createRoute({
   method: "get",
@@ -74,7 +80,10 @@ const del = createRoute({
   tags: ["Collections"],
   summary: "Delete a collection and everything in it (master key)",
   request: { params: IdParam },
-  responses: { 200: json(z.object({ id: z.string(), deleted: z.literal(true), documents_deleted: z.number() })), ...errorResponses(401, 404, 500) },
+  responses: {
+    200: json(z.object({ id: z.string(), deleted: z.literal(true), documents_deleted: z.number() })),
+    ...errorResponses(401, 404, 500),
+  },
 });
 const reindex = createRoute({
   method: "post",

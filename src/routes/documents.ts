@@ -37,7 +37,9 @@ const TextRecord = z.object({
 });
 export const TextBatch = z
   .object({ documents: z.array(TextRecord).min(1).max(500) })
-  .openapi("TextDocuments", { example: { documents: [{ name: "faq.md", text: "# FAQ\n\nOur office opens at 9am.", metadata: { lang: "en" } }] } });
+  .openapi("TextDocuments", {
+    example: { documents: [{ name: "faq.md", text: "# FAQ\n\nOur office opens at 9am.", metadata: { lang: "en" } }] },
+  });
 
 const UploadResult = z
   .object({
@@ -63,7 +65,11 @@ const upload = createRoute({
       // Not `required`: each validator then runs only for its own content type.
       required: false,
       content: {
-        "multipart/form-data": { schema: z.object({ file: z.any().optional().openapi({ type: "string", format: "binary", description: "One or more files (repeat the field)" }) }) },
+        "multipart/form-data": {
+          schema: z.object({
+            file: z.any().optional().openapi({ type: "string", format: "binary", description: "One or more files (repeat the field)" }),
+          }),
+        },
         "application/json": { schema: TextBatch },
       },
     },
@@ -84,7 +90,9 @@ const list = createRoute({
     }),
   },
   responses: {
-    200: json(z.object({ documents: z.array(DocumentSchema), next_cursor: z.string().nullable(), counts: z.record(z.string(), z.number()) })),
+    200: json(
+      z.object({ documents: z.array(DocumentSchema), next_cursor: z.string().nullable(), counts: z.record(z.string(), z.number()) }),
+    ),
     ...errorResponses(400, 401, 404, 500),
   },
 });
@@ -139,7 +147,9 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
     assertCollectionAccess(p, id);
     const collection = await requireCollection(c.env.DB, id);
     const isJson = (c.req.header("Content-Type") ?? "").includes("application/json");
-    const inputs = isJson ? (c.req.valid("json") as z.infer<typeof TextBatch>).documents.map(textRecordToUpload) : await readMultipartFiles(c);
+    const inputs = isJson
+      ? (c.req.valid("json") as z.infer<typeof TextBatch>).documents.map(textRecordToUpload)
+      : await readMultipartFiles(c);
     if (inputs.length === 0) throw new ApiError("bad_request", "No files in the request (multipart field `file`)");
 
     const outcomes = await acceptAll(c.env, c.var.settings, collection, inputs);
@@ -154,7 +164,9 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
       throw new ApiError("unavailable", "Could not queue the documents for indexing; nothing was stored, try again", { cause: err });
     }
     const rid = c.var.requestId;
-    const documents = outcomes.flatMap((o) => (o.accepted ? [{ ...publicDocument(o.accepted.document), duplicate: o.accepted.duplicate }] : []));
+    const documents = outcomes.flatMap((o) =>
+      o.accepted ? [{ ...publicDocument(o.accepted.document), duplicate: o.accepted.duplicate }] : [],
+    );
     const errors = outcomes.flatMap((o) =>
       o.error ? [{ name: o.name, error: errorBody(o.error, rid).error as { code: string; message: string } }] : [],
     );

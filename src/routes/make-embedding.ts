@@ -39,7 +39,14 @@ const route = createRoute({
   request: {
     body: {
       required: false,
-      content: { "multipart/form-data": { schema: z.object({ file: z.any().optional().openapi({ type: "string", format: "binary" }), collection_id: z.string().optional() }) } },
+      content: {
+        "multipart/form-data": {
+          schema: z.object({
+            file: z.any().optional().openapi({ type: "string", format: "binary" }),
+            collection_id: z.string().optional(),
+          }),
+        },
+      },
     },
   },
   responses: { 200: json(Result), ...legacyErrorResponses(400, 401, 403, 404, 413, 415, 422, 500) },
@@ -89,7 +96,14 @@ export function mountMakeEmbedding(app: OpenAPIHono<AppEnv>): void {
     const results = [];
     for (const o of outcomes) {
       if (!o.accepted) {
-        results.push({ name: o.name, document_id: null, status: "rejected", chunk_count: 0, duplicate: false, error: errorBody(o.error as ApiError, c.var.requestId).error as { code: string; message: string } });
+        results.push({
+          name: o.name,
+          document_id: null,
+          status: "rejected",
+          chunk_count: 0,
+          duplicate: false,
+          error: errorBody(o.error as ApiError, c.var.requestId).error as { code: string; message: string },
+        });
         continue;
       }
       const doc = o.accepted.document;
@@ -99,7 +113,9 @@ export function mountMakeEmbedding(app: OpenAPIHono<AppEnv>): void {
         documents.push({ id: doc.id, text: r.text });
       } else if (r.status === "ready" && o.accepted.duplicate) {
         // Already indexed earlier: rebuild the document text and vector from its stored chunks.
-        const chunks = await c.env.DB.prepare("SELECT text FROM chunks WHERE document_id = ? ORDER BY ordinal").bind(doc.id).all<{ text: string }>();
+        const chunks = await c.env.DB.prepare("SELECT text FROM chunks WHERE document_id = ? ORDER BY ordinal")
+          .bind(doc.id)
+          .all<{ text: string }>();
         documents.push({ id: doc.id, text: chunks.results.map((x) => x.text).join("\n\n") });
         const [v] = await selectEmbedder(c.env).embed([documents[documents.length - 1].text.slice(0, 8000)], "document");
         embeddings.push(Array.from(v));
@@ -115,11 +131,23 @@ export function mountMakeEmbedding(app: OpenAPIHono<AppEnv>): void {
     }
     if (documents.length === 0) {
       const first = outcomes.find((o) => o.error)?.error ?? results.find((r) => r.error) ?? null;
-      const err = first instanceof ApiError ? first : new ApiError((first?.error?.code as "corrupt_document") ?? "corrupt_document", first?.error?.message ?? "No file could be processed");
+      const err =
+        first instanceof ApiError
+          ? first
+          : new ApiError(
+              (first?.error?.code as "corrupt_document") ?? "corrupt_document",
+              first?.error?.message ?? "No file could be processed",
+            );
       throw new ApiError(err.code, err.message, { details: results, legacy: { field: "error", text: err.message } });
     }
     return c.json(
-      { message: `${documents.length} files processed successfully`, embeddings, document: documents, collection_id: collection.id, results },
+      {
+        message: `${documents.length} files processed successfully`,
+        embeddings,
+        document: documents,
+        collection_id: collection.id,
+        results,
+      },
       200,
     );
   });

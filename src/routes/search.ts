@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { assertCollectionAccess, requireKeyOrMaster } from "../auth/authenticate";
 import type { AppEnv } from "../http/context";
 import { errorResponses, json, jsonBody } from "../http/schemas";
-import { search } from "../retrieval/search";
+import { type SearchTimings, search, serverTiming } from "../retrieval/search";
 import { requireCollection } from "../storage/collections";
 
 export const SearchBody = z
@@ -12,9 +12,16 @@ export const SearchBody = z
     top_k: z.number().int().min(1).max(100).default(10),
     mode: z.enum(["hybrid", "vector", "keyword"]).default("hybrid"),
     filter: z.object({ document_ids: z.array(z.string().max(64)).min(1).max(100).optional() }).optional(),
-    rrf_k: z.number().int().min(1).max(1000).optional(),
+    fusion: z
+      .enum(["convex", "rrf"])
+      .default("convex")
+      .openapi({ description: "Hybrid fusion: min-max normalised convex combination, or reciprocal rank fusion" }),
+    rrf_k: z.number().int().min(1).max(1000).optional().openapi({ description: "RRF constant (fusion rrf), default 60" }),
     vector_weight: z.number().min(0).max(1).optional(),
-    rerank: z.boolean().default(false).openapi({ description: "Re-order with Workers AI bge-reranker-base (ignored when AI is not bound)" }),
+    rerank: z
+      .boolean()
+      .default(false)
+      .openapi({ description: "Re-order with Workers AI bge-reranker-base (ignored when AI is not bound)" }),
   })
   .openapi("SearchRequest", { example: { query: "When does the office open?", top_k: 5, mode: "hybrid" } });
 
@@ -58,15 +65,23 @@ export function mountSearch(app: OpenAPIHono<AppEnv>): void {
     assertCollectionAccess(p, id);
     const collection = await requireCollection(c.env.DB, id);
     const body = c.req.valid("json");
-    const results = await search(c.env, collection, {
-      query: body.query,
-      topK: body.top_k,
-      mode: body.mode,
-      documentIds: body.filter?.document_ids,
-      rrfK: body.rrf_k,
-      vectorWeight: body.vector_weight,
-      rerank: body.rerank,
-    });
+    const timings: SearchTimings = {};
+    const results = await search(
+      c.env,
+      collection,
+      {
+        query: body.query,
+        topK: body.top_k,
+        mode: body.mode,
+        documentIds: body.filter?.document_ids,
+        fusion: body.fusion,
+        rrfK: body.rrf_k,
+        vectorWeight: body.vector_weight,
+        rerank: body.rerank,
+      },
+      timings,
+    );
+    c.header("Server-Timing", serverTiming(timings));
     return c.json({ query: body.query, mode: body.mode, results }, 200);
   });
 }

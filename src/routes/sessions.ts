@@ -28,10 +28,7 @@ export function chatUrl(c: Context<AppEnv>): string {
 }
 
 /** Creates the session object and signs its token; the token never outlives the key that asked for it. */
-export async function startSession(
-  c: Context<AppEnv>,
-  owner: { keyId: string; collectionId: string | null; keyExpiresAt: number | null },
-) {
+export async function startSession(c: Context<AppEnv>, owner: { keyId: string; collectionId: string | null; keyExpiresAt: number | null }) {
   const { JWT_SECRET_KEY } = parseSecrets(c.env);
   const now = Math.floor(Date.now() / 1000);
   let exp = now + c.var.settings.SESSION_TTL_SECONDS;
@@ -59,11 +56,7 @@ async function tempKeyFromHeader(c: Context<AppEnv>): Promise<KeyRecord> {
   const presented = c.req.header("X-API-Key");
   if (!presented) throw legacyError("unauthorized", "message", "API key is missing");
   if (await isMasterKey(c, presented)) {
-    throw legacyError(
-      "master_key_not_allowed",
-      "error",
-      "Master API key cannot be used to start a chat. Please use a temporary API key.",
-    );
+    throw legacyError("master_key_not_allowed", "error", "Master API key cannot be used to start a chat. Please use a temporary API key.");
   }
   const key = await lookupKey(c.env, presented);
   if (!key) throw legacyError("invalid_api_key", "message", "Invalid API key");
