@@ -50,7 +50,18 @@ function envRecord(env: unknown): Record<string, unknown> {
   return out;
 }
 
+// The env object is the same for every request of an isolate: parse it once per env object.
+const settingsCache = new WeakMap<object, Settings>();
+
 export function parseSettings(env: unknown): Settings {
+  const cached = settingsCache.get(env as object);
+  if (cached) return cached;
+  const settings = parseSettingsUncached(env);
+  settingsCache.set(env as object, settings);
+  return settings;
+}
+
+function parseSettingsUncached(env: unknown): Settings {
   const parsed = SettingsSchema.safeParse(envRecord(env));
   if (!parsed.success) {
     const names = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
