@@ -7,7 +7,6 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { LocalVectorIndex } from "../src/retrieval/local/index-do";
 import { available, BAD, bad, bytesOf, SKIP_MESSAGE, squash, truth, valid } from "./corpus";
 import { body, call, createCollection, type Json, master, storesFor, uploadFiles, waitForDocument } from "./helpers";
 
@@ -20,7 +19,7 @@ const LIMITED: Record<string, { status: "ready" | "failed"; code?: string; reaso
 };
 
 const vectorCount = async (collectionId: string) =>
-  (await (env.VECTOR_INDEX as unknown as DurableObjectNamespace<LocalVectorIndex>).get(env.VECTOR_INDEX.idFromName(collectionId)).stats()).count;
+  (await env.VECTOR_INDEX.get(env.VECTOR_INDEX.idFromName(collectionId)).stats()).count;
 
 /** The document's text as stored: chunks laid back at their offsets (overlaps coincide). */
 async function storedText(documentId: string): Promise<string> {

@@ -4,11 +4,10 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { indexDocument } from "../src/ingest/pipeline";
 import type { IngestMessage } from "../src/ingest/queue";
-import type { LocalVectorIndex } from "../src/retrieval/local/index-do";
 import { body, call, type Json, createCollection, master, storesFor, tempKey, uploadFiles, uploadTexts, waitForDocument } from "./helpers";
 
 const localIndex = (collectionId: string) =>
-  (env.VECTOR_INDEX as unknown as DurableObjectNamespace<LocalVectorIndex>).get(env.VECTOR_INDEX.idFromName(collectionId));
+  env.VECTOR_INDEX.get(env.VECTOR_INDEX.idFromName(collectionId));
 
 const HANDBOOK = [
   "# Office handbook",

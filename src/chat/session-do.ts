@@ -59,5 +59,5 @@ export class ChatSession extends DurableObject<Env> {
 }
 
 export function sessionStub(env: Env, sid: string): DurableObjectStub<ChatSession> {
-  return (env.CHAT_SESSION as unknown as DurableObjectNamespace<ChatSession>).get(env.CHAT_SESSION.idFromName(sid));
+  return env.CHAT_SESSION.get(env.CHAT_SESSION.idFromName(sid));
 }

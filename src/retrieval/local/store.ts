@@ -17,7 +17,7 @@ export class LocalVectorStore implements VectorIndex {
     env: Pick<Env, "VECTOR_INDEX">,
     private readonly options: { whitenQueries?: boolean } = {},
   ) {
-    this.ns = env.VECTOR_INDEX as unknown as DurableObjectNamespace<LocalVectorIndex>;
+    this.ns = env.VECTOR_INDEX;
   }
 
   async upsert(collectionId: string, vectors: VectorRecord[]): Promise<void> {
