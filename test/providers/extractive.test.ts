@@ -19,6 +19,17 @@ describe("ExtractiveAnswerer", () => {
     expect(r.usage).toEqual({ prompt_tokens: 0, completion_tokens: 0 });
   });
 
+  it("never answers with a Markdown heading merged into the first sentence", async () => {
+    const doc = [
+      "# The Kallvik lighthouse",
+      "The Kallvik lighthouse stands on the northern skerry of Kallvik harbour.",
+      "Its lamp sits 41 metres above the sea and can be seen from 19 nautical miles away in clear weather.",
+    ].join("\n");
+    const r = await ask("How far away can the Kallvik lighthouse be seen?", [source(1, "kallvik.md", doc)]);
+    expect(r.answer).toContain("can be seen from 19 nautical miles away in clear weather [1].");
+    expect(r.answer).not.toContain("#");
+  });
+
   it("finds the answer in whichever source holds it", async () => {
     expect((await ask("How long does standard shipping take?")).answer).toMatch(/^Standard shipping takes 3 to 7 business days \[2\]\./);
     expect(await ask("Is customer data encrypted?")).toMatchObject({
@@ -110,9 +121,8 @@ describe("sentence splitting", () => {
     ]);
   });
 
-  it("treats blank lines and list items as breaks, other line breaks as wrapping", () => {
+  it("treats blank lines and list items as breaks, other line breaks as wrapping; headings are not sentences", () => {
     expect(splitSentences("# Title\n\nThis line is\nhard wrapped.\n- first item\n- second item\n1. numbered")).toEqual([
-      "Title",
       "This line is hard wrapped.",
       "first item",
       "second item",

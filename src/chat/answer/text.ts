@@ -120,6 +120,12 @@ function* segments(text: string): Generator<string> {
     for (const line of block.split("\n")) {
       const trimmed = line.trim();
       if (!trimmed) continue;
+      // A Markdown heading names a section; it is not a sentence an answer can quote.
+      if (/^#{1,6}\s/.test(trimmed)) {
+        if (current) yield current;
+        current = "";
+        continue;
+      }
       if (current && (LIST_ITEM.test(line) || trimmed.startsWith("|"))) {
         yield current;
         current = trimmed;
