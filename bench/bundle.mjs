@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// Bundle size (`wrangler deploy --dry-run`) and worker start-up time under `wrangler dev`.
+//
+//   node bench/bundle.mjs [--quick] [--runs 3]
+//
+// Size: every file wrangler would upload (source maps and its README excluded), raw and gzip
+// (level 9 per file), next to wrangler's own "Total Upload ... / gzip ..." line.
+// Start-up: spawn of `wrangler dev` (migrations already applied, not counted) to the first 200 on
+// /healthz, which includes wrangler's own esbuild bundling; then the latency of the first requests
+// of a fresh worker (health, first D1 write, first Durable Object call through a search).
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
+import { apiClient } from "./lib/api.mjs";
+import { startServer, wranglerSync } from "./lib/server.mjs";
+import { checkQuiet, fmt, loadAvg, machineInfo, parseArgs, printTable, writeResult } from "./lib/util.mjs";
+
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)],
+  );
+}
+
+export async function bundleSize() {
+  const outdir = await mkdtemp(path.join(tmpdir(), "docchat-bundle-"));
+  try {
+    const t0 = performance.now();
+    const r = wranglerSync(["deploy", "--dry-run", "--outdir", outdir]);
+    const buildMs = performance.now() - t0;
+    const out = r.stdout + r.stderr;
+    if (r.status !== 0) throw new Error(`wrangler deploy --dry-run failed (exit ${r.status}):\n${out.split("\n").slice(-30).join("\n")}`);
+    const files = walk(outdir)
+      .filter((f) => !f.endsWith(".map") && path.basename(f) !== "README.md")
+      .map((f) => {
+        const buf = readFileSync(f);
+        return { file: path.relative(outdir, f), bytes: statSync(f).size, gzip_bytes: gzipSync(buf, { level: 9 }).length };
+      })
+      .sort((a, b) => b.bytes - a.bytes);
+    const m = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/.exec(out);
+    return {
+      build_ms: buildMs,
+      total_bytes: files.reduce((a, f) => a + f.bytes, 0),
+      gzip_bytes: files.reduce((a, f) => a + f.gzip_bytes, 0),
+      wrangler_reported: m ? { total_kib: Number(m[1]), gzip_kib: Number(m[2]) } : null,
+      files,
+    };
+  } finally {
+    await rm(outdir, { recursive: true, force: true });
+  }
+}
+
+/** One cold start: spawn -> healthy, then the first requests of the fresh worker. */
+export async function startupOnce() {
+  const server = await startServer();
+  try {
+    const api = apiClient(server.url, server.masterKey);
+    const health2 = await api.request("GET", "/healthz", { auth: "none" });
+    const col = await api.request("POST", "/v1/collections", { json: { name: "startup" }, retries: 0 });
+    const search = await api.search(col.body.id, { query: "first query of a fresh worker", top_k: 10, mode: "hybrid" });
+    const search2 = await api.search(col.body.id, { query: "second query of a fresh worker", top_k: 10, mode: "hybrid" });
+    return {
+      migrate_ms: server.timings.migrateMs,
+      spawn_to_healthy_ms: server.timings.spawnToHealthyMs,
+      first_healthz_ms: server.timings.firstHealthMs,
+      second_healthz_ms: health2.ms,
+      first_create_collection_ms: col.ms,
+      first_search_ms: search.ms,
+      second_search_ms: search2.ms,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+export async function runBundle({ runs = 3 } = {}) {
+  const loadBefore = loadAvg();
+  const size = await bundleSize();
+  const starts = [];
+  for (let i = 0; i < runs; i++) starts.push(await startupOnce());
+  const median = (k) => {
+    const v = starts.map((s) => s[k]).sort((a, b) => a - b);
+    return v[Math.floor((v.length - 1) / 2)];
+  };
+  const keys = Object.keys(starts[0]);
+  return {
+    size,
+    startup: { runs, median: Object.fromEntries(keys.map((k) => [k, median(k)])), all: starts },
+    load_avg: { before: loadBefore, after: loadAvg() },
+  };
+}
+
+export function printBundle(r) {
+  const kib = (b) => `${fmt(b / 1024, 0)} KiB`;
+  printTable(
+    ["bundle (wrangler deploy --dry-run)", "raw", "gzip -9"],
+    [
+      ["total", kib(r.size.total_bytes), kib(r.size.gzip_bytes)],
+      ...(r.size.wrangler_reported
+        ? [["as wrangler reports it", `${r.size.wrangler_reported.total_kib} KiB`, `${r.size.wrangler_reported.gzip_kib} KiB`]]
+        : []),
+      ...r.size.files.slice(0, 5).map((f) => [`  ${f.file}`, kib(f.bytes), kib(f.gzip_bytes)]),
+    ],
+  );
+  const m = r.startup.median;
+  printTable(
+    [`start-up (median of ${r.startup.runs})`, "ms"],
+    [
+      ["spawn wrangler dev -> first 200 /healthz", fmt(m.spawn_to_healthy_ms, 0)],
+      ["  first /healthz request", fmt(m.first_healthz_ms)],
+      ["  second /healthz request", fmt(m.second_healthz_ms)],
+      ["first POST /v1/collections (D1)", fmt(m.first_create_collection_ms)],
+      ["first search (Durable Object, D1 FTS)", fmt(m.first_search_ms)],
+      ["second search", fmt(m.second_search_ms)],
+      ["(not counted) d1 migrations apply", fmt(m.migrate_ms, 0)],
+    ],
+  );
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2), { boolean: ["quick"] });
+  await checkQuiet("bundle", Number(args.waitQuiet ?? 0));
+  const r = await runBundle({ runs: Number(args.runs ?? (args.quick ? 1 : 3)) });
+  printBundle(r);
+  const file = await writeResult(args.quick ? "bundle.quick.json" : "bundle.json", {
+    benchmark: "bundle",
+    machine: machineInfo(),
+    quick: !!args.quick,
+    ...r,
+  });
+  console.log(`\nwrote ${file}`);
+  return 0;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`bench/bundle: ${err.stack ?? err}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,285 @@
+#!/usr/bin/env node
+// Retrieval quality on BEIR SciFact (test split), through the HTTP API of a local `wrangler dev`.
+//
+//   npm run eval [-- --sweep] [--url URL --key KEY [--collection ID]] [--keep] [--concurrency 4]
+//
+// Ingests the 5,183 abstracts (title + "\n\n" + text, name = doc id, metadata {source_id}), waits
+// until every document is ready, runs the 300 queries with top_k 100 in each mode, collapses chunk
+// hits to documents (best chunk) and scores nDCG@10, Recall@10, Recall@100 and MRR@10 against the
+// qrels with BEIR's conventions (bench/lib/scorer.mjs). Exits non-zero only when something fails
+// to run, never because a figure is low.
+import { apiClient } from "./lib/api.mjs";
+import { evaluate, rankDocuments } from "./lib/scorer.mjs";
+import { loadScifact, stripExt } from "./lib/scifact.mjs";
+import { serverFromArgs } from "./lib/server.mjs";
+import {
+  fmt,
+  latencySummary,
+  machineInfo,
+  mapPool,
+  parseArgs,
+  printTable,
+  progressPrinter,
+  serverTimingCollector,
+  writeResult,
+} from "./lib/util.mjs";
+import { ingestScifact, printIngest } from "./ingest.mjs";
+
+const MODES = ["keyword", "vector", "hybrid"];
+const TOP_K = 100;
+const BASELINES = [
+  { name: "BM25, BEIR paper (Thakur et al. 2021)", ndcg10: 0.665, recall100: null },
+  { name: "BM25, Anserini flat", ndcg10: 0.679, recall100: 0.925 },
+];
+const TARGETS = { keyword: 0.68, hybrid: 0.69 };
+// RRF over the asked grid; convex fusion (the server's default) over small weights as well, where
+// a weak local embedder does best.
+const SWEEP = { vector_weight: [0.1, 0.2, 0.3, 0.4, 0.5], rrf_k: [10, 60], convex_weight: [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5] };
+
+/**
+ * Runs every query once with the given search options and scores the run.
+ * @param {ReturnType<typeof apiClient>} api
+ * @param {(documentId: string, documentName: string) => string|null} toSource
+ */
+async function runQueries(api, collectionId, queries, qrels, toSource, body, { concurrency, label }) {
+  const run = {};
+  const latencies = [];
+  const docsPerQuery = [];
+  let unmapped = 0;
+  let chunkHits = 0;
+  const errors = [];
+  let done = 0;
+  const progress = progressPrinter();
+  const timing = serverTimingCollector();
+  await mapPool(queries, concurrency, async (q) => {
+    try {
+      const res = await api.search(collectionId, { query: q.text, top_k: TOP_K, ...body });
+      latencies.push(res.ms);
+      timing.add(res.headers.get("server-timing"));
+      const hits = [];
+      for (const h of res.body.results ?? []) {
+        chunkHits++;
+        const doc = toSource(h.document_id, h.document_name);
+        if (doc === null) {
+          unmapped++;
+          continue;
+        }
+        hits.push({ doc, score: h.score });
+      }
+      run[q.id] = rankDocuments(hits);
+      docsPerQuery.push(run[q.id].length);
+    } catch (err) {
+      errors.push({ query: q.id, error: err.message });
+    }
+    done++;
+    progress.update(`  ${label}: ${done}/${queries.length} queries`);
+  });
+  progress.done();
+  const m = evaluate(run, qrels);
+  return {
+    metrics: {
+      ndcg10: m.ndcg10,
+      recall10: m.recall10,
+      recall100: m.recall100,
+      mrr10: m.mrr10,
+      queries: m.queries,
+      queries_without_results: m.missing,
+    },
+    perQuery: m.perQuery,
+    latency_ms: latencySummary(latencies),
+    server_timing_ms: timing.summary(),
+    mean_docs_per_query: docsPerQuery.length ? docsPerQuery.reduce((a, b) => a + b, 0) / docsPerQuery.length : 0,
+    chunk_hits: chunkHits,
+    unmapped_hits: unmapped,
+    errors,
+  };
+}
+
+function timingText(t) {
+  return t
+    ? Object.entries(t)
+        .map(([k, v]) => `${k} ${fmt(v.mean)}`)
+        .join(", ")
+    : "–";
+}
+
+/** Maps a hit to its SciFact doc id: through the ids the upload returned, else the name. */
+function sourceMapper(idToSource) {
+  return (documentId, documentName) => idToSource.get(documentId) ?? (documentName ? stripExt(documentName) : null);
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2), { boolean: ["sweep", "keep", "log"] });
+  const concurrency = Number(args.concurrency ?? 4);
+  const server = await serverFromArgs(args, { keepState: !!args.keep });
+  let failedToRun = false;
+  try {
+    console.log(`server ${server.url}${server.timings ? ` (ready in ${fmt(server.timings.spawnToHealthyMs / 1000)} s)` : ""}`);
+    const api = apiClient(server.url, server.masterKey);
+    let collection;
+    let idToSource;
+    let ingest = null;
+    let queries;
+    let qrels;
+    if (args.collection) {
+      // Reuse a collection loaded before (e.g. with --keep): map ids through its document listing.
+      ({ queries, qrels } = loadScifact());
+      collection = await api.getCollection(args.collection);
+      const docs = await api.listDocuments(collection.id);
+      idToSource = new Map(docs.map((d) => [d.id, String(d.metadata?.source_id ?? stripExt(d.name))]));
+      const counts = await api.counts(collection.id);
+      console.log(`collection ${collection.id}: ${docs.length} documents (ready ${counts.ready}, failed ${counts.failed})`);
+      ingest = { reused: true, documents: docs.length, ...counts };
+    } else {
+      console.log("ingesting SciFact ...");
+      const r = await ingestScifact(server, { batchSize: args.batch ? Number(args.batch) : undefined });
+      ({ collection, idToSource, queries, qrels } = r);
+      ingest = r.measurement;
+      printIngest(ingest);
+      if (!ingest.settled) {
+        failedToRun = true;
+        throw new Error("ingestion did not finish; not scoring a partial index");
+      }
+      collection = await api.getCollection(collection.id);
+    }
+    const toSource = sourceMapper(idToSource);
+    const reloadsBefore = server.reloads();
+
+    const modes = {};
+    for (const mode of MODES) {
+      modes[mode] = await runQueries(api, collection.id, queries, qrels, toSource, { mode }, { concurrency, label: mode });
+      if (modes[mode].errors.length) failedToRun = true;
+    }
+
+    const row = (name, m, target) => [name, fmt(m.ndcg10, 3), fmt(m.recall10, 3), fmt(m.recall100, 3), fmt(m.mrr10, 3), target ?? ""];
+    const hybridOk = modes.hybrid.metrics.ndcg10 >= TARGETS.hybrid && modes.hybrid.metrics.ndcg10 >= modes.keyword.metrics.ndcg10;
+    printTable(
+      ["SciFact test (300 queries)", "nDCG@10", "R@10", "R@100", "MRR@10", "target"],
+      [
+        ...BASELINES.map((b) => row(b.name, { ndcg10: b.ndcg10, recall100: b.recall100 }, "published")),
+        row(
+          "ours: keyword (D1 FTS5 bm25)",
+          modes.keyword.metrics,
+          `≥ ${TARGETS.keyword}: ${modes.keyword.metrics.ndcg10 >= TARGETS.keyword ? "met" : "NOT met"}`,
+        ),
+        row("ours: vector (local embedder)", modes.vector.metrics, ""),
+        row("ours: hybrid (default weights)", modes.hybrid.metrics, `≥ ${TARGETS.hybrid} and ≥ keyword: ${hybridOk ? "met" : "NOT met"}`),
+      ],
+      `Retrieval quality, collection ${collection.id} (embedder ${collection.embedder}, ${collection.dimensions} dims, chunks ${collection.chunk_tokens}/${collection.chunk_overlap})`,
+    );
+    printTable(
+      ["mode", "search p50 ms", "p95 ms", "docs/query", "errors", "unmapped hits", "Server-Timing means ms"],
+      MODES.map((m) => [
+        m,
+        fmt(modes[m].latency_ms.p50),
+        fmt(modes[m].latency_ms.p95),
+        fmt(modes[m].mean_docs_per_query, 1),
+        modes[m].errors.length,
+        modes[m].unmapped_hits,
+        timingText(modes[m].server_timing_ms),
+      ]),
+      `Search calls (top_k ${TOP_K}, ${concurrency} in flight; documents = distinct documents among the ${TOP_K} chunk hits)`,
+    );
+    for (const m of MODES) for (const e of modes[m].errors.slice(0, 3)) console.log(`  ${m} query ${e.query}: ${e.error}`);
+
+    let sweep = null;
+    if (args.sweep) {
+      // The server fuses by min-max convex combination unless `fusion: "rrf"` is asked for; rrf_k
+      // only means something with RRF, so the grid asks for it explicitly. A server that predates
+      // the `fusion` field ignores it (and then both rrf_k columns come out equal).
+      const configs = [
+        ...SWEEP.convex_weight.map((w) => ({ fusion: "convex", vector_weight: w })),
+        ...SWEEP.rrf_k.flatMap((k) => SWEEP.vector_weight.map((w) => ({ fusion: "rrf", vector_weight: w, rrf_k: k }))),
+      ];
+      const grid = [];
+      for (const c of configs) {
+        const label = `hybrid ${c.fusion} w=${c.vector_weight}${c.rrf_k ? ` k=${c.rrf_k}` : ""}`;
+        const r = await runQueries(api, collection.id, queries, qrels, toSource, { mode: "hybrid", ...c }, { concurrency, label });
+        if (r.errors.length) failedToRun = true;
+        grid.push({ ...c, ...r.metrics, errors: r.errors.length });
+      }
+      const best = grid.reduce((a, b) => (b.ndcg10 > a.ndcg10 ? b : a));
+      const cell = (pred) => {
+        const g = grid.find(pred);
+        return g ? `${fmt(g.ndcg10, 3)} / ${fmt(g.recall100, 3)}` : "";
+      };
+      const weights = [...new Set([...SWEEP.convex_weight, ...SWEEP.vector_weight])].sort((a, b) => a - b);
+      printTable(
+        ["vector_weight", "convex", ...SWEEP.rrf_k.map((k) => `rrf k=${k}`)],
+        weights.map((w) => [
+          w,
+          cell((g) => g.fusion === "convex" && g.vector_weight === w),
+          ...SWEEP.rrf_k.map((k) => cell((g) => g.fusion === "rrf" && g.rrf_k === k && g.vector_weight === w)),
+        ]),
+        `Hybrid sweep, nDCG@10 / R@100 (keyword alone ${fmt(modes.keyword.metrics.ndcg10, 3)}, server default ${fmt(modes.hybrid.metrics.ndcg10, 3)})`,
+      );
+      console.log(
+        `best: fusion ${best.fusion}, vector_weight ${best.vector_weight}${best.rrf_k ? `, rrf_k ${best.rrf_k}` : ""} -> nDCG@10 ${fmt(best.ndcg10, 3)}`,
+      );
+      sweep = { grid, best };
+    }
+
+    const reloads = server.reloads() - reloadsBefore;
+    if (reloads > 0)
+      console.log(`\nWARNING: wrangler reloaded the worker ${reloads}× during the queries (src/ changed); figures may mix two builds.`);
+    const file = await writeResult("eval-scifact.json", {
+      benchmark: "eval-scifact",
+      machine: machineInfo(),
+      config: {
+        dataset: "BEIR SciFact test: 5,183 documents, 300 queries, 339 judgments",
+        document_text: 'title + "\\n\\n" + text',
+        top_k: TOP_K,
+        concurrency,
+        hybrid_defaults: "server defaults (no vector_weight / rrf_k sent)",
+        collection: {
+          id: collection.id,
+          embedder: collection.embedder,
+          dimensions: collection.dimensions,
+          chunk_tokens: collection.chunk_tokens,
+          chunk_overlap: collection.chunk_overlap,
+        },
+        server: server.external ? "external (--url)" : "private wrangler dev",
+        server_source_hash: server.sourceHash ?? null,
+        conventions: "binary gains, ideal DCG over judged relevant documents, document score = best chunk, queries without results count 0",
+      },
+      baselines: BASELINES,
+      targets: { keyword_ndcg10: TARGETS.keyword, hybrid_ndcg10: TARGETS.hybrid, hybrid_at_least_keyword: true },
+      targets_met: { keyword: modes.keyword.metrics.ndcg10 >= TARGETS.keyword, hybrid: hybridOk },
+      ingest,
+      modes: Object.fromEntries(
+        MODES.map((m) => [
+          m,
+          {
+            ...modes[m].metrics,
+            latency_ms: modes[m].latency_ms,
+            server_timing_ms: modes[m].server_timing_ms,
+            mean_docs_per_query: modes[m].mean_docs_per_query,
+            unmapped_hits: modes[m].unmapped_hits,
+            errors: modes[m].errors.length,
+            per_query_ndcg10: Object.fromEntries(Object.entries(modes[m].perQuery).map(([q, v]) => [q, Math.round(v.ndcg10 * 1e4) / 1e4])),
+          },
+        ]),
+      ),
+      sweep,
+      server_reloads: reloads,
+    });
+    console.log(`\nwrote ${file}`);
+    if (args.keep) {
+      server.detach();
+      console.log(`--keep: server left running at ${server.url}, collection ${collection.id}`);
+      if (!server.external) console.log(`  state and log in ${server.persistTo} (master key in ${server.persistTo}/bench.env)`);
+      console.log(`  re-run: npm run eval -- --url ${server.url} --key <key> --collection ${collection.id} --sweep`);
+    }
+  } finally {
+    if (!args.keep) await server.stop();
+  }
+  return failedToRun ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`bench/eval: ${err.stack ?? err}`);
+    process.exit(1);
+  },
+);
