@@ -15,7 +15,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { apiClient } from "./lib/api.mjs";
-import { startServer, wranglerSync } from "./lib/server.mjs";
+import { snapshotSource, startServer, wranglerSync } from "./lib/server.mjs";
 import { checkQuiet, fmt, loadAvg, machineInfo, parseArgs, printTable, writeResult } from "./lib/util.mjs";
 
 function walk(dir) {
@@ -25,10 +25,15 @@ function walk(dir) {
 }
 
 export async function bundleSize() {
-  const outdir = await mkdtemp(path.join(tmpdir(), "docchat-bundle-"));
+  // Built from a snapshot of the tree, like the servers: the custom build step (web/ -> public/)
+  // then writes into the snapshot, never into files other people are editing.
+  const work = await mkdtemp(path.join(tmpdir(), "docchat-bundle-"));
+  const outdir = path.join(work, "out");
+  const src = path.join(work, "src-snapshot");
   try {
+    const sourceHash = snapshotSource(src);
     const t0 = performance.now();
-    const r = wranglerSync(["deploy", "--dry-run", "--outdir", outdir]);
+    const r = wranglerSync(["deploy", "--dry-run", "--outdir", outdir], { cwd: src });
     const buildMs = performance.now() - t0;
     const out = r.stdout + r.stderr;
     if (r.status !== 0) throw new Error(`wrangler deploy --dry-run failed (exit ${r.status}):\n${out.split("\n").slice(-30).join("\n")}`);
@@ -41,6 +46,7 @@ export async function bundleSize() {
       .sort((a, b) => b.bytes - a.bytes);
     const m = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/.exec(out);
     return {
+      source_hash: sourceHash,
       build_ms: buildMs,
       total_bytes: files.reduce((a, f) => a + f.bytes, 0),
       gzip_bytes: files.reduce((a, f) => a + f.gzip_bytes, 0),
@@ -48,7 +54,7 @@ export async function bundleSize() {
       files,
     };
   } finally {
-    await rm(outdir, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true });
   }
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Retrieval quality on BEIR SciFact (test split), through the HTTP API of a local `wrangler dev`.
 //
-//   npm run eval [-- --sweep] [--url URL --key KEY [--collection ID]] [--keep] [--concurrency 4]
+//   npm run eval [-- --sweep] [--url URL --key KEY [--collection ID]] [--keep] [--concurrency 4] [--wait-quiet S]
 //
 // Ingests the 5,183 abstracts (title + "\n\n" + text, name = doc id, metadata {source_id}), waits
 // until every document is ready, runs the 300 queries with top_k 100 in each mode, collapses chunk
@@ -111,6 +111,7 @@ function sourceMapper(idToSource) {
 async function main() {
   const args = parseArgs(process.argv.slice(2), { boolean: ["sweep", "keep", "log"] });
   const concurrency = Number(args.concurrency ?? 4);
+  await checkQuiet("eval", Number(args.waitQuiet ?? 0));
   const server = await serverFromArgs(args, { keepState: !!args.keep });
   let failedToRun = false;
   try {

@@ -5,7 +5,8 @@
 // and dot-folders skipped), uploads each file as a multipart `file` part, waits until every
 // accepted document is ready or failed, and prints each file's outcome and a summary.
 // Without --collection a collection named after the folder is created (this needs the master key).
-// Key: --key, else $DOCCHAT_API_KEY, else $MASTER_API_KEY, else MASTER_API_KEY from .dev.vars.
+// Key: --key, else $DOCCHAT_API_KEY, else $MASTER_API_KEY, else MASTER_API_KEY from .dev.vars (cwd,
+// then the repo). URL: --url, else $DOCCHAT_URL, else http://127.0.0.1:8787.
 // Exit status: 0 when every file is ready; 1 when any file failed, was rejected or did not finish;
 // 2 on a usage or connection error.
 import { existsSync, readFileSync } from "node:fs";
@@ -248,7 +249,7 @@ async function main() {
           const r = results[i];
           if (!out.tty)
             out.line(
-              `uploaded ${r.file}: ${r.state === "rejected" ? `rejected ${r.code}` : r.duplicate ? `duplicate of ${r.id}` : r.state}`,
+              `uploaded ${r.file}: ${r.state === "rejected" ? `rejected ${r.code}` : r.duplicate ? `same bytes as "${r.sameAs}"` : r.state}`,
             );
           out.bar(uploaded, files.length, "uploaded");
         }
@@ -309,7 +310,7 @@ async function main() {
       counts.ready++;
       chunks += r.chunks ?? 0;
       console.log(
-        `ready     ${r.file}  (${r.chunks} chunk${r.chunks === 1 ? "" : "s"}${r.duplicate ? ", already in the collection" : ""})`,
+        `ready     ${r.file}  (${r.chunks} chunk${r.chunks === 1 ? "" : "s"}${r.duplicate ? `, same bytes as "${r.sameAs}" already in the collection` : ""})`,
       );
     } else if (r.state === "failed") {
       counts.failed++;
