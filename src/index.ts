@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 import { handleQueue, type IngestMessage } from "./ingest/queue";
+import { requeueStuckDocuments } from "./ingest/sweeper";
 import { mountRoutes } from "./routes";
 
 export { ChatSession } from "./chat/session-do";
@@ -10,4 +11,7 @@ const app = createApp(mountRoutes);
 export default {
   fetch: app.fetch,
   queue: handleQueue,
+  scheduled: async (_controller, env, ctx) => {
+    ctx.waitUntil(requeueStuckDocuments(env));
+  },
 } satisfies ExportedHandler<Env, IngestMessage>;

@@ -160,6 +160,29 @@ describe("queue semantics", () => {
     expect((await indexDocument(env, doc.id, 1)).status).toBe("stale");
   });
 
+  it("the sweeper re-queues a document whose message was lost, and it gets indexed", async () => {
+    const col = await createCollection();
+    const up = await uploadTexts(col, [{ name: "lost.txt", text: "A document whose queue message went missing." }]);
+    const doc = await waitForDocument(col, up.documents[0].id);
+    // Simulate the loss: back to `queued` long ago, chunks gone, no message in flight.
+    await env.DB.batch([
+      env.DB.prepare("DELETE FROM chunks WHERE document_id = ?").bind(doc.id),
+      env.DB.prepare("UPDATE documents SET status = 'queued', chunk_count = 0, updated_at = ? WHERE id = ?").bind(1, doc.id),
+    ]);
+    const { requeueStuckDocuments } = await import("../src/ingest/sweeper");
+    expect(await requeueStuckDocuments(env)).toBeGreaterThanOrEqual(1);
+    const again = await waitForDocument(col, doc.id);
+    expect(again.status).toBe("ready");
+    expect(again.chunk_count).toBeGreaterThan(0);
+    // A fresh document is left alone.
+    const fresh = await uploadTexts(col, [{ name: "fresh.txt", text: "Just uploaded and still fine." }]);
+    await waitForDocument(col, fresh.documents[0].id);
+    const row = await env.DB.prepare("SELECT generation FROM documents WHERE id = ?").bind(fresh.documents[0].id).first<{ generation: number }>();
+    await requeueStuckDocuments(env);
+    const after = await env.DB.prepare("SELECT generation FROM documents WHERE id = ?").bind(fresh.documents[0].id).first<{ generation: number }>();
+    expect(after?.generation).toBe(row?.generation);
+  });
+
   it("the dead-letter consumer marks the document failed", async () => {
     const col = await createCollection();
     const up = await uploadTexts(col, [{ name: "dlq.txt", text: "Some text for the dead-letter test." }]);
