@@ -316,6 +316,21 @@ describe("the original's ingestion endpoints", () => {
     expect((await body(none)).error).toBe("No file part");
   });
 
+  it("/get_temp_api_key with only empty documents fails and leaves no collection behind", async () => {
+    // Only this file uses the original's body, and its tests run one after another.
+    const count = "SELECT COUNT(*) AS n FROM collections WHERE name LIKE 'original-api%'";
+    const before = await env.DB.prepare(count).first<{ n: number }>();
+    const res = await call("/get_temp_api_key", {
+      method: "POST",
+      headers: master(),
+      json: { model: "m", embeddings: [], document: [{ id: 1, text: "   " }, { id: 2, text: "" }] },
+    });
+    expect(res.status).toBe(422);
+    expect((await body(res)).code).toBe("empty_document");
+    const after = await env.DB.prepare(count).first<{ n: number }>();
+    expect(after?.n).toBe(before?.n);
+  });
+
   it("/get_temp_api_key with the original's body ingests the documents into a new collection bound to the key", async () => {
     const res = await call("/get_temp_api_key", {
       method: "POST",

@@ -2,7 +2,7 @@ import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
 import { selectEmbedder } from "../retrieval/providers";
 import { createCollection, requireCollection } from "../storage/collections";
-import { acceptUpload, indexDocument } from "./pipeline";
+import { acceptUpload, deleteCollectionEverywhere, indexDocument } from "./pipeline";
 
 const encoder = new TextEncoder();
 
@@ -36,25 +36,31 @@ export async function ingestLegacyDocuments(
     input.embeddings.every((e) => e.length === embedder.dimensions && e.every(Number.isFinite));
 
   const failures: string[] = [];
-  for (const [i, d] of input.documents.entries()) {
-    if (!d.text.trim()) {
-      failures.push(String(d.id ?? i));
-      continue;
+  try {
+    for (const [i, d] of input.documents.entries()) {
+      if (!d.text.trim()) {
+        failures.push(String(d.id ?? i));
+        continue;
+      }
+      const name = `${d.id ?? `document-${i + 1}`}.txt`;
+      const { document, duplicate } = await acceptUpload(env, settings, collection, {
+        name,
+        bytes: encoder.encode(d.text),
+        contentType: "text/plain; charset=utf-8",
+        metadata: d.id !== undefined ? { original_id: d.id } : {},
+      });
+      if (duplicate && document.status === "ready") continue;
+      const precomputed = reuse ? [Float32Array.from(input.embeddings[i])] : undefined;
+      const result = await indexDocument(env, document.id, document.generation, { precomputed });
+      if (result.status === "failed") failures.push(String(d.id ?? i));
     }
-    const name = `${d.id ?? `document-${i + 1}`}.txt`;
-    const { document, duplicate } = await acceptUpload(env, settings, collection, {
-      name,
-      bytes: encoder.encode(d.text),
-      contentType: "text/plain; charset=utf-8",
-      metadata: d.id !== undefined ? { original_id: d.id } : {},
-    });
-    if (duplicate && document.status === "ready") continue;
-    const precomputed = reuse ? [Float32Array.from(input.embeddings[i])] : undefined;
-    const result = await indexDocument(env, document.id, document.generation, { precomputed });
-    if (result.status === "failed") failures.push(String(d.id ?? i));
-  }
-  if (failures.length === input.documents.length) {
-    throw new ApiError("empty_document", "None of the documents contains text");
+    if (failures.length === input.documents.length) {
+      throw new ApiError("empty_document", "None of the documents contains text");
+    }
+  } catch (err) {
+    // A new collection nobody holds a key for must not keep half of the documents.
+    if (!input.collectionId) await deleteCollectionEverywhere(env, collection);
+    throw err;
   }
   return collection.id;
 }

@@ -335,3 +335,17 @@ export async function loadBatch(env: Env, documentIds: string[]): Promise<Map<st
   }
   return out;
 }
+
+/** Deletes every document of a collection from every store, then the collection itself. */
+export async function deleteCollectionEverywhere(env: Env, collection: Collection): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const docs = await env.DB.prepare("SELECT * FROM documents WHERE collection_id = ? LIMIT 100").bind(collection.id).all<DocumentRow>();
+    if (docs.results.length === 0) break;
+    for (const d of docs.results) await deleteDocument(env, d);
+    deleted += docs.results.length;
+  }
+  await selectVectorIndex(env).dropCollection(collection.id);
+  await env.DB.prepare("DELETE FROM collections WHERE id = ?").bind(collection.id).run();
+  return deleted;
+}

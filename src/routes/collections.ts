@@ -3,9 +3,9 @@ import { assertCollectionAccess, requireKeyOrMaster, requireMaster } from "../au
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { errorResponses, json, jsonBody } from "../http/schemas";
-import { deleteDocument, requeueDocument } from "../ingest/pipeline";
+import { deleteCollectionEverywhere, requeueDocument } from "../ingest/pipeline";
 import type { IngestMessage } from "../ingest/queue";
-import { selectEmbedder, selectVectorIndex } from "../retrieval/providers";
+import { selectEmbedder } from "../retrieval/providers";
 import { type Collection, createCollection, requireCollection } from "../storage/collections";
 import type { DocumentRow } from "../storage/documents";
 
@@ -98,19 +98,6 @@ export async function enqueueAll(env: Env, messages: IngestMessage[]): Promise<v
   for (let i = 0; i < messages.length; i += 100) {
     await env.INGEST_QUEUE.sendBatch(messages.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const })));
   }
-}
-
-export async function deleteCollectionEverywhere(env: Env, collection: Collection): Promise<number> {
-  let deleted = 0;
-  for (;;) {
-    const docs = await env.DB.prepare("SELECT * FROM documents WHERE collection_id = ? LIMIT 100").bind(collection.id).all<DocumentRow>();
-    if (docs.results.length === 0) break;
-    for (const d of docs.results) await deleteDocument(env, d);
-    deleted += docs.results.length;
-  }
-  await selectVectorIndex(env).dropCollection(collection.id);
-  await env.DB.prepare("DELETE FROM collections WHERE id = ?").bind(collection.id).run();
-  return deleted;
 }
 
 export function mountCollections(app: OpenAPIHono<AppEnv>): void {
