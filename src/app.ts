@@ -1,4 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
@@ -43,6 +44,11 @@ export function toApiError(err: unknown): ApiError {
   return new ApiError("internal_error", "Internal server error", { cause: err });
 }
 
+/** Upload routes set their own, larger limit (MAX_UPLOAD_BYTES). */
+function isUploadPath(path: string): boolean {
+  return path === "/make_embedding" || /^\/v1\/collections\/[^/]+\/documents$/.test(path);
+}
+
 /** Top-level app: request ids, security headers, CORS allow-list, one error envelope. */
 export function createApp(mount: (app: OpenAPIHono<AppEnv>) => void): OpenAPIHono<AppEnv> {
   const app = newApp();
@@ -60,6 +66,17 @@ export function createApp(mount: (app: OpenAPIHono<AppEnv>) => void): OpenAPIHon
       allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "X-Master-API-Key", "X-Request-Id"],
       exposeHeaders: ["X-Request-Id", "X-Cache"],
       maxAge: 600,
+    })(c, next);
+  });
+
+  app.use("*", async (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD" || isUploadPath(new URL(c.req.url).pathname)) return next();
+    const max = c.var.settings.MAX_JSON_BYTES;
+    return bodyLimit({
+      maxSize: max,
+      onError: () => {
+        throw new ApiError("payload_too_large", `Request body is larger than ${max} bytes`);
+      },
     })(c, next);
   });
 

@@ -253,6 +253,16 @@ describe("configuration fails closed", () => {
     expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
   });
 
+  it("bodies over MAX_JSON_BYTES get 413 payload_too_large", async () => {
+    const res = await call(
+      "/v1/collections",
+      { method: "POST", headers: master(), json: { name: "x".repeat(5000) } },
+      { MAX_JSON_BYTES: "2048" } as unknown as Partial<Env>,
+    );
+    expect(res.status).toBe(413);
+    expect((await body(res)).error.code).toBe("payload_too_large");
+  });
+
   it("unknown routes and bad JSON use the one error envelope", async () => {
     const res = await call("/nope");
     expect(res.status).toBe(404);
