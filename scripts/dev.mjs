@@ -32,9 +32,13 @@ const wrangler = (args, opts = {}) => spawnSync("npx", ["wrangler", ...args], { 
 const migrate = wrangler(["d1", "migrations", "apply", "DB", "--local"]);
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", port, "--show-interactive-dev-session=false", ...process.argv.slice(2)], {
-  stdio: "inherit",
-  env,
-});
+const child = spawn(
+  "npx",
+  ["wrangler", "dev", "--ip", "127.0.0.1", "--port", port, "--show-interactive-dev-session=false", ...process.argv.slice(2)],
+  {
+    stdio: "inherit",
+    env,
+  },
+);
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
 child.on("exit", (code) => process.exit(code ?? 0));

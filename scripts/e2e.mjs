@@ -4,6 +4,7 @@
 //   port -> wait for /healthz -> run test/e2e/chat-page.e2e.mjs (Debian's chromium via playwright-core)
 //   -> stop wrangler. The developer's .dev.vars and .wrangler/state are never read or touched.
 // Exits non-zero on failure. Skips (exit 0) only when chromium is missing and cannot be installed.
+import { freePort } from "../bench/lib/server.mjs";
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
@@ -17,7 +18,6 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -45,18 +45,6 @@ function installChromium() {
   log("chromium not found; trying apt-get install -y chromium");
   if (run(["install", "-y", "--no-install-recommends", "chromium"])) return true;
   return run(["update"]) && run(["install", "-y", "--no-install-recommends", "chromium"]);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

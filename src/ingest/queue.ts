@@ -7,6 +7,13 @@ export interface IngestMessage {
   generation: number;
 }
 
+/** Sends index messages in batches of 100 (the Queues limit per sendBatch call). */
+export async function enqueueAll(env: Env, messages: IngestMessage[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += 100) {
+    await env.INGEST_QUEUE.sendBatch(messages.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const })));
+  }
+}
+
 export const DEAD_LETTER_QUEUE = "docchat-ingest-dlq";
 
 /** Delay before the n-th retry: exponential backoff, capped (seconds). */

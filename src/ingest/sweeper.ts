@@ -1,4 +1,4 @@
-import type { IngestMessage } from "./queue";
+import { enqueueAll, type IngestMessage } from "./queue";
 
 /** A document still `queued` or `processing` this long after its last change has lost its message. */
 export const STUCK_AFTER_SECONDS = 15 * 60;
@@ -21,7 +21,7 @@ export async function requeueStuckDocuments(env: Env, now = Math.floor(Date.now(
     .all<{ id: string; generation: number }>();
   if (stuck.results.length === 0) return 0;
   const messages: IngestMessage[] = stuck.results.map((r) => ({ type: "index", document_id: r.id, generation: r.generation }));
-  await env.INGEST_QUEUE.sendBatch(messages.map((body) => ({ body, contentType: "json" as const })));
+  await enqueueAll(env, messages);
   console.log(JSON.stringify({ sweeper: "requeued", documents: messages.length }));
   return messages.length;
 }

@@ -4,7 +4,7 @@ import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { errorResponses, json, jsonBody } from "../http/schemas";
 import { deleteCollectionEverywhere, requeueDocument } from "../ingest/pipeline";
-import type { IngestMessage } from "../ingest/queue";
+import { enqueueAll, type IngestMessage } from "../ingest/queue";
 import { selectEmbedder } from "../retrieval/providers";
 import { type Collection, createCollection, requireCollection } from "../storage/collections";
 import type { DocumentRow } from "../storage/documents";
@@ -93,12 +93,6 @@ const reindex = createRoute({
   request: { params: IdParam },
   responses: { 202: json(z.object({ id: z.string(), queued: z.number() })), ...errorResponses(401, 403, 404, 500) },
 });
-
-export async function enqueueAll(env: Env, messages: IngestMessage[]): Promise<void> {
-  for (let i = 0; i < messages.length; i += 100) {
-    await env.INGEST_QUEUE.sendBatch(messages.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const })));
-  }
-}
 
 export function mountCollections(app: OpenAPIHono<AppEnv>): void {
   app.openapi(create, async (c) => {

@@ -5,10 +5,10 @@ import type { AppEnv } from "../http/context";
 import { ApiError, errorBody } from "../http/errors";
 import { errorResponses, json } from "../http/schemas";
 import { deleteDocument, discardUpload, requeueDocument } from "../ingest/pipeline";
+import { enqueueAll } from "../ingest/queue";
 import { acceptAll, readMultipartFiles, textRecordToUpload } from "../ingest/uploads";
 import { requireCollection } from "../storage/collections";
 import { type DocumentRow, publicDocument, requireDocument } from "../storage/documents";
-import { enqueueAll } from "./collections";
 
 const DocumentSchema = z
   .object({
@@ -35,11 +35,9 @@ const TextRecord = z.object({
   text: z.string().min(1).max(5_000_000),
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
-export const TextBatch = z
-  .object({ documents: z.array(TextRecord).min(1).max(500) })
-  .openapi("TextDocuments", {
-    example: { documents: [{ name: "faq.md", text: "# FAQ\n\nOur office opens at 9am.", metadata: { lang: "en" } }] },
-  });
+export const TextBatch = z.object({ documents: z.array(TextRecord).min(1).max(500) }).openapi("TextDocuments", {
+  example: { documents: [{ name: "faq.md", text: "# FAQ\n\nOur office opens at 9am.", metadata: { lang: "en" } }] },
+});
 
 const UploadResult = z
   .object({
