@@ -13,6 +13,7 @@ import { evaluate, rankDocuments } from "./lib/scorer.mjs";
 import { loadScifact, stripExt } from "./lib/scifact.mjs";
 import { serverFromArgs } from "./lib/server.mjs";
 import {
+  checkQuiet,
   fmt,
   latencySummary,
   machineInfo,
