@@ -30,6 +30,15 @@ async function sharedFiles(request: Request): Promise<Response> {
 const testSecret = () => `test-${crypto.randomUUID()}-${crypto.randomUUID()}`;
 
 export default defineConfig(async () => {
+  // CI sets REQUIRE_CORPUS=1: a missing ../shared must fail the run, not skip the real-corpus suites.
+  const requireCorpus = process.env.REQUIRE_CORPUS === "1";
+  if (requireCorpus) {
+    try {
+      await readFile(path.join(SHARED_ROOT, "fixtures/documents/ground_truth.json"));
+    } catch {
+      throw new Error(`REQUIRE_CORPUS=1 but the real corpus is missing at ${SHARED_ROOT}/fixtures/documents`);
+    }
+  }
   const migrations = await readD1Migrations(path.join(__dirname, "migrations"));
   return {
     plugins: [
@@ -43,6 +52,7 @@ export default defineConfig(async () => {
             JWT_SECRET_KEY: testSecret(),
             // Lets the real-corpus suite find ../shared (read in place, never copied).
             SHARED_DIR: path.resolve(__dirname, "../shared"),
+            REQUIRE_CORPUS: requireCorpus ? "1" : "",
           },
           // Doubles of the services that have no local simulator, bound under test-only names so the
           // app picks its local providers by default; tests that exercise the Cloudflare providers

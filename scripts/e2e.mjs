@@ -3,7 +3,8 @@
 //   build the page -> fresh state dir + random secrets -> D1 migrations -> `wrangler dev` on a free
 //   port -> wait for /healthz -> run test/e2e/chat-page.e2e.mjs (Debian's chromium via playwright-core)
 //   -> stop wrangler. The developer's .dev.vars and .wrangler/state are never read or touched.
-// Exits non-zero on failure. Skips (exit 0) only when chromium is missing and cannot be installed.
+// Exits non-zero on failure. Skips (exit 0) only when chromium is missing and cannot be installed,
+// and REQUIRE_E2E=1 (set by .ci/run) turns that skip into a failure.
 import { freePort } from "../bench/lib/server.mjs";
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -53,7 +54,13 @@ async function main() {
   let chromium = findChromium();
   if (!chromium && installChromium()) chromium = findChromium();
   if (!chromium) {
-    log("SKIPPED: no chromium at /usr/bin/chromium (or $CHROMIUM_PATH) and it could not be installed (apt-get install -y chromium).");
+    const why = "no chromium at /usr/bin/chromium (or $CHROMIUM_PATH) and it could not be installed (apt-get install -y chromium)";
+    // CI sets REQUIRE_E2E=1: there a missing browser is a failure, never a silent pass.
+    if (process.env.REQUIRE_E2E === "1") {
+      log(`FAILED: ${why}; REQUIRE_E2E=1`);
+      return 1;
+    }
+    log(`SKIPPED: ${why}.`);
     return 0;
   }
 

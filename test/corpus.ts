@@ -47,7 +47,13 @@ export const files = manifestResponse?.ok
       .map((line) => line.split("\t")[0])
   : [];
 export const truth: Record<string, Truth> = available ? await (await fetchShared(`${ROOT}/ground_truth.json`))!.json() : {};
-if (!available) console.warn(SKIP_MESSAGE);
+if (!available) {
+  // CI (REQUIRE_CORPUS=1) must never pass having skipped the real corpus.
+  if (env.REQUIRE_CORPUS === "1") {
+    throw new Error("REQUIRE_CORPUS=1 but ../shared/fixtures/documents could not be read");
+  }
+  console.warn(SKIP_MESSAGE);
+}
 
 export const squash = (s: string) => s.normalize("NFKC").replace(/\s+/g, "");
 export const oneSpace = (s: string) => s.normalize("NFKC").replace(/\s+/g, " ").trim();

@@ -7,6 +7,8 @@ declare global {
       MASTER_API_KEY: string;
       JWT_SECRET_KEY: string;
       SHARED_DIR: string;
+      /** "1" when CI requires the real corpus (see vitest.config.ts). */
+      REQUIRE_CORPUS: string;
       SHARED_FILES: Fetcher;
       TEST_AI: Ai;
       TEST_VECTORIZE: VectorizeIndex;
