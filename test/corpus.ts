@@ -31,10 +31,15 @@ export async function fetchShared(path: string): Promise<Response | null> {
   }
 }
 
+/** A shared file that must exist (the manifest said so). */
+async function bytesResponse(path: string): Promise<Response> {
+  const res = await fetchShared(path);
+  if (!res?.ok) throw new Error(`SHARED_FILES could not serve ${path} (status ${res?.status})`);
+  return res;
+}
+
 export async function bytesOf(file: string): Promise<Uint8Array> {
-  const res = await fetchShared(`${ROOT}/${file}`);
-  if (!res?.ok) throw new Error(`SHARED_FILES could not serve ${file} (status ${res?.status})`);
-  return new Uint8Array(await res.arrayBuffer());
+  return new Uint8Array(await (await bytesResponse(`${ROOT}/${file}`)).arrayBuffer());
 }
 
 const manifestResponse = await fetchShared(`${ROOT}/MANIFEST.tsv`);
@@ -46,7 +51,7 @@ export const files = manifestResponse?.ok
       .filter((line) => line.trim())
       .map((line) => line.split("\t")[0])
   : [];
-export const truth: Record<string, Truth> = available ? await (await fetchShared(`${ROOT}/ground_truth.json`))!.json() : {};
+export const truth: Record<string, Truth> = available ? await (await bytesResponse(`${ROOT}/ground_truth.json`)).json() : {};
 if (!available) {
   // CI (REQUIRE_CORPUS=1) must never pass having skipped the real corpus.
   if (env.REQUIRE_CORPUS === "1") {

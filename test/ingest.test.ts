@@ -238,7 +238,8 @@ describe("a failure halfway leaves no orphan (Workers AI + Vectorize doubles)", 
     const { acceptUpload } = await import("../src/ingest/pipeline");
     const { parseSettings } = await import("../src/config");
     const { getCollection } = await import("../src/storage/collections");
-    const col = (await getCollection(env.DB, created.id))!;
+    const col = await getCollection(env.DB, created.id);
+    if (!col) throw new Error("collection vanished");
     const { document } = await acceptUpload(cfEnv, parseSettings(env), col, {
       name: "report.txt",
       bytes: new TextEncoder().encode(text),
