@@ -44,13 +44,16 @@ function checkUrl(c: Ctx, url: string | undefined): void {
 /** A session is usable while its object exists, its token is valid and its key is not revoked. */
 async function openSession(c: Ctx, claims: SessionClaims, legacy: boolean) {
   const stub = sessionStub(c.env, claims.sid);
-  const meta = await stub.meta();
+  // Meta and recent history in one call: a turn makes one read and one append on its session.
+  const opened = await stub.open(12);
   const invalid = () =>
     legacy ? legacyError("invalid_session", "message", "Invalid session") : new ApiError("invalid_session", "Session not found or ended");
-  if (!meta || meta.key_id !== claims.sub) throw invalid();
+  if (!opened || opened.meta.key_id !== claims.sub) throw invalid();
+  const { meta } = opened;
   if (meta.key_id !== "master" && (await isRevoked(c.env, meta.key_id))) throw invalid();
   if (!meta.collection_id) throw new ApiError("not_found", "This session has no collection to chat with");
-  return { stub, meta, collection: await requireCachedCollection(c.env, meta.collection_id) };
+  const history: ChatTurn[] = opened.messages.map((t) => ({ role: t.role, content: t.content }));
+  return { stub, meta, history, collection: await requireCachedCollection(c.env, meta.collection_id) };
 }
 
 async function recordTurn(stub: DurableObjectStub<ChatSession>, query: string, a: ChatAnswer): Promise<void> {
@@ -184,8 +187,7 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
         const claims = await requireSessionToken(c, true);
         const body = c.req.valid("json");
         checkUrl(c, body.url);
-        const { stub, collection } = await openSession(c, claims, true);
-        const history = (await stub.messages(12)).map((t) => ({ role: t.role, content: t.content }));
+        const { stub, collection, history } = await openSession(c, claims, true);
         const { answer, cache } = await answerTurn(c, collection, body.query, history, 5);
         await recordTurn(stub, body.query, answer);
         c.header("X-Cache", cache);
@@ -224,7 +226,7 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
       history = msgs.slice(0, -1);
     } else {
       query = body.query as string;
-      if (session) history = (await session.stub.messages(12)).map((t) => ({ role: t.role, content: t.content }));
+      if (session) history = session.history;
     }
 
     if (!body.stream) {
