@@ -20,7 +20,7 @@ import { acceptUpload } from "../src/ingest/pipeline";
 import { parseSettings } from "../src/config";
 import { getCollection } from "../src/storage/collections";
 import { type Counted, countedEnv } from "./budget";
-import { body, type Json, master, startChat, tempKey } from "./helpers";
+import { body, master, startChat, tempKey } from "./helpers";
 
 const DOCS = [
   { name: "hours.md", text: "# Opening hours\n\nThe Lisbon office opens at 9am and closes at 6pm on weekdays." },
