@@ -1,7 +1,7 @@
 import type { Settings } from "../config";
 import { search } from "../retrieval/search";
 import type { Collection } from "../storage/collections";
-import { selectAnswerer } from "./answer";
+import { selectProviders } from "./providers";
 import { answerCacheFor, answerKey, type CacheOutcome } from "./answer-cache";
 import type { AnswerProvider, SourcePassage } from "./answer/types";
 import { extractCitations } from "./answer/citations";
@@ -49,7 +49,7 @@ export interface PreparedChat {
 }
 
 export async function prepareChat(env: Env, settings: Settings, req: ChatRequest): Promise<PreparedChat> {
-  const provider = selectAnswerer(env, settings);
+  const provider = selectProviders(env, settings).answerer;
   // A follow-up ("and what about its price?") is rewritten into a standalone question when a
   // language model is available; the extractive provider instead searches with the recent context.
   let retrievalQuery = req.query;
@@ -124,7 +124,7 @@ export async function answerChatTurn(
     const prepared = await prepareChat(env, settings, req);
     return { answer: await answerPrepared(prepared, settings, req.signal), cache: "BYPASS" };
   }
-  const answerer = selectAnswerer(env, settings);
+  const answerer = selectProviders(env, settings).answerer;
   const cache = answerCacheFor<ChatAnswer>(env, settings);
   const key = await answerKey(req.collection, req.query, `${answerer.id}:${answerer.model}`, { top_k: req.topK });
   const hit = await cache.get(key, defer);

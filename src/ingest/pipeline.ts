@@ -6,16 +6,12 @@ import { collectionIndex, writeDocument } from "../retrieval/collection-index/cl
 import { activeEmbedderFor, selectRetrieval } from "../retrieval/providers";
 import { vectorId } from "../retrieval/types";
 import { forgetCollection, publishCollection } from "../storage/collection-cache";
-import {
-  bumpVersionStatement,
-  type Collection,
-  deleteCollectionRow,
-  getCollectionRow,
-  markCollectionDeleting,
-} from "../storage/collections";
+import { type Collection, deleteCollectionRow, getCollectionRow, markCollectionDeleting } from "../storage/collections";
 import {
   claimDocuments,
+  commitReady,
   type DocumentRow,
+  deleteDocumentAndBump,
   deleteDocumentRow,
   deleteDocumentRows,
   documentsPage,
@@ -24,7 +20,6 @@ import {
   insertQueuedDocument,
   markFailedRow,
   markProcessing,
-  markReadyStatement,
   markRetrying,
   originalKey,
   requeueDocumentRow,
@@ -222,15 +217,12 @@ export async function indexDocument(
       return { status: "stale", chunkCount: 0 };
     }
 
-    const results = await env.DB.batch([
-      markReadyStatement(env.DB, doc.id, generation, {
-        chunkCount: chunks.length,
-        charCount: extracted.text.length,
-        pages: extracted.pages?.length ?? null,
-      }),
-      bumpVersionStatement(env.DB, collection.id),
-    ]);
-    if (results[0].meta.changes === 0) {
+    const ready = await commitReady(env.DB, doc, generation, {
+      chunkCount: chunks.length,
+      charCount: extracted.text.length,
+      pages: extracted.pages?.length ?? null,
+    });
+    if (!ready) {
       // Deleted or re-queued while we worked: undo our commit, the newer request wins.
       await index.remove(doc.id, generation);
       if (vectorize && !(await getDocumentById(env.DB, doc.id))) await vectorize.deleteByIds(collection.id, idsUpTo(doc.id, written));
@@ -289,7 +281,7 @@ export async function deleteDocument(env: Env, doc: DocumentRow): Promise<void> 
   const n = Math.max(doc.chunk_count, doc.pending_vectors);
   if (vectorize && n > 0) await vectorize.deleteByIds(doc.collection_id, idsUpTo(doc.id, n));
   await env.DOCUMENTS.delete(doc.r2_key);
-  await env.DB.batch([env.DB.prepare("DELETE FROM documents WHERE id = ?").bind(doc.id), bumpVersionStatement(env.DB, doc.collection_id)]);
+  await deleteDocumentAndBump(env.DB, doc);
   await publishCollection(env, doc.collection_id);
 }
 

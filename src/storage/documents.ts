@@ -1,4 +1,4 @@
-import type { Collection } from "./collections";
+import { bumpVersionStatement, type Collection } from "./collections";
 import { ApiError } from "../http/errors";
 
 export type DocumentStatus = "queued" | "processing" | "ready" | "failed";
@@ -248,4 +248,32 @@ export async function listDocuments(
     rows: rows.results as DocumentRow[],
     counts: Object.fromEntries((counts.results as { status: string; n: number }[]).map((r) => [r.status, r.n])),
   };
+}
+
+/**
+ * Marks a document `ready` at its generation and bumps its collection's version, in one batch.
+ * False when the row moved on meanwhile (deleted, or re-queued at a newer generation).
+ */
+export async function commitReady(
+  db: D1Database,
+  doc: { id: string; collection_id: string },
+  generation: number,
+  r: { chunkCount: number; charCount: number; pages: number | null },
+): Promise<boolean> {
+  const results = await db.batch([
+    markReadyStatement(db, doc.id, generation, r),
+    // Only a commit that landed changes what readers see (a stale one must not invalidate caches).
+    db
+      .prepare(
+        `UPDATE collections SET version = version + 1, updated_at = ?1 WHERE id = ?2
+         AND EXISTS (SELECT 1 FROM documents WHERE id = ?3 AND generation = ?4 AND status = 'ready')`,
+      )
+      .bind(now(), doc.collection_id, doc.id, generation),
+  ]);
+  return results[0].meta.changes > 0;
+}
+
+/** Removes a document's row and bumps its collection's version, in one batch. */
+export async function deleteDocumentAndBump(db: D1Database, doc: { id: string; collection_id: string }): Promise<void> {
+  await db.batch([db.prepare("DELETE FROM documents WHERE id = ?").bind(doc.id), bumpVersionStatement(db, doc.collection_id)]);
 }
