@@ -103,6 +103,15 @@ describe("two-tier answer cache (Cache API, then KV)", () => {
     expect(legacy.headers.get("X-Cache")).toBe("HIT-LOCAL");
   });
 
+  it("X-Answer-Cache: global-only skips the local tier for the master key only", async () => {
+    const col = await seeded();
+    const key = (await tempKey(col)).temp_api_key;
+    expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("MISS");
+    const globalOnly = { ...master(), "X-Answer-Cache": "global-only" };
+    expect((await ask(col, globalOnly, {})).headers.get("X-Cache")).toBe("HIT-GLOBAL");
+    expect((await ask(col, { "X-API-Key": key, "X-Answer-Cache": "global-only" }, {})).headers.get("X-Cache")).toBe("HIT-LOCAL");
+  });
+
   it("the cache class: tiers in order, cap enforced, unreadable entries are misses", async () => {
     const settings = { ...parseSettings(env), ANSWER_CACHE_MAX_BYTES: 2048 };
     const local = await caches.open(`answers-${crypto.randomUUID()}`);

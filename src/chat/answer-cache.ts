@@ -35,7 +35,8 @@ export async function answerKey(
 }
 
 export interface Tiers {
-  local: Cache;
+  /** null: the local tier is skipped (diagnostics). */
+  local: Cache | null;
   global: KVNamespace;
 }
 
@@ -52,7 +53,7 @@ export class AnswerCache<T> {
 
   /** Looks in the local tier, then the global one; `defer` carries the local refill (waitUntil). */
   async get(key: AnswerKey, defer: (p: Promise<unknown>) => void): Promise<{ value: T; tier: "HIT-LOCAL" | "HIT-GLOBAL" } | null> {
-    const local = await this.tiers.local.match(key.url).catch(() => undefined);
+    const local = await this.tiers.local?.match(key.url).catch(() => undefined);
     if (local) {
       try {
         return { value: (await local.json()) as T, tier: "HIT-LOCAL" };
@@ -87,7 +88,7 @@ export class AnswerCache<T> {
 
   private async putLocal(key: AnswerKey, text: string): Promise<void> {
     await this.tiers.local
-      .put(
+      ?.put(
         key.url,
         new Response(text, {
           headers: { "Content-Type": "application/json", "Cache-Control": `max-age=${this.settings.ANSWER_CACHE_TTL_SECONDS}` },
@@ -98,6 +99,6 @@ export class AnswerCache<T> {
 }
 
 /** The tiers of this deployment: `caches.default` and the API_KEYS namespace under `ans:`. */
-export function answerCacheFor<T>(env: Pick<Env, "API_KEYS">, settings: Settings): AnswerCache<T> {
-  return new AnswerCache<T>({ local: caches.default, global: env.API_KEYS }, settings);
+export function answerCacheFor<T>(env: Pick<Env, "API_KEYS">, settings: Settings, opts: { local?: boolean } = {}): AnswerCache<T> {
+  return new AnswerCache<T>({ local: opts.local === false ? null : caches.default, global: env.API_KEYS }, settings);
 }

@@ -118,14 +118,14 @@ export async function answerChatTurn(
   env: Env,
   settings: Settings,
   defer: (p: Promise<unknown>) => void,
-  req: ChatRequest & { signal?: AbortSignal },
+  req: ChatRequest & { signal?: AbortSignal; tiers?: "both" | "global" },
 ): Promise<AnsweredTurn> {
   if (req.history.length > 0) {
     const prepared = await prepareChat(env, settings, req);
     return { answer: await answerPrepared(prepared, settings, req.signal), cache: "BYPASS" };
   }
   const answerer = selectProviders(env, settings).answerer;
-  const cache = answerCacheFor<ChatAnswer>(env, settings);
+  const cache = answerCacheFor<ChatAnswer>(env, settings, { local: req.tiers !== "global" });
   const key = await answerKey(req.collection, req.query, `${answerer.id}:${answerer.model}`, { top_k: req.topK });
   const hit = await cache.get(key, defer);
   if (hit) return { answer: hit.value, cache: hit.tier };

@@ -76,13 +76,24 @@ async function recordTurn(stub: DurableObjectStub<ChatSession>, query: string, a
 }
 
 /** Answers one turn through the two-tier answer cache (first turns only). */
-async function answerTurn(c: Ctx, collection: Collection, query: string, history: ChatTurn[], topK: number): Promise<AnsweredTurn> {
+async function answerTurn(
+  c: Ctx,
+  collection: Collection,
+  query: string,
+  history: ChatTurn[],
+  topK: number,
+  principal?: Principal,
+): Promise<AnsweredTurn> {
+  // Diagnostics for operators (master key only): `X-Answer-Cache: global-only` skips the local tier,
+  // to measure the KV tier where the Cache API would answer first (benchmarks, debugging).
+  const globalOnly = principal?.kind === "master" && c.req.header("X-Answer-Cache") === "global-only";
   return answerChatTurn(c.env, c.var.settings, (p) => c.executionCtx.waitUntil(p), {
     collection,
     query,
     history,
     topK,
     signal: c.req.raw.signal,
+    tiers: globalOnly ? "global" : "both",
   });
 }
 
@@ -230,7 +241,7 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
     }
 
     if (!body.stream) {
-      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k);
+      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k, principal);
       if (session) await recordTurn(session.stub, query, answer);
       c.header("X-Cache", cache);
       return c.json(

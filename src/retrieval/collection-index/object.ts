@@ -84,6 +84,8 @@ export interface IndexStats {
   vectors: number;
   dims: number | null;
   loaded: boolean;
+  /** Bytes of the in-memory vector matrix; 0 until the first vector query loads it. */
+  memoryBytes: number;
 }
 
 const TOMBSTONE = 2 ** 31;
@@ -347,6 +349,7 @@ export class CollectionIndex extends DurableObject<Env> {
       vectors: this.matrix?.size ?? one("SELECT COUNT(*) AS n FROM vectors"),
       dims: this.dims,
       loaded: this.matrix !== null,
+      memoryBytes: this.matrix?.memoryBytes ?? 0,
     };
   }
 
