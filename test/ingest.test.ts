@@ -51,6 +51,9 @@ describe("upload and index through the queue", () => {
     const stores = await storesFor(col, doc.id, r2Key, token);
     expect(stores).toEqual({ row: 1, chunks: doc.chunk_count, vectors: doc.chunk_count, matches: 1, r2: true });
     expect((await localIndex(col).stats()).vectors).toBe(doc.chunk_count);
+    const got = await body(await call(`/v1/collections/${col}`, { headers: master() }));
+    expect(got.index).toMatchObject({ chunks: doc.chunk_count, vectors: doc.chunk_count });
+    expect(got.index.storage_bytes).toBeGreaterThan(0);
 
     const search = await body(
       await call(`/v1/collections/${col}/search`, { method: "POST", headers: master(), json: { query: "opening hours", top_k: 1 } }),

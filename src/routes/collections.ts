@@ -4,6 +4,7 @@ import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { errorResponses, json, jsonBody } from "../http/schemas";
 import { beginCollectionDeletion } from "../ingest/pipeline";
+import { collectionIndex } from "../retrieval/collection-index/client";
 import { enqueueAll } from "../ingest/queue";
 import { selectEmbedder } from "../retrieval/providers";
 import { type Collection, countDocuments, createCollection, listCollections, requireCollection } from "../storage/collections";
@@ -18,6 +19,10 @@ export const CollectionSchema = z
     chunk_overlap: z.number(),
     version: z.number(),
     document_count: z.number().optional(),
+    index: z
+      .object({ chunks: z.number(), vectors: z.number(), storage_bytes: z.number() })
+      .optional()
+      .openapi({ description: "What the collection's index object holds (GET of one collection only)" }),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -132,7 +137,11 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     assertCollectionAccess(p, id);
     const col = await requireCollection(c.env.DB, id);
-    return c.json(publicCollection(col, await countDocuments(c.env.DB, id)), 200);
+    const [documents, stats] = await Promise.all([countDocuments(c.env.DB, id), collectionIndex(c.env, id).stats()]);
+    return c.json(
+      { ...publicCollection(col, documents), index: { chunks: stats.chunks, vectors: stats.vectors, storage_bytes: stats.storageBytes } },
+      200,
+    );
   });
 
   app.openapi(del, async (c) => {

@@ -86,6 +86,8 @@ export interface IndexStats {
   loaded: boolean;
   /** Bytes of the in-memory vector matrix; 0 until the first vector query loads it. */
   memoryBytes: number;
+  /** Size of the object's SQLite database (chunks, keyword indexes, vectors). */
+  storageBytes: number;
 }
 
 const TOMBSTONE = 2 ** 31;
@@ -350,6 +352,7 @@ export class CollectionIndex extends DurableObject<Env> {
       dims: this.dims,
       loaded: this.matrix !== null,
       memoryBytes: this.matrix?.memoryBytes ?? 0,
+      storageBytes: this.sql.databaseSize,
     };
   }
 
