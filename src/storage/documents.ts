@@ -30,8 +30,14 @@ export function originalKey(collectionId: string, documentId: string): string {
   return `collections/${collectionId}/documents/${documentId}/original`;
 }
 
+/** A document of an active collection (one being deleted reads as gone, with its documents). */
 export async function getDocument(db: D1Database, collectionId: string, id: string): Promise<DocumentRow | null> {
-  return db.prepare("SELECT * FROM documents WHERE id = ? AND collection_id = ?").bind(id, collectionId).first<DocumentRow>();
+  return db
+    .prepare(
+      "SELECT d.* FROM documents d JOIN collections c ON c.id = d.collection_id WHERE d.id = ? AND d.collection_id = ? AND c.status = 'active'",
+    )
+    .bind(id, collectionId)
+    .first<DocumentRow>();
 }
 
 export async function requireDocument(db: D1Database, collectionId: string, id: string): Promise<DocumentRow> {

@@ -20,6 +20,7 @@ import {
   deleteDocumentRows,
   documentsPage,
   findDocumentBySha,
+  getDocument,
   getDocumentById,
   insertQueuedDocument,
   listDocuments,
@@ -69,7 +70,10 @@ describe("collections", () => {
     expect(await countDocuments(db(), col.id)).toBe(1);
     expect(await listCollections(db(), { after: "", only: col.id, limit: 10 })).toMatchObject([{ id: col.id, document_count: 1 }]);
 
+    const doc = (await listDocuments(db(), col.id, { limit: 1 })).rows[0];
+    expect((await getDocument(db(), col.id, doc.id))?.id).toBe(doc.id);
     const marked = await markCollectionDeleting(db(), col.id);
+    expect(await getDocument(db(), col.id, doc.id)).toBeNull(); // its documents read as gone too
     expect(marked).toMatchObject({ status: "deleting", version: 1 });
     expect(await markCollectionDeleting(db(), col.id)).toBeNull(); // only once
     expect(await getCollection(db(), col.id)).toBeNull();
