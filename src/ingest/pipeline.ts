@@ -332,6 +332,8 @@ export async function dropCollectionPage(env: Env, collectionId: string): Promis
 /** Marks a collection `deleting` at once (nothing reads it from then on); the queue does the rest. */
 export async function beginCollectionDeletion(env: Env, collectionId: string): Promise<Collection | null> {
   const col = await markCollectionDeleting(env.DB, collectionId);
+  // The object refuses reads at once, even from isolates whose cached catalogue row is older.
+  await collectionIndex(env, collectionId).seal();
   await publishCollection(env, collectionId);
   return col;
 }

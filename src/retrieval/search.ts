@@ -1,3 +1,4 @@
+import { ApiError } from "../http/errors";
 import type { Collection } from "../storage/collections";
 import { collectionIndex } from "./collection-index/client";
 import type { IndexHit } from "./collection-index/object";
@@ -69,7 +70,11 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
       queryVector = undefined;
     }
   }
-  const { hits, timings: inner } = await timed("index", () =>
+  const {
+    hits,
+    timings: inner,
+    sealed,
+  } = await timed("index", () =>
     collectionIndex(env, collection.id).search({
       query: opts.query,
       topK: opts.topK,
@@ -86,6 +91,8 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
       hydrate: rerank ? Math.max(RERANK_POOL, opts.topK * 2) : opts.topK,
     }),
   );
+  // Deletion began after this isolate cached the collection: it is gone.
+  if (sealed) throw new ApiError("not_found", "Collection not found");
   Object.assign(timings, inner);
   let out: SearchHit[] = hits.map((h) => ({ ...h, scores: { ...h.scores, rerank: null } }));
   if (rerank && providers.reranker && out.length > 1) {

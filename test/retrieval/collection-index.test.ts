@@ -220,6 +220,24 @@ describe("collection index: local vectors (merged LocalVectorIndex)", () => {
   });
 });
 
+describe("collection index: deletion", () => {
+  it("a sealed index (deletion under way) answers no search and refuses writes; drop clears it", async () => {
+    const stub = freshStub();
+    const vs = vectors(5, 2);
+    await put(stub, "doc", vs);
+    await stub.seal();
+    expect(await stub.search(vq(vs[0], 3))).toMatchObject({ hits: [], sealed: true });
+    expect(await stub.search(kq("chunk"))).toMatchObject({ hits: [], sealed: true });
+    expect(await put(stub, "late", vectors(2, 3))).toEqual({ status: "stale", chunkCount: 0 });
+    // The seal survives a restart of the object.
+    await runInDurableObject(stub, async (_o: CollectionIndex, state) => {
+      expect(new CollectionIndex(state, env).search(vq(vs[0], 3)).sealed).toBe(true);
+    });
+    await stub.drop();
+    expect((await stub.search(vq(vs[0], 3))).sealed).toBeUndefined();
+  });
+});
+
 describe("collection index: filters before top-k", () => {
   it("document ids and metadata filters restrict keyword and vector candidates before top-k", async () => {
     const stub = freshStub();

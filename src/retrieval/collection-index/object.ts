@@ -102,12 +102,24 @@ export class CollectionIndex extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private dims: number | null;
   private matrix: QuantizedMatrix | null = null;
+  /** Set when the collection's deletion began: nothing is read or written from then on. */
+  private sealed: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
     this.dims = this.readDims();
+    this.sealed = this.sql.exec("SELECT 1 FROM meta WHERE key = 'sealed'").toArray().length > 0;
+  }
+
+  /**
+   * Marks the collection as being deleted: from this call on, searches find nothing and writes are
+   * stale, whatever an isolate's cached copy of the catalogue still says. `drop` clears it.
+   */
+  seal(): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('sealed', '1')");
+    this.sealed = true;
   }
 
   /**
@@ -127,7 +139,7 @@ export class CollectionIndex extends DurableObject<Env> {
       const q = new Int8Array(dims as number);
       return { q, scale: quantize(v, q) };
     });
-    if (this.storedGeneration(doc.id) > doc.generation) return { status: "stale", chunkCount: 0 };
+    if (this.sealed || this.storedGeneration(doc.id) > doc.generation) return { status: "stale", chunkCount: 0 };
 
     let result: WriteResult = { status: "staged", chunkCount: 0 };
     let committed: { removed: number; added: { ordinal: number; q: Int8Array; scale: number }[] } | null = null;
@@ -254,12 +266,14 @@ export class CollectionIndex extends DurableObject<Env> {
   async drop(): Promise<void> {
     this.matrix = null;
     this.dims = null;
+    this.sealed = false;
     await this.ctx.storage.deleteAll();
     this.sql.exec(SCHEMA);
   }
 
   /** One RPC per search: keyword and vector candidates, filters before top-k, fusion, hydration. */
-  search(req: IndexSearchRequest): { hits: IndexHit[]; timings: Record<string, number> } {
+  search(req: IndexSearchRequest): { hits: IndexHit[]; timings: Record<string, number>; sealed?: true } {
+    if (this.sealed) return { hits: [], timings: {}, sealed: true };
     const topK = req.topK;
     if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) throw new RangeError(`invalid_top_k: topK must be 1 to ${MAX_TOP_K}`);
     const pool = Math.min(MAX_TOP_K, Math.max(1, Math.floor(req.pool)));
