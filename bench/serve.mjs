@@ -3,7 +3,7 @@
 // (/v1/chat), each for a fixed time at 1, 8 and 32 concurrent connections with autocannon, then the
 // original's three-step flow (temp key -> start chat -> chat) N times in sequence.
 //
-//   node bench/serve.mjs [--quick] [--duration 20] [--connections 1,8,32] [--url URL --key KEY --collection ID]
+//   node bench/serve.mjs [--quick] [--limit N] [--duration 20] [--connections 1,8,32] [--url URL --key KEY --collection ID]
 //
 // Every request carries a different SciFact query. The chat answer is cached at the edge per
 // (collection, normalised query, model, top_k); a repeated question would measure the cache, so the
@@ -390,7 +390,7 @@ async function main() {
     if (!collectionId) {
       const { ingestScifact } = await import("./ingest.mjs");
       console.log(`loading SciFact${args.quick ? " (500 documents)" : ""} ...`);
-      const r = await ingestScifact(server, { limit: args.quick ? 500 : undefined });
+      const r = await ingestScifact(server, { limit: args.limit ? Number(args.limit) : args.quick ? 500 : undefined });
       if (!r.measurement.settled) throw new Error("ingestion did not finish");
       collectionId = r.collection.id;
       queries = r.queries;
