@@ -173,7 +173,26 @@ async function main() {
           non2xx: r.steps.reduce((a, s) => a + s.non2xx + s.errors, 0),
           legacy_total_p50_ms: r.legacy.steps.total.p50,
           targets: r.targets,
+          // Side by side (issues 9, 14): each kind's p95 over /healthz's p95 in the same run.
+          mixed: Object.fromEntries(
+            r.mixed.map((m) => [
+              `c${m.connections}`,
+              Object.fromEntries(
+                m.kinds.map((k) => [
+                  k.kind,
+                  {
+                    p95_ms: k.latency_ms.p95,
+                    ratio: k.p95_ratio_to_healthz,
+                    rps: Math.round(k.requests_per_s),
+                    errors: k.errors + k.timeouts + k.non2xx,
+                  },
+                ]),
+              ),
+            ]),
+          ),
         };
+        const mixedErrors = r.mixed.reduce((a, m) => a + m.kinds.reduce((b, k) => b + k.errors + k.timeouts + k.non2xx, 0), 0);
+        if (mixedErrors > 0) throw new Error(`${mixedErrors} failed requests in the side-by-side serving step`);
       }
     } catch (err) {
       failed = true;
@@ -228,6 +247,11 @@ function headline(k, v) {
   if (k === "bundle") return `${v.total_kib} KiB (${v.gzip_kib} KiB gzip), cold start ${v.spawn_to_healthy_ms} ms`;
   if (k === "ingest")
     return `${v.ready}/${v.documents} ready in ${v.seconds_until_all_ready} s (${v.docs_per_s} docs/s), target ≤ 60 s ${v.target_met === null ? "n/a" : v.target_met ? "met" : "NOT met"}`;
+  if (k === "serve" && v.mixed?.c8) {
+    const m = v.mixed.c8;
+    const r = (kind) => (m[kind]?.ratio == null ? "–" : `${fmt(m[kind].ratio, 2)}×`);
+    return `p95/healthz @8: search ${r("search (hybrid)")}, local hit ${r("chat, local hit")}, global hit ${r("chat, global hit")}, uncached ${r("chat, uncached")}`;
+  }
   if (k === "serve")
     return `p95 @8: search ${fmt(v.search_p95_ms_at_8)} ms (≤ 50 ${v.targets.search.met ? "met" : "NOT met"}), chat ${fmt(v.chat_p95_ms_at_8)} ms (≤ 80 ${v.targets.chat.met ? "met" : "NOT met"})`;
   return `${fmt(v.seconds)} s`;

@@ -3,7 +3,7 @@
 // (/v1/chat), each for a fixed time at 1, 8 and 32 concurrent connections with autocannon, then the
 // original's three-step flow (temp key -> start chat -> chat) N times in sequence.
 //
-//   node bench/serve.mjs [--quick] [--duration 20] [--connections 1,8,32] [--url URL --key KEY --collection ID]
+//   node bench/serve.mjs [--quick] [--limit N] [--duration 20] [--connections 1,8,32] [--url URL --key KEY --collection ID]
 //
 // Every request carries a different SciFact query. The chat answer is cached at the edge per
 // (collection, normalised query, model, top_k); a repeated question would measure the cache, so the
@@ -88,6 +88,84 @@ export async function loadStep({ url, path, method = "POST", headers, makeBody, 
   };
 }
 
+/**
+ * The request kinds of the edge data plane side by side: GET /healthz, hybrid search, a cached
+ * first-turn chat answered by the local tier (Cache API), one answered by the global tier (KV; the
+ * master-key diagnostic header `X-Answer-Cache: global-only` skips the local tier) and uncached
+ * chats (unique questions), all running at once, each with `connections` clients. Each p95 is
+ * reported with its ratio to /healthz's p95 in the same run, which holds on a noisy machine where
+ * absolute figures do not.
+ */
+export async function mixedStep(server, { collectionId, queries, connections, durationS, runTag }) {
+  const headers = { "X-Master-API-Key": server.masterKey };
+  const api = apiClient(server.url, server.masterKey);
+  const q = (n) => queries[n % queries.length].text;
+  const localQs = Array.from({ length: 10 }, (_, i) => `${q(i)} (local ${runTag} c${connections})`);
+  const globalQs = Array.from({ length: 10 }, (_, i) => `${q(i + 10)} (global ${runTag} c${connections})`);
+  // Fill both tiers for the cached questions (the writes run in waitUntil; give them a moment).
+  for (const query of [...localQs, ...globalQs]) await api.chat({ query, collection_id: collectionId, top_k: 5 });
+  await sleep(1000);
+  const chatBody = (query) => ({ query, collection_id: collectionId, top_k: 5 });
+  const kinds = [
+    { kind: "healthz", path: "/healthz", method: "GET", headers: {} },
+    {
+      kind: "search (hybrid)",
+      path: `/v1/collections/${collectionId}/search`,
+      headers,
+      makeBody: (n) => ({ query: q(n), top_k: 10, mode: "hybrid" }),
+    },
+    { kind: "chat, local hit", path: "/v1/chat", headers, makeBody: (n) => chatBody(localQs[n % localQs.length]) },
+    {
+      kind: "chat, global hit",
+      path: "/v1/chat",
+      headers: { ...headers, "X-Answer-Cache": "global-only" },
+      makeBody: (n) => chatBody(globalQs[n % globalQs.length]),
+    },
+    {
+      kind: "chat, uncached",
+      path: "/v1/chat",
+      headers,
+      makeBody: (n) => chatBody(`${q(n + 20)} (mixed ${runTag} c${connections} n${n})`),
+    },
+  ];
+  const results = await Promise.all(
+    kinds.map((k) =>
+      loadStep({ url: server.url, ...k, connections, durationS, label: `${k.kind} c=${connections} (mixed)` }).then((r) => ({
+        kind: k.kind,
+        ...r,
+      })),
+    ),
+  );
+  const floor = results[0].latency_ms.p95;
+  for (const r of results) r.p95_ratio_to_healthz = floor && r.latency_ms.p95 !== null ? r.latency_ms.p95 / floor : null;
+  return { connections, duration_s: durationS, kinds: results };
+}
+
+/** Issue 9 and 14 targets at 8 connections: p95 ratio to /healthz's p95 in the same mixed run. */
+export const MIXED_TARGETS = { "search (hybrid)": 3, "chat, local hit": 1.5, "chat, global hit": 2, "chat, uncached": 4 };
+
+export function printMixed(mixed) {
+  for (const m of mixed) {
+    printTable(
+      ["request", "req/s", "p50 ms", "p95 ms", "p95 / healthz", "target", "errors", "non-2xx", "X-Cache"],
+      m.kinds.map((k) => [
+        k.kind,
+        fmt(k.requests_per_s, 0),
+        fmt(k.latency_ms.p50),
+        fmt(k.latency_ms.p95),
+        k.p95_ratio_to_healthz === null ? "–" : `${fmt(k.p95_ratio_to_healthz, 2)}×`,
+        m.connections === 8 && MIXED_TARGETS[k.kind] ? `≤ ${MIXED_TARGETS[k.kind]}×` : "–",
+        k.errors + k.timeouts,
+        k.non2xx,
+        Object.entries(k.cache)
+          .map(([x, v]) => `${x} ${v}`)
+          .join(", ") || "–",
+      ]),
+      `Side by side, ${m.connections} connections per kind, ${m.duration_s} s (all kinds at once; master key)`,
+    );
+  }
+}
+
 /** The original's flow, one step after another, `iterations` times: latency of each step. */
 export async function legacyFlow(server, collectionId, queries, iterations) {
   const api = apiClient(server.url, server.masterKey);
@@ -155,6 +233,13 @@ export async function runServe(server, opts) {
   const steps = [];
   // Each run gets its own tag so repeated questions never hit a cache filled by an earlier run.
   const runTag = Date.now().toString(36);
+
+  const mixed = [];
+  for (const c of opts.mixedConnections ?? [8, 32]) {
+    log(`  side by side (healthz, search, chat local hit, global hit, uncached), ${c} connections each, ${durationS} s ...`);
+    mixed.push(await mixedStep(server, { collectionId, queries, connections: c, durationS, runTag }));
+    await sleep(500);
+  }
   for (const c of connections) {
     log(`  search, ${c} connection(s), ${durationS} s ...`);
     steps.push({
@@ -245,6 +330,7 @@ export async function runServe(server, opts) {
   return {
     duration_s: durationS,
     connections,
+    mixed,
     steps,
     legacy,
     targets,
@@ -256,6 +342,7 @@ export async function runServe(server, opts) {
 }
 
 export function printServe(r) {
+  if (r.mixed?.length) printMixed(r.mixed);
   printTable(
     ["endpoint", "conns", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "non-2xx", "X-Cache"],
     r.steps.map((s) => [
@@ -303,7 +390,7 @@ async function main() {
     if (!collectionId) {
       const { ingestScifact } = await import("./ingest.mjs");
       console.log(`loading SciFact${args.quick ? " (500 documents)" : ""} ...`);
-      const r = await ingestScifact(server, { limit: args.quick ? 500 : undefined });
+      const r = await ingestScifact(server, { limit: args.limit ? Number(args.limit) : args.quick ? 500 : undefined });
       if (!r.measurement.settled) throw new Error("ingestion did not finish");
       collectionId = r.collection.id;
       queries = r.queries;

@@ -32,6 +32,14 @@ const SettingsSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_MODEL: z.string().min(1).default("gpt-4o-mini"),
   UPSTREAM_CHAT_URL: z.url().optional(),
+  // --- Edge data plane and answer cache (issues 9, 14) ---
+  // How long an isolate trusts its copy of a collection's catalogue row (version, status).
+  COLLECTION_CACHE_SECONDS: int(5, 0, 60),
+  // Global answer tier (KV): entry lifetime, and the largest answer cached (bigger ones are skipped).
+  ANSWER_CACHE_TTL_SECONDS: int(3600, 60, 7 * 86400),
+  ANSWER_CACHE_MAX_BYTES: int(64 * 1024, 1024, 1024 * 1024),
+  // Queue consumer: memory the documents of one batch may use together (see src/ingest/queue.ts).
+  INGEST_MEMORY_BUDGET_MB: int(64, 8, 100),
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;

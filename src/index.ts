@@ -4,7 +4,7 @@ import { requeueStuckDocuments } from "./ingest/sweeper";
 import { mountRoutes } from "./routes";
 
 export { ChatSession } from "./chat/session-do";
-export { LocalVectorIndex } from "./retrieval/local/index-do";
+export { CollectionIndex } from "./retrieval/collection-index/object";
 
 const app = createApp(mountRoutes);
 

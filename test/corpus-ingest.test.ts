@@ -5,10 +5,11 @@
  * no chunk, keyword row or vector behind (and nothing at all once deleted). Skips with a clear
  * message when ../shared is absent.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { available, BAD, bad, bytesOf, SKIP_MESSAGE, squash, truth, valid } from "./corpus";
-import { body, call, createCollection, type Json, master, storesFor, uploadFiles, waitForDocument } from "./helpers";
+import { body, call, createCollection, indexStub, type Json, master, storesFor, uploadFiles, waitForDocument } from "./helpers";
 
 /** What extraction cannot reach (see test/extract/fixtures.test.ts for the reasons): the status they must end in. */
 const LIMITED: Record<string, { status: "ready" | "failed"; code?: string; reason: string }> = {
@@ -18,16 +19,17 @@ const LIMITED: Record<string, { status: "ready" | "failed"; code?: string; reaso
   "pdf/pdfsamples__habibi-oneline-cmap.pdf": { status: "ready", reason: "Arabic comes out reversed; Latin part only" },
 };
 
-const vectorCount = async (collectionId: string) =>
-  (await env.VECTOR_INDEX.get(env.VECTOR_INDEX.idFromName(collectionId)).stats()).count;
+const vectorCount = async (collectionId: string) => (await indexStub(collectionId).stats()).vectors;
 
-/** The document's text as stored: chunks laid back at their offsets (overlaps coincide). */
-async function storedText(documentId: string): Promise<string> {
-  const rows = await env.DB.prepare("SELECT text, char_start FROM chunks WHERE document_id = ? ORDER BY ordinal")
-    .bind(documentId)
-    .all<{ text: string; char_start: number }>();
+/** The document's text as stored in its collection's index: chunks laid back at their offsets (overlaps coincide). */
+async function storedText(collectionId: string, documentId: string): Promise<string> {
+  const rows = await runInDurableObject(indexStub(collectionId), (_o, state) =>
+    state.storage.sql
+      .exec<{ text: string; char_start: number }>("SELECT text, char_start FROM chunks WHERE document_id = ? ORDER BY ordinal", documentId)
+      .toArray(),
+  );
   let out = "";
-  for (const r of rows.results) {
+  for (const r of rows) {
     if (r.char_start >= out.length) out += " ".repeat(r.char_start - out.length) + r.text;
     else out = out.slice(0, r.char_start) + r.text + out.slice(r.char_start + r.text.length);
   }
@@ -58,7 +60,7 @@ async function upload(col: string, file: string): Promise<Response> {
         continue;
       }
       expect(doc.status, `${file}: ${JSON.stringify(doc.error)}`).toBe("ready");
-      const text = squash(await storedText(id));
+      const text = squash(await storedText(col, id));
       for (const s of truth[file]?.must_include ?? []) expect(text, `${file} must include ${s}`).toContain(squash(s));
       const endsWith = (truth[file] as Json | undefined)?.ends_with;
       if (endsWith) expect(text.endsWith(squash(endsWith))).toBe(true);
@@ -86,16 +88,49 @@ async function upload(col: string, file: string): Promise<Response> {
       if ("code" in expected) {
         expect(doc.status, file).toBe("failed");
         expect(doc.error.code, file).toBe(expected.code);
-        const stores = await storesFor(doc.id, r2Key);
-        expect(stores.chunks + stores.fts, file).toBe(0);
+        const stores = await storesFor(col, doc.id, r2Key);
+        expect(stores.chunks + stores.vectors, file).toBe(0);
       } else {
         expect(doc.status, `${file}: ${JSON.stringify(doc.error)}`).toBe("ready");
       }
       expect((await call(`/v1/collections/${col}/documents/${doc.id}`, { method: "DELETE", headers: master() })).status).toBe(200);
-      expect(await storesFor(doc.id, r2Key)).toEqual({ row: 0, chunks: 0, fts: 0, r2: false });
+      expect(await storesFor(col, doc.id, r2Key)).toEqual({ row: 0, chunks: 0, vectors: 0, matches: 0, r2: false });
     }
     expect(await vectorCount(col)).toBe(0);
     const left = await env.DOCUMENTS.list({ prefix: `collections/${col}/` });
     expect(left.objects).toHaveLength(0);
+  });
+
+  it("CJK documents are found by Chinese, Japanese and Korean keyword queries (trigram index)", { timeout: 120_000 }, async () => {
+    const col = await createCollection("cjk-corpus");
+    const files = [
+      "markdown/tldr__zh__tar.md",
+      "markdown/tldr__ja__tar.md",
+      "markdown/tldr__ko__tar.md",
+      "markdown/tldr__en__tar.md",
+      "html/readability__qq.html",
+      "html/readability__hukumusume.html",
+    ];
+    const ids: Record<string, string> = {};
+    for (const file of files) {
+      const out = await body(await upload(col, file));
+      ids[file] = out.documents[0].id;
+    }
+    for (const file of files) expect((await waitForDocument(col, ids[file], master(), 60_000)).status, file).toBe("ready");
+    const cases: [string, string][] = [
+      ["创建一个压缩文件", "markdown/tldr__zh__tar.md"],
+      ["アーカイブを作成する", "markdown/tldr__ja__tar.md"],
+      ["아카이브 생성", "markdown/tldr__ko__tar.md"],
+      ["人工智能 记忆", "html/readability__qq.html"],
+      ["欲張りなイヌ", "html/readability__hukumusume.html"],
+    ];
+    for (const [query, file] of cases) {
+      for (const mode of ["keyword", "hybrid"]) {
+        const res = await body(
+          await call(`/v1/collections/${col}/search`, { method: "POST", headers: master(), json: { query, mode, top_k: 3 } }),
+        );
+        expect(res.results[0]?.document_id, `${mode} ${query} -> ${file}`).toBe(ids[file]);
+      }
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 
 export const BASE = "http://127.0.0.1:8787";
@@ -16,8 +17,12 @@ export async function call(path: string, init: RequestInit & { json?: unknown } 
   const req = new Request(BASE + path, { ...init, headers, body });
   if (envOverride) {
     const mod = await import("../src/index");
-    const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
-    return mod.default.fetch(req, { ...env, ...envOverride } as Env, ctx);
+    // A real execution context, waited on, so that waitUntil work (cache writes) has happened on return.
+    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+    const ctx = createExecutionContext();
+    const res = await mod.default.fetch(req, { ...env, ...envOverride } as Env, ctx);
+    await waitOnExecutionContext(ctx);
+    return res;
   }
   return exports.default.fetch(req);
 }
@@ -47,7 +52,12 @@ export async function startChat(key: string): Promise<Json> {
 }
 
 /** Polls a document until the queue consumer has finished with it. */
-export async function waitForDocument(collectionId: string, documentId: string, headers: Record<string, string> = master(), timeoutMs = 30_000): Promise<Json> {
+export async function waitForDocument(
+  collectionId: string,
+  documentId: string,
+  headers: Record<string, string> = master(),
+  timeoutMs = 30_000,
+): Promise<Json> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await call(`/v1/collections/${collectionId}/documents/${documentId}`, { headers });
@@ -64,20 +74,63 @@ export async function uploadTexts(collectionId: string, documents: Json[], heade
   return body(res);
 }
 
-export async function uploadFiles(collectionId: string, files: { name: string; bytes: Uint8Array | string; type?: string }[], headers: Record<string, string> = master()): Promise<Response> {
+export async function uploadFiles(
+  collectionId: string,
+  files: { name: string; bytes: Uint8Array | string; type?: string }[],
+  headers: Record<string, string> = master(),
+): Promise<Response> {
   const form = new FormData();
   for (const f of files) form.append("file", new File([f.bytes], f.name, { type: f.type ?? "" }));
   return call(`/v1/collections/${collectionId}/documents`, { method: "POST", headers, body: form });
 }
 
-/** Counts what every store holds for a document: D1 row, chunks, FTS rows, R2 object. */
-export async function storesFor(documentId: string, r2Key: string): Promise<{ row: number; chunks: number; fts: number; r2: boolean }> {
+export const indexStub = (collectionId: string) => env.COLLECTION_INDEX.get(env.COLLECTION_INDEX.idFromName(collectionId));
+
+/** A token that occurs in no other test's text (for a MATCH that can only find one document). */
+export const uniqueToken = () => `tok${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
+
+export interface Stores {
+  /** D1 catalogue row. */
+  row: number;
+  /** Rows in the collection index object. */
+  chunks: number;
+  vectors: number;
+  /** Chunks the porter FTS index finds for `token` (0 when no token is given). */
+  matches: number;
+  r2: boolean;
+}
+
+/**
+ * What every store holds for a document. Before counting, both FTS5 indexes pass SQLite's
+ * 'integrity-check' (an index out of step with its content throws), and keyword rows are counted
+ * with a MATCH on a token only that document contains: a join back to `chunks` could never count
+ * more rows than the chunks themselves.
+ */
+export async function storesFor(collectionId: string, documentId: string, r2Key: string, token?: string): Promise<Stores> {
   const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM documents WHERE id = ?").bind(documentId).first<{ n: number }>();
-  const chunks = await env.DB.prepare("SELECT COUNT(*) AS n FROM chunks WHERE document_id = ?").bind(documentId).first<{ n: number }>();
-  const fts = await env.DB.prepare(
-    "SELECT COUNT(*) AS n FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid WHERE c.document_id = ?",
-  )
-    .bind(documentId)
-    .first<{ n: number }>();
-  return { row: row?.n ?? 0, chunks: chunks?.n ?? 0, fts: fts?.n ?? 0, r2: (await env.DOCUMENTS.head(r2Key)) !== null };
+  const inIndex = await runInDurableObject(indexStub(collectionId), async (_obj, state) => {
+    const sql = state.storage.sql;
+    sql.exec("INSERT INTO chunks_fts (chunks_fts) VALUES ('integrity-check')");
+    sql.exec("INSERT INTO chunks_tri (chunks_tri) VALUES ('integrity-check')");
+    const n = (q: string, ...p: unknown[]) => sql.exec<{ n: number }>(q, ...p).one().n;
+    return {
+      chunks: n("SELECT COUNT(*) AS n FROM chunks WHERE document_id = ?", documentId),
+      vectors: n("SELECT COUNT(*) AS n FROM vectors WHERE document_id = ?", documentId),
+      matches: token ? n("SELECT COUNT(*) AS n FROM chunks_fts WHERE chunks_fts MATCH ?", `"${token}"`) : 0,
+    };
+  });
+  return { row: row?.n ?? 0, ...inIndex, r2: (await env.DOCUMENTS.head(r2Key)) !== null };
+}
+
+/** Runs the queue consumer on a batch with a real execution context, and returns the acks/retries. */
+export async function runQueue(queue: string, messages: { id: string; attempts?: number; body: unknown }[]) {
+  const { createMessageBatch, createExecutionContext, getQueueResult } = await import("cloudflare:test");
+  const worker = (await import("../src/index")).default;
+  const batch = createMessageBatch(
+    queue,
+    messages.map((m) => ({ id: m.id, timestamp: new Date(), attempts: m.attempts ?? 1, body: m.body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch as never, env);
+  return getQueueResult(batch, ctx);
 }

@@ -4,10 +4,24 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { indexDocument } from "../src/ingest/pipeline";
 import type { IngestMessage } from "../src/ingest/queue";
-import { body, call, type Json, createCollection, master, storesFor, tempKey, uploadFiles, uploadTexts, waitForDocument } from "./helpers";
+import {
+  body,
+  call,
+  createCollection,
+  indexStub,
+  type Json,
+  master,
+  runQueue,
+  storesFor,
+  tempKey,
+  uniqueToken,
+  uploadFiles,
+  uploadTexts,
+  waitForDocument,
+} from "./helpers";
 
-const localIndex = (collectionId: string) =>
-  env.VECTOR_INDEX.get(env.VECTOR_INDEX.idFromName(collectionId));
+const localIndex = indexStub;
+const r2KeyOf = (col: string, id: string) => `collections/${col}/documents/${id}/original`;
 
 const HANDBOOK = [
   "# Office handbook",
@@ -24,7 +38,9 @@ const HANDBOOK = [
 describe("upload and index through the queue", () => {
   it("JSON records become ready, with chunks, keyword rows, vectors and the original in R2", async () => {
     const col = await createCollection();
-    const up = await uploadTexts(col, [{ name: "handbook.md", text: HANDBOOK, metadata: { team: "ops" } }]);
+    const token = uniqueToken();
+    const text = `${HANDBOOK}\n\nInternal code ${token}.`;
+    const up = await uploadTexts(col, [{ name: "handbook.md", text, metadata: { team: "ops" } }]);
     expect(up.documents).toHaveLength(1);
     expect(up.documents[0]).toMatchObject({ status: "queued", duplicate: false, name: "handbook.md", metadata: { team: "ops" } });
     const doc = await waitForDocument(col, up.documents[0].id);
@@ -32,15 +48,20 @@ describe("upload and index through the queue", () => {
     expect(doc.chunk_count).toBeGreaterThan(0);
 
     const r2Key = `collections/${col}/documents/${doc.id}/original`;
-    const stores = await storesFor(doc.id, r2Key);
-    expect(stores).toEqual({ row: 1, chunks: doc.chunk_count, fts: doc.chunk_count, r2: true });
-    expect((await localIndex(col).stats()).count).toBe(doc.chunk_count);
+    const stores = await storesFor(col, doc.id, r2Key, token);
+    expect(stores).toEqual({ row: 1, chunks: doc.chunk_count, vectors: doc.chunk_count, matches: 1, r2: true });
+    expect((await localIndex(col).stats()).vectors).toBe(doc.chunk_count);
+    const got = await body(await call(`/v1/collections/${col}`, { headers: master() }));
+    expect(got.index).toMatchObject({ chunks: doc.chunk_count, vectors: doc.chunk_count });
+    expect(got.index.storage_bytes).toBeGreaterThan(0);
 
-    const chunk = await env.DB.prepare("SELECT * FROM chunks WHERE document_id = ? ORDER BY ordinal LIMIT 1").bind(doc.id).first<Record<string, unknown>>();
-    expect(chunk?.heading).toBeTruthy();
+    const search = await body(
+      await call(`/v1/collections/${col}/search`, { method: "POST", headers: master(), json: { query: "opening hours", top_k: 1 } }),
+    );
+    expect(search.results[0].heading).toBeTruthy();
     const download = await call(`/v1/collections/${col}/documents/${doc.id}/content`, { headers: master() });
     expect(download.status).toBe(200);
-    expect(await download.text()).toBe(HANDBOOK);
+    expect(await download.text()).toBe(text);
     expect(download.headers.get("Content-Disposition")).toContain("attachment");
   });
 
@@ -54,7 +75,9 @@ describe("upload and index through the queue", () => {
     ]);
     expect(res.status).toBe(202);
     const out = await body(res);
-    expect(out.documents.map((d: { name: string }) => d.name)).toEqual(["notes.txt", "empty.txt"].filter((n) => out.documents.some((d: { name: string }) => d.name === n)));
+    expect(out.documents.map((d: { name: string }) => d.name)).toEqual(
+      ["notes.txt", "empty.txt"].filter((n) => out.documents.some((d: { name: string }) => d.name === n)),
+    );
     const codes = Object.fromEntries(out.errors.map((e: { name: string; error: { code: string } }) => [e.name, e.error.code]));
     expect(codes["legacy.doc"]).toBe("unsupported_type");
     expect(codes["random.bin"]).toBe("unsupported_type");
@@ -66,7 +89,7 @@ describe("upload and index through the queue", () => {
       const failed = await waitForDocument(col, empty.id);
       expect(failed.status).toBe("failed");
       expect(failed.error.code).toBe("empty_document");
-      expect((await storesFor(empty.id, `collections/${col}/documents/${empty.id}/original`)).chunks).toBe(0);
+      expect((await storesFor(col, empty.id, r2KeyOf(col, empty.id))).chunks).toBe(0);
     } else {
       expect(codes["empty.txt"]).toBe("empty_document");
     }
@@ -74,7 +97,9 @@ describe("upload and index through the queue", () => {
 
   it("a single rejected file answers its own status and code", async () => {
     const col = await createCollection();
-    const res = await uploadFiles(col, [{ name: "report.doc", bytes: new Uint8Array([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, ...new Array(600).fill(0)]) }]);
+    const res = await uploadFiles(col, [
+      { name: "report.doc", bytes: new Uint8Array([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, ...new Array(600).fill(0)]) },
+    ]);
     expect(res.status).toBe(415);
     const err = (await body(res)).error;
     expect(err.code).toBe("unsupported_type");
@@ -94,7 +119,11 @@ describe("upload and index through the queue", () => {
     const other = await createCollection();
     const key = await tempKey(mine);
     const headers = { "X-API-Key": key.temp_api_key };
-    const res = await call(`/v1/collections/${other}/documents`, { method: "POST", headers, json: { documents: [{ name: "x", text: "y" }] } });
+    const res = await call(`/v1/collections/${other}/documents`, {
+      method: "POST",
+      headers,
+      json: { documents: [{ name: "x", text: "y" }] },
+    });
     expect(res.status).toBe(404);
     const readOnly = await tempKey(mine, { scopes: ["read"] });
     const denied = await call(`/v1/collections/${mine}/documents`, {
@@ -132,19 +161,21 @@ describe("queue semantics", () => {
     const col = await createCollection();
     const up = await uploadTexts(col, [{ name: "redeliver.md", text: HANDBOOK.repeat(3) }]);
     const doc = await waitForDocument(col, up.documents[0].id);
-    const before = await storesFor(doc.id, `collections/${col}/documents/${doc.id}/original`);
-    const vectorsBefore = (await localIndex(col).stats()).count;
+    const before = await storesFor(col, doc.id, r2KeyOf(col, doc.id));
+    const vectorsBefore = (await localIndex(col).stats()).vectors;
 
     const message: IngestMessage = { type: "index", document_id: doc.id, generation: 1 };
     for (let i = 0; i < 2; i++) {
-      const batch = createMessageBatch<IngestMessage>("docchat-ingest", [{ id: `m${i}`, timestamp: new Date(), attempts: i + 1, body: message }]);
+      const batch = createMessageBatch<IngestMessage>("docchat-ingest", [
+        { id: `m${i}`, timestamp: new Date(), attempts: i + 1, body: message },
+      ]);
       const ctx = createExecutionContext();
       await worker.queue(batch, env);
       const result = await getQueueResult(batch, ctx);
       expect(result.explicitAcks).toEqual([`m${i}`]);
     }
-    expect(await storesFor(doc.id, `collections/${col}/documents/${doc.id}/original`)).toEqual(before);
-    expect((await localIndex(col).stats()).count).toBe(vectorsBefore);
+    expect(await storesFor(col, doc.id, r2KeyOf(col, doc.id))).toEqual(before);
+    expect((await localIndex(col).stats()).vectors).toBe(vectorsBefore);
   });
 
   it("re-index replaces chunks in place; a stale message for the old generation is dropped", async () => {
@@ -156,7 +187,8 @@ describe("queue semantics", () => {
     const again = await waitForDocument(col, doc.id);
     expect(again.status).toBe("ready");
     expect(again.chunk_count).toBe(doc.chunk_count);
-    expect((await localIndex(col).stats()).count).toBe(doc.chunk_count);
+    expect((await localIndex(col).stats()).vectors).toBe(doc.chunk_count);
+    expect((await localIndex(col).stats()).chunks).toBe(doc.chunk_count);
     expect((await indexDocument(env, doc.id, 1)).status).toBe("stale");
   });
 
@@ -165,10 +197,8 @@ describe("queue semantics", () => {
     const up = await uploadTexts(col, [{ name: "lost.txt", text: "A document whose queue message went missing." }]);
     const doc = await waitForDocument(col, up.documents[0].id);
     // Simulate the loss: back to `queued` long ago, chunks gone, no message in flight.
-    await env.DB.batch([
-      env.DB.prepare("DELETE FROM chunks WHERE document_id = ?").bind(doc.id),
-      env.DB.prepare("UPDATE documents SET status = 'queued', chunk_count = 0, updated_at = ? WHERE id = ?").bind(1, doc.id),
-    ]);
+    await localIndex(col).remove(doc.id, 1);
+    await env.DB.prepare("UPDATE documents SET status = 'queued', chunk_count = 0, updated_at = ? WHERE id = ?").bind(1, doc.id).run();
     const { requeueStuckDocuments } = await import("../src/ingest/sweeper");
     expect(await requeueStuckDocuments(env)).toBeGreaterThanOrEqual(1);
     const again = await waitForDocument(col, doc.id);
@@ -177,13 +207,17 @@ describe("queue semantics", () => {
     // A fresh document is left alone.
     const fresh = await uploadTexts(col, [{ name: "fresh.txt", text: "Just uploaded and still fine." }]);
     await waitForDocument(col, fresh.documents[0].id);
-    const row = await env.DB.prepare("SELECT generation FROM documents WHERE id = ?").bind(fresh.documents[0].id).first<{ generation: number }>();
+    const row = await env.DB.prepare("SELECT generation FROM documents WHERE id = ?")
+      .bind(fresh.documents[0].id)
+      .first<{ generation: number }>();
     await requeueStuckDocuments(env);
-    const after = await env.DB.prepare("SELECT generation FROM documents WHERE id = ?").bind(fresh.documents[0].id).first<{ generation: number }>();
+    const after = await env.DB.prepare("SELECT generation FROM documents WHERE id = ?")
+      .bind(fresh.documents[0].id)
+      .first<{ generation: number }>();
     expect(after?.generation).toBe(row?.generation);
   });
 
-  it("the dead-letter consumer marks the document failed", async () => {
+  it("the dead-letter consumer marks the document failed and removes every chunk and vector it wrote", async () => {
     const col = await createCollection();
     const up = await uploadTexts(col, [{ name: "dlq.txt", text: "Some text for the dead-letter test." }]);
     const doc = await waitForDocument(col, up.documents[0].id);
@@ -195,20 +229,66 @@ describe("queue semantics", () => {
     const after = await waitForDocument(col, doc.id);
     expect(after.status).toBe("failed");
     expect(after.error.code).toBe("internal_error");
-    expect((await storesFor(doc.id, `collections/${col}/documents/${doc.id}/original`)).chunks).toBe(0);
+    expect(await storesFor(col, doc.id, r2KeyOf(col, doc.id))).toMatchObject({ row: 1, chunks: 0, vectors: 0 });
+  });
+
+  it("a crashing document never fails another collection's document in the same batch", async () => {
+    const good = await createCollection();
+    const bad = await createCollection();
+    const upGood = await uploadTexts(good, [{ name: "good.txt", text: "A perfectly fine document about lighthouses." }]);
+    const upBad = await uploadTexts(bad, [{ name: "bad.txt", text: "This one will lose its original." }]);
+    const goodDoc = await waitForDocument(good, upGood.documents[0].id);
+    const badDoc = await waitForDocument(bad, upBad.documents[0].id);
+    // Both back to `queued` at a new generation; the bad one's original vanishes (a crash while reading R2).
+    const requeue = (id: string) =>
+      env.DB.prepare("UPDATE documents SET status = 'queued', generation = generation + 1 WHERE id = ? RETURNING generation")
+        .bind(id)
+        .first<{ generation: number }>();
+    const g1 = (await requeue(goodDoc.id))!.generation;
+    const g2 = (await requeue(badDoc.id))!.generation;
+    const original = env.DOCUMENTS.get;
+    const r2 = env.DOCUMENTS as { get: (key: string) => Promise<unknown> };
+    r2.get = async (key: string) => {
+      if (key.includes(badDoc.id)) throw new Error("simulated crash while reading");
+      return original.call(env.DOCUMENTS, key);
+    };
+    let result: Awaited<ReturnType<typeof runQueue>>;
+    try {
+      result = await runQueue("docchat-ingest", [
+        { id: "bad", body: { type: "index", document_id: badDoc.id, generation: g2 } },
+        { id: "good", body: { type: "index", document_id: goodDoc.id, generation: g1 } },
+      ]);
+    } finally {
+      r2.get = original;
+    }
+    expect(result.explicitAcks).toEqual(["good"]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["bad"]);
+    expect((await waitForDocument(good, goodDoc.id)).status).toBe("ready");
+    // While retries remain the crashing document stays queued, keeping its last error.
+    const row = await env.DB.prepare("SELECT status, error_code FROM documents WHERE id = ?").bind(badDoc.id).first<Json>();
+    expect(row).toMatchObject({ status: "queued", error_code: "internal_error" });
   });
 });
 
 describe("delete and failure leave nothing behind", () => {
   it("delete removes the R2 object, chunks, keyword rows, vectors and the row", async () => {
     const col = await createCollection();
-    const up = await uploadTexts(col, [{ name: "gone.md", text: HANDBOOK }]);
+    const token = uniqueToken();
+    const up = await uploadTexts(col, [{ name: "gone.md", text: `${HANDBOOK}\n\nReference ${token}.` }]);
     const doc = await waitForDocument(col, up.documents[0].id);
     const r2Key = `collections/${col}/documents/${doc.id}/original`;
+    expect((await storesFor(col, doc.id, r2Key, token)).matches).toBe(1);
     const res = await call(`/v1/collections/${col}/documents/${doc.id}`, { method: "DELETE", headers: master() });
     expect(res.status).toBe(200);
-    expect(await storesFor(doc.id, r2Key)).toEqual({ row: 0, chunks: 0, fts: 0, r2: false });
-    expect((await localIndex(col).stats()).count).toBe(0);
+    expect(await storesFor(col, doc.id, r2Key, token)).toEqual({ row: 0, chunks: 0, vectors: 0, matches: 0, r2: false });
+    expect((await localIndex(col).stats()).vectors).toBe(0);
+    // A late commit of the deleted document (a message still in flight) is refused by the tombstone.
+    const late = await localIndex(col).write({
+      document: { id: doc.id, generation: 1, name: "gone.md", metadata: "{}" },
+      chunks: [{ ordinal: 0, text: "resurrected", start: 0, end: 11, page: null, heading: null, tokens: 2 }],
+      commit: { chunkCount: 1 },
+    });
+    expect(late.status).toBe("stale");
     expect((await call(`/v1/collections/${col}/documents/${doc.id}`, { headers: master() })).status).toBe(404);
   });
 
@@ -220,11 +300,22 @@ describe("delete and failure leave nothing behind", () => {
     ]);
     for (const d of up.documents) await waitForDocument(col, d.id);
     const res = await call(`/v1/collections/${col}`, { method: "DELETE", headers: master() });
-    expect(await body(res)).toMatchObject({ deleted: true, documents_deleted: 2 });
-    for (const d of up.documents) {
-      expect(await storesFor(d.id, `collections/${col}/documents/${d.id}/original`)).toEqual({ row: 0, chunks: 0, fts: 0, r2: false });
+    expect(res.status).toBe(202);
+    expect(await body(res)).toMatchObject({ status: "deleting", documents: 2 });
+    // Gone for readers at once, while the queue removes it page by page.
+    expect((await call(`/v1/collections/${col}`, { headers: master() })).status).toBe(404);
+    expect((await call(`/v1/collections/${col}/search`, { method: "POST", headers: master(), json: { query: "doomed" } })).status).toBe(
+      404,
+    );
+    const deadline = Date.now() + 30_000;
+    while (await env.DB.prepare("SELECT 1 FROM collections WHERE id = ?").bind(col).first()) {
+      if (Date.now() > deadline) throw new Error("collection deletion did not finish");
+      await new Promise((r) => setTimeout(r, 100));
     }
-    expect((await localIndex(col).stats()).count).toBe(0);
+    for (const d of up.documents) {
+      expect(await storesFor(col, d.id, r2KeyOf(col, d.id))).toEqual({ row: 0, chunks: 0, vectors: 0, matches: 0, r2: false });
+    }
+    expect(await localIndex(col).stats()).toMatchObject({ documents: 0, chunks: 0, vectors: 0 });
   });
 });
 
@@ -234,7 +325,13 @@ describe("a failure halfway leaves no orphan (Workers AI + Vectorize doubles)", 
 
   async function cfDocument(text: string) {
     const cfEnv = { ...env, AI: env.TEST_AI, VECTORIZE: env.TEST_VECTORIZE } as Env;
-    const created = await body(await call("/v1/collections", { method: "POST", headers: master(), json: { name: "orphans", chunk_tokens: 64, chunk_overlap: 8 } }, cfEnv));
+    const created = await body(
+      await call(
+        "/v1/collections",
+        { method: "POST", headers: master(), json: { name: "orphans", chunk_tokens: 64, chunk_overlap: 8 } },
+        cfEnv,
+      ),
+    );
     const { acceptUpload } = await import("../src/ingest/pipeline");
     const { parseSettings } = await import("../src/config");
     const { getCollection } = await import("../src/storage/collections");
@@ -254,13 +351,16 @@ describe("a failure halfway leaves no orphan (Workers AI + Vectorize doubles)", 
     return found.filter((v) => v.namespace === collectionId || v.namespace === undefined).length;
   }
 
-  it("an embedder failing in the second batch of 100 leaves the document failed, with no chunk and no vector", async () => {
+  it("an embedder failing in the second batch of 100 leaves the document queued for a retry, with no chunk and no vector", async () => {
     const text = `${longText("alpha")}\n\nThe last paragraph says __fail__ to the embedder.`;
     const { cfEnv, col, document } = await cfDocument(text);
     await expect(indexDocument(cfEnv, document.id, 1)).rejects.toThrow();
-    const row = await env.DB.prepare("SELECT status, error_code, pending_vectors FROM documents WHERE id = ?").bind(document.id).first<Json>();
-    expect(row).toMatchObject({ status: "failed", error_code: "upstream_error", pending_vectors: 0 });
-    expect((await storesFor(document.id, document.r2_key)).chunks).toBe(0);
+    const row = await env.DB.prepare("SELECT status, error_code, pending_vectors FROM documents WHERE id = ?")
+      .bind(document.id)
+      .first<Json>();
+    // Transient: it stays `queued` with its last error while the queue retries (issue 10).
+    expect(row).toMatchObject({ status: "queued", error_code: "upstream_error", pending_vectors: 0 });
+    expect((await storesFor(col.id, document.id, document.r2_key)).chunks).toBe(0);
     expect(await vectorsOf(col.id, document.id, 1000)).toBe(0);
   });
 
@@ -280,8 +380,8 @@ describe("a failure halfway leaves no orphan (Workers AI + Vectorize doubles)", 
     await expect(indexDocument({ ...cfEnv, VECTORIZE: flaky }, document.id, 1)).rejects.toThrow();
     expect(calls).toBe(1);
     const row = await env.DB.prepare("SELECT status, chunk_count FROM documents WHERE id = ?").bind(document.id).first<Json>();
-    expect(row).toMatchObject({ status: "failed", chunk_count: 0 });
-    expect((await storesFor(document.id, document.r2_key)).chunks).toBe(0);
+    expect(row).toMatchObject({ status: "queued", chunk_count: 0 });
+    expect((await storesFor(col.id, document.id, document.r2_key)).chunks).toBe(0);
     expect(await vectorsOf(col.id, document.id, 1000)).toBe(0);
 
     // The queue's retry then succeeds and indexes it completely.
@@ -324,7 +424,14 @@ describe("the original's ingestion endpoints", () => {
     const res = await call("/get_temp_api_key", {
       method: "POST",
       headers: master(),
-      json: { model: "m", embeddings: [], document: [{ id: 1, text: "   " }, { id: 2, text: "" }] },
+      json: {
+        model: "m",
+        embeddings: [],
+        document: [
+          { id: 1, text: "   " },
+          { id: 2, text: "" },
+        ],
+      },
     });
     expect(res.status).toBe(422);
     expect((await body(res)).code).toBe("empty_document");

@@ -1,8 +1,8 @@
-import { sha256Hex } from "../auth/crypto";
 import type { Settings } from "../config";
 import { search } from "../retrieval/search";
 import type { Collection } from "../storage/collections";
-import { selectAnswerer } from "./answer";
+import { selectProviders } from "./providers";
+import { answerCacheFor, answerKey, type CacheOutcome } from "./answer-cache";
 import type { AnswerProvider, SourcePassage } from "./answer/types";
 import { extractCitations } from "./answer/citations";
 
@@ -49,7 +49,7 @@ export interface PreparedChat {
 }
 
 export async function prepareChat(env: Env, settings: Settings, req: ChatRequest): Promise<PreparedChat> {
-  const provider = selectAnswerer(env, settings);
+  const provider = selectProviders(env, settings).answerer;
   // A follow-up ("and what about its price?") is rewritten into a standalone question when a
   // language model is available; the extractive provider instead searches with the recent context.
   let retrievalQuery = req.query;
@@ -101,12 +101,36 @@ export async function answerPrepared(p: PreparedChat, settings: Settings, signal
   };
 }
 
+export interface AnsweredTurn {
+  answer: ChatAnswer;
+  /** Which answer-cache tier answered (`X-Cache`). */
+  cache: CacheOutcome;
+}
+
 /**
- * Cache key of a first-turn answer: collection version (any upload, delete or re-index bumps it),
- * normalised query, model and options. A synthetic URL, never fetched.
+ * Answers one chat turn through the two-tier answer cache: the entry point for /v1/chat, the
+ * original's /api/chat and /v1/chat/completions. A first turn (no history) looks in the cache
+ * before any retrieval, so a hit touches neither the collection's index object nor Vectorize nor
+ * Workers AI; a miss retrieves, answers, and writes both tiers in `defer` (the request's
+ * waitUntil). A follow-up depends on its history and bypasses the cache.
  */
-export async function answerCacheKey(collection: Collection, query: string, model: string, topK: number): Promise<Request> {
-  const normalised = query.normalize("NFKC").toLowerCase().replace(/\s+/g, " ").trim();
-  const digest = await sha256Hex(JSON.stringify([normalised, model, topK]));
-  return new Request(`https://answer-cache.invalid/${collection.id}/v${collection.version}/${digest}`);
+export async function answerChatTurn(
+  env: Env,
+  settings: Settings,
+  defer: (p: Promise<unknown>) => void,
+  req: ChatRequest & { signal?: AbortSignal; tiers?: "both" | "global" },
+): Promise<AnsweredTurn> {
+  if (req.history.length > 0) {
+    const prepared = await prepareChat(env, settings, req);
+    return { answer: await answerPrepared(prepared, settings, req.signal), cache: "BYPASS" };
+  }
+  const answerer = selectProviders(env, settings).answerer;
+  const cache = answerCacheFor<ChatAnswer>(env, settings, { local: req.tiers !== "global" });
+  const key = await answerKey(req.collection, req.query, `${answerer.id}:${answerer.model}`, { top_k: req.topK });
+  const hit = await cache.get(key, defer);
+  if (hit) return { answer: hit.value, cache: hit.tier };
+  const prepared = await prepareChat(env, settings, req);
+  const answer = await answerPrepared(prepared, settings, req.signal);
+  defer(cache.put(key, answer));
+  return { answer, cache: "MISS" };
 }

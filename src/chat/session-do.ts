@@ -53,6 +53,12 @@ export class ChatSession extends DurableObject<Env> {
     return history.slice(-limit);
   }
 
+  /** Meta and recent history in one call: a chat turn's one read of its session. */
+  async open(limit = MAX_TURNS): Promise<{ meta: SessionMeta; messages: Turn[] } | null> {
+    const meta = await this.meta();
+    return meta ? { meta, messages: await this.messages(limit) } : null;
+  }
+
   override async alarm(): Promise<void> {
     await this.ctx.storage.deleteAll();
   }

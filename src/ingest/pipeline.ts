@@ -2,11 +2,32 @@ import { newId, sha256Hex } from "../auth/crypto";
 import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
 import { chunkText } from "../retrieval/chunker";
-import { selectEmbedder, selectVectorIndex } from "../retrieval/providers";
-import { type Embedder, vectorId } from "../retrieval/types";
-import { bumpVersionStatement, type Collection } from "../storage/collections";
-import { type DocumentRow, originalKey } from "../storage/documents";
+import { collectionIndex, writeDocument } from "../retrieval/collection-index/client";
+import { activeEmbedderFor, selectRetrieval } from "../retrieval/providers";
+import { vectorId } from "../retrieval/types";
+import { forgetCollection, publishCollection } from "../storage/collection-cache";
+import { type Collection, deleteCollectionRow, getCollectionRow, markCollectionDeleting } from "../storage/collections";
+import {
+  claimDocuments,
+  commitReady,
+  type DocumentRow,
+  deleteDocumentAndBump,
+  deleteDocumentRow,
+  deleteDocumentRows,
+  documentsPage,
+  findDocumentBySha,
+  getDocumentById,
+  insertQueuedDocument,
+  markFailedRow,
+  markProcessing,
+  markRetrying,
+  originalKey,
+  requeueDocumentRow,
+  setPendingVectors,
+} from "../storage/documents";
 import { detectKind, extract } from "./extract";
+
+export { activeEmbedderFor } from "../retrieval/providers";
 
 export interface UploadInput {
   name: string;
@@ -22,18 +43,6 @@ export interface Accepted {
 
 const now = () => Math.floor(Date.now() / 1000);
 
-/** Refuses to mix vectors of two models in one collection. */
-export function activeEmbedderFor(env: Env, collection: Collection): Embedder {
-  const embedder = selectEmbedder(env);
-  if (embedder.id !== collection.embedder || embedder.dimensions !== collection.dimensions) {
-    throw new ApiError(
-      "embedder_mismatch",
-      `Collection was indexed with ${collection.embedder} (${collection.dimensions} dimensions) but the active embedder is ${embedder.id} (${embedder.dimensions}); re-create the collection to switch models`,
-    );
-  }
-  return embedder;
-}
-
 /**
  * Validates and stores one upload: D1 row first (status `queued`), then the R2 object. If the R2
  * write fails the row is removed again, so no store holds half an upload. Same bytes in the same
@@ -45,9 +54,7 @@ export async function acceptUpload(env: Env, settings: Settings, collection: Col
   }
   const kind = detectKind(input.bytes, input.name, input.contentType);
   const sha256 = await sha256Hex(input.bytes);
-  const existing = await env.DB.prepare("SELECT * FROM documents WHERE collection_id = ? AND sha256 = ?")
-    .bind(collection.id, sha256)
-    .first<DocumentRow>();
+  const existing = await findDocumentBySha(env.DB, collection.id, sha256);
   if (existing) return { document: existing, duplicate: true };
 
   const id = newId("doc");
@@ -73,17 +80,9 @@ export async function acceptUpload(env: Env, settings: Settings, collection: Col
     created_at: t,
     updated_at: t,
   };
-  const inserted = await env.DB.prepare(
-    `INSERT INTO documents (id, collection_id, name, content_type, kind, size, sha256, r2_key, status, metadata, generation, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, 1, ?, ?) ON CONFLICT (collection_id, sha256) DO NOTHING`,
-  )
-    .bind(doc.id, doc.collection_id, doc.name, doc.content_type, kind, doc.size, sha256, doc.r2_key, doc.metadata, t, t)
-    .run();
-  if (inserted.meta.changes === 0) {
+  if (!(await insertQueuedDocument(env.DB, doc))) {
     // A concurrent upload of the same bytes won the race.
-    const winner = await env.DB.prepare("SELECT * FROM documents WHERE collection_id = ? AND sha256 = ?")
-      .bind(collection.id, sha256)
-      .first<DocumentRow>();
+    const winner = await findDocumentBySha(env.DB, collection.id, sha256);
     if (winner) return { document: winner, duplicate: true };
   }
   try {
@@ -93,7 +92,7 @@ export async function acceptUpload(env: Env, settings: Settings, collection: Col
       sha256,
     });
   } catch (err) {
-    await env.DB.prepare("DELETE FROM documents WHERE id = ?").bind(id).run();
+    await deleteDocumentRow(env.DB, id);
     throw new ApiError("unavailable", "Could not store the upload; try again", { cause: err });
   }
   return { document: doc, duplicate: false };
@@ -102,7 +101,7 @@ export async function acceptUpload(env: Env, settings: Settings, collection: Col
 /** Removes an accepted upload that could not be queued (the client is told it failed). */
 export async function discardUpload(env: Env, doc: DocumentRow): Promise<void> {
   await env.DOCUMENTS.delete(doc.r2_key);
-  await env.DB.prepare("DELETE FROM documents WHERE id = ?").bind(doc.id).run();
+  await deleteDocumentRow(env.DB, doc.id);
 }
 
 export interface IndexResult {
@@ -129,14 +128,15 @@ function meanVector(vectors: Float32Array[], dims: number): Float32Array {
   return out;
 }
 
-const CHUNK_COLS = 10;
-const ROWS_PER_INSERT = Math.floor(100 / CHUNK_COLS); // D1 allows at most 100 bound parameters a statement
+const idsUpTo = (documentId: string, n: number) => Array.from({ length: n }, (_, k) => vectorId(documentId, k));
 
 /**
- * Extracts, chunks, embeds and indexes one document. Vectors are written first; the chunks (and
- * with them the keyword index) are committed in one D1 transaction together with `ready`. Any
- * failure removes the vectors again and leaves the document `failed` with no searchable chunk.
- * Transient failures are rethrown so the queue retries with backoff; a redelivered message for a
+ * Extracts, chunks, embeds and indexes one document. With Vectorize, vectors are written first
+ * (their count recorded as `pending_vectors`); the chunks, keyword rows and local vectors are then
+ * committed atomically inside the collection's index object, and D1 marks the document `ready` at
+ * the same generation. Any failure removes what this attempt wrote. A permanent error marks the
+ * document `failed`; a transient one leaves it `queued` with its last error and is rethrown so the
+ * queue retries (only the dead-letter consumer marks it `failed`). A redelivered message for a
  * document already `ready` at the same generation is a no-op.
  */
 export async function indexDocument(
@@ -150,24 +150,20 @@ export async function indexDocument(
     loaded?: { doc: DocumentRow; collection: Collection };
   } = {},
 ): Promise<IndexResult> {
-  const doc = opts.loaded?.doc ?? (await env.DB.prepare("SELECT * FROM documents WHERE id = ?").bind(documentId).first<DocumentRow>());
+  const doc = opts.loaded?.doc ?? (await getDocumentById(env.DB, documentId));
   if (!doc || doc.generation !== generation) return { status: "stale", chunkCount: 0 };
   if (doc.status === "ready") return { status: "ready", chunkCount: doc.chunk_count };
-  const collection =
-    opts.loaded?.collection ?? (await env.DB.prepare("SELECT * FROM collections WHERE id = ?").bind(doc.collection_id).first<Collection>());
-  if (!collection) return { status: "stale", chunkCount: 0 };
+  const collection = opts.loaded?.collection ?? (await getCollectionRow(env.DB, doc.collection_id));
+  if (collection?.status !== "active") return { status: "stale", chunkCount: 0 };
 
-  const index = selectVectorIndex(env);
+  const { vectorize } = selectRetrieval(env);
+  const index = collectionIndex(env, collection.id);
   // A previous attempt may have written vectors (and a previous generation more chunks than now).
   const previous = Math.max(doc.pending_vectors, doc.chunk_count);
   let written = 0;
   try {
     const embedder = activeEmbedderFor(env, collection);
-    if (!opts.loaded) {
-      await env.DB.prepare("UPDATE documents SET status = 'processing', updated_at = ? WHERE id = ? AND generation = ?")
-        .bind(now(), doc.id, generation)
-        .run();
-    }
+    if (!opts.loaded) await markProcessing(env.DB, doc.id, generation);
     const obj = await env.DOCUMENTS.get(doc.r2_key);
     if (!obj) throw new ApiError("corrupt_document", "The stored original of this document is missing; upload it again");
     const bytes = new Uint8Array(await obj.arrayBuffer());
@@ -190,61 +186,46 @@ export async function indexDocument(
       }
     }
 
-    const upto = Math.max(previous, chunks.length);
-    await env.DB.prepare("UPDATE documents SET pending_vectors = ? WHERE id = ?").bind(upto, doc.id).run();
-    written = upto;
-    const records = chunks.map((ch, i) => ({
-      id: vectorId(doc.id, ch.ordinal),
-      values: vectors[i],
-      documentId: doc.id,
-      ordinal: ch.ordinal,
-    }));
-    for (let i = 0; i < records.length; i += 1000) await index.upsert(collection.id, records.slice(i, i + 1000));
-    if (previous > chunks.length) {
-      await index.deleteByIds(
+    if (vectorize) {
+      const upto = Math.max(previous, chunks.length);
+      await setPendingVectors(env.DB, doc.id, upto);
+      written = upto;
+      await vectorize.upsert(
         collection.id,
-        Array.from({ length: previous - chunks.length }, (_, k) => vectorId(doc.id, chunks.length + k)),
+        chunks.map((ch, i) => ({ id: vectorId(doc.id, ch.ordinal), values: vectors[i], documentId: doc.id, ordinal: ch.ordinal })),
       );
+      if (previous > chunks.length) await vectorize.deleteByIds(collection.id, idsUpTo(doc.id, previous).slice(chunks.length));
     }
 
-    const t = now();
-    const statements: D1PreparedStatement[] = [env.DB.prepare("DELETE FROM chunks WHERE document_id = ?").bind(doc.id)];
-    for (let i = 0; i < chunks.length; i += ROWS_PER_INSERT) {
-      const rows = chunks.slice(i, i + ROWS_PER_INSERT);
-      const values: unknown[] = [];
-      for (const ch of rows) {
-        values.push(collection.id, doc.id, ch.ordinal, ch.text, ch.start, ch.end, ch.page, ch.heading, ch.tokens, null);
-      }
-      statements.push(
-        env.DB.prepare(
-          `INSERT INTO chunks (collection_id, document_id, ordinal, text, char_start, char_end, page, heading, token_count, id) VALUES ${rows
-            .map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .join(", ")}`,
-        ).bind(...values),
-      );
-    }
-    statements.push(
-      env.DB.prepare(
-        `UPDATE documents SET status = 'ready', chunk_count = ?, char_count = ?, pages = ?, pending_vectors = 0,
-         error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? AND generation = ?`,
-      ).bind(chunks.length, extracted.text.length, extracted.pages?.length ?? null, t, doc.id, generation),
-      bumpVersionStatement(env.DB, collection.id),
+    const committed = await writeDocument(
+      index,
+      { id: doc.id, generation, name: doc.name, metadata: doc.metadata },
+      chunks.map((ch) => ({
+        ordinal: ch.ordinal,
+        text: ch.text,
+        start: ch.start,
+        end: ch.end,
+        page: ch.page,
+        heading: ch.heading,
+        tokens: ch.tokens,
+      })),
+      vectorize ? undefined : vectors,
     );
-    const results = await env.DB.batch(statements);
-    const updated = results[results.length - 2];
-    if (updated.meta.changes === 0) {
-      // Deleted or re-queued while we worked: undo our chunks and vectors, the newer request wins.
-      await env.DB.prepare(
-        "DELETE FROM chunks WHERE document_id = ? AND NOT EXISTS (SELECT 1 FROM documents WHERE id = ? AND generation = ?)",
-      )
-        .bind(doc.id, doc.id, generation)
-        .run();
-      const current = await env.DB.prepare("SELECT generation FROM documents WHERE id = ?").bind(doc.id).first<{ generation: number }>();
-      if (!current)
-        await index.deleteByIds(
-          collection.id,
-          records.map((r) => r.id),
-        );
+    if (committed.status === "stale") {
+      // A newer generation (or a delete) got to the index first: it owns the vectors' ids now.
+      if (vectorize && !(await getDocumentById(env.DB, doc.id))) await vectorize.deleteByIds(collection.id, idsUpTo(doc.id, written));
+      return { status: "stale", chunkCount: 0 };
+    }
+
+    const ready = await commitReady(env.DB, doc, generation, {
+      chunkCount: chunks.length,
+      charCount: extracted.text.length,
+      pages: extracted.pages?.length ?? null,
+    });
+    if (!ready) {
+      // Deleted or re-queued while we worked: undo our commit, the newer request wins.
+      await index.remove(doc.id, generation);
+      if (vectorize && !(await getDocumentById(env.DB, doc.id))) await vectorize.deleteByIds(collection.id, idsUpTo(doc.id, written));
       return { status: "stale", chunkCount: 0 };
     }
     return {
@@ -254,98 +235,116 @@ export async function indexDocument(
       text: opts.keepText ? extracted.text : undefined,
     };
   } catch (err) {
-    if (written > 0) {
-      await index.deleteByIds(
-        collection.id,
-        Array.from({ length: written }, (_, k) => vectorId(doc.id, k)),
-      );
+    if (written > 0 && vectorize) await vectorize.deleteByIds(collection.id, idsUpTo(doc.id, written)).catch(logCleanup(doc.id));
+    // Nothing of a failed attempt stays searchable: staged pages and any earlier commit go.
+    await index.remove(doc.id, generation).catch(logCleanup(doc.id));
+    const apiErr = err instanceof ApiError ? err : new ApiError("internal_error", "Indexing failed", { cause: err });
+    if (!isPermanent(err)) {
+      await markRetrying(env.DB, doc.id, generation, apiErr.code);
+      throw err; // transient: the queue retries with backoff; the row stays `queued` until then
     }
-    const apiErr = isPermanent(err)
-      ? err
-      : err instanceof ApiError
-        ? err
-        : new ApiError("internal_error", "Indexing failed", { cause: err });
-    await markFailed(env, doc.id, generation, apiErr);
-    if (!isPermanent(err)) throw err; // transient: let the queue retry (the row says failed until then)
+    await markFailedRow(env.DB, doc.id, generation, apiErr.code, apiErr.message);
     return { status: "failed", chunkCount: 0, error: apiErr };
   }
 }
 
-export async function markFailed(env: Env, documentId: string, generation: number, err: ApiError): Promise<void> {
-  await env.DB.batch([
-    env.DB.prepare("DELETE FROM chunks WHERE document_id = ?").bind(documentId),
-    env.DB.prepare(
-      `UPDATE documents SET status = 'failed', error_code = ?, error_message = ?, chunk_count = 0, pending_vectors = 0, updated_at = ?
-       WHERE id = ? AND generation = ?`,
-    ).bind(err.code, err.status >= 500 ? "Indexing failed; it will be retried" : err.message, now(), documentId, generation),
-  ]);
+const logCleanup = (documentId: string) => (err: unknown) =>
+  console.error(JSON.stringify({ cleanup: documentId, error: err instanceof Error ? err.message : String(err) }));
+
+/**
+ * The dead-letter path: the last retry failed. Deletes every vector the document may have written
+ * and its committed chunks, then marks it `failed`.
+ */
+export async function failDocument(env: Env, documentId: string, generation: number, err: ApiError): Promise<void> {
+  const doc = await getDocumentById(env.DB, documentId);
+  if (!doc || doc.generation !== generation) return;
+  const { vectorize } = selectRetrieval(env);
+  const n = Math.max(doc.chunk_count, doc.pending_vectors);
+  if (vectorize && n > 0) await vectorize.deleteByIds(doc.collection_id, idsUpTo(doc.id, n));
+  await collectionIndex(env, doc.collection_id).remove(doc.id, generation);
+  await markFailedRow(env.DB, doc.id, generation, err.code, err.message);
 }
 
 /** Re-queues a document: a new generation makes any in-flight message for the old one stale. */
 export async function requeueDocument(env: Env, doc: DocumentRow): Promise<number> {
-  const res = await env.DB.prepare(
-    "UPDATE documents SET status = 'queued', generation = generation + 1, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? RETURNING generation",
-  )
-    .bind(now(), doc.id)
-    .first<{ generation: number }>();
-  return res?.generation ?? doc.generation + 1;
+  return (await requeueDocumentRow(env.DB, doc.id)) ?? doc.generation + 1;
 }
 
 /**
- * Deletes a document from every store: vectors (every id it may have written), the R2 original,
- * then the chunks, keyword rows and the row itself in one transaction. Each step is idempotent,
- * so a retry after a crash finishes the job.
+ * Deletes a document from every store: its rows in the index object (leaving a tombstone so a late
+ * commit cannot bring it back), every vector id it may have written, the R2 original, then the row.
+ * Each step is idempotent, so a retry after a crash finishes the job.
  */
 export async function deleteDocument(env: Env, doc: DocumentRow): Promise<void> {
+  await collectionIndex(env, doc.collection_id).remove(doc.id);
+  const { vectorize } = selectRetrieval(env);
   const n = Math.max(doc.chunk_count, doc.pending_vectors);
-  if (n > 0) {
-    await selectVectorIndex(env).deleteByIds(
-      doc.collection_id,
-      Array.from({ length: n }, (_, k) => vectorId(doc.id, k)),
-    );
-  }
+  if (vectorize && n > 0) await vectorize.deleteByIds(doc.collection_id, idsUpTo(doc.id, n));
   await env.DOCUMENTS.delete(doc.r2_key);
-  await env.DB.batch([
-    env.DB.prepare("DELETE FROM chunks WHERE document_id = ?").bind(doc.id),
-    env.DB.prepare("DELETE FROM documents WHERE id = ?").bind(doc.id),
-    bumpVersionStatement(env.DB, doc.collection_id),
-  ]);
+  await deleteDocumentAndBump(env.DB, doc);
+  await publishCollection(env, doc.collection_id);
 }
 
-/**
- * Marks the documents of a queue batch `processing` and loads them with their collections in two
- * statements, instead of three round trips per document.
- */
+/** Loads the documents of a queue batch (marking them `processing`) with their collections. */
 export async function loadBatch(env: Env, documentIds: string[]): Promise<Map<string, { doc: DocumentRow; collection: Collection }>> {
   const out = new Map<string, { doc: DocumentRow; collection: Collection }>();
   if (documentIds.length === 0) return out;
-  const ids = JSON.stringify([...new Set(documentIds)]);
-  const [docs, cols] = await env.DB.batch<DocumentRow | Collection>([
-    env.DB.prepare(
-      "UPDATE documents SET status = 'processing', updated_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND status != 'ready' RETURNING *",
-    ).bind(now(), ids),
-    env.DB.prepare(
-      "SELECT * FROM collections WHERE id IN (SELECT collection_id FROM documents WHERE id IN (SELECT value FROM json_each(?)))",
-    ).bind(ids),
-  ]);
-  const collections = new Map((cols.results as Collection[]).map((c) => [c.id, c]));
-  for (const doc of docs.results as DocumentRow[]) {
+  const { docs, collections } = await claimDocuments(env.DB, documentIds);
+  for (const doc of docs) {
     const collection = collections.get(doc.collection_id);
     if (collection) out.set(doc.id, { doc, collection });
   }
   return out;
 }
 
-/** Deletes every document of a collection from every store, then the collection itself. */
+/** Documents removed per deletion page: a bounded number of R2, Vectorize and D1 calls per message. */
+export const DROP_PAGE = 50;
+
+/**
+ * One page of a collection's deletion: vectors, originals and rows of up to DROP_PAGE documents.
+ * When none is left, the index object is dropped and the catalogue row removed. Returns how many
+ * documents this page deleted and whether the collection is gone.
+ */
+export async function dropCollectionPage(env: Env, collectionId: string): Promise<{ deleted: number; done: boolean }> {
+  const col = await getCollectionRow(env.DB, collectionId);
+  if (!col) return { deleted: 0, done: true };
+  if (col.status !== "deleting") throw new Error(`collection ${collectionId} is not marked deleting`);
+  const docs = await documentsPage(env.DB, collectionId, DROP_PAGE);
+  if (docs.length > 0) {
+    const { vectorize } = selectRetrieval(env);
+    if (vectorize) {
+      const ids = docs.flatMap((d) => idsUpTo(d.id, Math.max(d.chunk_count, d.pending_vectors)));
+      if (ids.length) await vectorize.deleteByIds(collectionId, ids);
+    }
+    await env.DOCUMENTS.delete(docs.map((d) => d.r2_key));
+    await deleteDocumentRows(
+      env.DB,
+      docs.map((d) => d.id),
+    );
+    return { deleted: docs.length, done: false };
+  }
+  await collectionIndex(env, collectionId).drop();
+  await deleteCollectionRow(env.DB, collectionId);
+  await forgetCollection(env, collectionId);
+  return { deleted: 0, done: true };
+}
+
+/** Marks a collection `deleting` at once (nothing reads it from then on); the queue does the rest. */
+export async function beginCollectionDeletion(env: Env, collectionId: string): Promise<Collection | null> {
+  const col = await markCollectionDeleting(env.DB, collectionId);
+  // The object refuses reads at once, even from isolates whose cached catalogue row is older.
+  await collectionIndex(env, collectionId).seal();
+  await publishCollection(env, collectionId);
+  return col;
+}
+
+/** Deletes a small collection in this request (the original API's cleanup of a failed ingestion). */
 export async function deleteCollectionEverywhere(env: Env, collection: Collection): Promise<number> {
+  await beginCollectionDeletion(env, collection.id);
   let deleted = 0;
   for (;;) {
-    const docs = await env.DB.prepare("SELECT * FROM documents WHERE collection_id = ? LIMIT 100").bind(collection.id).all<DocumentRow>();
-    if (docs.results.length === 0) break;
-    for (const d of docs.results) await deleteDocument(env, d);
-    deleted += docs.results.length;
+    const page = await dropCollectionPage(env, collection.id);
+    deleted += page.deleted;
+    if (page.done) return deleted;
   }
-  await selectVectorIndex(env).dropCollection(collection.id);
-  await env.DB.prepare("DELETE FROM collections WHERE id = ?").bind(collection.id).run();
-  return deleted;
 }

@@ -5,12 +5,13 @@ import { assertCollectionAccess, isMasterKey, requireKeyOrMaster, requireSession
 import { isRevoked } from "../auth/keys";
 import type { Principal, SessionClaims } from "../auth/principal";
 import { type ChatSession, sessionStub } from "../chat/session-do";
-import { answerCacheKey, answerPrepared, type ChatAnswer, type ChatTurn, prepareChat } from "../chat/service";
+import { type AnsweredTurn, answerChatTurn, type ChatAnswer, type ChatTurn, prepareChat } from "../chat/service";
 import { extractCitations } from "../chat/answer/citations";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
 import { errorResponses, json, jsonBody, legacyErrorResponses } from "../http/schemas";
-import { requireCollection } from "../storage/collections";
+import { requireCachedCollection } from "../storage/collection-cache";
+import type { Collection } from "../storage/collections";
 import { chatUrl } from "./sessions";
 
 type Ctx = Context<AppEnv>;
@@ -43,13 +44,16 @@ function checkUrl(c: Ctx, url: string | undefined): void {
 /** A session is usable while its object exists, its token is valid and its key is not revoked. */
 async function openSession(c: Ctx, claims: SessionClaims, legacy: boolean) {
   const stub = sessionStub(c.env, claims.sid);
-  const meta = await stub.meta();
+  // Meta and recent history in one call: a turn makes one read and one append on its session.
+  const opened = await stub.open(12);
   const invalid = () =>
     legacy ? legacyError("invalid_session", "message", "Invalid session") : new ApiError("invalid_session", "Session not found or ended");
-  if (!meta || meta.key_id !== claims.sub) throw invalid();
+  if (!opened || opened.meta.key_id !== claims.sub) throw invalid();
+  const { meta } = opened;
   if (meta.key_id !== "master" && (await isRevoked(c.env, meta.key_id))) throw invalid();
   if (!meta.collection_id) throw new ApiError("not_found", "This session has no collection to chat with");
-  return { stub, meta, collection: await requireCollection(c.env.DB, meta.collection_id) };
+  const history: ChatTurn[] = opened.messages.map((t) => ({ role: t.role, content: t.content }));
+  return { stub, meta, history, collection: await requireCachedCollection(c.env, meta.collection_id) };
 }
 
 async function recordTurn(stub: DurableObjectStub<ChatSession>, query: string, a: ChatAnswer): Promise<void> {
@@ -71,29 +75,26 @@ async function recordTurn(stub: DurableObjectStub<ChatSession>, query: string, a
   ]);
 }
 
-/** Answers one turn, from the edge cache when it is a first turn asked before. */
+/** Answers one turn through the two-tier answer cache (first turns only). */
 async function answerTurn(
   c: Ctx,
-  collection: Awaited<ReturnType<typeof requireCollection>>,
+  collection: Collection,
   query: string,
   history: ChatTurn[],
   topK: number,
-): Promise<{ answer: ChatAnswer; cache: "HIT" | "MISS" | "BYPASS" }> {
-  const prepared = await prepareChat(c.env, c.var.settings, { collection, query, history, topK });
-  const signal = c.req.raw.signal;
-  if (history.length > 0) return { answer: await answerPrepared(prepared, c.var.settings, signal), cache: "BYPASS" };
-  const key = await answerCacheKey(collection, query, `${prepared.provider.id}:${prepared.provider.model}`, topK);
-  const cache = caches.default;
-  const hit = await cache.match(key);
-  if (hit) return { answer: (await hit.json()) as ChatAnswer, cache: "HIT" };
-  const answer = await answerPrepared(prepared, c.var.settings, signal);
-  c.executionCtx.waitUntil(
-    cache.put(
-      key,
-      new Response(JSON.stringify(answer), { headers: { "Content-Type": "application/json", "Cache-Control": "max-age=3600" } }),
-    ),
-  );
-  return { answer, cache: "MISS" };
+  principal?: Principal,
+): Promise<AnsweredTurn> {
+  // Diagnostics for operators (master key only): `X-Answer-Cache: global-only` skips the local tier,
+  // to measure the KV tier where the Cache API would answer first (benchmarks, debugging).
+  const globalOnly = principal?.kind === "master" && c.req.header("X-Answer-Cache") === "global-only";
+  return answerChatTurn(c.env, c.var.settings, (p) => c.executionCtx.waitUntil(p), {
+    collection,
+    query,
+    history,
+    topK,
+    signal: c.req.raw.signal,
+    tiers: globalOnly ? "global" : "both",
+  });
 }
 
 const LegacyChatBody = z
@@ -197,8 +198,7 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
         const claims = await requireSessionToken(c, true);
         const body = c.req.valid("json");
         checkUrl(c, body.url);
-        const { stub, collection } = await openSession(c, claims, true);
-        const history = (await stub.messages(12)).map((t) => ({ role: t.role, content: t.content }));
+        const { stub, collection, history } = await openSession(c, claims, true);
         const { answer, cache } = await answerTurn(c, collection, body.query, history, 5);
         await recordTurn(stub, body.query, answer);
         c.header("X-Cache", cache);
@@ -225,7 +225,7 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
     const collectionId = session?.collection.id ?? body.collection_id ?? (principal.kind === "key" ? principal.key.collection_id : null);
     if (!collectionId) throw new ApiError("validation_error", "collection_id is required");
     assertCollectionAccess(principal, collectionId);
-    const collection = session?.collection ?? (await requireCollection(c.env.DB, collectionId));
+    const collection = session?.collection ?? (await requireCachedCollection(c.env, collectionId));
 
     let history: ChatTurn[] = [];
     let query: string;
@@ -237,11 +237,11 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
       history = msgs.slice(0, -1);
     } else {
       query = body.query as string;
-      if (session) history = (await session.stub.messages(12)).map((t) => ({ role: t.role, content: t.content }));
+      if (session) history = session.history;
     }
 
     if (!body.stream) {
-      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k);
+      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k, principal);
       if (session) await recordTurn(session.stub, query, answer);
       c.header("X-Cache", cache);
       return c.json(
@@ -260,6 +260,7 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
     // Streaming: retrieval (and its errors) happens before the stream opens, so a bad request
     // still gets a proper status; a provider failure mid-stream becomes an `error` event.
     const prepared = await prepareChat(c.env, c.var.settings, { collection, query, history, topK: body.top_k });
+    c.header("X-Cache", "BYPASS");
     return streamSSE(c, async (stream) => {
       await stream.writeSSE({ event: "sources", data: JSON.stringify({ sources: prepared.sources }) });
       let text = "";

@@ -3,11 +3,11 @@ import { assertCollectionAccess, requireKeyOrMaster, requireMaster } from "../au
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { errorResponses, json, jsonBody } from "../http/schemas";
-import { deleteCollectionEverywhere, requeueDocument } from "../ingest/pipeline";
-import { enqueueAll, type IngestMessage } from "../ingest/queue";
+import { beginCollectionDeletion } from "../ingest/pipeline";
+import { collectionIndex } from "../retrieval/collection-index/client";
+import { enqueueAll } from "../ingest/queue";
 import { selectEmbedder } from "../retrieval/providers";
-import { type Collection, createCollection, requireCollection } from "../storage/collections";
-import type { DocumentRow } from "../storage/documents";
+import { type Collection, countDocuments, createCollection, listCollections, requireCollection } from "../storage/collections";
 
 export const CollectionSchema = z
   .object({
@@ -19,6 +19,10 @@ export const CollectionSchema = z
     chunk_overlap: z.number(),
     version: z.number(),
     document_count: z.number().optional(),
+    index: z
+      .object({ chunks: z.number(), vectors: z.number(), storage_bytes: z.number() })
+      .optional()
+      .openapi({ description: "What the collection's index object holds (GET of one collection only)" }),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -78,11 +82,11 @@ const del = createRoute({
   method: "delete",
   path: "/v1/collections/{id}",
   tags: ["Collections"],
-  summary: "Delete a collection and everything in it (master key)",
+  summary: "Delete a collection and everything in it (master key); it reads as gone at once, the queue removes it in pages",
   request: { params: IdParam },
   responses: {
-    200: json(z.object({ id: z.string(), deleted: z.literal(true), documents_deleted: z.number() })),
-    ...errorResponses(401, 404, 500),
+    202: json(z.object({ id: z.string(), status: z.literal("deleting"), documents: z.number() }), "Deletion under way"),
+    ...errorResponses(401, 404, 500, 503),
   },
 });
 const reindex = createRoute({
@@ -91,7 +95,7 @@ const reindex = createRoute({
   tags: ["Collections"],
   summary: "Re-index every document of a collection (queued)",
   request: { params: IdParam },
-  responses: { 202: json(z.object({ id: z.string(), queued: z.number() })), ...errorResponses(401, 403, 404, 500) },
+  responses: { 202: json(z.object({ id: z.string(), queued: z.number() })), ...errorResponses(401, 403, 404, 500, 503) },
 });
 
 export function mountCollections(app: OpenAPIHono<AppEnv>): void {
@@ -113,17 +117,16 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
     const p = await requireKeyOrMaster(c, "read");
     const q = c.req.valid("query");
     const own = p.kind === "key" ? p.key.collection_id : null;
-    const rows = await c.env.DB.prepare(
-      `SELECT c.*, (SELECT COUNT(*) FROM documents d WHERE d.collection_id = c.id) AS document_count FROM collections c
-       WHERE c.id > ?1 AND (?2 IS NULL OR c.id = ?2) ORDER BY c.id LIMIT ?3`,
-    )
-      .bind(q.cursor ?? "", p.kind === "master" ? null : (own ?? "\u0000none"), q.limit + 1)
-      .all<Collection & { document_count: number }>();
-    const page = rows.results.slice(0, q.limit);
+    const rows = await listCollections(c.env.DB, {
+      after: q.cursor ?? "",
+      only: p.kind === "master" ? null : (own ?? "\u0000none"),
+      limit: q.limit + 1,
+    });
+    const page = rows.slice(0, q.limit);
     return c.json(
       {
         collections: page.map((r) => publicCollection(r, r.document_count)),
-        next_cursor: rows.results.length > q.limit ? (page[page.length - 1]?.id ?? null) : null,
+        next_cursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null,
       },
       200,
     );
@@ -134,16 +137,22 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     assertCollectionAccess(p, id);
     const col = await requireCollection(c.env.DB, id);
-    const count = await c.env.DB.prepare("SELECT COUNT(*) AS n FROM documents WHERE collection_id = ?").bind(id).first<{ n: number }>();
-    return c.json(publicCollection(col, count?.n ?? 0), 200);
+    const [documents, stats] = await Promise.all([countDocuments(c.env.DB, id), collectionIndex(c.env, id).stats()]);
+    return c.json(
+      { ...publicCollection(col, documents), index: { chunks: stats.chunks, vectors: stats.vectors, storage_bytes: stats.storageBytes } },
+      200,
+    );
   });
 
   app.openapi(del, async (c) => {
     await requireMaster(c);
     const { id } = c.req.valid("param");
-    const col = await requireCollection(c.env.DB, id);
-    const n = await deleteCollectionEverywhere(c.env, col);
-    return c.json({ id, deleted: true as const, documents_deleted: n }, 200);
+    await requireCollection(c.env.DB, id);
+    const documents = await countDocuments(c.env.DB, id);
+    // `deleting` at once, so nothing reads the collection from here on; the queue removes it page by page.
+    await beginCollectionDeletion(c.env, id);
+    await enqueueDeletion(c.env, id);
+    return c.json({ id, status: "deleting" as const, documents }, 202);
   });
 
   app.openapi(reindex, async (c) => {
@@ -151,18 +160,22 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     assertCollectionAccess(p, id);
     await requireCollection(c.env.DB, id);
-    const docs = await c.env.DB.prepare("SELECT * FROM documents WHERE collection_id = ?").bind(id).all<DocumentRow>();
-    const messages: IngestMessage[] = [];
-    for (const d of docs.results) {
-      messages.push({ type: "index", document_id: d.id, generation: await requeueDocument(c.env, d) });
+    const queued = await countDocuments(c.env.DB, id);
+    // Pages of REINDEX_PAGE documents through the queue: constant work per request and message.
+    try {
+      await enqueueAll(c.env, [{ type: "reindex_collection", collection_id: id, after: "" }]);
+    } catch (err) {
+      throw new ApiError("unavailable", "Could not queue the re-index; try again", { cause: err });
     }
-    if (messages.length > 0) {
-      try {
-        await enqueueAll(c.env, messages);
-      } catch (err) {
-        throw new ApiError("unavailable", "Could not queue the re-index; try again", { cause: err });
-      }
-    }
-    return c.json({ id, queued: messages.length }, 202);
+    return c.json({ id, queued }, 202);
   });
+}
+
+/** A failed send is not fatal: the collection is already `deleting`, and the sweeper re-sends. */
+async function enqueueDeletion(env: Env, id: string): Promise<void> {
+  try {
+    await enqueueAll(env, [{ type: "drop_collection", collection_id: id }]);
+  } catch (err) {
+    console.error(JSON.stringify({ drop_collection: id, error: String(err) }));
+  }
 }

@@ -8,7 +8,7 @@ import { deleteDocument, discardUpload, requeueDocument } from "../ingest/pipeli
 import { enqueueAll } from "../ingest/queue";
 import { acceptAll, readMultipartFiles, textRecordToUpload } from "../ingest/uploads";
 import { requireCollection } from "../storage/collections";
-import { type DocumentRow, publicDocument, requireDocument } from "../storage/documents";
+import { listDocuments, publicDocument, requireDocument } from "../storage/documents";
 
 const DocumentSchema = z
   .object({
@@ -181,18 +181,13 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
     assertCollectionAccess(p, id);
     await requireCollection(c.env.DB, id);
     const q = c.req.valid("query");
-    const [rows, counts] = await c.env.DB.batch<DocumentRow | { status: string; n: number }>([
-      c.env.DB.prepare(
-        "SELECT * FROM documents WHERE collection_id = ?1 AND id > ?2 AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4",
-      ).bind(id, q.cursor ?? "", q.status ?? null, q.limit + 1),
-      c.env.DB.prepare("SELECT status, COUNT(*) AS n FROM documents WHERE collection_id = ? GROUP BY status").bind(id),
-    ]);
-    const docs = (rows.results as DocumentRow[]).slice(0, q.limit);
+    const { rows, counts } = await listDocuments(c.env.DB, id, { cursor: q.cursor, status: q.status, limit: q.limit + 1 });
+    const docs = rows.slice(0, q.limit);
     return c.json(
       {
         documents: docs.map(publicDocument),
-        next_cursor: rows.results.length > q.limit ? (docs[docs.length - 1]?.id ?? null) : null,
-        counts: Object.fromEntries((counts.results as { status: string; n: number }[]).map((r) => [r.status, r.n])),
+        next_cursor: rows.length > q.limit ? (docs[docs.length - 1]?.id ?? null) : null,
+        counts,
       },
       200,
     );

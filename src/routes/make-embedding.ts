@@ -5,6 +5,7 @@ import type { AppEnv } from "../http/context";
 import { ApiError, errorBody, legacyError } from "../http/errors";
 import { json, legacyErrorResponses } from "../http/schemas";
 import { indexDocument } from "../ingest/pipeline";
+import { collectionIndex } from "../retrieval/collection-index/client";
 import { acceptAll, readMultipartFiles } from "../ingest/uploads";
 import { selectEmbedder } from "../retrieval/providers";
 import { type Collection, createCollection, requireCollection } from "../storage/collections";
@@ -113,10 +114,8 @@ export function mountMakeEmbedding(app: OpenAPIHono<AppEnv>): void {
         documents.push({ id: doc.id, text: r.text });
       } else if (r.status === "ready" && o.accepted.duplicate) {
         // Already indexed earlier: rebuild the document text and vector from its stored chunks.
-        const chunks = await c.env.DB.prepare("SELECT text FROM chunks WHERE document_id = ? ORDER BY ordinal")
-          .bind(doc.id)
-          .all<{ text: string }>();
-        documents.push({ id: doc.id, text: chunks.results.map((x) => x.text).join("\n\n") });
+        const chunks = await collectionIndex(c.env, doc.collection_id).documentText(doc.id);
+        documents.push({ id: doc.id, text: chunks.join("\n\n") });
         const [v] = await selectEmbedder(c.env).embed([documents[documents.length - 1].text.slice(0, 8000)], "document");
         embeddings.push(Array.from(v));
       }

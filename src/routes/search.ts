@@ -3,7 +3,8 @@ import { assertCollectionAccess, requireKeyOrMaster } from "../auth/authenticate
 import type { AppEnv } from "../http/context";
 import { errorResponses, json, jsonBody } from "../http/schemas";
 import { type SearchTimings, search, serverTiming } from "../retrieval/search";
-import { requireCollection } from "../storage/collections";
+import { MetadataFilterSchema } from "../retrieval/filter";
+import { requireCachedCollection } from "../storage/collection-cache";
 
 export const SearchBody = z
   .object({
@@ -11,7 +12,14 @@ export const SearchBody = z
     // BEIR's Recall@100 needs 100 results; Vectorize caps a query at 100 as well.
     top_k: z.number().int().min(1).max(100).default(10),
     mode: z.enum(["hybrid", "vector", "keyword"]).default("hybrid"),
-    filter: z.object({ document_ids: z.array(z.string().max(64)).min(1).max(100).optional() }).optional(),
+    filter: z
+      .object({
+        document_ids: z.array(z.string().max(64)).min(1).max(100).optional(),
+        metadata: MetadataFilterSchema.optional().openapi({
+          description: "OpenAI-style metadata filter: {type: eq|ne|gt|gte|lt|lte|in|nin, key, value} or {type: and|or, filters}",
+        }),
+      })
+      .optional(),
     fusion: z
       .enum(["convex", "rrf"])
       .default("convex")
@@ -63,7 +71,7 @@ export function mountSearch(app: OpenAPIHono<AppEnv>): void {
     const p = await requireKeyOrMaster(c, "read");
     const { id } = c.req.valid("param");
     assertCollectionAccess(p, id);
-    const collection = await requireCollection(c.env.DB, id);
+    const collection = await requireCachedCollection(c.env, id);
     const body = c.req.valid("json");
     const timings: SearchTimings = {};
     const results = await search(
@@ -74,6 +82,7 @@ export function mountSearch(app: OpenAPIHono<AppEnv>): void {
         topK: body.top_k,
         mode: body.mode,
         documentIds: body.filter?.document_ids,
+        filter: body.filter?.metadata,
         fusion: body.fusion,
         rrfK: body.rrf_k,
         vectorWeight: body.vector_weight,

@@ -9,17 +9,21 @@ export interface Collection {
   chunk_tokens: number;
   chunk_overlap: number;
   version: number;
+  /** `deleting`: removal is under way (through the queue); the collection reads as gone. */
+  status: "active" | "deleting";
   created_at: number;
   updated_at: number;
 }
 
 export const CHUNK_DEFAULTS = { tokens: 400, overlap: 60 } as const;
 
+const now = () => Math.floor(Date.now() / 1000);
+
 export async function createCollection(
   db: D1Database,
   opts: { name: string; embedder: string; dimensions: number; chunkTokens?: number; chunkOverlap?: number },
 ): Promise<Collection> {
-  const now = Math.floor(Date.now() / 1000);
+  const t = now();
   const col: Collection = {
     id: newId("col"),
     name: opts.name,
@@ -28,20 +32,28 @@ export async function createCollection(
     chunk_tokens: opts.chunkTokens ?? CHUNK_DEFAULTS.tokens,
     chunk_overlap: opts.chunkOverlap ?? CHUNK_DEFAULTS.overlap,
     version: 0,
-    created_at: now,
-    updated_at: now,
+    status: "active",
+    created_at: t,
+    updated_at: t,
   };
   await db
     .prepare(
-      "INSERT INTO collections (id, name, embedder, dimensions, chunk_tokens, chunk_overlap, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+      "INSERT INTO collections (id, name, embedder, dimensions, chunk_tokens, chunk_overlap, version, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, 'active', ?, ?)",
     )
-    .bind(col.id, col.name, col.embedder, col.dimensions, col.chunk_tokens, col.chunk_overlap, now, now)
+    .bind(col.id, col.name, col.embedder, col.dimensions, col.chunk_tokens, col.chunk_overlap, t, t)
     .run();
   return col;
 }
 
-export async function getCollection(db: D1Database, id: string): Promise<Collection | null> {
+/** The catalogue row, whatever its status (the deletion path needs `deleting` ones too). */
+export async function getCollectionRow(db: D1Database, id: string): Promise<Collection | null> {
   return db.prepare("SELECT * FROM collections WHERE id = ?").bind(id).first<Collection>();
+}
+
+/** An active collection, or null: one being deleted reads as gone. */
+export async function getCollection(db: D1Database, id: string): Promise<Collection | null> {
+  const col = await getCollectionRow(db, id);
+  return col && col.status === "active" ? col : null;
 }
 
 export async function requireCollection(db: D1Database, id: string): Promise<Collection> {
@@ -51,7 +63,49 @@ export async function requireCollection(db: D1Database, id: string): Promise<Col
 }
 
 export function bumpVersionStatement(db: D1Database, collectionId: string): D1PreparedStatement {
+  return db.prepare("UPDATE collections SET version = version + 1, updated_at = ? WHERE id = ?").bind(now(), collectionId);
+}
+
+export async function listCollections(
+  db: D1Database,
+  opts: { after: string; only: string | null; limit: number },
+): Promise<(Collection & { document_count: number })[]> {
+  const rows = await db
+    .prepare(
+      `SELECT c.*, (SELECT COUNT(*) FROM documents d WHERE d.collection_id = c.id) AS document_count FROM collections c
+       WHERE c.status = 'active' AND c.id > ?1 AND (?2 IS NULL OR c.id = ?2) ORDER BY c.id LIMIT ?3`,
+    )
+    .bind(opts.after, opts.only, opts.limit)
+    .all<Collection & { document_count: number }>();
+  return rows.results;
+}
+
+export async function countDocuments(db: D1Database, collectionId: string): Promise<number> {
+  const row = await db.prepare("SELECT COUNT(*) AS n FROM documents WHERE collection_id = ?").bind(collectionId).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/** Marks a collection `deleting` (and bumps its version); returns the row as it now is, or null. */
+export async function markCollectionDeleting(db: D1Database, id: string): Promise<Collection | null> {
   return db
-    .prepare("UPDATE collections SET version = version + 1, updated_at = ? WHERE id = ?")
-    .bind(Math.floor(Date.now() / 1000), collectionId);
+    .prepare(
+      "UPDATE collections SET status = 'deleting', version = version + 1, updated_at = ? WHERE id = ? AND status = 'active' RETURNING *",
+    )
+    .bind(now(), id)
+    .first<Collection>();
+}
+
+export async function deleteCollectionRow(db: D1Database, id: string): Promise<void> {
+  await db.prepare("DELETE FROM collections WHERE id = ?").bind(id).run();
+}
+
+/** Collections left `deleting` since before `cutoff` (their deletion message was lost); touched so they are not picked again at once. */
+export async function stuckDeletions(db: D1Database, t: number, cutoff: number, limit: number): Promise<string[]> {
+  const res = await db
+    .prepare(
+      "UPDATE collections SET updated_at = ?1 WHERE id IN (SELECT id FROM collections WHERE status = 'deleting' AND updated_at < ?2 LIMIT ?3) RETURNING id",
+    )
+    .bind(t, cutoff, limit)
+    .all<{ id: string }>();
+  return res.results.map((r) => r.id);
 }

@@ -1,3 +1,4 @@
+import { bumpVersionStatement, type Collection } from "./collections";
 import { ApiError } from "../http/errors";
 
 export type DocumentStatus = "queued" | "processing" | "ready" | "failed";
@@ -29,8 +30,14 @@ export function originalKey(collectionId: string, documentId: string): string {
   return `collections/${collectionId}/documents/${documentId}/original`;
 }
 
+/** A document of an active collection (one being deleted reads as gone, with its documents). */
 export async function getDocument(db: D1Database, collectionId: string, id: string): Promise<DocumentRow | null> {
-  return db.prepare("SELECT * FROM documents WHERE id = ? AND collection_id = ?").bind(id, collectionId).first<DocumentRow>();
+  return db
+    .prepare(
+      "SELECT d.* FROM documents d JOIN collections c ON c.id = d.collection_id WHERE d.id = ? AND d.collection_id = ? AND c.status = 'active'",
+    )
+    .bind(id, collectionId)
+    .first<DocumentRow>();
 }
 
 export async function requireDocument(db: D1Database, collectionId: string, id: string): Promise<DocumentRow> {
@@ -59,3 +66,220 @@ export function publicDocument(d: DocumentRow) {
   };
 }
 export type PublicDocument = ReturnType<typeof publicDocument>;
+
+// --- Catalogue SQL for documents (D1). The chunks themselves live in the collection index object. ---
+
+const now = () => Math.floor(Date.now() / 1000);
+
+export async function getDocumentById(db: D1Database, id: string): Promise<DocumentRow | null> {
+  return db.prepare("SELECT * FROM documents WHERE id = ?").bind(id).first<DocumentRow>();
+}
+
+export async function findDocumentBySha(db: D1Database, collectionId: string, sha256: string): Promise<DocumentRow | null> {
+  return db.prepare("SELECT * FROM documents WHERE collection_id = ? AND sha256 = ?").bind(collectionId, sha256).first<DocumentRow>();
+}
+
+/** Inserts a `queued` row; false when the same bytes already exist in the collection (a concurrent upload won). */
+export async function insertQueuedDocument(db: D1Database, doc: DocumentRow): Promise<boolean> {
+  const res = await db
+    .prepare(
+      `INSERT INTO documents (id, collection_id, name, content_type, kind, size, sha256, r2_key, status, metadata, generation, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, 1, ?, ?) ON CONFLICT (collection_id, sha256) DO NOTHING`,
+    )
+    .bind(
+      doc.id,
+      doc.collection_id,
+      doc.name,
+      doc.content_type,
+      doc.kind,
+      doc.size,
+      doc.sha256,
+      doc.r2_key,
+      doc.metadata,
+      doc.created_at,
+      doc.updated_at,
+    )
+    .run();
+  return res.meta.changes > 0;
+}
+
+export async function deleteDocumentRow(db: D1Database, id: string): Promise<void> {
+  await db.prepare("DELETE FROM documents WHERE id = ?").bind(id).run();
+}
+
+export async function markProcessing(db: D1Database, id: string, generation: number): Promise<void> {
+  await db
+    .prepare("UPDATE documents SET status = 'processing', updated_at = ? WHERE id = ? AND generation = ?")
+    .bind(now(), id, generation)
+    .run();
+}
+
+/** Vectors (Vectorize) written for this document and not yet confirmed by a commit: crash recovery. */
+export async function setPendingVectors(db: D1Database, id: string, n: number): Promise<void> {
+  await db.prepare("UPDATE documents SET pending_vectors = ? WHERE id = ?").bind(n, id).run();
+}
+
+export function markReadyStatement(
+  db: D1Database,
+  id: string,
+  generation: number,
+  r: { chunkCount: number; charCount: number; pages: number | null },
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE documents SET status = 'ready', chunk_count = ?, char_count = ?, pages = ?, pending_vectors = 0,
+       error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? AND generation = ?`,
+    )
+    .bind(r.chunkCount, r.charCount, r.pages, now(), id, generation);
+}
+
+/** A transient failure: the document stays `queued` (with its last error) while the queue retries. */
+export async function markRetrying(db: D1Database, id: string, generation: number, code: string): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE documents SET status = 'queued', error_code = ?, error_message = 'Indexing failed; it will be retried', pending_vectors = 0,
+       chunk_count = 0, updated_at = ? WHERE id = ? AND generation = ?`,
+    )
+    .bind(code, now(), id, generation)
+    .run();
+}
+
+/** For good: a permanent error, or the dead-letter queue after the last retry. */
+export async function markFailedRow(db: D1Database, id: string, generation: number, code: string, message: string): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE documents SET status = 'failed', error_code = ?, error_message = ?, chunk_count = 0, pending_vectors = 0, updated_at = ?
+       WHERE id = ? AND generation = ?`,
+    )
+    .bind(code, message, now(), id, generation)
+    .run();
+}
+
+/** A new generation makes any in-flight message for the old one stale. */
+export async function requeueDocumentRow(db: D1Database, id: string): Promise<number | null> {
+  const res = await db
+    .prepare(
+      "UPDATE documents SET status = 'queued', generation = generation + 1, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? RETURNING generation",
+    )
+    .bind(now(), id)
+    .first<{ generation: number }>();
+  return res?.generation ?? null;
+}
+
+/** Re-queues one page of a collection (ids after `after`), returning the new generations. */
+export async function requeueCollectionPage(
+  db: D1Database,
+  collectionId: string,
+  after: string,
+  limit: number,
+): Promise<{ id: string; generation: number }[]> {
+  const res = await db
+    .prepare(
+      `UPDATE documents SET status = 'queued', generation = generation + 1, error_code = NULL, error_message = NULL, updated_at = ?1
+       WHERE id IN (SELECT id FROM documents WHERE collection_id = ?2 AND id > ?3 ORDER BY id LIMIT ?4)
+       RETURNING id, generation`,
+    )
+    .bind(now(), collectionId, after, limit)
+    .all<{ id: string; generation: number }>();
+  return res.results.sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/** Documents stuck in `queued`/`processing` since before `cutoff` get a new generation. */
+export async function requeueStuck(
+  db: D1Database,
+  t: number,
+  cutoff: number,
+  limit: number,
+): Promise<{ id: string; generation: number }[]> {
+  const res = await db
+    .prepare(
+      `UPDATE documents SET generation = generation + 1, status = 'queued', updated_at = ?1
+       WHERE id IN (SELECT id FROM documents WHERE status IN ('queued', 'processing') AND updated_at < ?2 LIMIT ?3)
+       RETURNING id, generation`,
+    )
+    .bind(t, cutoff, limit)
+    .all<{ id: string; generation: number }>();
+  return res.results;
+}
+
+export async function documentsPage(db: D1Database, collectionId: string, limit: number): Promise<DocumentRow[]> {
+  const res = await db
+    .prepare("SELECT * FROM documents WHERE collection_id = ? ORDER BY id LIMIT ?")
+    .bind(collectionId, limit)
+    .all<DocumentRow>();
+  return res.results;
+}
+
+export async function deleteDocumentRows(db: D1Database, ids: string[]): Promise<void> {
+  await db.prepare("DELETE FROM documents WHERE id IN (SELECT value FROM json_each(?))").bind(JSON.stringify(ids)).run();
+}
+
+/**
+ * Marks the index messages' documents `processing` and loads them with their collections in one
+ * batch (two statements) instead of round trips per document.
+ */
+export async function claimDocuments(
+  db: D1Database,
+  documentIds: string[],
+): Promise<{ docs: DocumentRow[]; collections: Map<string, Collection> }> {
+  const ids = JSON.stringify([...new Set(documentIds)]);
+  const [docs, cols] = await db.batch<DocumentRow | Collection>([
+    db
+      .prepare(
+        "UPDATE documents SET status = 'processing', updated_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND status != 'ready' RETURNING *",
+      )
+      .bind(now(), ids),
+    db
+      .prepare("SELECT * FROM collections WHERE id IN (SELECT collection_id FROM documents WHERE id IN (SELECT value FROM json_each(?)))")
+      .bind(ids),
+  ]);
+  return {
+    docs: docs.results as DocumentRow[],
+    collections: new Map((cols.results as Collection[]).map((c) => [c.id, c])),
+  };
+}
+
+export async function listDocuments(
+  db: D1Database,
+  collectionId: string,
+  q: { cursor?: string; status?: DocumentStatus; limit: number },
+): Promise<{ rows: DocumentRow[]; counts: Record<string, number> }> {
+  const [rows, counts] = await db.batch<DocumentRow | { status: string; n: number }>([
+    db
+      .prepare("SELECT * FROM documents WHERE collection_id = ?1 AND id > ?2 AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4")
+      .bind(collectionId, q.cursor ?? "", q.status ?? null, q.limit),
+    db.prepare("SELECT status, COUNT(*) AS n FROM documents WHERE collection_id = ? GROUP BY status").bind(collectionId),
+  ]);
+  return {
+    rows: rows.results as DocumentRow[],
+    counts: Object.fromEntries((counts.results as { status: string; n: number }[]).map((r) => [r.status, r.n])),
+  };
+}
+
+/**
+ * Marks a document `ready` at its generation and bumps its collection's version, in one batch.
+ * False when the row moved on meanwhile (deleted, or re-queued at a newer generation).
+ */
+export async function commitReady(
+  db: D1Database,
+  doc: { id: string; collection_id: string },
+  generation: number,
+  r: { chunkCount: number; charCount: number; pages: number | null },
+): Promise<boolean> {
+  const results = await db.batch([
+    markReadyStatement(db, doc.id, generation, r),
+    // Only a commit that landed changes what readers see (a stale one must not invalidate caches).
+    db
+      .prepare(
+        `UPDATE collections SET version = version + 1, updated_at = ?1 WHERE id = ?2
+         AND EXISTS (SELECT 1 FROM documents WHERE id = ?3 AND generation = ?4 AND status = 'ready')`,
+      )
+      .bind(now(), doc.collection_id, doc.id, generation),
+  ]);
+  return results[0].meta.changes > 0;
+}
+
+/** Removes a document's row and bumps its collection's version, in one batch. */
+export async function deleteDocumentAndBump(db: D1Database, doc: { id: string; collection_id: string }): Promise<void> {
+  await db.batch([db.prepare("DELETE FROM documents WHERE id = ?").bind(doc.id), bumpVersionStatement(db, doc.collection_id)]);
+}

@@ -154,9 +154,9 @@ export class QuantizedMatrix {
    * Cosine similarity against every row; the best `topK`, best first. With `whiten`, each query
    * dimension is first divided by that dimension's root mean square over the rows, a query-time
    * stand-in for idf with hashed features (dimensions that frequent features share count less);
-   * scores are then cosines with the reweighted query.
+   * scores are then cosines with the reweighted query. `allow` restricts the scan to some documents.
    */
-  search(query: ArrayLike<number>, topK: number, whiten = false): MatrixMatch[] {
+  search(query: ArrayLike<number>, topK: number, whiten = false, allow?: (documentId: string) => boolean): MatrixMatch[] {
     const k = Math.min(topK, this.n);
     if (k <= 0) return [];
     const qScale = this.loadQuery(whiten ? this.whitened(query) : query);
@@ -175,6 +175,8 @@ export class QuantizedMatrix {
       for (let j = 0; j < count; j++) {
         const s = out[j] * scales[base + j];
         if (s <= floor) continue;
+        // Filters apply before top-k, so a filtered query still gets its k best allowed rows.
+        if (allow && !allow(this.documentIds[base + j])) continue;
         // Insertion into the short sorted list; ties keep the earlier row.
         let p = k - 1;
         while (p > 0 && bestScore[p - 1] < s) {

@@ -1,0 +1,40 @@
+import type { ChunkInput, CollectionIndex, DocumentInput, WriteResult } from "./object";
+import { MAX_PAGE } from "./object";
+
+/** The collection's index object: one per collection, named by the collection id. */
+export function collectionIndex(env: Pick<Env, "COLLECTION_INDEX">, collectionId: string): DurableObjectStub<CollectionIndex> {
+  return env.COLLECTION_INDEX.get(env.COLLECTION_INDEX.idFromName(collectionId));
+}
+
+/** Text bytes per write call: RPC messages stay far below their 32 MiB limit, statements below 100 KB each. */
+const PAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Writes a document's chunks (and local vectors) in pages; the last page commits them atomically
+ * inside the object. A small document is one call.
+ */
+export async function writeDocument(
+  stub: DurableObjectStub<CollectionIndex>,
+  document: DocumentInput,
+  chunks: ChunkInput[],
+  vectors?: Float32Array[],
+): Promise<WriteResult> {
+  let i = 0;
+  for (;;) {
+    let bytes = 0;
+    let j = i;
+    while (j < chunks.length && j - i < MAX_PAGE && (j === i || bytes + chunks[j].text.length * 3 <= PAGE_BYTES)) {
+      bytes += chunks[j].text.length * 3;
+      j++;
+    }
+    const last = j >= chunks.length;
+    const res = await stub.write({
+      document,
+      chunks: chunks.slice(i, j),
+      vectors: vectors?.slice(i, j),
+      commit: last ? { chunkCount: chunks.length } : undefined,
+    });
+    if (last || res.status === "stale") return res;
+    i = j;
+  }
+}

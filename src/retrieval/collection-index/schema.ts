@@ -1,0 +1,91 @@
+/**
+ * The collection index's own SQLite schema (Durable Object storage, one database per collection).
+ * D1 keeps only the catalogue; everything a search reads lives here.
+ *
+ * - `docs`: one row per document ever committed here: its generation (a commit with an older one is
+ *   stale), name and metadata JSON (so filters run here, before top-k). A deleted document keeps a
+ *   tombstone (`deleted = 1`) so that a late commit of an older generation cannot resurrect it.
+ * - `chunks` + `chunks_fts` (porter, external content) for keyword search; `chunks_tri` (trigram,
+ *   own copy of the text) holds only chunks with CJK text, for CJK query terms.
+ * - `vectors`: int8 vectors with a scale (local embedder only; with Vectorize they live there).
+ * - `staged`: pages of a large document written before the commit that swaps them in.
+ */
+export const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS docs (
+    id TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    chunk_count INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    document_id TEXT NOT NULL,
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    page INTEGER,
+    heading TEXT,
+    token_count INTEGER NOT NULL,
+    cjk INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (document_id, ordinal)
+  );
+  CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
+    text, content = 'chunks', content_rowid = 'id', tokenize = 'porter unicode61 remove_diacritics 2'
+  );
+  CREATE VIRTUAL TABLE IF NOT EXISTS chunks_tri USING fts5 (text, tokenize = 'trigram');
+  CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
+    INSERT INTO chunks_tri (rowid, text) SELECT new.id, new.text WHERE new.cjk = 1;
+  END;
+  CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    DELETE FROM chunks_tri WHERE rowid = old.id AND old.cjk = 1;
+  END;
+  CREATE TABLE IF NOT EXISTS vectors (
+    document_id TEXT NOT NULL,
+    ordinal INTEGER NOT NULL,
+    scale REAL NOT NULL,
+    q BLOB NOT NULL,
+    PRIMARY KEY (document_id, ordinal)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS staged (
+    document_id TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    page INTEGER,
+    heading TEXT,
+    token_count INTEGER NOT NULL,
+    scale REAL,
+    q BLOB,
+    PRIMARY KEY (document_id, generation, ordinal)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+/** Candidates the keyword side returns; the same pool as the vector side (Vectorize caps topK at 100). */
+export const KEYWORD_SQL = (table: "chunks_fts" | "chunks_tri", filterSql: string) => `
+  SELECT c.document_id AS documentId, c.ordinal AS ordinal, bm25(${table}) AS bm25
+  FROM ${table} JOIN chunks c ON c.id = ${table}.rowid
+  WHERE ${table} MATCH ? ${filterSql ? `AND c.document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
+  ORDER BY bm25 LIMIT ?`;
+
+/** CJK chunks holding any of `n` substrings, most substrings first. */
+export const SUBSTRING_SQL = (n: number, filterSql: string) => `
+  SELECT documentId, ordinal, m FROM (
+    SELECT c.document_id AS documentId, c.ordinal AS ordinal, (${Array.from({ length: n }, () => "(instr(c.text, ?) > 0)").join(" + ")}) AS m
+    FROM chunks c
+    WHERE c.cjk = 1 ${filterSql ? `AND c.document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
+  ) WHERE m > 0 ORDER BY m DESC LIMIT ?`;
+
+/** Candidate list in, stored rows out; CROSS JOIN keeps the list as the outer loop (one index lookup each). */
+export const HYDRATE_SQL = `
+  SELECT c.id, c.document_id, c.ordinal, c.text, c.page, c.heading, d.name AS document_name
+  FROM json_each(?) j
+  CROSS JOIN chunks c ON c.document_id = json_extract(j.value, '$[0]') AND c.ordinal = json_extract(j.value, '$[1]')
+  JOIN docs d ON d.id = c.document_id AND d.deleted = 0`;

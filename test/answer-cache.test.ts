@@ -1,0 +1,139 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { AnswerCache, answerKey } from "../src/chat/answer-cache";
+import { parseSettings } from "../src/config";
+import { body, call, createCollection, type Json, master, startChat, tempKey, uploadTexts, waitForDocument } from "./helpers";
+
+const DOCS = [
+  { name: "hours.md", text: "# Opening hours\n\nThe Porto office opens at 8am and closes at 4pm on weekdays." },
+  { name: "pets.md", text: "# Pets\n\nDogs are allowed in the office on Fridays if they are vaccinated. Cats must stay at home." },
+];
+
+async function seeded(extra: { name: string; text: string }[] = []): Promise<string> {
+  const col = await createCollection("answer-cache");
+  const up = await uploadTexts(col, [...DOCS, ...extra]);
+  for (const d of up.documents) expect((await waitForDocument(col, d.id)).status).toBe("ready");
+  return col;
+}
+
+const QUESTION = "Are dogs allowed in the office?";
+
+/** The keys the chat route uses for this question (extractive answerer, top_k 5). */
+async function keysOf(col: string) {
+  const row = await env.DB.prepare("SELECT id, version FROM collections WHERE id = ?").bind(col).first<{ id: string; version: number }>();
+  if (!row) throw new Error("no collection");
+  return answerKey(row, QUESTION, "extractive:extractive-v1", { top_k: 5 });
+}
+
+const ask = (col: string, headers: Record<string, string> = master(), envOverride?: Partial<Env>, query = QUESTION) =>
+  call("/v1/chat", { method: "POST", headers, json: { query, collection_id: col } }, envOverride);
+
+describe("two-tier answer cache (Cache API, then KV)", () => {
+  it("miss, then a local hit; with the local tier cleared, a global hit that refills the local tier", async () => {
+    const col = await seeded();
+    const key = (await tempKey(col)).temp_api_key;
+    const headers = { "X-API-Key": key };
+    // `call` with an env runs the worker with a real execution context and waits for its waitUntil work.
+    const first = await ask(col, headers, {});
+    expect(first.headers.get("X-Cache")).toBe("MISS");
+    const answer = await body(first);
+    const keys = await keysOf(col);
+    // Both tiers were written in waitUntil.
+    expect(await caches.default.match(keys.url)).toBeTruthy();
+    expect(JSON.parse((await env.API_KEYS.get(keys.kv)) as string).answer).toBe(answer.answer);
+
+    const second = await ask(col, headers, {});
+    expect(second.headers.get("X-Cache")).toBe("HIT-LOCAL");
+    expect(await body(second)).toEqual(answer);
+
+    expect(await caches.default.delete(keys.url)).toBe(true);
+    const third = await ask(col, headers, {});
+    expect(third.headers.get("X-Cache")).toBe("HIT-GLOBAL");
+    expect(await body(third)).toEqual(answer);
+    // The global hit refilled the local tier.
+    expect(await caches.default.match(keys.url)).toBeTruthy();
+    expect((await ask(col, headers, {})).headers.get("X-Cache")).toBe("HIT-LOCAL");
+  });
+
+  it("a new collection version misses both tiers", async () => {
+    const col = await seeded();
+    expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("MISS");
+    expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("HIT-LOCAL");
+    const before = await keysOf(col);
+    const up = await uploadTexts(col, [{ name: "dogs.md", text: "Update: dogs are now welcome every day of the week." }]);
+    await waitForDocument(col, up.documents[0].id);
+    const after = await keysOf(col);
+    expect(after.kv).not.toBe(before.kv);
+    const res = await ask(col, master(), {});
+    expect(res.headers.get("X-Cache")).toBe("MISS");
+    // The old entries still exist (until their TTL) but are unreachable under the new version.
+    expect(await env.API_KEYS.get(before.kv)).not.toBeNull();
+  });
+
+  it("answers larger than ANSWER_CACHE_MAX_BYTES are not cached in either tier", async () => {
+    const long = Array.from({ length: 12 }, (_, i) => `Dogs in the office, rule ${i}: dogs are allowed in meeting room ${i} when quiet.`);
+    const col = await seeded([{ name: "dog-rules.md", text: `# Dog rules\n\n${long.join(" ")}` }]);
+    const small = { ...env, ANSWER_CACHE_MAX_BYTES: "1024" } as unknown as Partial<Env>;
+    const first = await ask(col, master(), small);
+    expect(first.headers.get("X-Cache")).toBe("MISS");
+    expect(JSON.stringify(await body(first)).length).toBeGreaterThan(1024);
+    const keys = await keysOf(col);
+    expect(await caches.default.match(keys.url)).toBeUndefined();
+    expect(await env.API_KEYS.get(keys.kv)).toBeNull();
+    expect((await ask(col, master(), small)).headers.get("X-Cache")).toBe("MISS");
+  });
+
+  it("a session's first turn may be cached; its follow-up bypasses the cache", async () => {
+    const col = await seeded();
+    const session = await startChat((await tempKey(col)).temp_api_key);
+    const auth = { Authorization: `Bearer ${session.jwt_token}` };
+    const first = await call("/v1/chat", { method: "POST", headers: auth, json: { query: QUESTION } }, {});
+    expect(first.headers.get("X-Cache")).toBe("MISS");
+    const follow = await call("/v1/chat", { method: "POST", headers: auth, json: { query: "And cats?" } }, {});
+    expect(follow.headers.get("X-Cache")).toBe("BYPASS");
+    expect(((await body(follow)) as Json).session_id).toBe(session.session_id);
+    // The original's /api/chat shares the cache: a new session's first turn is a local hit.
+    const other = await startChat((await tempKey(col)).temp_api_key);
+    const legacy = await call(
+      "/api/chat",
+      { method: "POST", headers: { Authorization: other.jwt_token }, json: { query: QUESTION, url: other.url } },
+      {},
+    );
+    expect(legacy.status).toBe(200);
+    expect(legacy.headers.get("X-Cache")).toBe("HIT-LOCAL");
+  });
+
+  it("X-Answer-Cache: global-only skips the local tier for the master key only", async () => {
+    const col = await seeded();
+    const key = (await tempKey(col)).temp_api_key;
+    expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("MISS");
+    const globalOnly = { ...master(), "X-Answer-Cache": "global-only" };
+    expect((await ask(col, globalOnly, {})).headers.get("X-Cache")).toBe("HIT-GLOBAL");
+    expect((await ask(col, { "X-API-Key": key, "X-Answer-Cache": "global-only" }, {})).headers.get("X-Cache")).toBe("HIT-LOCAL");
+  });
+
+  it("the cache class: tiers in order, cap enforced, unreadable entries are misses", async () => {
+    const settings = { ...parseSettings(env), ANSWER_CACHE_MAX_BYTES: 2048 };
+    const local = await caches.open(`answers-${crypto.randomUUID()}`);
+    const cache = new AnswerCache<{ text: string }>({ local, global: env.API_KEYS }, settings);
+    const key = await answerKey({ id: `col_${crypto.randomUUID()}`, version: 3 }, "Q?", "extractive:v1", { top_k: 5 });
+    const deferred: Promise<unknown>[] = [];
+    const defer = (p: Promise<unknown>) => deferred.push(p);
+    expect(await cache.get(key, defer)).toBeNull();
+    expect(await cache.put(key, { text: "x".repeat(4096) })).toBe(false);
+    expect(await cache.get(key, defer)).toBeNull();
+    expect(await cache.put(key, { text: "fine" })).toBe(true);
+    expect(await cache.get(key, defer)).toEqual({ value: { text: "fine" }, tier: "HIT-LOCAL" });
+    await local.delete(key.url);
+    expect(await cache.get(key, defer)).toEqual({ value: { text: "fine" }, tier: "HIT-GLOBAL" });
+    await Promise.all(deferred);
+    expect(await cache.get(key, defer)).toEqual({ value: { text: "fine" }, tier: "HIT-LOCAL" });
+    await local.put(key.url, new Response("not json"));
+    expect(await cache.get(key, defer)).toEqual({ value: { text: "fine" }, tier: "HIT-GLOBAL" });
+    // Normalised questions share a key; another version or answerer does not.
+    const same = await answerKey({ id: "c", version: 1 }, "  Are DOGS   allowed? ", "a", {});
+    expect(same).toEqual(await answerKey({ id: "c", version: 1 }, "are dogs allowed?", "a", {}));
+    expect((await answerKey({ id: "c", version: 2 }, "are dogs allowed?", "a", {})).kv).not.toBe(same.kv);
+    expect((await answerKey({ id: "c", version: 1 }, "are dogs allowed?", "b", {})).kv).not.toBe(same.kv);
+  });
+});

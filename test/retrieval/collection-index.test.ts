@@ -1,0 +1,347 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { type ChunkInput, CollectionIndex, type IndexSearchRequest } from "../../src/retrieval/collection-index/object";
+import { keywordQuery } from "../../src/retrieval/collection-index/query";
+
+const DIMS = 16;
+
+/** Deterministic pseudo-random unit vectors. */
+function vectors(n: number, seed: number, dims = DIMS): Float32Array[] {
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296 - 0.5;
+  };
+  return Array.from({ length: n }, () => {
+    const v = Float32Array.from({ length: dims }, next);
+    const norm = Math.hypot(...v);
+    return v.map((x) => x / norm);
+  });
+}
+
+const chunk = (ordinal: number, text = `chunk number ${ordinal}`): ChunkInput => ({
+  ordinal,
+  text,
+  start: 0,
+  end: text.length,
+  page: null,
+  heading: null,
+  tokens: 3,
+});
+
+let n = 0;
+const freshStub = () => env.COLLECTION_INDEX.get(env.COLLECTION_INDEX.idFromName(`test-${n++}-${crypto.randomUUID()}`));
+type Stub = ReturnType<typeof freshStub>;
+
+async function put(
+  stub: Stub,
+  id: string,
+  vs: Float32Array[] | null,
+  opts: { generation?: number; texts?: string[]; metadata?: object } = {},
+) {
+  const count = vs?.length ?? opts.texts?.length ?? 0;
+  return stub.write({
+    document: { id, generation: opts.generation ?? 1, name: `${id}.txt`, metadata: JSON.stringify(opts.metadata ?? {}) },
+    chunks: Array.from({ length: count }, (_, i) => chunk(i, opts.texts?.[i])),
+    vectors: vs ?? undefined,
+    commit: { chunkCount: count },
+  });
+}
+
+const vq = (queryVector: Float32Array | number[], topK: number, extra: Partial<IndexSearchRequest> = {}): IndexSearchRequest => ({
+  query: "",
+  topK,
+  mode: "vector",
+  vectorWeight: 1,
+  pool: topK,
+  hydrate: topK,
+  queryVector,
+  ...extra,
+});
+
+const kq = (query: string, topK = 10, extra: Partial<IndexSearchRequest> = {}): IndexSearchRequest => ({
+  query,
+  topK,
+  mode: "keyword",
+  vectorWeight: 0,
+  pool: 100,
+  hydrate: topK,
+  ...extra,
+});
+
+describe("collection index: local vectors (merged LocalVectorIndex)", () => {
+  it("finds each stored vector as its own best match, with cosine scores", async () => {
+    const stub = freshStub();
+    const vs = vectors(50, 7);
+    expect(await put(stub, "doc", vs)).toEqual({ status: "ready", chunkCount: 50 });
+    for (const i of [0, 17, 49]) {
+      const { hits } = await stub.search(vq(vs[i], 5));
+      expect(hits).toHaveLength(5);
+      expect(hits[0]).toMatchObject({ document_id: "doc", ordinal: i, text: `chunk number ${i}`, document_name: "doc.txt" });
+      expect(hits[0].scores.vector).toBeCloseTo(1, 2);
+      for (let j = 1; j < hits.length; j++) expect(hits[j].score).toBeLessThanOrEqual(hits[j - 1].score);
+    }
+    const scaled = Array.from(vs[3], (x) => x * 7);
+    const a = (await stub.search(vq(scaled, 3))).hits;
+    const b = (await stub.search(vq(vs[3], 3))).hits;
+    expect(a.map((h) => h.ordinal)).toEqual(b.map((h) => h.ordinal));
+    expect(a[0].score).toBeCloseTo(b[0].score, 5);
+    expect(await stub.stats()).toMatchObject({ documents: 1, chunks: 50, vectors: 50, dims: DIMS, loaded: true });
+  });
+
+  it("ranks like exact float cosine on random data", async () => {
+    const stub = freshStub();
+    const vs = vectors(400, 11, 64);
+    for (let d = 0; d < 4; d++) await put(stub, `d${d}`, vs.slice(d * 100, d * 100 + 100));
+    let hits = 0;
+    for (const q of vectors(20, 99, 64)) {
+      const exact = vs
+        .map((v, i) => [v.reduce((s, x, k) => s + x * q[k], 0), i] as const)
+        .sort((x, y) => y[0] - x[0])
+        .slice(0, 10)
+        .map(([, i]) => `d${Math.floor(i / 100)}:${i % 100}`);
+      const got = (await stub.search(vq(q, 10))).hits.map((h) => `${h.document_id}:${h.ordinal}`);
+      hits += got.filter((id) => exact.includes(id)).length;
+    }
+    expect(hits / 200).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it("a newer generation replaces a document in place (also in memory); an older one is stale; remove deletes", async () => {
+    const stub = freshStub();
+    const vs = vectors(10, 3);
+    await put(stub, "doc", vs);
+    await stub.search(vq(vs[0], 1)); // loaded: later writes must update memory too
+    await put(stub, "doc", vs.slice(0, 6), { generation: 2 });
+    expect(await stub.stats()).toMatchObject({ chunks: 6, vectors: 6 });
+    expect((await stub.search(vq(vs[8], 10))).hits.every((h) => h.ordinal < 6)).toBe(true);
+    expect(await put(stub, "doc", vs, { generation: 1 })).toEqual({ status: "stale", chunkCount: 0 });
+    expect(await stub.stats()).toMatchObject({ chunks: 6, vectors: 6 });
+
+    await put(stub, "other", vectors(4, 9));
+    // Undo of an older generation spares the newer commit; a delete removes it for good.
+    expect(await stub.remove("doc", 1)).toEqual({ removed: false });
+    expect(await stub.remove("doc")).toEqual({ removed: true });
+    const ids = (await stub.search(vq(vs[2], 100))).hits.map((h) => h.document_id);
+    expect(new Set(ids)).toEqual(new Set(["other"]));
+    expect(await put(stub, "doc", vs, { generation: 3 })).toEqual({ status: "stale", chunkCount: 0 });
+  });
+
+  it("validates input; an incomplete commit writes nothing; drop forgets the dimension", async () => {
+    const stub = freshStub();
+    await runInDurableObject(stub, async (index: CollectionIndex) => {
+      expect(index.search(vq(vectors(1, 1)[0], 3)).hits).toEqual([]); // empty index
+      const doc = { id: "d", generation: 1, name: "d", metadata: "{}" };
+      index.write({ document: doc, chunks: [chunk(0), chunk(1)], vectors: vectors(2, 5), commit: { chunkCount: 2 } });
+      const one = vectors(1, 5)[0];
+      expect(() => index.write({ document: { ...doc, id: "e" }, chunks: [chunk(0)], vectors: vectors(1, 5, 8) })).toThrow(
+        /^dimension_mismatch:/,
+      );
+      expect(() => index.search(vq(vectors(1, 5, 32)[0], 3))).toThrow(/^dimension_mismatch:/);
+      expect(() => index.search(vq(one, 0))).toThrow(/^invalid_top_k:/);
+      expect(() => index.search(vq(one, 101))).toThrow(/^invalid_top_k:/);
+      const nan = Array.from(one);
+      nan[3] = Number.NaN;
+      expect(() => index.search(vq(nan, 3))).toThrow(/^invalid_vector:/);
+      expect(() => index.write({ document: { ...doc, id: "e" }, chunks: [chunk(0)], vectors: [nan] })).toThrow(/^invalid_vector:/);
+      expect(() => index.write({ document: { ...doc, id: "e" }, chunks: [chunk(0), chunk(1)], vectors: [one] })).toThrow(/^invalid_page:/);
+      expect(() => index.write({ document: { ...doc, id: "e", generation: 0 }, chunks: [] })).toThrow(/^invalid_document:/);
+      expect(() => index.write({ document: { ...doc, id: "e" }, chunks: Array.from({ length: 1001 }, (_, i) => chunk(i)) })).toThrow(
+        /^invalid_page:/,
+      );
+      // A commit that does not hold every chunk fails whole: nothing of "e" becomes visible.
+      expect(() => index.write({ document: { ...doc, id: "e" }, chunks: [chunk(0)], vectors: [one], commit: { chunkCount: 2 } })).toThrow(
+        /^incomplete_document:/,
+      );
+      expect(index.stats()).toMatchObject({ documents: 1, chunks: 2, vectors: 2 });
+      await index.drop();
+      expect(index.stats()).toMatchObject({ documents: 0, chunks: 0, vectors: 0, dims: null });
+      index.write({ document: doc, chunks: [chunk(0)], vectors: vectors(1, 5, 8), commit: { chunkCount: 1 } });
+      expect(index.stats().dims).toBe(8);
+    });
+  });
+
+  it("writes a large document in staged pages, committed by the last one", async () => {
+    const stub = freshStub();
+    const vs = vectors(30, 4);
+    const doc = { id: "big", generation: 1, name: "big", metadata: "{}" };
+    await stub.write({ document: doc, chunks: Array.from({ length: 20 }, (_, i) => chunk(i)), vectors: vs.slice(0, 20) });
+    expect((await stub.stats()).chunks).toBe(0); // staged, not visible
+    await stub.write({
+      document: doc,
+      chunks: Array.from({ length: 10 }, (_, i) => chunk(20 + i)),
+      vectors: vs.slice(20),
+      commit: { chunkCount: 30 },
+    });
+    expect(await stub.stats()).toMatchObject({ chunks: 30, vectors: 30 });
+    expect((await stub.search(vq(vs[25], 1))).hits[0].ordinal).toBe(25);
+  });
+
+  it("persists in SQLite and reloads lazily in a fresh instance", async () => {
+    const stub = freshStub();
+    const vs = vectors(300, 21);
+    for (let d = 0; d < 3; d++) await put(stub, `d${d}`, vs.slice(d * 100, d * 100 + 100));
+    await stub.remove("d1");
+    const before = (await stub.search(vq(vs[42], 10))).hits;
+    await runInDurableObject(stub, async (_instance: CollectionIndex, state) => {
+      const cold = new CollectionIndex(state, env);
+      expect(cold.stats()).toMatchObject({ vectors: 200, dims: DIMS, loaded: false });
+      expect(cold.search(vq(vs[42], 10)).hits).toEqual(before);
+      expect(cold.search(vq(vs[150], 1)).hits[0].document_id).not.toBe("d1");
+      expect(cold.stats().loaded).toBe(true);
+    });
+  });
+
+  it("whitens queries on request without changing an exact match", async () => {
+    const stub = freshStub();
+    const vs = vectors(30, 8);
+    await put(stub, "doc", vs);
+    const plain = (await stub.search(vq(vs[4], 3))).hits;
+    const white = (await stub.search(vq(vs[4], 3, { whiten: true }))).hits;
+    expect(plain[0].ordinal).toBe(4);
+    expect(white).toHaveLength(3);
+    expect(white.every((m) => Number.isFinite(m.score))).toBe(true);
+  });
+
+  it("keeps collections apart: one object per collection", async () => {
+    const a = freshStub();
+    const b = freshStub();
+    const vs = vectors(20, 13);
+    await put(a, "d1", vs);
+    await put(b, "d2", [vs[7]]);
+    expect((await a.search(vq(vs[7], 3))).hits[0]).toMatchObject({ document_id: "d1", ordinal: 7 });
+    expect((await b.search(vq(vs[7], 10))).hits.map((h) => h.document_id)).toEqual(["d2"]);
+    expect((await b.search(kq("chunk number"))).hits.map((h) => h.document_id)).toEqual(["d2"]);
+    await a.drop();
+    expect((await a.search(vq(vs[7], 1))).hits).toEqual([]);
+    expect((await b.search(vq(vs[7], 1))).hits).toHaveLength(1);
+  });
+});
+
+describe("collection index: deletion", () => {
+  it("a sealed index (deletion under way) answers no search and refuses writes; drop clears it", async () => {
+    const stub = freshStub();
+    const vs = vectors(5, 2);
+    await put(stub, "doc", vs);
+    await stub.seal();
+    expect(await stub.search(vq(vs[0], 3))).toMatchObject({ hits: [], sealed: true });
+    expect(await stub.search(kq("chunk"))).toMatchObject({ hits: [], sealed: true });
+    expect(await put(stub, "late", vectors(2, 3))).toEqual({ status: "stale", chunkCount: 0 });
+    // The seal survives a restart of the object.
+    await runInDurableObject(stub, async (_o: CollectionIndex, state) => {
+      expect(new CollectionIndex(state, env).search(vq(vs[0], 3)).sealed).toBe(true);
+    });
+    await stub.drop();
+    expect((await stub.search(vq(vs[0], 3))).sealed).toBeUndefined();
+  });
+});
+
+describe("collection index: filters before top-k", () => {
+  it("document ids and metadata filters restrict keyword and vector candidates before top-k", async () => {
+    const stub = freshStub();
+    const vs = vectors(60, 17);
+    // Three documents of 20 chunks; every chunk says "lighthouse".
+    for (let d = 0; d < 3; d++) {
+      await put(stub, `d${d}`, vs.slice(d * 20, d * 20 + 20), {
+        texts: Array.from({ length: 20 }, (_, i) => `lighthouse keeper log ${d} entry ${i}`),
+        metadata: { team: d === 2 ? "ops" : "dev", year: 2020 + d },
+      });
+    }
+    // Top 5 by vector for a query closest to d0's chunks, restricted to d2: still 5 hits, all d2.
+    const onlyD2 = (await stub.search(vq(vs[3], 5, { documentIds: ["d2"], pool: 100 }))).hits;
+    expect(onlyD2).toHaveLength(5);
+    expect(onlyD2.every((h) => h.document_id === "d2")).toBe(true);
+    const ops = (await stub.search(vq(vs[3], 5, { filter: { type: "eq", key: "team", value: "ops" }, pool: 100 }))).hits;
+    expect(ops).toHaveLength(5);
+    expect(ops.every((h) => h.document_id === "d2")).toBe(true);
+    const kw = (await stub.search(kq("lighthouse", 8, { filter: { type: "gte", key: "year", value: 2021 } }))).hits;
+    expect(kw).toHaveLength(8);
+    expect(kw.every((h) => h.document_id === "d1" || h.document_id === "d2")).toBe(true);
+    const compound = (
+      await stub.search(
+        kq("lighthouse", 50, {
+          filter: {
+            type: "or",
+            filters: [
+              { type: "eq", key: "year", value: 2020 },
+              { type: "in", key: "team", value: ["ops"] },
+            ],
+          },
+        }),
+      )
+    ).hits;
+    expect(new Set(compound.map((h) => h.document_id))).toEqual(new Set(["d0", "d2"]));
+  });
+
+  it("Vectorize candidates are fused with keyword ones, and those of unknown or deleted documents dropped", async () => {
+    const stub = freshStub();
+    await put(stub, "live", null, { texts: ["alpha beta gamma", "delta epsilon"] });
+    await put(stub, "gone", null, { texts: ["alpha alpha alpha"] });
+    await stub.remove("gone");
+    const { hits } = await stub.search({
+      query: "alpha",
+      topK: 5,
+      mode: "hybrid",
+      vectorWeight: 0.5,
+      pool: 100,
+      hydrate: 5,
+      vectorCandidates: [
+        { documentId: "gone", ordinal: 0, score: 0.99 },
+        { documentId: "nowhere", ordinal: 0, score: 0.98 },
+        { documentId: "live", ordinal: 1, score: 0.9 },
+        { documentId: "live", ordinal: 0, score: 0.5 },
+      ],
+    });
+    const byKey = Object.fromEntries(hits.map((h) => [`${h.document_id}:${h.ordinal}`, h.scores]));
+    expect(Object.keys(byKey).sort()).toEqual(["live:0", "live:1"]);
+    expect(byKey["live:0"]).toMatchObject({ vector: 0.5, vector_rank: 2, keyword_rank: 1 });
+    expect(byKey["live:1"]).toMatchObject({ vector: 0.9, vector_rank: 1, keyword: null });
+  });
+});
+
+describe("collection index: keyword search, including CJK", () => {
+  const texts = {
+    zh: "归档实用程序。通常与压缩方法结合使用，例如 gzip 或 bzip2。创建存档并将其写入文件。",
+    ja: "アーカイブを作成し、それをファイルに書き込む。東京の天気は晴れです。",
+    ko: "아카이브 유틸리티. 종종 압축 방법과 결합하여 사용됩니다. 아카이브 생성 후 파일로 저장.",
+    en: "The archive utility creates archives and writes them to a file; compression is optional.",
+  };
+
+  it("splits a query into porter terms, CJK trigrams and short CJK substrings", () => {
+    expect(keywordQuery("How do I create archives?").porter).toBe('"create" OR "archives"');
+    const q = keywordQuery("创建存档 tar 东京");
+    expect(q.porter).toBe('"tar"');
+    expect(q.trigram).toBe('"创建存" OR "建存档"');
+    expect(q.short).toEqual(["东京"]);
+    expect(q.bigrams).toEqual(["创建", "建存", "存档"]);
+    expect(keywordQuery('"); DROP TABLE chunks; --').porter).toBe('"drop" OR "table" OR "chunks"');
+  });
+
+  it("a Chinese, Japanese or Korean query finds its document (trigram index), an English one the English document", async () => {
+    const stub = freshStub();
+    for (const [lang, text] of Object.entries(texts)) await put(stub, lang, null, { texts: [text] });
+    const top = async (q: string) => (await stub.search(kq(q, 3))).hits[0]?.document_id;
+    expect(await top("如何创建压缩存档")).toBe("zh"); // no trigram in common: bigram fallback
+    expect(await top("创建存档的压缩方法")).toBe("zh");
+    expect(await top("アーカイブの作成")).toBe("ja");
+    expect(await top("아카이브 생성 방법")).toBe("ko");
+    expect(await top("東京")).toBe("ja"); // two characters: substring fallback
+    expect(await top("compression utility")).toBe("en");
+    expect(await top("天")).toBe("ja");
+    // Only CJK chunks are copied into the trigram index; both indexes stay consistent through deletes.
+    await runInDurableObject(stub, (_o: CollectionIndex, state) => {
+      expect(state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM chunks_tri").one().n).toBe(3);
+    });
+    await stub.remove("ja");
+    expect(await top("アーカイブの作成")).not.toBe("ja");
+    await runInDurableObject(stub, (_o: CollectionIndex, state) => {
+      state.storage.sql.exec("INSERT INTO chunks_fts (chunks_fts) VALUES ('integrity-check')");
+      state.storage.sql.exec("INSERT INTO chunks_tri (chunks_tri) VALUES ('integrity-check')");
+      expect(
+        state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM chunks_tri WHERE chunks_tri MATCH '\"アーカ\"'").one().n,
+      ).toBe(0);
+    });
+  });
+});
