@@ -32,6 +32,25 @@ const SettingsSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_MODEL: z.string().min(1).default("gpt-4o-mini"),
   UPSTREAM_CHAT_URL: z.url().optional(),
+
+  // --- Abuse resistance: rate limits, quotas, extraction caps, edge auth cache (docs/security.md) ---
+  /** Per client IP, before authentication (Workers Rate Limiting binding IP_RATE_LIMITER); 0 = off. */
+  RATE_LIMIT_IP_PER_MINUTE: int(600, 0, 1_000_000),
+  /** Per API key and per session, in cost units per minute (KeyGuard Durable Object); 0 = off. */
+  RATE_LIMIT_KEY_PER_MINUTE: int(300, 0, 1_000_000),
+  /** Failed authentications per client IP per minute; never off. */
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(10, 1, 1_000_000),
+  /** Cost units of one request of each kind against the key limit (a read costs 1). */
+  RATE_COST_CHAT: int(5, 1, 1000),
+  RATE_COST_UPLOAD: int(5, 1, 1000),
+  RATE_COST_REINDEX: int(50, 1, 10_000),
+  /** How long an isolate may answer a temporary key from memory before asking KV again (seconds). */
+  AUTH_CACHE_SECONDS: int(10, 0, 60),
+  QUOTA_COLLECTION_DOCUMENTS: int(10_000, 1, 10_000_000),
+  QUOTA_COLLECTION_BYTES: int(1024 * 1024 * 1024, 1024, 1024 * 1024 * 1024 * 1024),
+  QUOTA_COLLECTION_CHUNKS: int(500_000, 1, 100_000_000),
+  QUOTA_KEY_LIVE_SESSIONS: int(100, 1, 1_000_000),
+  REINDEX_COOLDOWN_SECONDS: int(300, 0, 86_400),
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;

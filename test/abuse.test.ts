@@ -1,0 +1,232 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { body, call, createCollection, master, startChat, tempKey } from "./helpers";
+
+const uniqueIp = () => `203.0.113.${Math.floor(Math.random() * 250)}-${crypto.randomUUID().slice(0, 8)}`;
+
+/** A body stream that records how many bytes anyone pulled from it. */
+function countingBody(totalBytes: number, chunk = 64 * 1024) {
+  const state = { pulled: 0 };
+  const piece = new Uint8Array(chunk).fill(0x61);
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (state.pulled >= totalBytes) return controller.close();
+      state.pulled += piece.length;
+      controller.enqueue(piece);
+    },
+  });
+  return { stream, state };
+}
+
+describe("authentication before any body is read", () => {
+  it("an unauthenticated search with {} is 401, not 400", async () => {
+    const res = await call("/v1/collections/x/search", { method: "POST", json: {} });
+    expect(res.status).toBe(401);
+    expect((await body(res)).error.code).toBe("unauthorized");
+  });
+
+  it("a bad key with an invalid body is 401 on every body-carrying route", async () => {
+    const bad = { "X-API-Key": "dck_not-a-real-key-not-a-real-key-not-a-real-key" };
+    for (const [path, method] of [
+      ["/v1/collections/x/search", "POST"],
+      ["/v1/collections/x/documents", "POST"],
+      ["/v1/collections/x/reindex", "POST"],
+      ["/v1/chat", "POST"],
+      ["/make_embedding", "POST"],
+    ] as const) {
+      const res = await call(path, { method, headers: bad, json: { nonsense: true } });
+      expect(res.status, path).toBe(401);
+      expect(JSON.stringify(await body(res))).toContain("invalid_api_key");
+    }
+    const wrongMaster = await call("/v1/collections", { method: "POST", headers: { "X-Master-API-Key": "nope" }, json: {} });
+    expect(wrongMaster.status).toBe(401);
+    expect((await body(wrongMaster)).error.code).toBe("invalid_master_key");
+  });
+
+  it("a 49 MB unauthenticated upload gets 401 with its body left unread", async () => {
+    for (const path of ["/v1/collections/x/documents", "/make_embedding"]) {
+      const total = 49 * 1024 * 1024;
+      const { stream, state } = countingBody(total);
+      const res = await call(path, {
+        method: "POST",
+        headers: { "Content-Type": "multipart/form-data; boundary=xyz" },
+        body: stream,
+        // @ts-expect-error: workerd needs no duplex, the DOM type asks for it
+        duplex: "half",
+      });
+      expect(res.status, path).toBe(401);
+      // A stream may be primed with a chunk or two; the 49 MB are never read.
+      expect(state.pulled, path).toBeLessThan(1024 * 1024);
+    }
+  });
+
+  it("the master key is accepted only in X-Master-API-Key", async () => {
+    const col = await createCollection();
+    const inKey = await call(`/v1/collections/${col}`, { headers: { "X-API-Key": env.MASTER_API_KEY } });
+    expect(inKey.status).toBe(401);
+    const inBearer = await call(`/v1/collections/${col}`, { headers: { Authorization: `Bearer ${env.MASTER_API_KEY}` } });
+    expect(inBearer.status).toBe(401);
+    const right = await call(`/v1/collections/${col}`, { headers: master() });
+    expect(right.status).toBe(200);
+    // The original's /api/start_chat still recognises it there to answer its 400.
+    const legacy = await call("/api/start_chat", { method: "POST", headers: { "X-API-Key": env.MASTER_API_KEY } });
+    expect(legacy.status).toBe(400);
+  });
+});
+
+describe("rate limits", () => {
+  it("per key: RateLimit headers count down, then 429 with Retry-After; chat costs more", async () => {
+    const col = await createCollection();
+    const key = await tempKey(col);
+    const h = { "X-API-Key": key.temp_api_key };
+    const tight = { RATE_LIMIT_KEY_PER_MINUTE: "12", RATE_COST_CHAT: "5" } as unknown as Partial<Env>;
+
+    const first = await call(`/v1/collections/${col}`, { headers: h }, tight);
+    expect(first.status).toBe(200);
+    expect(first.headers.get("RateLimit-Policy")).toBe('"key";q=12;w=60');
+    const rl = /^"key";r=(\d+);t=(\d+)$/.exec(first.headers.get("RateLimit") ?? "");
+    expect(rl).not.toBeNull();
+    expect(Number(rl?.[1])).toBe(11);
+    expect(Number(rl?.[2])).toBeGreaterThan(0);
+    expect(Number(rl?.[2])).toBeLessThanOrEqual(60);
+
+    // A chat costs 5: 11 → 6 → 1.
+    for (const left of [6, 1]) {
+      const r = await call("/v1/chat", { method: "POST", headers: h, json: { query: "anything?" } }, tight);
+      expect(r.status).toBe(200);
+      expect(r.headers.get("RateLimit")).toMatch(new RegExp(`^"key";r=${left};t=\\d+$`));
+    }
+    // Not enough left for a chat: 429, in the envelope, with Retry-After.
+    const limited = await call("/v1/chat", { method: "POST", headers: h, json: { query: "again?" } }, tight);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect(limited.headers.get("RateLimit-Policy")).toBe('"key";q=12;w=60');
+    const out = await body(limited);
+    expect(out.error.code).toBe("rate_limited");
+    expect(out.error.request_id).toBeTruthy();
+    // A read still fits in the last unit.
+    expect((await call(`/v1/collections/${col}`, { headers: h }, tight)).status).toBe(200);
+    expect((await call(`/v1/collections/${col}`, { headers: h }, tight)).status).toBe(429);
+  });
+
+  it("per session, on the original's paths in the original's flat shape", async () => {
+    const col = await createCollection();
+    const key = await tempKey(col);
+    const session = await startChat(key.temp_api_key);
+    // start_chat spent 1 of the key's units; a chat costs 5.
+    const tight = { RATE_LIMIT_KEY_PER_MINUTE: "6", RATE_COST_CHAT: "5" } as unknown as Partial<Env>;
+    const ok = await call("/api/chat", { method: "POST", headers: { Authorization: session.jwt_token }, json: { query: "hi" } }, tight);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("RateLimit-Policy")).toBe('"key";q=6;w=60, "session";q=6;w=60');
+    expect(ok.headers.get("RateLimit")).toMatch(/^"key";r=0;t=\d+, "session";r=1;t=\d+$/);
+    const limited = await call("/api/chat", { method: "POST", headers: { Authorization: session.jwt_token }, json: { query: "hi" } }, tight);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("Retry-After")).toBeTruthy();
+    const out = await body(limited);
+    expect(out.code).toBe("rate_limited");
+    expect(typeof out.error).toBe("string");
+  });
+
+  it("0 turns the key limiter off (no headers)", async () => {
+    const col = await createCollection();
+    const key = await tempKey(col);
+    const off = { RATE_LIMIT_KEY_PER_MINUTE: "0" } as unknown as Partial<Env>;
+    const res = await call(`/v1/collections/${col}`, { headers: { "X-API-Key": key.temp_api_key } }, off);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("RateLimit")).toBeNull();
+  });
+
+  it("per client IP before authentication, with the Rate Limiting binding", async () => {
+    const ip = uniqueIp();
+    const tight = { IP_RATE_LIMITER: env.TEST_IP_RATE_LIMITER, RATE_LIMIT_IP_PER_MINUTE: "3" } as unknown as Partial<Env>;
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await call("/healthz", { headers: { "CF-Connecting-IP": ip } }, tight);
+      statuses.push(res.status);
+      if (res.status === 429) {
+        expect(res.headers.get("Retry-After")).toBe("60");
+        expect(res.headers.get("RateLimit-Policy")).toBe('"ip";q=3;w=60');
+        expect((await body(res)).error.code).toBe("rate_limited");
+      }
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    // Another address is not affected; nor is anyone with the limiter off.
+    expect((await call("/healthz", { headers: { "CF-Connecting-IP": uniqueIp() } }, tight)).status).toBe(200);
+    expect((await call("/healthz", { headers: { "CF-Connecting-IP": ip } }, { ...tight, RATE_LIMIT_IP_PER_MINUTE: "0" } as Partial<Env>)).status).toBe(200);
+  });
+
+  it("failed authentication: 401 up to the limit, then 429 for that address even with a good key; logged without the secret", async () => {
+    const ip = uniqueIp();
+    const col = await createCollection();
+    const good = await tempKey(col);
+    const tight = { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: "3" } as unknown as Partial<Env>;
+    const logs: string[] = [];
+    const orig = console.warn;
+    console.warn = (...a: unknown[]) => {
+      logs.push(a.map(String).join(" "));
+    };
+    const guess = "guess-guess-guess-guess-guess-guess-guess";
+    let statuses: number[];
+    try {
+      statuses = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await call("/get_temp_api_key", { method: "POST", headers: { "X-Master-API-Key": guess, "CF-Connecting-IP": ip }, json: {} }, tight);
+        statuses.push(res.status);
+        if (res.status === 429) {
+          expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
+          expect((await body(res)).code).toBe("rate_limited");
+        }
+      }
+      const blocked = await call(`/v1/collections/${col}`, { headers: { "X-API-Key": good.temp_api_key, "CF-Connecting-IP": ip } }, tight);
+      expect(blocked.status).toBe(429);
+    } finally {
+      console.warn = orig;
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    const failures = logs.filter((l) => l.includes('"auth_failed"'));
+    expect(failures.length).toBeGreaterThanOrEqual(4);
+    for (const l of failures) {
+      const rec = JSON.parse(l);
+      expect(rec.ip).toBe(ip);
+      expect(rec.request_id).toBeTruthy();
+    }
+    expect(logs.join("\n")).not.toContain(guess);
+    // Another address with the good key is fine.
+    expect((await call(`/v1/collections/${col}`, { headers: { "X-API-Key": good.temp_api_key, "CF-Connecting-IP": uniqueIp() } }, tight)).status).toBe(200);
+  });
+});
+
+describe("revocation", () => {
+  it("a revoked key is refused at once, its sessions end, and their history is gone", async () => {
+    const col = await createCollection();
+    const key = await tempKey(col);
+    const h = { "X-API-Key": key.temp_api_key };
+    expect((await call(`/v1/collections/${col}`, { headers: h })).status).toBe(200); // warm the isolate cache
+    const session = await startChat(key.temp_api_key);
+    const auth = { Authorization: `Bearer ${session.jwt_token}` };
+    expect((await call("/v1/chat", { method: "POST", headers: auth, json: { query: "hello" } })).status).toBe(200);
+    expect((await call(`/v1/sessions/${session.session_id}/messages`, { headers: auth })).status).toBe(200);
+
+    expect((await call(`/v1/keys/${key.key_id}`, { method: "DELETE", headers: master() })).status).toBe(200);
+    expect((await call(`/v1/collections/${col}`, { headers: h })).status).toBe(401);
+    expect((await call("/v1/chat", { method: "POST", headers: auth, json: { query: "hello" } })).status).toBe(401);
+    const hist = await call(`/v1/sessions/${session.session_id}/messages`, { headers: auth });
+    expect([401, 404]).toContain(hist.status);
+    const byMaster = await call(`/v1/sessions/${session.session_id}/messages`, { headers: master() });
+    expect(byMaster.status).toBe(404);
+  });
+
+  it("stays refused from another location's stale KV copy while the key's guard says revoked", async () => {
+    const col = await createCollection();
+    const key = await tempKey(col);
+    const h = { "X-API-Key": key.temp_api_key };
+    const hash = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key.temp_api_key)))]
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
+    const record = await env.API_KEYS.get(`apikey:${hash}`);
+    expect((await call(`/v1/keys/${key.key_id}`, { method: "DELETE", headers: master() })).status).toBe(200);
+    // A location whose KV has not yet seen the delete still holds the record.
+    await env.API_KEYS.put(`apikey:${hash}`, record as string);
+    expect((await call(`/v1/collections/${col}`, { headers: h })).status).toBe(401);
+  });
+});
