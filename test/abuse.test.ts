@@ -230,3 +230,63 @@ describe("revocation", () => {
     expect((await call(`/v1/collections/${col}`, { headers: h })).status).toBe(401);
   });
 });
+
+describe("auth answered from the edge", () => {
+  /** Counts calls on a binding's methods (D1 `prepare`, KV `get`). */
+  function counting<T extends object>(target: T, methods: string[]): { proxy: T; counts: Record<string, number> } {
+    const counts: Record<string, number> = {};
+    const proxy = new Proxy(target, {
+      get(t, prop, _recv) {
+        const v = Reflect.get(t, prop, t);
+        if (typeof v !== "function") return v;
+        return (...args: unknown[]) => {
+          if (methods.includes(String(prop))) counts[String(prop)] = (counts[String(prop)] ?? 0) + 1;
+          return v.apply(t, args);
+        };
+      },
+    });
+    return { proxy, counts };
+  }
+
+  it("steady state: a key request reads D1 for nothing but its route, KV at most once; a session turn reads KV never", async () => {
+    const col = await createCollection();
+    const key = await tempKey(col);
+    const session = await startChat(key.temp_api_key);
+    // GET /v1/sessions/{id}/messages reads no D1 on its own, so every D1 or KV read there is auth's.
+    const db = counting(env.DB, ["prepare", "batch", "exec"]);
+    const kv = counting(env.API_KEYS, ["get", "getWithMetadata", "list"]);
+    const over = { DB: db.proxy, API_KEYS: kv.proxy } as unknown as Partial<Env>;
+    const auth = { Authorization: `Bearer ${session.jwt_token}` };
+    await call(`/v1/sessions/${session.session_id}/messages`, { headers: auth }, over); // warm-up
+    db.counts.prepare = 0;
+    kv.counts.get = 0;
+    const hist = await call(`/v1/sessions/${session.session_id}/messages`, { headers: auth }, over);
+    expect(hist.status).toBe(200);
+    expect(db.counts.prepare ?? 0).toBe(0);
+    expect(kv.counts.get ?? 0).toBe(0);
+
+    // A key on a route that itself reads D1 once (the document look-up): auth adds no D1 read.
+    const h = { "X-API-Key": key.temp_api_key };
+    await call(`/v1/collections/${col}/documents/doc_missing`, { headers: h }, over); // warm-up
+    const before = { d1: db.counts.prepare ?? 0, kv: kv.counts.get ?? 0 };
+    const res = await call(`/v1/collections/${col}/documents/doc_missing`, { headers: h }, over);
+    expect(res.status).toBe(404);
+    expect((db.counts.prepare ?? 0) - before.d1).toBe(1); // the route's document look-up, none for auth
+    expect((kv.counts.get ?? 0) - before.kv).toBeLessThanOrEqual(1);
+  });
+
+  it("a revoked key read from a stale cache lasts at most AUTH_CACHE_SECONDS when the guard is not asked", async () => {
+    const { lookupKey } = await import("../src/auth/keys");
+    const col = await createCollection();
+    const key = await tempKey(col);
+    const t0 = Date.now();
+    expect(await lookupKey(env, key.temp_api_key, { cacheSeconds: 10, now: t0 })).not.toBeNull();
+    // Another location's revocation: KV loses the record, this isolate is not told.
+    const hash = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key.temp_api_key)))]
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
+    await env.API_KEYS.delete(`apikey:${hash}`);
+    expect(await lookupKey(env, key.temp_api_key, { cacheSeconds: 10, now: t0 + 9_999 })).not.toBeNull();
+    expect(await lookupKey(env, key.temp_api_key, { cacheSeconds: 10, now: t0 + 10_000 })).toBeNull();
+  });
+});
