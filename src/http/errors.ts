@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   encrypted_document: 422,
   corrupt_document: 422,
   empty_document: 422,
+  document_too_complex: 422,
   document_too_large: 413,
   rate_limited: 429,
   quota_exceeded: 403,

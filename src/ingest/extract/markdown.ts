@@ -126,8 +126,10 @@ function links(s: string): string {
   const close = finder(s, (c) => c === "]");
   const paren = finder(s, (c) => c === "(" || c === ")");
   const rparen = finder(s, (c) => c === ")");
-  // The destination's end depends only on where it starts (the `]`): computed once per `]`.
-  const memo = new Map<number, number>();
+  // The destination's end depends only on where it starts (the `]`), and the `]` found for each
+  // `[` never moves backwards: one remembered answer means it is computed once per `]`.
+  let memoAt = -1;
+  let memoEnd = -1;
   const destinationEnd = (start: number): number => {
     let q = start;
     while (q < s.length) {
@@ -158,11 +160,11 @@ function links(s: string): string {
     if (s[i] === "[") {
       const c = close(i + 1);
       if (c > i + 1 && s[c + 1] === "(") {
-        let e = memo.get(c);
-        if (e === undefined) {
-          e = destinationEnd(c + 2);
-          memo.set(c, e);
+        if (memoAt !== c) {
+          memoAt = c;
+          memoEnd = destinationEnd(c + 2);
         }
+        const e = memoEnd;
         if (e >= 0) {
           out += s.slice(last, i) + s.slice(i + 1, c);
           i = last = e + 1;
