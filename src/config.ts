@@ -98,5 +98,9 @@ export function parseSecrets(env: unknown): Secrets {
       throw new ApiError("misconfigured", `Server misconfigured: ${name} ${r.error.issues[0]?.message ?? "is invalid"}`);
     }
   }
+  // One secret for both would let anyone holding the master key mint session tokens and vice versa.
+  if (rec.MASTER_API_KEY === rec.JWT_SECRET_KEY) {
+    throw new ApiError("misconfigured", "Server misconfigured: JWT_SECRET_KEY must differ from MASTER_API_KEY");
+  }
   return { MASTER_API_KEY: rec.MASTER_API_KEY as string, JWT_SECRET_KEY: rec.JWT_SECRET_KEY as string };
 }

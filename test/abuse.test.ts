@@ -290,3 +290,155 @@ describe("auth answered from the edge", () => {
     expect(await lookupKey(env, key.temp_api_key, { cacheSeconds: 10, now: t0 + 10_000 })).toBeNull();
   });
 });
+
+describe("quotas", () => {
+  const docs = (n: number, size = 10) =>
+    Array.from({ length: n }, (_, i) => ({ name: `q${i}-${crypto.randomUUID()}.txt`, text: `${crypto.randomUUID()} ${"x".repeat(size)}` }));
+
+  it("documents per collection: 403 quota_exceeded naming the limit and the use; GET reports usage", async () => {
+    const col = await createCollection();
+    const tight = { QUOTA_COLLECTION_DOCUMENTS: "3" } as unknown as Partial<Env>;
+    const up = (n: number) => call(`/v1/collections/${col}/documents`, { method: "POST", headers: master(), json: { documents: docs(n) } }, tight);
+    const first = await up(2);
+    expect(first.status).toBe(202);
+    // A batch that does not fit: what fits is accepted, the rest is refused file by file.
+    const second = await body(await up(2));
+    expect(second.documents).toHaveLength(1);
+    expect(second.errors[0].error.code).toBe("quota_exceeded");
+    expect(second.errors[0].error.message).toContain("limit 3, in use 3");
+    const full = await up(1);
+    expect(full.status).toBe(403);
+    const out = await body(full);
+    expect(out.error.code).toBe("quota_exceeded");
+    expect(out.error.message).toMatch(/documents in this collection \(limit 3, in use 3\)/);
+
+    const got = await body(await call(`/v1/collections/${col}`, { headers: master() }, tight));
+    expect(got.usage.documents).toEqual({ used: 3, limit: 3 });
+    expect(got.usage.bytes.used).toBeGreaterThan(0);
+    expect(got.usage.chunks).toHaveProperty("limit");
+  });
+
+  it("bytes per collection", async () => {
+    const col = await createCollection();
+    const tight = { QUOTA_COLLECTION_BYTES: "2000" } as unknown as Partial<Env>;
+    const res = await call(`/v1/collections/${col}/documents`, { method: "POST", headers: master(), json: { documents: docs(1, 3000) } }, tight);
+    expect(res.status).toBe(403);
+    const out = await body(res);
+    expect(out.error.message).toContain("bytes stored in this collection (limit 2000, in use 0)");
+    expect(out.error.details?.[0]?.error?.code ?? out.error.code).toBe("quota_exceeded");
+  });
+
+  it("live sessions per key", async () => {
+    const col = await createCollection();
+    const key = await tempKey(col);
+    const tight = { QUOTA_KEY_LIVE_SESSIONS: "2" } as unknown as Partial<Env>;
+    const start = () => call("/api/start_chat", { method: "POST", headers: { "X-API-Key": key.temp_api_key } }, tight);
+    expect((await start()).status).toBe(200);
+    const second = await body(await start());
+    expect((await start()).status).toBe(403);
+    // Ending one makes room again.
+    const ended = await call(`/v1/sessions/${second.session_id}`, { method: "DELETE", headers: { Authorization: `Bearer ${second.jwt_token}` } });
+    expect(ended.status).toBe(200);
+    expect((await start()).status).toBe(200);
+  });
+
+  it("reindex cooldown, with Retry-After", async () => {
+    const col = await createCollection();
+    const tight = { REINDEX_COOLDOWN_SECONDS: "600" } as unknown as Partial<Env>;
+    expect((await call(`/v1/collections/${col}/reindex`, { method: "POST", headers: master() }, tight)).status).toBe(202);
+    const again = await call(`/v1/collections/${col}/reindex`, { method: "POST", headers: master() }, tight);
+    expect(again.status).toBe(403);
+    expect(Number(again.headers.get("Retry-After"))).toBeGreaterThan(500);
+    const out = await body(again);
+    expect(out.error.code).toBe("quota_exceeded");
+    expect(out.error.details.quota).toBe("reindex_cooldown");
+  });
+
+  it("upload metadata: at most 8 KB and depth 5", async () => {
+    const col = await createCollection();
+    const deep = { a: { b: { c: { d: { e: { f: 1 } } } } } };
+    const big = { blob: "x".repeat(9000) };
+    for (const metadata of [deep, big]) {
+      const res = await call(`/v1/collections/${col}/documents`, { method: "POST", headers: master(), json: { documents: [{ name: "m.txt", text: "hello", metadata }] } });
+      expect(res.status).toBe(400);
+      expect((await body(res)).error.code).toBe("validation_error");
+    }
+    const ok = await call(`/v1/collections/${col}/documents`, {
+      method: "POST",
+      headers: master(),
+      json: { documents: [{ name: "m.txt", text: "hello", metadata: { a: { b: { c: { d: 1 } } } } }] },
+    });
+    expect(ok.status).toBe(202);
+  });
+});
+
+describe("lifecycle", () => {
+  it("deleting a collection revokes its keys and ends its sessions, the master key's too", async () => {
+    const col = await createCollection();
+    const key = await tempKey(col);
+    const session = await startChat(key.temp_api_key);
+    const masterSession = await body(await call("/start_chat", { method: "POST", headers: master(), json: { model: "m", document: [{ text: "hello world" }] } }));
+    expect(masterSession.jwt_token).toBeTruthy();
+    expect((await call(`/v1/collections/${col}`, { method: "DELETE", headers: master() })).status).toBe(200);
+    expect((await call("/v1/collections", { headers: { "X-API-Key": key.temp_api_key } })).status).toBe(401);
+    expect((await call("/api/chat", { method: "POST", headers: { Authorization: session.jwt_token }, json: { query: "hi" } })).status).toBe(401);
+    const listed = await body(await call("/v1/keys?include_inactive=true", { headers: master() }));
+    expect(listed.keys.find((k: { id: string }) => k.id === key.key_id)?.revoked_at).toBeTruthy();
+  });
+
+  it("a master-key session on a collection ends when the collection is deleted", async () => {
+    const made = await body(await call("/start_chat", { method: "POST", headers: master(), json: { model: "m", document: [{ text: "hello world" }] } }));
+    const col = made.collection_id;
+    const auth = { Authorization: `Bearer ${made.jwt_token}` };
+    expect((await call(`/v1/sessions/${made.session_id}/messages`, { headers: auth })).status).toBe(200);
+    expect((await call(`/v1/collections/${col}`, { method: "DELETE", headers: master() })).status).toBe(200);
+    expect((await call(`/v1/sessions/${made.session_id}/messages`, { headers: auth })).status).toBe(404);
+  });
+
+  it("DELETE /v1/sessions/{id}: its own token or the master key, nobody else", async () => {
+    const col = await createCollection();
+    const key = await tempKey(col);
+    const a = await startChat(key.temp_api_key);
+    const b = await startChat(key.temp_api_key);
+    const other = await call(`/v1/sessions/${a.session_id}`, { method: "DELETE", headers: { Authorization: `Bearer ${b.jwt_token}` } });
+    expect(other.status).toBe(404);
+    expect((await call(`/v1/sessions/${a.session_id}`, { method: "DELETE", headers: { "X-API-Key": key.temp_api_key } })).status).toBe(401);
+    expect((await call(`/v1/sessions/${a.session_id}`, { method: "DELETE", headers: master() })).status).toBe(200);
+    expect((await call("/api/chat", { method: "POST", headers: { Authorization: a.jwt_token }, json: { query: "hi" } })).status).toBe(401);
+    expect((await call(`/v1/sessions/${b.session_id}`, { method: "DELETE", headers: { Authorization: `Bearer ${b.jwt_token}` } })).status).toBe(200);
+    expect((await call(`/v1/sessions/${b.session_id}`, { method: "DELETE", headers: master() })).status).toBe(404);
+  });
+
+  it("/healthz: status for everyone, details for the master key only, a wrong master key is 401", async () => {
+    const anon = await body(await call("/healthz"));
+    expect(Object.keys(anon)).toEqual(["status"]);
+    const full = await body(await call("/healthz", { headers: master() }));
+    expect(full.providers.embedder).toBeTruthy();
+    expect((await call("/healthz", { headers: { "X-Master-API-Key": "wrong" } })).status).toBe(401);
+  });
+
+  it("refuses a JWT_SECRET_KEY equal to MASTER_API_KEY", async () => {
+    const res = await call("/v1/collections", { headers: master() }, { JWT_SECRET_KEY: env.MASTER_API_KEY } as Partial<Env>);
+    expect(res.status).toBe(500);
+    const out = await body(res);
+    expect(out.error.code).toBe("misconfigured");
+    expect(JSON.stringify(out)).not.toContain(env.MASTER_API_KEY);
+  });
+
+  it("tokens carry typ JWT and a token without it is refused", async () => {
+    const col = await createCollection();
+    const key = await tempKey(col);
+    const session = await startChat(key.temp_api_key);
+    const [h, p, sig] = session.jwt_token.split(".");
+    expect(JSON.parse(atob(h.replace(/-/g, "+").replace(/_/g, "/")))).toMatchObject({ alg: "HS256", typ: "JWT" });
+    const payload = JSON.parse(atob(p.replace(/-/g, "+").replace(/_/g, "/")));
+    expect(sig).toBeTruthy();
+    // Same claims and secret, another typ in the header.
+    const enc = (o: unknown) => btoa(JSON.stringify(o)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const data = `${enc({ alg: "HS256", typ: "at+jwt" })}.${enc(payload)}`;
+    const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(env.JWT_SECRET_KEY), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(data)));
+    const forged = `${data}.${btoa(String.fromCharCode(...mac)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+    expect((await call("/api/chat", { method: "POST", headers: { Authorization: forged }, json: { query: "hi" } })).status).toBe(401);
+  });
+});

@@ -74,6 +74,18 @@ export class KeyGuard extends DurableObject<Env> {
     };
   }
 
+  /**
+   * Claims a once-per-cooldown action (a collection's reindex): allowed when the last claim is
+   * older than `cooldown` seconds; answers the seconds left otherwise. Stored, so it survives eviction.
+   */
+  async claim(action: string, cooldown: number): Promise<{ ok: boolean; retryAfter: number }> {
+    const now = Date.now() / 1000;
+    const last = (await this.ctx.storage.get<number>(`claim:${action}`)) ?? 0;
+    if (now < last + cooldown) return { ok: false, retryAfter: Math.ceil(last + cooldown - now) };
+    await this.ctx.storage.put(`claim:${action}`, now);
+    return { ok: true, retryAfter: 0 };
+  }
+
   /** Registers a session unless `max` live sessions exist already; answers the live count. */
   async addSession(sid: string, expiresAt: number, max: number): Promise<{ ok: boolean; live: number }> {
     if (await this.isRevoked()) return { ok: false, live: 0 };

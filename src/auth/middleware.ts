@@ -20,10 +20,12 @@ export type Need =
   | { kind: "start-chat" }
   | { kind: "session"; legacy: boolean }
   | { kind: "session-or-key"; scope: Scope }
-  | { kind: "session-or-master" };
+  | { kind: "session-or-master" }
+  | { kind: "optional-master" };
 
 export function needOf(method: string, path: string): Need {
   const m = method.toUpperCase();
+  if (path === "/healthz") return { kind: "optional-master" };
   if (path === "/get_temp_api_key") return { kind: "master", legacy: true };
   if (path === "/v1/keys" || path.startsWith("/v1/keys/")) return { kind: "master", legacy: false };
   if (path === "/api/start_chat") return { kind: "legacy-temp-key" };
@@ -54,6 +56,8 @@ async function resolve(c: Ctx, need: Need): Promise<Principal> {
   switch (need.kind) {
     case "master":
       return requireMaster(c, need.legacy);
+    case "optional-master":
+      return requireMaster(c);
     case "key":
       return requireKeyOrMaster(c, need.scope);
     case "legacy-temp-key":
@@ -124,6 +128,7 @@ export function authenticateFirst(): MiddlewareHandler<AppEnv> {
     const path = new URL(c.req.url).pathname;
     const need = needOf(c.req.method, path);
     if (need.kind === "public") return next();
+    if (need.kind === "optional-master" && c.req.header("X-Master-API-Key") === undefined) return next();
     parseSecrets(c.env); // misconfiguration is 500 for everyone, never counted as a client's failure
 
     const ip = clientIp(c);

@@ -1,5 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { assertCollectionAccess, requireKeyOrMaster, requireMaster } from "../auth/authenticate";
+import { revokeCollectionKeys } from "../auth/keys";
+import { claimReindex, UsageSchema, usageReport } from "../auth/quotas";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { errorResponses, json, jsonBody } from "../http/schemas";
@@ -70,9 +72,9 @@ const get = createRoute({
   method: "get",
   path: "/v1/collections/{id}",
   tags: ["Collections"],
-  summary: "Get a collection",
+  summary: "Get a collection, with its usage against the quotas",
   request: { params: IdParam },
-  responses: { 200: json(CollectionSchema), ...errorResponses(401, 404, 500) },
+  responses: { 200: json(CollectionSchema.extend({ usage: UsageSchema })), ...errorResponses(401, 404, 500) },
 });
 const del = createRoute({
   method: "delete",
@@ -135,13 +137,14 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
     assertCollectionAccess(p, id);
     const col = await requireCollection(c.env.DB, id);
     const count = await c.env.DB.prepare("SELECT COUNT(*) AS n FROM documents WHERE collection_id = ?").bind(id).first<{ n: number }>();
-    return c.json(publicCollection(col, count?.n ?? 0), 200);
+    return c.json({ ...publicCollection(col, count?.n ?? 0), usage: await usageReport(c.env, c.var.settings, id) }, 200);
   });
 
   app.openapi(del, async (c) => {
     await requireMaster(c);
     const { id } = c.req.valid("param");
     const col = await requireCollection(c.env.DB, id);
+    await revokeCollectionKeys(c.env, id); // its keys stop working and its sessions end, first
     const n = await deleteCollectionEverywhere(c.env, col);
     return c.json({ id, deleted: true as const, documents_deleted: n }, 200);
   });
@@ -151,6 +154,7 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     assertCollectionAccess(p, id);
     await requireCollection(c.env.DB, id);
+    await claimReindex(c.env, c.var.settings, id);
     const docs = await c.env.DB.prepare("SELECT * FROM documents WHERE collection_id = ?").bind(id).all<DocumentRow>();
     const messages: IngestMessage[] = [];
     for (const d of docs.results) {

@@ -9,7 +9,7 @@ import { sessionStub } from "../chat/session-do";
 import { parseSecrets } from "../config";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
-import { json, legacyErrorResponses } from "../http/schemas";
+import { errorResponses, json, legacyErrorResponses } from "../http/schemas";
 import { ingestLegacyDocuments } from "../ingest/legacy";
 
 export const SessionResponse = z
@@ -95,7 +95,37 @@ const startChat = createRoute({
   responses: { 200: json(SessionResponse, "Session token and chat URL"), ...legacyErrorResponses(400, 401, 403, 500) },
 });
 
+const endSessionRoute = createRoute({
+  method: "delete",
+  path: "/v1/sessions/{id}",
+  tags: ["Chat"],
+  summary: "End a chat session (its own token, or the master key)",
+  description: "The session's history is deleted and its token stops working at once.",
+  request: { params: z.object({ id: z.string().min(1).max(64) }) },
+  responses: { 200: json(z.object({ session_id: z.string(), ended: z.literal(true) })), ...errorResponses(401, 404, 429, 500) },
+});
+
+/** Ends a session: its object forgets everything, its owner's guard stops counting it. */
+export async function endSession(env: Env, sid: string): Promise<boolean> {
+  const stub = sessionStub(env, sid);
+  const meta = await stub.meta();
+  if (!meta) return false;
+  await stub.end();
+  const guard = meta.key_id === "master" ? guardName.collection(meta.collection_id ?? "none") : guardName.key(meta.key_id);
+  await guardStub(env, guard).removeSession(sid);
+  return true;
+}
+
 export function mountSessions(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(endSessionRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const p = c.var.principal; // the auth middleware accepted the master key or a session token
+    if (p.kind === "session" && p.claims.sid !== id) throw new ApiError("not_found", "Session not found");
+    if (p.kind !== "session" && p.kind !== "master") throw new ApiError("forbidden", "A session token or the master key is required");
+    if (!(await endSession(c.env, id))) throw new ApiError("not_found", "Session not found or ended");
+    return c.json({ session_id: id, ended: true as const }, 200);
+  });
+
   app.openapi(apiStartChat, async (c) => {
     const key = await requireLegacyTempKey(c);
     return c.json(await startSession(c, { keyId: key.id, collectionId: key.collection_id, keyExpiresAt: key.expires_at }), 200);
