@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { extract } from "../../src/ingest/extract";
 import { EXTRACT_LIMITS } from "../../src/ingest/extract/limits";
+import { chunkText } from "../../src/retrieval/chunker";
 import { ZIP_LIMITS } from "../../src/ingest/extract/zip";
 import { buildPdf, buildZip, docxParts, expectApiError, para, utf8 } from "./builders";
 
@@ -54,6 +55,28 @@ describe("extraction runs in linear time on pathological input", () => {
       expect(ratio, `${label}: time(4n)/time(n) = ${ratio.toFixed(2)} (quadratic would be 16)`).toBeLessThan(9);
     });
   }
+});
+
+describe("chunking a pathological document runs in linear time", () => {
+  // One 'word' of millions of characters: each cut used to count all of what was left.
+  it("a run of [ with no space, extracted and chunked", async () => {
+    const time = async (n: number) => {
+      const doc = await extract(utf8("[".repeat(n)), { name: "a.md" });
+      const t0 = performance.now();
+      const chunks = chunkText(doc, { maxTokens: 256, overlapTokens: 32 });
+      expect(chunks.length).toBeGreaterThan(n / 300);
+      return performance.now() - t0;
+    };
+    await time(50_000);
+    let a = Number.POSITIVE_INFINITY;
+    let b = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 3; i++) {
+      a = Math.min(a, await time(100_000));
+      b = Math.min(b, await time(400_000));
+    }
+    console.log(JSON.stringify({ chunker_ms: [a, b] }));
+    expect(b / Math.max(a, 1)).toBeLessThan(9); // 4× the input: linear ≈ 4, quadratic ≈ 16
+  });
 });
 
 describe("extraction caps", () => {
