@@ -7,8 +7,9 @@
 // bench step turns the IP and key limiters off). Two phases of the same legitimate traffic, in one run:
 //   1. solo:   3 legitimate clients (own temporary key and own address each) search at a steady,
 //              within-limits pace (4 requests/s each);
-//   2. attack: the same, while 4 clients flood POST /get_temp_api_key with wrong master keys as fast
-//              as they can (8 requests in flight each), and one client uploads pathological
+//   2. flood only: the same, while the 4 flooding clients below run (no uploads), for comparison;
+//   3. attack: the same, while 4 clients flood POST /get_temp_api_key with wrong master keys as fast
+//              as they can (one request in flight each; --flood-in-flight N for more), and one client uploads pathological
 //              markdown (`<!--`×500,000, `[`×2,000,000, `![`×1,000,000: the inputs that once hung
 //              the service) and waits for them to be processed.
 // Printed: legitimate p50/p95 in each phase and their ratio (target: attack p95 ≤ 2× solo p95), the
@@ -21,6 +22,12 @@ import { randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { serverFromArgs } from "./lib/server.mjs";
 import { fmt, latencySummary, machineInfo, parseArgs, printTable, sleep, writeResult } from "./lib/util.mjs";
+
+/**
+ * Each flooding client keeps one request in flight and sends the next the moment an answer arrives
+ * (4 clients = 4 connections at full speed). `--flood-in-flight N` makes each one N connections.
+ */
+let FLOOD_IN_FLIGHT = 1;
 
 /** The production defaults (src/config.ts); the IP limit must match wrangler.jsonc `ratelimits`. */
 export const ABUSE_VARS = { RATE_LIMIT_IP_PER_MINUTE: "600", RATE_LIMIT_KEY_PER_MINUTE: "300", RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: "10" };
@@ -44,6 +51,9 @@ function corpus(n) {
   return docs;
 }
 
+/** The first few server-error answers, to tell what failed (a 503 of the app, or of wrangler dev). */
+const serverErrorSamples = [];
+
 async function http(base, method, path, { headers = {}, json, body, timeoutMs = 60_000 } = {}) {
   const h = { ...headers };
   if (json !== undefined) h["Content-Type"] = "application/json";
@@ -62,8 +72,11 @@ async function http(base, method, path, { headers = {}, json, body, timeoutMs = 
     } catch {
       // keep text
     }
+    if (res.status >= 500 && serverErrorSamples.length < 5)
+      serverErrorSamples.push({ method, path: path.replace(/(col|doc)_[\w-]+/g, "$1_…"), status: res.status, body: text.slice(0, 300) });
     return { status: res.status, ms: performance.now() - t, body: parsed, headers: res.headers };
   } catch (err) {
+    if (serverErrorSamples.length < 5) serverErrorSamples.push({ method, path, status: 0, body: String(err.cause?.code ?? err.message) });
     return { status: 0, ms: performance.now() - t, body: String(err.cause?.code ?? err.message), headers: new Headers() };
   }
 }
@@ -166,11 +179,13 @@ export async function runAbuse(server, { seconds = 20 } = {}) {
     legit.push({ key: k.body.temp_api_key, ip: `10.20.0.${i + 1}` });
   }
   const perSecond = 4; // 240 per minute per key and address: inside both limits
-  const phase = async (label, attack) => {
+  const phase = async (label, attack, withUploads = attack) => {
     const until = performance.now() + seconds * 1000;
     const work = legit.map((l) => legitClient(base, { ...l, collectionId, until, perSecond }));
-    const floods = attack ? [1, 2, 3, 4].map((i) => floodClient(base, { ip: `10.99.0.${i}`, until, inFlight: 8 })) : [];
-    const uploads = attack ? pathologicalUploads(base, server.masterKey, collectionId, until) : null;
+    const floods = attack
+      ? [1, 2, 3, 4].map((i) => floodClient(base, { ip: `10.99.${label.length}.${i}`, until, inFlight: FLOOD_IN_FLIGHT }))
+      : [];
+    const uploads = withUploads ? pathologicalUploads(base, server.masterKey, collectionId, until) : null;
     const results = await Promise.all(work);
     const flood = await Promise.all(floods);
     const patho = uploads ? await uploads : null;
@@ -180,8 +195,8 @@ export async function runAbuse(server, { seconds = 20 } = {}) {
     return { label, legit: { ...latencySummary(lat), statuses }, flood, pathological: patho };
   };
   const solo = await phase("solo", false);
-  // A fresh minute for the attack, so neither phase inherits the other's windows.
-  await sleep(1000);
+  // The flood alone (its own addresses), then the flood with the hostile uploads (the target).
+  const floodOnly = await phase("flood-only", true, false);
   const attack = await phase("attack", true);
 
   const limit = Number(ABUSE_VARS.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE);
@@ -198,7 +213,13 @@ export async function runAbuse(server, { seconds = 20 } = {}) {
   const allowedPerClient = limit * windows;
   const past = attack.flood.reduce((a, f) => a + Math.max(0, f.total - allowedPerClient), 0);
   const pastAnswered429 = attack.flood.reduce((a, f) => a + Math.min(Math.max(0, f.total - allowedPerClient), f.statuses[429] ?? 0), 0);
-  const serverErrors = [solo.legit.statuses, attack.legit.statuses, floodTotals.statuses]
+  const serverErrors = [
+    solo.legit.statuses,
+    floodOnly.legit.statuses,
+    attack.legit.statuses,
+    floodTotals.statuses,
+    ...floodOnly.flood.map((f) => f.statuses),
+  ]
     .flatMap((s) => Object.entries(s))
     .reduce((a, [s, n]) => a + (Number(s) >= 500 || Number(s) === 0 ? n : 0), 0);
   const ratio = solo.legit.p95 ? attack.legit.p95 / solo.legit.p95 : null;
@@ -208,10 +229,13 @@ export async function runAbuse(server, { seconds = 20 } = {}) {
     legit_clients: legit.length,
     legit_rate_per_client: perSecond,
     solo: solo.legit,
+    flood_only: floodOnly.legit,
+    flood_only_p95_ratio: solo.legit.p95 ? floodOnly.legit.p95 / solo.legit.p95 : null,
     attack: attack.legit,
     p95_ratio: ratio,
     flood: {
       clients: attack.flood.length,
+      in_flight_per_client: FLOOD_IN_FLIGHT,
       total: floodTotals.total,
       statuses: floodTotals.statuses,
       share_429: floodTotals.total ? (floodTotals.statuses[429] ?? 0) / floodTotals.total : null,
@@ -224,6 +248,7 @@ export async function runAbuse(server, { seconds = 20 } = {}) {
     },
     pathological: attack.pathological,
     server_errors: serverErrors,
+    server_error_samples: serverErrorSamples,
     targets: {
       legit_p95_within_2x: { value: ratio, met: ratio !== null && ratio <= 2 },
       flood_past_limit_all_429: { value: `${pastAnswered429}/${past}`, met: pastAnswered429 === past && floodTotals.noRetryAfter === 0 },
@@ -237,6 +262,7 @@ export function printAbuse(r) {
     ["phase", "requests", "p50 ms", "p95 ms", "statuses"],
     [
       ["solo", r.solo.n, fmt(r.solo.p50), fmt(r.solo.p95), JSON.stringify(r.solo.statuses)],
+      ["flood only", r.flood_only.n, fmt(r.flood_only.p50), fmt(r.flood_only.p95), JSON.stringify(r.flood_only.statuses)],
       ["under attack", r.attack.n, fmt(r.attack.p50), fmt(r.attack.p95), JSON.stringify(r.attack.statuses)],
     ],
     `Legitimate search (${r.legit_clients} clients × ${r.legit_rate_per_client}/s, ${r.seconds_per_phase} s per phase)`,
@@ -257,6 +283,7 @@ export function printAbuse(r) {
           : "–",
       ],
       ["server errors (5xx or no answer)", r.server_errors],
+      ...r.server_error_samples.map((e) => [`  e.g. ${e.method} ${e.path}`, `${e.status} ${e.body.slice(0, 80)}`]),
     ],
     "Flood and hostile uploads",
   );
@@ -264,7 +291,12 @@ export function printAbuse(r) {
     ["target", "value", "met"],
     [
       ["legit p95 under attack ≤ 2× solo", fmt(r.p95_ratio, 2), r.targets.legit_p95_within_2x.met ? "yes" : "NO"],
-      ["every flood request past the limit → 429 + Retry-After", r.targets.flood_past_limit_all_429.value, r.targets.flood_past_limit_all_429.met ? "yes" : "NO"],
+      ["  (flood alone, no uploads: p95 ratio)", fmt(r.flood_only_p95_ratio, 2), ""],
+      [
+        "every flood request past the limit → 429 + Retry-After",
+        r.targets.flood_past_limit_all_429.value,
+        r.targets.flood_past_limit_all_429.met ? "yes" : "NO",
+      ],
       ["0 server errors", r.server_errors, r.targets.zero_server_errors.met ? "yes" : "NO"],
     ],
     "Targets",
@@ -275,6 +307,7 @@ async function main() {
   const args = parseArgs(process.argv.slice(2), { boolean: ["quick"] });
   const quick = !!args.quick || process.env.BENCH_QUICK === "1";
   const seconds = Number(args.seconds ?? (quick ? 5 : 20));
+  FLOOD_IN_FLIGHT = Number(args.floodInFlight ?? 1);
   const server = await serverFromArgs(args, { vars: ABUSE_VARS });
   try {
     const r = await runAbuse(server, { seconds });

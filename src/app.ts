@@ -4,7 +4,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { authenticateFirst } from "./auth/middleware";
+import { authenticateFirst, refuseBlockedAddresses } from "./auth/middleware";
 import { parseSettings } from "./config";
 import type { AppEnv } from "./http/context";
 import { ApiError, type ErrorCode, errorBody, LEGACY_PATHS } from "./http/errors";
@@ -72,6 +72,7 @@ export function createApp(mount: (app: OpenAPIHono<AppEnv>) => void): OpenAPIHon
   });
 
   // Order matters: the address limit, then credentials, and only then anything that reads a body.
+  app.use("*", refuseBlockedAddresses());
   app.use("*", ipRateLimit());
   app.use("*", authenticateFirst());
 

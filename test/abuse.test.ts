@@ -442,3 +442,13 @@ describe("lifecycle", () => {
     expect((await call("/api/chat", { method: "POST", headers: { Authorization: forged }, json: { query: "hi" } })).status).toBe(401);
   });
 });
+
+describe("inventory", () => {
+  it("the OpenAPI document lists every route, the abuse-related ones included", async () => {
+    const doc = await body(await call("/openapi.json"));
+    expect(doc.paths["/v1/sessions/{id}"]?.delete).toBeTruthy();
+    expect(doc.paths["/v1/collections/{id}"]?.get?.responses?.["200"]).toBeTruthy();
+    expect(JSON.stringify(doc.components?.schemas?.CollectionUsage ?? {})).toContain("used");
+    expect(doc.paths["/healthz"]?.get).toBeTruthy();
+  });
+});
