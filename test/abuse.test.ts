@@ -452,3 +452,25 @@ describe("inventory", () => {
     expect(doc.paths["/healthz"]?.get).toBeTruthy();
   });
 });
+
+describe("one content-type predicate for validator and handler", () => {
+  it("a +json media type is validated and read as JSON; a multipart type mentioning json is not JSON", async () => {
+    const col = await createCollection();
+    const plusJson = await call(`/v1/collections/${col}/documents`, {
+      method: "POST",
+      headers: { ...master(), "Content-Type": "application/vnd.api+json" },
+      body: JSON.stringify({ documents: [{ name: "a.txt", text: "hello there" }] }),
+    });
+    expect(plusJson.status).toBe(202);
+    const invalid = await call(`/v1/collections/${col}/documents`, {
+      method: "POST",
+      headers: { ...master(), "Content-Type": "application/vnd.api+json" },
+      body: JSON.stringify({ documents: [] }),
+    });
+    expect(invalid.status).toBe(400);
+    expect((await body(invalid)).error.code).toBe("validation_error");
+    const { isJsonContentType } = await import("../src/http/content-type");
+    expect(isJsonContentType("multipart/form-data; x=application/json")).toBe(false);
+    expect(isJsonContentType("Application/JSON; charset=utf-8")).toBe(true);
+  });
+});
