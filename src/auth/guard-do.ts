@@ -32,9 +32,10 @@ interface Window {
  * The strongly consistent authority for one principal: an API key (`key:<id>`), a client IP's failed
  * authentications (`fail:<ip>`) or the master key's sessions of one collection (`col:<id>`).
  *
- * - Rate limits: fixed windows counted in memory. One object is single-threaded, so counting needs
- *   no read-then-write race; if the object is evicted its windows restart (a limit can then be
- *   exceeded once, never applied wrongly). Remaining and reset are exact, hence the standard headers.
+ * - Rate limits: fixed windows, opened by their first request, counted in memory. One object is
+ *   single-threaded, so counting has no read-then-write race; if the object is evicted its windows
+ *   restart (a limit can then be exceeded once, never applied wrongly). Remaining and reset are
+ *   exact, hence the standard headers.
  * - Revocation: stored, so every later `hit` answers `revoked` wherever the caller runs.
  * - Live sessions: the key's session ids, so revocation can end each one and a quota can count them.
  */
@@ -51,10 +52,15 @@ export class KeyGuard extends DurableObject<Env> {
   async hit(buckets: Bucket[], cost: number): Promise<HitResult> {
     const revoked = await this.isRevoked();
     const now = Date.now() / 1000;
+    // Session buckets come and go: forget windows that have ended once there are many.
+    if (this.windows.size > 1000) {
+      for (const [name, w] of this.windows) if (now >= w.start + 3600) this.windows.delete(name);
+    }
     const states = buckets.map((b) => {
       let w = this.windows.get(b.name);
       if (!w || now >= w.start + b.period) {
-        w = { start: Math.floor(now / b.period) * b.period, used: 0 };
+        // A window opens at its first request (not at a clock boundary): `reset` is exact either way.
+        w = { start: now, used: 0 };
         this.windows.set(b.name, w);
       }
       return { b, w };
