@@ -474,3 +474,17 @@ describe("one content-type predicate for validator and handler", () => {
     expect(isJsonContentType("Application/JSON; charset=utf-8")).toBe(true);
   });
 });
+
+describe("quotas on the original's ingestion paths", () => {
+  it("/start_chat with documents into a key's collection is held to the collection's quota", async () => {
+    const col = await createCollection();
+    const key = await tempKey(col);
+    const tight = { QUOTA_COLLECTION_DOCUMENTS: "1" } as unknown as Partial<Env>;
+    const send = (text: string) =>
+      call("/start_chat", { method: "POST", headers: { "X-API-Key": key.temp_api_key }, json: { model: "m", document: [{ text }] } }, tight);
+    expect((await send("first document text")).status).toBe(200);
+    const over = await send("second document text");
+    expect(over.status).toBe(403);
+    expect((await body(over)).code).toBe("quota_exceeded");
+  });
+});
