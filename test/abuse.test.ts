@@ -488,3 +488,19 @@ describe("quotas on the original's ingestion paths", () => {
     expect((await body(over)).code).toBe("quota_exceeded");
   });
 });
+
+describe("request costs", () => {
+  it("a collection reindex costs RATE_COST_REINDEX, one document's reindex an upload's, a read 1", async () => {
+    const { costOf } = await import("../src/auth/middleware");
+    const { parseSettings } = await import("../src/config");
+    const s = parseSettings({});
+    expect(costOf("POST", "/v1/collections/col_x/reindex", s)).toBe(s.RATE_COST_REINDEX);
+    expect(costOf("POST", "/v1/collections/col_x/documents/doc_y/reindex", s)).toBe(s.RATE_COST_UPLOAD);
+    expect(costOf("POST", "/v1/collections/col_x/documents", s)).toBe(s.RATE_COST_UPLOAD);
+    expect(costOf("POST", "/v1/chat", s)).toBe(s.RATE_COST_CHAT);
+    expect(costOf("POST", "/api/chat", s)).toBe(s.RATE_COST_CHAT);
+    expect(costOf("POST", "/v1/collections/col_x/search", s)).toBe(1);
+    expect(costOf("GET", "/v1/collections/col_x", s)).toBe(1);
+    expect([s.RATE_COST_CHAT, s.RATE_COST_UPLOAD, s.RATE_COST_REINDEX]).toEqual([5, 5, 50]);
+  });
+});

@@ -47,7 +47,9 @@ export function needOf(method: string, path: string): Need {
 /** Cost units a request spends from its key's budget: answers and re-embedding cost more than reads. */
 export function costOf(method: string, path: string, s: Settings): number {
   if (path === "/v1/chat" || path === "/api/chat" || path === "/chat") return s.RATE_COST_CHAT;
-  if (method === "POST" && path.endsWith("/reindex")) return s.RATE_COST_REINDEX;
+  // A collection's reindex re-embeds all of it; one document's costs what its upload did.
+  if (method === "POST" && /^\/v1\/collections\/[^/]+\/reindex$/.test(path)) return s.RATE_COST_REINDEX;
+  if (method === "POST" && path.endsWith("/reindex")) return s.RATE_COST_UPLOAD;
   if (method === "POST" && (path === "/make_embedding" || path.endsWith("/documents") || path === "/start_chat")) return s.RATE_COST_UPLOAD;
   return 1;
 }
