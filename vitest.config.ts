@@ -53,6 +53,16 @@ export default defineConfig(async () => {
             // Lets the real-corpus suite find ../shared (read in place, never copied).
             SHARED_DIR: path.resolve(__dirname, "../shared"),
             REQUIRE_CORPUS: requireCorpus ? "1" : "",
+            // The suites make many requests from one (absent) address with one key: generous limits
+            // here; the abuse tests pass tight ones per request and use their own keys and addresses.
+            RATE_LIMIT_IP_PER_MINUTE: "0",
+            RATE_LIMIT_KEY_PER_MINUTE: "1000000",
+            RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: "100000",
+          },
+          // A tight copy of the IP limiter for the abuse tests (the real one's limit is in wrangler.jsonc).
+          ratelimits: {
+            IP_RATE_LIMITER: { simple: { limit: 600, period: 60 } },
+            TEST_IP_RATE_LIMITER: { simple: { limit: 3, period: 60 } },
           },
           // Doubles of the services that have no local simulator, bound under test-only names so the
           // app picks its local providers by default; tests that exercise the Cloudflare providers

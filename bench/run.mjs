@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // `npm run bench`: runs every benchmark, prints their tables and writes bench/results/*.json.
 //
-//   npm run bench [-- --quick] [--only bundle,ingest,serve,chunker,vector-scan] [--skip ...] [--url URL --key KEY] [--wait-quiet S]
+//   npm run bench [-- --quick] [--only bundle,ingest,serve,abuse,chunker,vector-scan] [--skip ...] [--url URL --key KEY] [--wait-quiet S]
 //
 // Order: bundle size and cold start first (fresh processes, quiet machine), then ingestion and
-// serving on one private `wrangler dev`, then the chunker and vector-scan micro-benchmarks (other
+// serving on one private `wrangler dev` (rate limits off), then the abuse step on its own private
+// `wrangler dev` (rate limits on, as in production), then the chunker and vector-scan micro-benchmarks (other
 // helpers' bench/chunker.* and bench/vector-scan.* scripts, run as child processes when present;
 // TypeScript ones bundled with esbuild first). --quick is a smoke run: 500 documents,
 // 3 s per load step, 10 iterations of the original flow, one cold start. Exits non-zero only when a
@@ -13,13 +14,14 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { ABUSE_VARS, printAbuse, runAbuse } from "./abuse.mjs";
 import { printBundle, runBundle } from "./bundle.mjs";
 import { ingestScifact, printIngest } from "./ingest.mjs";
 import { ROOT, serverFromArgs } from "./lib/server.mjs";
 import { checkQuiet, fmt, machineInfo, parseArgs, printTable, writeResult } from "./lib/util.mjs";
 import { printServe, runServe } from "./serve.mjs";
 
-const PIECES = ["bundle", "ingest", "serve", "chunker", "vector-scan"];
+const PIECES = ["bundle", "ingest", "serve", "abuse", "chunker", "vector-scan"];
 
 /**
  * bench/<name>.* scripts written by other helpers (e.g. vector-scan.ts and vector-scan.workerd.ts).
@@ -204,6 +206,35 @@ async function main() {
     }
   }
 
+  if (want("abuse")) {
+    let server = null;
+    try {
+      await checkQuiet("abuse", waitQuiet);
+      // Its own server: the limits on (every other step turns them off), fresh windows and counters.
+      server = await serverFromArgs(args, { vars: ABUSE_VARS });
+      console.log(`\n== abuse: legitimate search under a failed-auth flood and hostile uploads (${server.url})`);
+      const r = await runAbuse(server, { seconds: quick ? 5 : 20 });
+      printAbuse(r);
+      await writeResult(`abuse${suffix}`, { benchmark: "abuse", machine: summary.machine, quick, ...r });
+      summary.pieces.abuse = {
+        status: "ok",
+        solo_p95_ms: r.solo.p95,
+        attack_p95_ms: r.attack.p95,
+        p95_ratio: r.p95_ratio,
+        flood_total: r.flood.total,
+        flood_share_429: r.flood.share_429,
+        server_errors: r.server_errors,
+        targets: r.targets,
+      };
+    } catch (err) {
+      failed = true;
+      summary.pieces.abuse = { status: "failed", error: err.message };
+      console.error(`abuse failed: ${err.message}`);
+    } finally {
+      await server?.stop();
+    }
+  }
+
   for (const name of ["chunker", "vector-scan"]) {
     if (!want(name)) continue;
     const scripts = findScripts(name);
@@ -254,6 +285,8 @@ function headline(k, v) {
   }
   if (k === "serve")
     return `p95 @8: search ${fmt(v.search_p95_ms_at_8)} ms (≤ 50 ${v.targets.search.met ? "met" : "NOT met"}), chat ${fmt(v.chat_p95_ms_at_8)} ms (≤ 80 ${v.targets.chat.met ? "met" : "NOT met"})`;
+  if (k === "abuse")
+    return `legit p95 ${fmt(v.solo_p95_ms)} → ${fmt(v.attack_p95_ms)} ms under attack (${fmt(v.p95_ratio, 2)}×, ≤ 2 ${v.targets.legit_p95_within_2x.met ? "met" : "NOT met"}), flood 429 ${fmt((v.flood_share_429 ?? 0) * 100)} %, 5xx ${v.server_errors}`;
   return `${fmt(v.seconds)} s`;
 }
 

@@ -4,9 +4,11 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { authenticateFirst, refuseBlockedAddresses } from "./auth/middleware";
 import { parseSettings } from "./config";
 import type { AppEnv } from "./http/context";
 import { ApiError, type ErrorCode, errorBody, LEGACY_PATHS } from "./http/errors";
+import { ipRateLimit } from "./http/rate-limit";
 
 /** Shapes every zod validation failure into the one error envelope. */
 export function validationHook(result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }): void {
@@ -64,10 +66,15 @@ export function createApp(mount: (app: OpenAPIHono<AppEnv>) => void): OpenAPIHon
     return cors({
       origin: (origin) => (allowed.includes(origin) ? origin : null),
       allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "X-Master-API-Key", "X-Request-Id"],
-      exposeHeaders: ["X-Request-Id", "X-Cache"],
+      exposeHeaders: ["X-Request-Id", "X-Cache", "RateLimit", "RateLimit-Policy", "Retry-After"],
       maxAge: 600,
     })(c, next);
   });
+
+  // Order matters: the address limit, then credentials, and only then anything that reads a body.
+  app.use("*", refuseBlockedAddresses());
+  app.use("*", ipRateLimit());
+  app.use("*", authenticateFirst());
 
   app.use("*", async (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD" || isUploadPath(new URL(c.req.url).pathname)) return next();
@@ -93,7 +100,9 @@ export function createApp(mount: (app: OpenAPIHono<AppEnv>) => void): OpenAPIHon
       // Internal detail goes to the logs only, tied to the request id the client sees.
       console.error(JSON.stringify({ request_id: rid, code: apiErr.code, error: String(err), cause: String(apiErr.cause ?? "") }));
     }
-    return c.json(errorBody(apiErr, rid, LEGACY_PATHS.has(new URL(c.req.url).pathname)), apiErr.status);
+    const res = c.json(errorBody(apiErr, rid, LEGACY_PATHS.has(new URL(c.req.url).pathname)), apiErr.status);
+    for (const [k, v] of Object.entries(apiErr.headers ?? {})) res.headers.set(k, v);
+    return res;
   });
   return app;
 }

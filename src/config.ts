@@ -40,6 +40,25 @@ const SettingsSchema = z.object({
   ANSWER_CACHE_MAX_BYTES: int(64 * 1024, 1024, 1024 * 1024),
   // Queue consumer: memory the documents of one batch may use together (see src/ingest/queue.ts).
   INGEST_MEMORY_BUDGET_MB: int(64, 8, 100),
+
+  // --- Abuse resistance: rate limits, quotas, extraction caps, edge auth cache (docs/security.md) ---
+  /** Per client IP, before authentication (Workers Rate Limiting binding IP_RATE_LIMITER); 0 = off. */
+  RATE_LIMIT_IP_PER_MINUTE: int(600, 0, 1_000_000),
+  /** Per API key and per session, in cost units per minute (KeyGuard Durable Object); 0 = off. */
+  RATE_LIMIT_KEY_PER_MINUTE: int(300, 0, 1_000_000),
+  /** Failed authentications per client IP per minute; never off. */
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: int(10, 1, 1_000_000),
+  /** Cost units of one request of each kind against the key limit (a read costs 1). */
+  RATE_COST_CHAT: int(5, 1, 1000),
+  RATE_COST_UPLOAD: int(5, 1, 1000),
+  RATE_COST_REINDEX: int(50, 1, 10_000),
+  /** How long an isolate may answer a temporary key from memory before asking KV again (seconds). */
+  AUTH_CACHE_SECONDS: int(10, 0, 60),
+  QUOTA_COLLECTION_DOCUMENTS: int(10_000, 1, 10_000_000),
+  QUOTA_COLLECTION_BYTES: int(1024 * 1024 * 1024, 1024, 1024 * 1024 * 1024 * 1024),
+  QUOTA_COLLECTION_CHUNKS: int(500_000, 1, 100_000_000),
+  QUOTA_KEY_LIVE_SESSIONS: int(100, 1, 1_000_000),
+  REINDEX_COOLDOWN_SECONDS: int(300, 0, 86_400),
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;
@@ -86,6 +105,10 @@ export function parseSecrets(env: unknown): Secrets {
     if (!r.success) {
       throw new ApiError("misconfigured", `Server misconfigured: ${name} ${r.error.issues[0]?.message ?? "is invalid"}`);
     }
+  }
+  // One secret for both would let anyone holding the master key mint session tokens and vice versa.
+  if (rec.MASTER_API_KEY === rec.JWT_SECRET_KEY) {
+    throw new ApiError("misconfigured", "Server misconfigured: JWT_SECRET_KEY must differ from MASTER_API_KEY");
   }
   return { MASTER_API_KEY: rec.MASTER_API_KEY as string, JWT_SECRET_KEY: rec.JWT_SECRET_KEY as string };
 }

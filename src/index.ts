@@ -3,6 +3,7 @@ import { handleQueue, type IngestMessage } from "./ingest/queue";
 import { requeueStuckDocuments } from "./ingest/sweeper";
 import { mountRoutes } from "./routes";
 
+export { KeyGuard } from "./auth/guard-do";
 export { ChatSession } from "./chat/session-do";
 export { CollectionIndex } from "./retrieval/collection-index/object";
 

@@ -241,8 +241,8 @@ describe("configuration fails closed", () => {
     }
   });
 
-  it("healthz reports providers and no secrets", async () => {
-    const res = await call("/healthz");
+  it("healthz reports providers and no secrets (details to the master key only, issue 10)", async () => {
+    const res = await call("/healthz", { headers: master() });
     expect(res.status).toBe(200);
     const out = await body(res);
     expect(out.providers.embedder.mode).toBe("local");

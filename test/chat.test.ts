@@ -185,7 +185,7 @@ describe("Cloudflare providers (doubles of Workers AI and Vectorize)", () => {
   const cf = () => ({ AI: env.TEST_AI, VECTORIZE: env.TEST_VECTORIZE }) as Partial<Env>;
 
   it("health reports the Cloudflare providers when bound", async () => {
-    const out = await body(await call("/healthz", {}, cf()));
+    const out = await body(await call("/healthz", { headers: master() }, cf()));
     expect(out.providers.embedder).toMatchObject({ mode: "cloudflare", dimensions: 768 });
     expect(out.providers.vector_index.id).toBe("vectorize");
     expect(out.providers.answerer.id).toBe("workers-ai");

@@ -12,6 +12,7 @@ declare global {
       SHARED_FILES: Fetcher;
       TEST_AI: Ai;
       TEST_VECTORIZE: VectorizeIndex;
+      TEST_IP_RATE_LIMITER: RateLimit;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

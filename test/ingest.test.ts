@@ -240,12 +240,15 @@ describe("queue semantics", () => {
     const goodDoc = await waitForDocument(good, upGood.documents[0].id);
     const badDoc = await waitForDocument(bad, upBad.documents[0].id);
     // Both back to `queued` at a new generation; the bad one's original vanishes (a crash while reading R2).
-    const requeue = (id: string) =>
-      env.DB.prepare("UPDATE documents SET status = 'queued', generation = generation + 1 WHERE id = ? RETURNING generation")
+    const requeue = async (id: string) => {
+      const row = await env.DB.prepare("UPDATE documents SET status = 'queued', generation = generation + 1 WHERE id = ? RETURNING generation")
         .bind(id)
         .first<{ generation: number }>();
-    const g1 = (await requeue(goodDoc.id))!.generation;
-    const g2 = (await requeue(badDoc.id))!.generation;
+      if (!row) throw new Error(`document ${id} vanished`);
+      return row.generation;
+    };
+    const g1 = await requeue(goodDoc.id);
+    const g2 = await requeue(badDoc.id);
     const original = env.DOCUMENTS.get;
     const r2 = env.DOCUMENTS as { get: (key: string) => Promise<unknown> };
     r2.get = async (key: string) => {

@@ -131,7 +131,16 @@ export async function startServer(opts = {}) {
   const masterKey = `mk_bench_${randomBytes(32).toString("base64url")}`;
   const jwtSecret = randomBytes(48).toString("base64url");
   const envFile = path.join(persistTo, "bench.env");
-  const vars = { MASTER_API_KEY: masterKey, JWT_SECRET_KEY: jwtSecret, ANSWER_PROVIDER: "extractive", ...(opts.vars ?? {}) };
+  // The IP and key rate limiters are off for the benchmarks (many requests from one address and one
+  // key are the point); only the abuse step turns them on, through opts.vars.
+  const vars = {
+    MASTER_API_KEY: masterKey,
+    JWT_SECRET_KEY: jwtSecret,
+    ANSWER_PROVIDER: "extractive",
+    RATE_LIMIT_IP_PER_MINUTE: "0",
+    RATE_LIMIT_KEY_PER_MINUTE: "0",
+    ...(opts.vars ?? {}),
+  };
   await writeFile(
     envFile,
     `${Object.entries(vars)

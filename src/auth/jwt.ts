@@ -46,6 +46,8 @@ export async function verifySessionToken(
   try {
     payload = await verify(token, secret, {
       alg: ALG,
+      // The header must say what this is (hono/jwt's sign writes typ "JWT").
+      typ: "JWT",
       iss: JWT_ISSUER,
       aud: JWT_AUDIENCE,
       exp: false,

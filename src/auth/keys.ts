@@ -1,6 +1,7 @@
 import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
 import { newId, randomToken, sha256Hex } from "./crypto";
+import { guardName, guardStub } from "./guard-do";
 import type { KeyRecord, Scope } from "./principal";
 
 /** Recognisable prefix so leaked keys can be found by secret scanners. */
@@ -50,19 +51,49 @@ export async function issueKey(
 }
 
 /**
- * Looks a presented key up by its digest. KV answers the hot path; D1 is asked whether the key was
- * revoked, because a KV delete can take up to 60 s to reach every location while D1 is consistent.
+ * Isolate-local answers for presented keys (positive and negative), so that a key's steady-state
+ * auth costs no round trip at all and at most one KV read per AUTH_CACHE_SECONDS per isolate.
+ * Bounded: cleared when it grows past MAX_CACHED entries.
  */
-export async function lookupKey(env: Env, presented: string): Promise<KeyRecord | null> {
+const keyCache = new Map<string, { record: KeyRecord | null; until: number }>();
+const MAX_CACHED = 10_000;
+
+export function forgetCachedKeys(): void {
+  keyCache.clear();
+}
+
+/**
+ * Looks a presented key up by its digest, from the isolate cache, else KV. D1 is never read on the
+ * hot path. How long a revoked key may still work (docs/security.md, "Revocation bound"):
+ * - with the per-key limiter on, not at all: its KeyGuard object answers `revoked` on every request;
+ * - with it off, at most AUTH_CACHE_SECONDS (this cache) + 60 s (KV's propagation of the delete).
+ */
+export async function lookupKey(
+  env: Env,
+  presented: string,
+  opts: { cacheSeconds?: number; now?: number } = {},
+): Promise<KeyRecord | null> {
   if (!presented.startsWith(KEY_PREFIX) || presented.length > 128) return null;
   const hash = await sha256Hex(presented);
-  const record = await env.API_KEYS.get<KeyRecord>(KV_PREFIX + hash, "json");
-  if (!record) return null;
-  if (record.expires_at <= Math.floor(Date.now() / 1000)) return null;
-  if (await isRevoked(env, record.id)) return null;
+  const nowMs = opts.now ?? Date.now();
+  const now = Math.floor(nowMs / 1000);
+  const cached = keyCache.get(hash);
+  let record: KeyRecord | null;
+  if (cached && cached.until > nowMs) {
+    record = cached.record;
+  } else {
+    record = await env.API_KEYS.get<KeyRecord>(KV_PREFIX + hash, "json");
+    const ttl = (opts.cacheSeconds ?? 10) * 1000;
+    if (ttl > 0) {
+      if (keyCache.size >= MAX_CACHED) keyCache.clear();
+      keyCache.set(hash, { record, until: nowMs + ttl });
+    }
+  }
+  if (!record || record.expires_at <= now) return null;
   return record;
 }
 
+/** Consistent revocation check (D1); for paths off the hot path only. */
 export async function isRevoked(env: Env, keyId: string): Promise<boolean> {
   const row = await env.DB.prepare("SELECT revoked_at, expires_at FROM api_keys WHERE id = ?")
     .bind(keyId)
@@ -90,7 +121,10 @@ export async function listKeys(
   return { keys, next_cursor: next };
 }
 
-/** Revokes a key: D1 marks it at once (consistent everywhere); the KV record is deleted too. */
+/**
+ * Revokes a key: D1 marks it (the listing), its KeyGuard object refuses it at once everywhere and
+ * ends its sessions, KV forgets it (propagates within 60 s) and so does this isolate's cache.
+ */
 export async function revokeKey(env: Env, keyId: string): Promise<boolean> {
   const row = await env.DB.prepare("SELECT key_hash, revoked_at FROM api_keys WHERE id = ?")
     .bind(keyId)
@@ -101,6 +135,30 @@ export async function revokeKey(env: Env, keyId: string): Promise<boolean> {
       .bind(Math.floor(Date.now() / 1000), keyId)
       .run();
   }
+  await guardStub(env, guardName.key(keyId)).revoke();
   await env.API_KEYS.delete(KV_PREFIX + row.key_hash);
+  keyCache.delete(row.key_hash);
   return true;
+}
+
+/**
+ * Revokes every key of a collection and ends every session on it (keys' sessions, and those the
+ * master key started). Called when the collection is deleted. Paged, so it works for any count.
+ */
+export async function revokeCollectionKeys(env: Env, collectionId: string): Promise<{ keys: number }> {
+  let n = 0;
+  let after = "";
+  for (;;) {
+    const page = await env.DB.prepare("SELECT id FROM api_keys WHERE collection_id = ? AND id > ? ORDER BY id LIMIT 100")
+      .bind(collectionId, after)
+      .all<{ id: string }>();
+    for (const { id } of page.results) {
+      await revokeKey(env, id);
+      n++;
+    }
+    if (page.results.length < 100) break;
+    after = page.results[page.results.length - 1].id;
+  }
+  await guardStub(env, guardName.collection(collectionId)).endSessions();
+  return { keys: n };
 }

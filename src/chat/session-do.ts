@@ -59,6 +59,12 @@ export class ChatSession extends DurableObject<Env> {
     return meta ? { meta, messages: await this.messages(limit) } : null;
   }
 
+  /** Ends the session now (revocation, collection delete, DELETE /v1/sessions/{id}). */
+  async end(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+
   override async alarm(): Promise<void> {
     await this.ctx.storage.deleteAll();
   }

@@ -26,8 +26,10 @@ export const ERROR_STATUS = {
   encrypted_document: 422,
   corrupt_document: 422,
   empty_document: 422,
+  document_too_complex: 422,
   document_too_large: 413,
   rate_limited: 429,
+  quota_exceeded: 403,
   internal_error: 500,
   misconfigured: 500,
   upstream_error: 502,
@@ -50,13 +52,20 @@ export class ApiError extends HTTPException {
   readonly code: ErrorCode;
   readonly details?: unknown;
   readonly legacy?: LegacyShape;
+  /** Response headers the error carries (Retry-After, RateLimit, ...). */
+  readonly headers?: Record<string, string>;
 
-  constructor(code: ErrorCode, message: string, opts: { details?: unknown; legacy?: LegacyShape; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { details?: unknown; legacy?: LegacyShape; cause?: unknown; headers?: Record<string, string> } = {},
+  ) {
     super(ERROR_STATUS[code], { message, cause: opts.cause });
     this.name = "ApiError";
     this.code = code;
     this.details = opts.details;
     this.legacy = opts.legacy;
+    this.headers = opts.headers;
   }
 }
 

@@ -1,3 +1,4 @@
+import { UploadBudget } from "../auth/quotas";
 import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
 import { selectEmbedder } from "../retrieval/providers";
@@ -36,12 +37,14 @@ export async function ingestLegacyDocuments(
     input.embeddings.every((e) => e.length === embedder.dimensions && e.every(Number.isFinite));
 
   const failures: string[] = [];
+  const budget = await UploadBudget.load(env, settings, collection.id); // quotas (issue 10)
   try {
     for (const [i, d] of input.documents.entries()) {
       if (!d.text.trim()) {
         failures.push(String(d.id ?? i));
         continue;
       }
+      budget.reserve(encoder.encode(d.text).byteLength);
       const name = `${d.id ?? `document-${i + 1}`}.txt`;
       const { document, duplicate } = await acceptUpload(env, settings, collection, {
         name,

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { Settings } from "../config";
 import type { AppEnv } from "../http/context";
+import { UploadBudget } from "../auth/quotas";
 import { ApiError } from "../http/errors";
 import type { Collection } from "../storage/collections";
 import { type Accepted, acceptUpload, type UploadInput } from "./pipeline";
@@ -36,7 +37,30 @@ export async function readMultipartFiles(c: Context<AppEnv>, field = "file"): Pr
   );
 }
 
+/** Upload metadata is stored with every document and returned by every listing: kept small and flat. */
+export const METADATA_LIMITS = { maxBytes: 8 * 1024, maxDepth: 5 };
+
+export function checkMetadata(metadata: Record<string, unknown> | undefined): void {
+  if (metadata === undefined) return;
+  // Depth by an explicit stack: a deeply nested value cannot overflow anything here.
+  const stack: [unknown, number][] = [[metadata, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== "object") continue;
+    if (depth > METADATA_LIMITS.maxDepth) {
+      throw new ApiError("validation_error", `metadata is nested more than ${METADATA_LIMITS.maxDepth} levels deep`);
+    }
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  // Size once depth is known to be small (stringifying a deep value could exhaust the stack).
+  const bytes = encoder.encode(JSON.stringify(metadata)).byteLength;
+  if (bytes > METADATA_LIMITS.maxBytes) {
+    throw new ApiError("validation_error", `metadata is ${bytes} bytes; at most ${METADATA_LIMITS.maxBytes} are allowed`);
+  }
+}
+
 export function textRecordToUpload(r: { name: string; text: string; metadata?: Record<string, unknown> }): UploadInput {
+  checkMetadata(r.metadata);
   const name = /\.[a-z0-9]{1,5}$/i.test(r.name) ? r.name : `${r.name}.txt`;
   return {
     name,
@@ -52,6 +76,7 @@ const ACCEPT_CONCURRENCY = 8;
 /** Accepts each file on its own: one bad file never stops the others. Outcomes keep the input order. */
 export async function acceptAll(env: Env, settings: Settings, collection: Collection, inputs: UploadInput[]): Promise<FileOutcome[]> {
   const out: FileOutcome[] = new Array(inputs.length);
+  const budget = await UploadBudget.load(env, settings, collection.id);
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < inputs.length; i = next++) {
@@ -60,9 +85,19 @@ export async function acceptAll(env: Env, settings: Settings, collection: Collec
         out[i] = { name: "", error: new ApiError("bad_request", "A file part has no file name") };
         continue;
       }
+      const size = input.bytes.byteLength;
       try {
-        out[i] = { name: input.name, accepted: await acceptUpload(env, settings, collection, input) };
+        budget.reserve(size);
       } catch (err) {
+        out[i] = { name: input.name, error: err as ApiError };
+        continue;
+      }
+      try {
+        const accepted = await acceptUpload(env, settings, collection, input);
+        if (accepted.duplicate) budget.release(size);
+        out[i] = { name: input.name, accepted };
+      } catch (err) {
+        budget.release(size);
         // A storage failure is this file's outcome too: the files already accepted must still be
         // queued by the caller, or they would sit in `queued` forever.
         const apiErr = err instanceof ApiError ? err : new ApiError("unavailable", "Could not store the upload; try again", { cause: err });

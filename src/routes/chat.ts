@@ -2,7 +2,6 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { assertCollectionAccess, isMasterKey, requireKeyOrMaster, requireSessionToken } from "../auth/authenticate";
-import { isRevoked } from "../auth/keys";
 import type { Principal, SessionClaims } from "../auth/principal";
 import { type ChatSession, sessionStub } from "../chat/session-do";
 import { type AnsweredTurn, answerChatTurn, type ChatAnswer, type ChatTurn, prepareChat } from "../chat/service";
@@ -50,7 +49,7 @@ async function openSession(c: Ctx, claims: SessionClaims, legacy: boolean) {
     legacy ? legacyError("invalid_session", "message", "Invalid session") : new ApiError("invalid_session", "Session not found or ended");
   if (!opened || opened.meta.key_id !== claims.sub) throw invalid();
   const { meta } = opened;
-  if (meta.key_id !== "master" && (await isRevoked(c.env, meta.key_id))) throw invalid();
+  // Revoking a key ends its sessions (src/auth/guard-do.ts), so a live session object is proof enough.
   if (!meta.collection_id) throw new ApiError("not_found", "This session has no collection to chat with");
   const history: ChatTurn[] = opened.messages.map((t) => ({ role: t.role, content: t.content }));
   return { stub, meta, history, collection: await requireCachedCollection(c.env, meta.collection_id) };

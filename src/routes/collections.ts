@@ -1,5 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { assertCollectionAccess, requireKeyOrMaster, requireMaster } from "../auth/authenticate";
+import { revokeCollectionKeys } from "../auth/keys";
+import { claimReindex, UsageSchema, usageReport } from "../auth/quotas";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { errorResponses, json, jsonBody } from "../http/schemas";
@@ -74,9 +76,9 @@ const get = createRoute({
   method: "get",
   path: "/v1/collections/{id}",
   tags: ["Collections"],
-  summary: "Get a collection",
+  summary: "Get a collection, with its usage against the quotas",
   request: { params: IdParam },
-  responses: { 200: json(CollectionSchema), ...errorResponses(401, 404, 500) },
+  responses: { 200: json(CollectionSchema.extend({ usage: UsageSchema })), ...errorResponses(401, 404, 500) },
 });
 const del = createRoute({
   method: "delete",
@@ -137,9 +139,13 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     assertCollectionAccess(p, id);
     const col = await requireCollection(c.env.DB, id);
-    const [documents, stats] = await Promise.all([countDocuments(c.env.DB, id), collectionIndex(c.env, id).stats()]);
+    const [usage, stats] = await Promise.all([usageReport(c.env, c.var.settings, id), collectionIndex(c.env, id).stats()]);
     return c.json(
-      { ...publicCollection(col, documents), index: { chunks: stats.chunks, vectors: stats.vectors, storage_bytes: stats.storageBytes } },
+      {
+        ...publicCollection(col, usage.documents.used),
+        index: { chunks: stats.chunks, vectors: stats.vectors, storage_bytes: stats.storageBytes },
+        usage,
+      },
       200,
     );
   });
@@ -149,6 +155,7 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     await requireCollection(c.env.DB, id);
     const documents = await countDocuments(c.env.DB, id);
+    await revokeCollectionKeys(c.env, id); // its keys stop working and its sessions end, first
     // `deleting` at once, so nothing reads the collection from here on; the queue removes it page by page.
     await beginCollectionDeletion(c.env, id);
     await enqueueDeletion(c.env, id);
@@ -160,6 +167,7 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     assertCollectionAccess(p, id);
     await requireCollection(c.env.DB, id);
+    await claimReindex(c.env, c.var.settings, id);
     const queued = await countDocuments(c.env.DB, id);
     // Pages of REINDEX_PAGE documents through the queue: constant work per request and message.
     try {

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { assertCollectionAccess, requireKeyOrMaster } from "../auth/authenticate";
+import { isJsonContentType } from "../http/content-type";
 import type { AppEnv } from "../http/context";
 import { ApiError, errorBody } from "../http/errors";
 import { errorResponses, json } from "../http/schemas";
@@ -144,7 +145,7 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     assertCollectionAccess(p, id);
     const collection = await requireCollection(c.env.DB, id);
-    const isJson = (c.req.header("Content-Type") ?? "").includes("application/json");
+    const isJson = isJsonContentType(c.req.header("Content-Type")); // the validator's own test
     const inputs = isJson
       ? (c.req.valid("json") as z.infer<typeof TextBatch>).documents.map(textRecordToUpload)
       : await readMultipartFiles(c);

@@ -2,18 +2,21 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { selectAnswerer } from "../chat/answer";
 import { parseSecrets } from "../config";
 import type { AppEnv } from "../http/context";
-import { json } from "../http/schemas";
+import { errorResponses, json } from "../http/schemas";
 import { selectEmbedder, selectVectorIndex } from "../retrieval/providers";
 
 const Health = z
   .object({
     status: z.enum(["ok", "misconfigured"]),
-    providers: z.object({
+    providers: z
+      .object({
       embedder: z.object({ id: z.string(), dimensions: z.number(), mode: z.enum(["local", "cloudflare"]) }),
       vector_index: z.object({ id: z.string(), mode: z.enum(["local", "cloudflare"]) }),
       answerer: z.object({ id: z.string(), model: z.string(), mode: z.enum(["local", "cloudflare", "external"]) }).nullable(),
-    }),
-    secrets_configured: z.boolean(),
+      })
+      .optional()
+      .openapi({ description: "Only with the master key (X-Master-API-Key)" }),
+    secrets_configured: z.boolean().optional().openapi({ description: "Only with the master key" }),
   })
   .openapi("Health");
 
@@ -21,8 +24,8 @@ const route = createRoute({
   method: "get",
   path: "/healthz",
   tags: ["Operations"],
-  summary: "Liveness and active providers (no secrets)",
-  responses: { 200: json(Health) },
+  summary: "Liveness for everyone; active providers for the master key only",
+  responses: { 200: json(Health), ...errorResponses(401, 429) },
 });
 
 export function mountHealth(app: OpenAPIHono<AppEnv>): void {
@@ -42,9 +45,13 @@ export function mountHealth(app: OpenAPIHono<AppEnv>): void {
     } catch {
       answerer = null;
     }
+    const status = secretsOk && answerer ? ("ok" as const) : ("misconfigured" as const);
+    // Model ids and configuration help an attacker more than a monitor: details for the master key
+    // only (checked by the auth middleware, failed attempts counted like any other).
+    if (c.get("principal")?.kind !== "master") return c.json({ status }, 200);
     return c.json(
       {
-        status: secretsOk && answerer ? ("ok" as const) : ("misconfigured" as const),
+        status,
         providers: {
           embedder: { id: embedder.id, dimensions: embedder.dimensions, mode: c.env.AI ? ("cloudflare" as const) : ("local" as const) },
           vector_index: { id: index.id, mode: index.id === "vectorize" ? ("cloudflare" as const) : ("local" as const) },

@@ -1,15 +1,15 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { isMasterKey } from "../auth/authenticate";
+import { requireLegacyTempKey } from "../auth/authenticate";
 import { newId } from "../auth/crypto";
 import { signSessionToken } from "../auth/jwt";
-import { lookupKey } from "../auth/keys";
-import type { KeyRecord } from "../auth/principal";
+import { guardName, guardStub } from "../auth/guard-do";
+import { quotaExceeded } from "../auth/quotas";
 import { sessionStub } from "../chat/session-do";
 import { parseSecrets } from "../config";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
-import { json, legacyErrorResponses } from "../http/schemas";
+import { errorResponses, json, legacyErrorResponses } from "../http/schemas";
 import { ingestLegacyDocuments } from "../ingest/legacy";
 
 export const SessionResponse = z
@@ -34,6 +34,16 @@ export async function startSession(c: Context<AppEnv>, owner: { keyId: string; c
   let exp = now + c.var.settings.SESSION_TTL_SECONDS;
   if (owner.keyExpiresAt !== null) exp = Math.min(exp, owner.keyExpiresAt);
   const sid = newId("ses");
+  // Registered with the key's guard (or, for the master key, the collection's): revocation and
+  // collection delete end it from there, and the key's live sessions are capped.
+  const guard =
+    owner.keyId === "master" ? guardName.collection(owner.collectionId ?? "none") : guardName.key(owner.keyId);
+  const max = c.var.settings.QUOTA_KEY_LIVE_SESSIONS;
+  const slot = await guardStub(c.env, guard).addSession(sid, exp, owner.keyId === "master" ? Number.MAX_SAFE_INTEGER : max);
+  if (!slot.ok) {
+    if (slot.live === 0) throw new ApiError("invalid_api_key", "Invalid or expired API key");
+    throw quotaExceeded("live_sessions", max, slot.live, "live sessions of this API key");
+  }
   await sessionStub(c.env, sid).init({
     sid,
     key_id: owner.keyId,
@@ -49,19 +59,6 @@ export async function startSession(c: Context<AppEnv>, owner: { keyId: string; c
     expires_at: new Date(exp * 1000).toISOString(),
     collection_id: owner.collectionId,
   };
-}
-
-async function tempKeyFromHeader(c: Context<AppEnv>): Promise<KeyRecord> {
-  parseSecrets(c.env);
-  const presented = c.req.header("X-API-Key");
-  if (!presented) throw legacyError("unauthorized", "message", "API key is missing");
-  if (await isMasterKey(c, presented)) {
-    throw legacyError("master_key_not_allowed", "error", "Master API key cannot be used to start a chat. Please use a temporary API key.");
-  }
-  const key = await lookupKey(c.env, presented);
-  if (!key) throw legacyError("invalid_api_key", "message", "Invalid API key");
-  if (!key.scopes.includes("chat")) throw legacyError("forbidden", "message", "This API key lacks the 'chat' scope");
-  return key;
 }
 
 const apiStartChat = createRoute({
@@ -98,26 +95,49 @@ const startChat = createRoute({
   responses: { 200: json(SessionResponse, "Session token and chat URL"), ...legacyErrorResponses(400, 401, 403, 500) },
 });
 
+const endSessionRoute = createRoute({
+  method: "delete",
+  path: "/v1/sessions/{id}",
+  tags: ["Chat"],
+  summary: "End a chat session (its own token, or the master key)",
+  description: "The session's history is deleted and its token stops working at once.",
+  request: { params: z.object({ id: z.string().min(1).max(64) }) },
+  responses: { 200: json(z.object({ session_id: z.string(), ended: z.literal(true) })), ...errorResponses(401, 404, 429, 500) },
+});
+
+/** Ends a session: its object forgets everything, its owner's guard stops counting it. */
+export async function endSession(env: Env, sid: string): Promise<boolean> {
+  const stub = sessionStub(env, sid);
+  const meta = await stub.meta();
+  if (!meta) return false;
+  await stub.end();
+  const guard = meta.key_id === "master" ? guardName.collection(meta.collection_id ?? "none") : guardName.key(meta.key_id);
+  await guardStub(env, guard).removeSession(sid);
+  return true;
+}
+
 export function mountSessions(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(endSessionRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const p = c.var.principal; // the auth middleware accepted the master key or a session token
+    if (p.kind === "session" && p.claims.sid !== id) throw new ApiError("not_found", "Session not found");
+    if (p.kind !== "session" && p.kind !== "master") throw new ApiError("forbidden", "A session token or the master key is required");
+    if (!(await endSession(c.env, id))) throw new ApiError("not_found", "Session not found or ended");
+    return c.json({ session_id: id, ended: true as const }, 200);
+  });
+
   app.openapi(apiStartChat, async (c) => {
-    const key = await tempKeyFromHeader(c);
+    const key = await requireLegacyTempKey(c);
     return c.json(await startSession(c, { keyId: key.id, collectionId: key.collection_id, keyExpiresAt: key.expires_at }), 200);
   });
 
-  app.use("/start_chat", async (c, next) => {
-    parseSecrets(c.env);
-    const master = c.req.header("X-Master-API-Key");
-    if (!(await isMasterKey(c, master)) && !c.req.header("X-API-Key")) {
-      throw legacyError("unauthorized", "message", "API key is missing");
-    }
-    await next();
-  });
   app.openapi(
     startChat,
     async (c) => {
       const body = c.req.valid("json") ?? {};
       const hasDocs = body.document !== undefined && body.document.length > 0;
-      if (await isMasterKey(c, c.req.header("X-Master-API-Key"))) {
+      // The auth middleware established who this is before the body was read.
+      if (c.var.principal.kind === "master") {
         if (!hasDocs || !body.model) {
           throw legacyError("missing_fields", "error", "Missing required fields (model, embeddings, document)");
         }
@@ -128,7 +148,7 @@ export function mountSessions(app: OpenAPIHono<AppEnv>): void {
         });
         return c.json(await startSession(c, { keyId: "master", collectionId, keyExpiresAt: null }), 200);
       }
-      const key = await tempKeyFromHeader(c);
+      const key = await requireLegacyTempKey(c);
       if (hasDocs) {
         if (!key.scopes.includes("write") || !key.collection_id) {
           throw new ApiError("forbidden", "This API key lacks the 'write' scope needed to add documents");

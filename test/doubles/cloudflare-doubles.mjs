@@ -254,7 +254,8 @@ function compose(msgs, lastUser) {
     const previous = [...lastUser.matchAll(/^User:\s*(.+)$/gm)].map((m) => m[1].trim()).pop();
     return previous ? `${previous.replace(/[?.!\s]+$/, "")}: ${follow}` : follow;
   }
-  const sources = [...lastUser.matchAll(/^\[(\d+)\]\s+(?:\(([^)\n]*)\)\s*)?(.+)$/gm)].map((m) => ({ n: Number(m[1]), text: m[3] }));
+  // Sources as the prompt delimits them: <source n="1" document="...">\ntext\n</source>.
+  const sources = [...lastUser.matchAll(/<source n="(\d+)"[^>\n]*>\n([^\n]*)/g)].map((m) => ({ n: Number(m[1]), text: m[2] }));
   if (sources.length === 0) return NO_ANSWER;
   const question = /Question:\s*([\s\S]+)$/.exec(lastUser)?.[1] ?? lastUser;
   let best = sources[0];

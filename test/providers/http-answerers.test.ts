@@ -73,7 +73,7 @@ describe("OpenAiCompatibleAnswerer", () => {
     expect(call.body).toMatchObject({ model: "gpt-4o-mini", max_tokens: 256, stream: false });
     const messages = call.body.messages as { role: string; content: string }[];
     expect(messages[0].role).toBe("system");
-    expect(messages.at(-1)?.content).toContain("[2] (shipping.md)");
+    expect(messages.at(-1)?.content).toContain('<source n="2" document="shipping.md">');
     expect(call.init.signal).toBeInstanceOf(AbortSignal);
   });
 

@@ -41,9 +41,11 @@ describe("WorkersAiAnswerer (against the Workers AI double)", () => {
     expect(inputs.messages[0].content).toBe(ANSWER_SYSTEM_PROMPT);
     expect(inputs.messages[0].content).toContain(NO_ANSWER);
     const last = inputs.messages[3].content;
-    expect(last).toContain("[1] (refunds.md) Our refund policy is simple.");
-    expect(last).toContain("[2] (shipping.md) We ship worldwide");
-    expect(last).toContain("[3] (security.md)");
+    // Each passage is delimited (issue 10: passages can no longer pose as prompt text).
+    expect(last).toContain('<source n="1" document="refunds.md">\nOur refund policy is simple.');
+    expect(last).toContain('<source n="2" document="shipping.md">\nWe ship worldwide');
+    expect(last).toContain('<source n="3" document="security.md">');
+    expect(last.match(/<\/source>/g)?.length).toBe(3);
     expect(last.endsWith(`Question: Where is the warehouse? ${marker}`)).toBe(true);
   });
 

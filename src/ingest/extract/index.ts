@@ -11,6 +11,7 @@ import { type DocumentKind, detectKind, extensionOf } from "./detect";
 import { extractDocx } from "./docx";
 import { htmlToText } from "./html";
 import { markdownToText } from "./markdown";
+import { assertLineCount } from "./limits";
 import { isBlank, normalizeText } from "./normalize";
 import { extractPdf } from "./pdf";
 import { csvToText, jsonToText } from "./structured";
@@ -79,6 +80,8 @@ async function extractKind(kind: DocumentKind, bytes: Uint8Array, opts: ExtractO
     declared: charsetFromContentType(opts.contentType),
     sniffMeta: kind === "html",
   });
+  // Newline floods: refused before any per-line work or array of lines is built.
+  assertLineCount(raw);
   const ext = extensionOf(opts.name);
   switch (kind) {
     case "html": {

@@ -5,6 +5,7 @@
  */
 import { ApiError } from "../../http/errors";
 import { normalizeText } from "./normalize";
+import { EXTRACT_LIMITS, tooLarge as limitTooLarge } from "./limits";
 
 type PdfDocument = Awaited<ReturnType<typeof import("unpdf").getDocumentProxy>>;
 
@@ -47,6 +48,7 @@ export async function extractPdf(bytes: Uint8Array, maxChars: number): Promise<P
     const pages: PdfText["pages"] = [];
     let text = "";
     let failedPages = 0;
+    if (pdf.numPages > EXTRACT_LIMITS.maxPdfPages) throw limitTooLarge(`more than ${EXTRACT_LIMITS.maxPdfPages} pages`);
     for (let n = 1; n <= pdf.numPages; n++) {
       let pageText: string;
       try {

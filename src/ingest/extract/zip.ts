@@ -14,8 +14,12 @@ export interface ZipEntry {
   localOffset: number;
 }
 
-/** Limits for any package we open: a DOCX has tens of parts and rarely tens of MB. */
-export const ZIP_LIMITS = { maxEntries: 5_000, maxTotalUncompressed: 200 * 1024 * 1024 };
+/**
+ * Limits for any package we open: a DOCX has tens of parts and rarely tens of MB. Every part counts,
+ * since mammoth may open any of them (XML, relationships, and images when it converts them); the
+ * total stays well below the 128 MB of an isolate, which also holds the upload and mammoth's output.
+ */
+export const ZIP_LIMITS = { maxEntries: 5_000, maxPartUncompressed: 16 * 1024 * 1024, maxTotalUncompressed: 48 * 1024 * 1024 };
 
 const EOCD_SIG = 0x06054b50;
 const CEN_SIG = 0x02014b50;
@@ -69,6 +73,8 @@ export function readCentralDirectory(b: Uint8Array): ZipEntry[] {
       // Names of OOXML parts are ASCII; latin1 keeps any byte as one char without failing.
       name: latin1(b.subarray(p + 46, p + 46 + nameLen)),
     };
+    if (entry.size > ZIP_LIMITS.maxPartUncompressed)
+      throw new ApiError("document_too_large", "The document has a part that is too large to process once unpacked.");
     total += entry.size;
     if (total > ZIP_LIMITS.maxTotalUncompressed)
       throw new ApiError("document_too_large", "The document is too large to process once unpacked.");

@@ -303,7 +303,9 @@ function headingPath(text: string, i: number, stack: string[]): string | null | 
 
 /** The end of the longest piece of `text[s, e)` that fits in `max` tokens, at a safe place. */
 function cutPoint(text: string, s: number, e: number, max: number): number {
-  if (countTokensRange(text, s, e) <= max) return e;
+  // Past s + 8·max + 8 nothing is searched (below), so the whole range is counted only when it is
+  // that short: counting all of a huge atom at every cut made long runs quadratic (issue 10).
+  if (e - s <= 8 * max + 8 && countTokensRange(text, s, e) <= max) return e;
   // Any character costs at most one token, so `max` characters always fit; a few more than
   // four per token never do for Latin text. Binary search between the two.
   let lo = Math.min(e, s + max);

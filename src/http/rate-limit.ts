@@ -1,0 +1,66 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { BucketState } from "../auth/guard-do";
+import type { AppEnv } from "./context";
+import { ApiError } from "./errors";
+
+/**
+ * Rate-limit answers in the form of draft-ietf-httpapi-ratelimit-headers: `RateLimit-Policy` names
+ * each policy with its quota (q) and window (w), `RateLimit` its remaining units (r) and the seconds
+ * until they reset (t). A 429 also carries `Retry-After`.
+ */
+export function rateLimitHeaders(buckets: BucketState[]): Record<string, string> {
+  return {
+    "RateLimit-Policy": buckets.map((b) => `"${b.name}";q=${b.limit};w=${b.period}`).join(", "),
+    RateLimit: buckets.map((b) => `"${b.name}";r=${b.remaining};t=${b.reset}`).join(", "),
+  };
+}
+
+export function rateLimited(message: string, retryAfter: number, extra: Record<string, string> = {}): ApiError {
+  return new ApiError("rate_limited", message, {
+    details: { retry_after: retryAfter },
+    headers: { ...extra, "Retry-After": String(Math.max(1, Math.ceil(retryAfter))) },
+  });
+}
+
+/**
+ * The client's address as Cloudflare's edge reports it. Never X-Forwarded-For: a client can set that.
+ * Requests that carry no CF-Connecting-IP (tests, some local tools) share one bucket.
+ */
+export function clientIp(c: Context<AppEnv>): string {
+  return c.req.header("CF-Connecting-IP")?.trim() || "unknown";
+}
+
+/** The IP window of the Rate Limiting binding is fixed at 60 s (wrangler.jsonc `ratelimits`). */
+const IP_PERIOD = 60;
+
+/**
+ * Per client IP, before authentication: the Workers Rate Limiting binding, which answers from the
+ * local Cloudflare location with no round trip. It reports only success, so the 429 advertises the
+ * policy and the window as Retry-After (an upper bound).
+ */
+export function ipRateLimit(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const limit = c.var.settings.RATE_LIMIT_IP_PER_MINUTE;
+    if (limit === 0 || c.req.method === "OPTIONS") return next();
+    const ip = clientIp(c);
+    const { success } = await c.env.IP_RATE_LIMITER.limit({ key: ip });
+    if (!success) {
+      console.warn(JSON.stringify({ event: "rate_limited", policy: "ip", request_id: c.var.requestId, ip }));
+      throw rateLimited(`Too many requests from this address; the limit is ${limit} per minute`, IP_PERIOD, {
+        "RateLimit-Policy": `"ip";q=${limit};w=${IP_PERIOD}`,
+      });
+    }
+    await next();
+  };
+}
+
+/** Adds headers to the response the rest of the chain produced (immutable responses are copied). */
+export function setResponseHeaders(c: Context<AppEnv>, headers: Record<string, string>): void {
+  try {
+    for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);
+  } catch {
+    const res = new Response(c.res.body, c.res);
+    for (const [k, v] of Object.entries(headers)) res.headers.set(k, v);
+    c.res = res;
+  }
+}
