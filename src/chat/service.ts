@@ -1,6 +1,7 @@
 import { sha256Hex } from "../auth/crypto";
 import type { Settings } from "../config";
 import { search } from "../retrieval/search";
+import type { MetadataFilter } from "../retrieval/filter";
 import type { Collection } from "../storage/collections";
 import { selectAnswerer } from "./answer";
 import type { AnswerProvider, SourcePassage } from "./answer/types";
@@ -16,6 +17,10 @@ export interface ChatRequest {
   query: string;
   history: ChatTurn[];
   topK: number;
+  /** Caller's extra instructions (after the grounding rules) and retrieval filters (OpenAI chat completions). */
+  instructions?: string;
+  documentIds?: string[];
+  metadata?: MetadataFilter;
 }
 
 export interface PublicSource {
@@ -46,6 +51,7 @@ export interface PreparedChat {
   history: ChatTurn[];
   passages: SourcePassage[];
   sources: PublicSource[];
+  instructions?: string;
 }
 
 export async function prepareChat(env: Env, settings: Settings, req: ChatRequest): Promise<PreparedChat> {
@@ -61,7 +67,7 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
       if (lastUser && req.query.split(/\s+/).length < 8) retrievalQuery = `${req.query} ${lastUser.content}`;
     }
   }
-  const hits = await search(env, req.collection, { query: retrievalQuery, topK: req.topK, mode: "hybrid" });
+  const hits = await search(env, req.collection, { query: retrievalQuery, topK: req.topK, mode: "hybrid", documentIds: req.documentIds, metadata: req.metadata });
   const sources: PublicSource[] = hits.map((h, i) => ({
     n: i + 1,
     document_id: h.document_id,
@@ -80,7 +86,7 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
     text: s.text,
     score: s.score,
   }));
-  return { provider, query: req.query, retrievalQuery, history: req.history, passages, sources };
+  return { provider, query: req.query, retrievalQuery, history: req.history, passages, sources, instructions: req.instructions };
 }
 
 export async function answerPrepared(p: PreparedChat, settings: Settings, signal?: AbortSignal): Promise<ChatAnswer> {
@@ -89,6 +95,7 @@ export async function answerPrepared(p: PreparedChat, settings: Settings, signal
     history: p.history,
     sources: p.passages,
     maxTokens: settings.ANSWER_MAX_TOKENS,
+    instructions: p.instructions,
     signal,
   });
   return {
@@ -105,8 +112,9 @@ export async function answerPrepared(p: PreparedChat, settings: Settings, signal
  * Cache key of a first-turn answer: collection version (any upload, delete or re-index bumps it),
  * normalised query, model and options. A synthetic URL, never fetched.
  */
-export async function answerCacheKey(collection: Collection, query: string, model: string, topK: number): Promise<Request> {
+export async function answerCacheKey(collection: Collection, query: string, model: string, topK: number, extra?: unknown): Promise<Request> {
   const normalised = query.normalize("NFKC").toLowerCase().replace(/\s+/g, " ").trim();
-  const digest = await sha256Hex(JSON.stringify([normalised, model, topK]));
+  // `extra` (instructions, filters) joins the key only when given, so plain turns keep their keys.
+  const digest = await sha256Hex(JSON.stringify(extra === undefined ? [normalised, model, topK] : [normalised, model, topK, extra]));
   return new Request(`https://answer-cache.invalid/${collection.id}/v${collection.version}/${digest}`);
 }

@@ -1,6 +1,7 @@
 import { activeEmbedderFor } from "../ingest/pipeline";
 import type { Collection } from "../storage/collections";
 import { WorkersAiReranker } from "./cloudflare/reranker";
+import { documentIdsMatching, type MetadataFilter } from "./filter";
 import { keywordSearch } from "./keyword";
 import { selectVectorIndex } from "./providers";
 
@@ -11,6 +12,8 @@ export interface SearchOptions {
   topK: number;
   mode: SearchMode;
   documentIds?: string[];
+  /** Metadata filter (OpenAI grammar), applied as a document-id pre-filter. */
+  metadata?: MetadataFilter;
   /** Hybrid fusion: min-max normalised convex combination (default) or reciprocal rank fusion. */
   fusion?: "convex" | "rrf";
   /** Reciprocal-rank-fusion constant (fusion "rrf"). */
@@ -104,7 +107,12 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
   };
   const wantVector = opts.mode !== "keyword";
   const wantKeyword = opts.mode !== "vector";
-  const filter = opts.documentIds?.length ? new Set(opts.documentIds) : null;
+  let filter = opts.documentIds?.length ? new Set(opts.documentIds) : null;
+  if (opts.metadata) {
+    const ids = await documentIdsMatching(env.DB, collection.id, opts.metadata);
+    filter = new Set(filter ? ids.filter((id) => filter?.has(id)) : ids);
+    if (filter.size === 0) return [];
+  }
   const pool = filter ? CANDIDATES : Math.min(CANDIDATES, Math.max(opts.topK * 2, 50));
 
   const [vectorHits, keywordHits] = await Promise.all([

@@ -5,7 +5,7 @@ import { assertCollectionAccess, isMasterKey, requireKeyOrMaster, requireSession
 import { isRevoked } from "../auth/keys";
 import type { Principal, SessionClaims } from "../auth/principal";
 import { type ChatSession, sessionStub } from "../chat/session-do";
-import { answerCacheKey, answerPrepared, type ChatAnswer, type ChatTurn, prepareChat } from "../chat/service";
+import { answerCacheKey, answerPrepared, type ChatAnswer, type ChatRequest, type ChatTurn, prepareChat } from "../chat/service";
 import { extractCitations } from "../chat/answer/citations";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
@@ -71,18 +71,23 @@ async function recordTurn(stub: DurableObjectStub<ChatSession>, query: string, a
   ]);
 }
 
+/** Extra instructions and retrieval filters of a turn (OpenAI chat completions); they join the cache key. */
+export type TurnOptions = Pick<ChatRequest, "instructions" | "documentIds" | "metadata">;
+
 /** Answers one turn, from the edge cache when it is a first turn asked before. */
-async function answerTurn(
+export async function answerTurn(
   c: Ctx,
   collection: Awaited<ReturnType<typeof requireCollection>>,
   query: string,
   history: ChatTurn[],
   topK: number,
+  opts: TurnOptions = {},
 ): Promise<{ answer: ChatAnswer; cache: "HIT" | "MISS" | "BYPASS" }> {
-  const prepared = await prepareChat(c.env, c.var.settings, { collection, query, history, topK });
+  const prepared = await prepareChat(c.env, c.var.settings, { collection, query, history, topK, ...opts });
   const signal = c.req.raw.signal;
   if (history.length > 0) return { answer: await answerPrepared(prepared, c.var.settings, signal), cache: "BYPASS" };
-  const key = await answerCacheKey(collection, query, `${prepared.provider.id}:${prepared.provider.model}`, topK);
+  const hasOpts = opts.instructions !== undefined || opts.documentIds !== undefined || opts.metadata !== undefined;
+  const key = await answerCacheKey(collection, query, `${prepared.provider.id}:${prepared.provider.model}`, topK, hasOpts ? opts : undefined);
   const cache = caches.default;
   const hit = await cache.match(key);
   if (hit) return { answer: (await hit.json()) as ChatAnswer, cache: "HIT" };

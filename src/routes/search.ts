@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { assertCollectionAccess, requireKeyOrMaster } from "../auth/authenticate";
 import type { AppEnv } from "../http/context";
 import { errorResponses, json, jsonBody } from "../http/schemas";
+import { MetadataFilterSchema } from "../retrieval/filter";
 import { type SearchTimings, search, serverTiming } from "../retrieval/search";
 import { requireCollection } from "../storage/collections";
 
@@ -11,7 +12,9 @@ export const SearchBody = z
     // BEIR's Recall@100 needs 100 results; Vectorize caps a query at 100 as well.
     top_k: z.number().int().min(1).max(100).default(10),
     mode: z.enum(["hybrid", "vector", "keyword"]).default("hybrid"),
-    filter: z.object({ document_ids: z.array(z.string().max(64)).min(1).max(100).optional() }).optional(),
+    filter: z
+      .object({ document_ids: z.array(z.string().max(64)).min(1).max(100).optional(), metadata: MetadataFilterSchema.optional() })
+      .optional(),
     fusion: z
       .enum(["convex", "rrf"])
       .default("convex")
@@ -74,6 +77,7 @@ export function mountSearch(app: OpenAPIHono<AppEnv>): void {
         topK: body.top_k,
         mode: body.mode,
         documentIds: body.filter?.document_ids,
+        metadata: body.filter?.metadata,
         fusion: body.fusion,
         rrfK: body.rrf_k,
         vectorWeight: body.vector_weight,
