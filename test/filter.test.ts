@@ -44,12 +44,30 @@ const CASES: MetadataFilter[] = [
   { type: "eq", key: "a.b", value: "dotted" },
   { type: "eq", key: "missing", value: "x" },
   { type: "ne", key: "missing", value: "x" },
-  { type: "and", filters: [{ type: "eq", key: "lang", value: "en" }, { type: "gte", key: "year", value: 2020 }] },
-  { type: "or", filters: [{ type: "eq", key: "lang", value: "fr" }, { type: "eq", key: "public", value: true }] },
   {
     type: "and",
     filters: [
-      { type: "or", filters: [{ type: "eq", key: "lang", value: "en" }, { type: "nin", key: "year", value: [2021] }] },
+      { type: "eq", key: "lang", value: "en" },
+      { type: "gte", key: "year", value: 2020 },
+    ],
+  },
+  {
+    type: "or",
+    filters: [
+      { type: "eq", key: "lang", value: "fr" },
+      { type: "eq", key: "public", value: true },
+    ],
+  },
+  {
+    type: "and",
+    filters: [
+      {
+        type: "or",
+        filters: [
+          { type: "eq", key: "lang", value: "en" },
+          { type: "nin", key: "year", value: [2021] },
+        ],
+      },
       { type: "ne", key: "public", value: false },
     ],
   },
@@ -117,9 +135,28 @@ describe("metadata filters", () => {
       { type: "eq", key: "lang", value: "en", extra: 1 },
       { type: "and", filters: [] },
       { type: "eq", key: "n", value: Number.NaN },
-      { type: "and", filters: [{ type: "or", filters: [{ type: "and", filters: [{ type: "or", filters: [{ type: "and", filters: [{ type: "eq", key: "a", value: 1 }] }] }] }] }] },
+      {
+        type: "and",
+        filters: [
+          {
+            type: "or",
+            filters: [
+              { type: "and", filters: [{ type: "or", filters: [{ type: "and", filters: [{ type: "eq", key: "a", value: 1 }] }] }] },
+            ],
+          },
+        ],
+      },
       { type: "or", filters: Array.from({ length: 33 }, () => ({ type: "eq", key: "a", value: 1 })) },
-      { type: "and", filters: Array.from({ length: 20 }, () => ({ type: "or", filters: [{ type: "eq", key: "a", value: 1 }, { type: "eq", key: "b", value: 2 }] })) },
+      {
+        type: "and",
+        filters: Array.from({ length: 20 }, () => ({
+          type: "or",
+          filters: [
+            { type: "eq", key: "a", value: 1 },
+            { type: "eq", key: "b", value: 2 },
+          ],
+        })),
+      },
     ];
     for (const f of bad) expect(MetadataFilterSchema.safeParse(f).success, JSON.stringify(f)).toBe(false);
   });

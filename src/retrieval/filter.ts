@@ -45,13 +45,26 @@ const Comparison = z.union([
   z.object({ type: z.enum(["eq", "ne"]), key: Key, value: z.union([Str, Num, z.boolean()]) }).strict(),
   z.object({ type: z.enum(["gt", "gte", "lt", "lte"]), key: Key, value: z.union([Str, Num]) }).strict(),
   z
-    .object({ type: z.enum(["in", "nin"]), key: Key, value: z.array(z.union([Str, Num])).min(1).max(FILTER_LIMITS.maxListItems) })
+    .object({
+      type: z.enum(["in", "nin"]),
+      key: Key,
+      value: z
+        .array(z.union([Str, Num]))
+        .min(1)
+        .max(FILTER_LIMITS.maxListItems),
+    })
     .strict(),
 ]);
 
-const Node: z.ZodType<MetadataFilter> = z.lazy(() =>
-  z.union([Comparison, z.object({ type: z.enum(["and", "or"]), filters: z.array(Node).min(1).max(FILTER_LIMITS.maxComparisons) }).strict()]),
-);
+// Registered under a name so that the OpenAPI document can refer to it recursively.
+const Node: z.ZodType<MetadataFilter> = z
+  .lazy(() =>
+    z.union([
+      Comparison,
+      z.object({ type: z.enum(["and", "or"]), filters: z.array(Node).min(1).max(FILTER_LIMITS.maxComparisons) }).strict(),
+    ]),
+  )
+  .openapi("MetadataFilterNode");
 
 function measure(f: MetadataFilter, depth = 1): { depth: number; comparisons: number } {
   if (!isCompound(f)) return { depth, comparisons: 1 };
@@ -68,16 +81,23 @@ function measure(f: MetadataFilter, depth = 1): { depth: number; comparisons: nu
 /** zod schema of a filter, with depth and size caps. Invalid → 400 validation_error through the app's hook. */
 export const MetadataFilterSchema = Node.superRefine((f, ctx) => {
   const m = measure(f);
-  if (m.depth > FILTER_LIMITS.maxDepth) ctx.addIssue({ code: "custom", message: `A filter may nest at most ${FILTER_LIMITS.maxDepth} levels` });
+  if (m.depth > FILTER_LIMITS.maxDepth)
+    ctx.addIssue({ code: "custom", message: `A filter may nest at most ${FILTER_LIMITS.maxDepth} levels` });
   if (m.comparisons > FILTER_LIMITS.maxComparisons) {
     ctx.addIssue({ code: "custom", message: `A filter may hold at most ${FILTER_LIMITS.maxComparisons} comparisons` });
   }
-}).openapi({
+}).openapi("MetadataFilter", {
   description:
     "OpenAI metadata filter: `{type: eq|ne|gt|gte|lt|lte, key, value}`, `{type: in|nin, key, value: [...]}` or " +
     "`{type: and|or, filters: [...]}` (at most 5 levels and 32 comparisons). Values match only values of the same kind; " +
     "`ne`/`nin` also match documents without the key.",
-  example: { type: "and", filters: [{ type: "eq", key: "lang", value: "en" }, { type: "gte", key: "year", value: 2020 }] },
+  example: {
+    type: "and",
+    filters: [
+      { type: "eq", key: "lang", value: "en" },
+      { type: "gte", key: "year", value: 2020 },
+    ],
+  },
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -175,7 +195,8 @@ function equal(actual: unknown, expected: string | number | boolean): boolean {
 
 /** `f` applied to one document's metadata, with exactly the semantics of `compileFilter`. */
 export function matchFilter(f: MetadataFilter, metadata: Record<string, unknown>): boolean {
-  if (isCompound(f)) return f.type === "and" ? f.filters.every((c) => matchFilter(c, metadata)) : f.filters.some((c) => matchFilter(c, metadata));
+  if (isCompound(f))
+    return f.type === "and" ? f.filters.every((c) => matchFilter(c, metadata)) : f.filters.some((c) => matchFilter(c, metadata));
   switch (f.type) {
     case "eq":
       return equal(Object.hasOwn(metadata, f.key) ? metadata[f.key] : undefined, f.value);

@@ -72,7 +72,7 @@ async function recordTurn(stub: DurableObjectStub<ChatSession>, query: string, a
 }
 
 /** Extra instructions and retrieval filters of a turn (OpenAI chat completions); they join the cache key. */
-export type TurnOptions = Pick<ChatRequest, "instructions" | "documentIds" | "metadata">;
+export type TurnOptions = Pick<ChatRequest, "instructions" | "documentIds" | "metadata"> & { maxTokens?: number };
 
 /** Answers one turn, from the edge cache when it is a first turn asked before. */
 export async function answerTurn(
@@ -83,10 +83,13 @@ export async function answerTurn(
   topK: number,
   opts: TurnOptions = {},
 ): Promise<{ answer: ChatAnswer; cache: "HIT" | "MISS" | "BYPASS" }> {
+  if (opts.maxTokens !== undefined && opts.maxTokens < c.var.settings.ANSWER_MAX_TOKENS) {
+    c.set("settings", { ...c.var.settings, ANSWER_MAX_TOKENS: opts.maxTokens });
+  }
   const prepared = await prepareChat(c.env, c.var.settings, { collection, query, history, topK, ...opts });
   const signal = c.req.raw.signal;
   if (history.length > 0) return { answer: await answerPrepared(prepared, c.var.settings, signal), cache: "BYPASS" };
-  const hasOpts = opts.instructions !== undefined || opts.documentIds !== undefined || opts.metadata !== undefined;
+  const hasOpts = Object.values(opts).some((v) => v !== undefined);
   const key = await answerCacheKey(collection, query, `${prepared.provider.id}:${prepared.provider.model}`, topK, hasOpts ? opts : undefined);
   const cache = caches.default;
   const hit = await cache.match(key);
