@@ -67,7 +67,13 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
       if (lastUser && req.query.split(/\s+/).length < 8) retrievalQuery = `${req.query} ${lastUser.content}`;
     }
   }
-  const hits = await search(env, req.collection, { query: retrievalQuery, topK: req.topK, mode: "hybrid", documentIds: req.documentIds, metadata: req.metadata });
+  const hits = await search(env, req.collection, {
+    query: retrievalQuery,
+    topK: req.topK,
+    mode: "hybrid",
+    documentIds: req.documentIds,
+    metadata: req.metadata,
+  });
   const sources: PublicSource[] = hits.map((h, i) => ({
     n: i + 1,
     document_id: h.document_id,
@@ -112,7 +118,13 @@ export async function answerPrepared(p: PreparedChat, settings: Settings, signal
  * Cache key of a first-turn answer: collection version (any upload, delete or re-index bumps it),
  * normalised query, model and options. A synthetic URL, never fetched.
  */
-export async function answerCacheKey(collection: Collection, query: string, model: string, topK: number, extra?: unknown): Promise<Request> {
+export async function answerCacheKey(
+  collection: Collection,
+  query: string,
+  model: string,
+  topK: number,
+  extra?: unknown,
+): Promise<Request> {
   const normalised = query.normalize("NFKC").toLowerCase().replace(/\s+/g, " ").trim();
   // `extra` (instructions, filters) joins the key only when given, so plain turns keep their keys.
   const digest = await sha256Hex(JSON.stringify(extra === undefined ? [normalised, model, topK] : [normalised, model, topK, extra]));

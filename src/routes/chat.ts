@@ -90,7 +90,13 @@ export async function answerTurn(
   const signal = c.req.raw.signal;
   if (history.length > 0) return { answer: await answerPrepared(prepared, c.var.settings, signal), cache: "BYPASS" };
   const hasOpts = Object.values(opts).some((v) => v !== undefined);
-  const key = await answerCacheKey(collection, query, `${prepared.provider.id}:${prepared.provider.model}`, topK, hasOpts ? opts : undefined);
+  const key = await answerCacheKey(
+    collection,
+    query,
+    `${prepared.provider.id}:${prepared.provider.model}`,
+    topK,
+    hasOpts ? opts : undefined,
+  );
   const cache = caches.default;
   const hit = await cache.match(key);
   if (hit) return { answer: (await hit.json()) as ChatAnswer, cache: "HIT" };

@@ -7,6 +7,7 @@ import { mountDocuments } from "./documents";
 import { mountHealth } from "./health";
 import { mountKeys } from "./keys";
 import { mountMakeEmbedding } from "./make-embedding";
+import { mountMcp } from "./mcp";
 import { mountOpenAi } from "./openai";
 import { mountSearch } from "./search";
 import { mountSessions } from "./sessions";
@@ -23,6 +24,7 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   mountSearch(app);
   mountOpenAi(app);
   mountVectorStores(app);
+  mountMcp(app);
   // Last: the OpenAPI document covers every route registered above.
   mountDocs(app);
 }

@@ -78,7 +78,7 @@ export async function collectionForModel(c: Ctx, p: Principal, model: string): P
 }
 
 /** A key that may chat or read (listing models needs either). */
-async function requireAnyUse(c: Ctx): Promise<Principal> {
+export async function requireAnyUse(c: Ctx): Promise<Principal> {
   try {
     return await requireKeyOrMaster(c, "chat");
   } catch (err) {
