@@ -3,6 +3,7 @@ import { APIError } from "openai";
 import { describe, expect, it } from "vitest";
 import { askWithSources, searchDocuments, streamAnswer } from "../examples/openai-sdk.mjs";
 import { ANSWER_SYSTEM_PROMPT, groundedMessages } from "../src/chat/answer/prompt";
+import { sseEvents } from "./sse";
 import { BASE, body, call, createCollection, type Json, master, tempKey, uploadTexts, waitForDocument } from "./helpers";
 
 const DOCS = [
@@ -41,11 +42,9 @@ const V1 = `${BASE}/v1`;
 const completions = (key: string, json: Json) =>
   call("/v1/chat/completions", { method: "POST", headers: { Authorization: `Bearer ${key}` }, json });
 
+/** The `data` of every event (OpenAI streams carry no `event:` names). */
 function frames(text: string): string[] {
-  return text
-    .split("\n\n")
-    .filter((b) => b.trim())
-    .map((b) => b.replace(/^data: /, ""));
+  return sseEvents(text).map((e) => e.data);
 }
 
 describe("OpenAI SDK (the README's snippets) inside workerd", () => {
