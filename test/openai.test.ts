@@ -1,6 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { APIError } from "openai";
 import { describe, expect, it } from "vitest";
+import { askWithLangChain } from "../examples/langchain.mjs";
 import { askWithSources, searchDocuments, streamAnswer } from "../examples/openai-sdk.mjs";
 import { ANSWER_SYSTEM_PROMPT, groundedMessages } from "../src/chat/answer/prompt";
 import { sseEvents } from "./sse";
@@ -68,6 +69,12 @@ describe("OpenAI SDK (the README's snippets) inside workerd", () => {
     // The filter keeps the French document out even though it matches the words best.
     expect(found.results.every((r: Json) => r.file_id !== ids["frais.md"] && r.attributes.lang === "en")).toBe(true);
     expect(found.results[0]).toMatchObject({ file_id: ids["expenses.md"], filename: "expenses.md", content: [{ type: "text" }] });
+  });
+
+  it("LangChain's ChatOpenAI works unchanged", async () => {
+    const { key } = await seeded();
+    const reply = await askWithLangChain(V1, key, "How long until travel expenses are reimbursed?", workerFetch);
+    expect(reply).toMatch(/30 days/);
   });
 
   it("the SDK raises its own errors for a wrong key and an unknown model", async () => {
