@@ -135,6 +135,11 @@ describe("MCP server at /mcp (the SDK's own client over HTTP)", () => {
     const refused = bad instanceof Error ? bad.message : (bad as Json).isError === true ? JSON.stringify((bad as Json).content) : "";
     expect(refused).toMatch(/query/i);
     await client.close();
+    // Stateless: no standalone SSE stream and no session to delete.
+    for (const method of ["GET", "DELETE"]) {
+      const res = await call("/mcp", { method, headers: { Authorization: `Bearer ${key}`, Accept: "text/event-stream" } });
+      expect(res.status, method).toBe(405);
+    }
     // The master key may use any collection, naming it.
     const { col } = await seeded();
     const m = await call("/mcp", {

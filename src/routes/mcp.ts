@@ -38,6 +38,12 @@ const describeRoute = (method: "post" | "get" | "delete") =>
   });
 
 async function handle(c: Context<AppEnv>): Promise<Response> {
+  // Stateless: no standalone SSE stream to hold open (GET) and no session to end (DELETE).
+  if (c.req.method !== "POST") {
+    return c.json(errorBody(new ApiError("method_not_allowed", "This MCP server is stateless: use POST"), c.var.requestId), 405, {
+      Allow: "POST",
+    });
+  }
   let principal: Awaited<ReturnType<typeof requireAnyUse>>;
   try {
     principal = await requireAnyUse(c);
