@@ -361,7 +361,7 @@ describe("POST /v1/vector_stores/{id}/search and search filters", () => {
 
   it("the OpenAPI document describes the new routes", async () => {
     const doc = await body(await call("/openapi.json"));
-    for (const p of ["/v1/chat/completions", "/v1/models", "/v1/vector_stores/{id}/search"]) expect(doc.paths[p], p).toBeDefined();
+    for (const p of ["/v1/chat/completions", "/v1/models", "/v1/vector_stores/{id}/search", "/mcp"]) expect(doc.paths[p], p).toBeDefined();
     expect(doc.components.schemas).toHaveProperty("ChatCompletionRequest");
     // The recursive filter grammar is a named component that refers to itself.
     expect(JSON.stringify(doc.components.schemas.MetadataFilterNode)).toContain("#/components/schemas/MetadataFilterNode");
