@@ -7,6 +7,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { parseSettings } from "./config";
 import type { AppEnv } from "./http/context";
 import { ApiError, type ErrorCode, errorBody, LEGACY_PATHS } from "./http/errors";
+import { isOpenAiPath, openAiErrorBody } from "./http/openai-errors";
 
 /** Shapes every zod validation failure into the one error envelope. */
 export function validationHook(result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }): void {
@@ -93,7 +94,9 @@ export function createApp(mount: (app: OpenAPIHono<AppEnv>) => void): OpenAPIHon
       // Internal detail goes to the logs only, tied to the request id the client sees.
       console.error(JSON.stringify({ request_id: rid, code: apiErr.code, error: String(err), cause: String(apiErr.cause ?? "") }));
     }
-    return c.json(errorBody(apiErr, rid, LEGACY_PATHS.has(new URL(c.req.url).pathname)), apiErr.status);
+    const path = new URL(c.req.url).pathname;
+    if (isOpenAiPath(path)) return c.json(openAiErrorBody(apiErr), apiErr.status);
+    return c.json(errorBody(apiErr, rid, LEGACY_PATHS.has(path)), apiErr.status);
   });
   return app;
 }

@@ -238,6 +238,18 @@ describe("POST /v1/chat/completions", () => {
       expect(typeof out.error.message).toBe("string");
       expect(out.error).toHaveProperty("param");
     }
+    // Errors raised before the route (the app's body limit) use the same shape.
+    const big = await call(
+      "/v1/chat/completions",
+      {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        json: { model: "default", messages: [{ role: "user", content: "x".repeat(4096) }] },
+      },
+      { MAX_JSON_BYTES: "1024" } as unknown as Partial<Env>,
+    );
+    expect(big.status).toBe(413);
+    expect((await body(big)).error).toMatchObject({ code: "payload_too_large", type: "invalid_request_error", param: null });
     // A key without the chat scope is refused with 403.
     const readOnly = (await tempKey(col, { scopes: ["read"] })).temp_api_key;
     const res = await completions(readOnly, { model: "default", messages: [{ role: "user", content: "hi" }] });

@@ -1,61 +1,20 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { assertCollectionAccess, requireKeyOrMaster } from "../auth/authenticate";
 import { randomToken } from "../auth/crypto";
 import type { Principal } from "../auth/principal";
 import { countTokens } from "../retrieval/chunker/tokens";
 import { type ChatAnswer, type ChatTurn, type PublicSource, prepareChat } from "../chat/service";
-import { toApiError } from "../app";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
+import { openAiErrorBody, openAiErrorResponses } from "../http/openai-errors";
 import { json, jsonBody } from "../http/schemas";
 import { MetadataFilterSchema } from "../retrieval/filter";
 import { type Collection, requireCollection } from "../storage/collections";
 import { answerTurn } from "./chat";
 
 type Ctx = Context<AppEnv>;
-
-// ------------------------------------------------------------------------------------------------
-// OpenAI's error shape, on /v1/chat/completions only: `{error: {message, type, param, code}}`.
-
-const ERROR_TYPES: Record<number, string> = { 400: "invalid_request_error", 401: "authentication_error", 403: "permission_error" };
-
-export const OpenAiErrorSchema = z
-  .object({
-    error: z.object({
-      message: z.string(),
-      type: z.string().openapi({ example: "invalid_request_error" }),
-      param: z.string().nullable(),
-      code: z.string().openapi({ example: "model_not_found" }),
-    }),
-  })
-  .openapi("OpenAIError");
-
-export function openAiErrorBody(err: ApiError): z.infer<typeof OpenAiErrorSchema> {
-  const type =
-    ERROR_TYPES[err.status] ?? (err.status === 429 ? "rate_limit_error" : err.status >= 500 ? "api_error" : "invalid_request_error");
-  const details = err.details as { path?: string }[] | undefined;
-  const param = Array.isArray(details) && typeof details[0]?.path === "string" && details[0].path ? details[0].path : null;
-  return { error: { message: err.message, type, param, code: err.code } };
-}
-
-/** Rewrites whatever error the route raised (auth, validation, retrieval) into OpenAI's shape. */
-export const openAiErrors: MiddlewareHandler<AppEnv> = async (c, next) => {
-  await next();
-  if (!c.error) return;
-  const err = toApiError(c.error);
-  c.res = undefined;
-  c.res = c.json(openAiErrorBody(err), err.status, { "X-Request-Id": c.var.requestId ?? "" });
-};
-
-const openAiErrorResponses = (...statuses: number[]) =>
-  Object.fromEntries(
-    statuses.map((s) => [
-      s,
-      { description: `Error (${s}), in OpenAI's shape`, content: { "application/json": { schema: OpenAiErrorSchema } } },
-    ]),
-  );
 
 // ------------------------------------------------------------------------------------------------
 // Which collection a `model` names.
@@ -235,8 +194,6 @@ function usageOf(answer: Pick<ChatAnswer, "usage" | "answer">, query: string, so
 }
 
 export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
-  app.use("/v1/chat/completions", openAiErrors);
-
   app.openapi(completionsRoute, async (c) => {
     const principal = await requireKeyOrMaster(c, "chat");
     const body = c.req.valid("json");
@@ -341,7 +298,6 @@ export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
       ...openAiErrorResponses(401, 403, 500),
     },
   });
-  app.use("/v1/models", openAiErrors);
   app.openapi(modelsRoute, async (c) => {
     const p = await requireAnyUse(c);
     const own = p.kind === "key" ? p.key.collection_id : null;

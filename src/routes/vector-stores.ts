@@ -1,10 +1,11 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { requireKeyOrMaster } from "../auth/authenticate";
 import type { AppEnv } from "../http/context";
+import { openAiErrorResponses } from "../http/openai-errors";
 import { jsonBody } from "../http/schemas";
 import { MetadataFilterSchema } from "../retrieval/filter";
 import { search } from "../retrieval/search";
-import { collectionForModel, OpenAiErrorSchema, openAiErrors } from "./openai";
+import { collectionForModel } from "./openai";
 
 const Body = z
   .object({
@@ -56,12 +57,7 @@ const route = createRoute({
   request: { params: z.object({ id: z.string().min(1).max(64) }), body: jsonBody(Body) },
   responses: {
     200: { description: "A page of results", content: { "application/json": { schema: Page } } },
-    ...Object.fromEntries(
-      [400, 401, 403, 404, 500, 502].map((s) => [
-        s,
-        { description: `Error (${s})`, content: { "application/json": { schema: OpenAiErrorSchema } } },
-      ]),
-    ),
+    ...openAiErrorResponses(400, 401, 403, 404, 500, 502),
   },
 });
 
@@ -74,7 +70,6 @@ function scalarAttributes(metadata: string): Record<string, string | number | bo
 }
 
 export function mountVectorStores(app: OpenAPIHono<AppEnv>): void {
-  app.use("/v1/vector_stores/*", openAiErrors);
   app.openapi(route, async (c) => {
     const p = await requireKeyOrMaster(c, "read");
     const collection = await collectionForModel(c, p, c.req.valid("param").id);
