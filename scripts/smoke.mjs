@@ -11,7 +11,7 @@
 // Exits 0 when every step passed, 1 on the first failure (after cleaning up).
 //
 // `--local` starts its own `npm run dev` (a private wrangler registry and state directory, port
-// --port or 8793) with fresh secrets, runs the checks against it and stops it: the CI mode.
+// --port, else a free one) with fresh secrets, runs the checks against it and stops it: the CI mode.
 // The master key comes from --master-key, else $MASTER_API_KEY, else MASTER_API_KEY in .dev.vars.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -19,20 +19,21 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { freePort } from "../bench/lib/server.mjs";
 
 const { values: args } = parseArgs({
   options: {
     url: { type: "string" },
     "master-key": { type: "string" },
     local: { type: "boolean", default: false },
-    port: { type: "string", default: process.env.SMOKE_PORT ?? "8793" },
+    port: { type: "string", default: process.env.SMOKE_PORT },
     "timeout-ms": { type: "string", default: "60000" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 if (args.help || (!args.url && !args.local)) {
-  console.log("Usage: npm run smoke -- --url URL [--master-key KEY]\n       npm run smoke -- --local [--port 8793]");
+  console.log("Usage: npm run smoke -- --url URL [--master-key KEY]\n       npm run smoke -- --local [--port N]");
   process.exit(args.help ? 0 : 2);
 }
 
@@ -229,7 +230,8 @@ async function cleanup() {
 async function startLocal() {
   stateDir = mkdtempSync(path.join(tmpdir(), "docchat-smoke-"));
   masterKey = `mk_${randomBytes(32).toString("base64url")}`;
-  base = `http://127.0.0.1:${args.port}`;
+  const port = args.port ?? String(await freePort());
+  base = `http://127.0.0.1:${port}`;
   // A private registry, so that other local dev servers starting or stopping never reload this one.
   const env = { ...process.env, WRANGLER_REGISTRY_PATH: path.join(stateDir, "registry") };
   // Secrets for this run only; they override any .dev.vars and are never written to disk.
@@ -239,7 +241,9 @@ async function startLocal() {
     [
       "scripts/dev.mjs",
       "--port",
-      args.port,
+      port,
+      "--inspector-port",
+      String(await freePort()),
       "--persist-to",
       path.join(stateDir, "state"),
       "--var",
