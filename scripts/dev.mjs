@@ -16,7 +16,11 @@ const env = {
 };
 const port = process.env.PORT ?? "8787";
 
-if (!existsSync(".dev.vars")) {
+const userArgs = process.argv.slice(2);
+const gave = (flag) => userArgs.some((a) => a === flag || a.startsWith(`${flag}=`));
+
+// With --env-file the caller brings its own secrets (wrangler then ignores .dev.vars).
+if (!existsSync(".dev.vars") && !gave("--env-file")) {
   const master = `mk_${randomBytes(32).toString("base64url")}`;
   const jwt = randomBytes(48).toString("base64url");
   writeFileSync(
@@ -29,8 +33,6 @@ if (!existsSync(".dev.vars")) {
   console.log("It stays in .dev.vars (git-ignored) if you need it again.\n");
 }
 
-const userArgs = process.argv.slice(2);
-const gave = (flag) => userArgs.some((a) => a === flag || a.startsWith(`${flag}=`));
 // Migrations go where the server will keep its state (`--persist-to DIR` included).
 const persistAt = userArgs.findIndex((a) => a === "--persist-to" || a.startsWith("--persist-to="));
 const persist =

@@ -15,7 +15,7 @@
 // The master key comes from --master-key, else $MASTER_API_KEY, else MASTER_API_KEY in .dev.vars.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -234,8 +234,10 @@ async function startLocal() {
   base = `http://127.0.0.1:${port}`;
   // A private registry, so that other local dev servers starting or stopping never reload this one.
   const env = { ...process.env, WRANGLER_REGISTRY_PATH: path.join(stateDir, "registry") };
-  // Secrets for this run only; they override any .dev.vars and are never written to disk.
-  const jwt = randomBytes(48).toString("base64url");
+  // Secrets for this run only, in a 0600 file: with an explicit --env-file wrangler ignores any
+  // .dev.vars, and the secrets stay out of the process list (where --var would put them).
+  const vars = path.join(stateDir, "smoke.env");
+  writeFileSync(vars, `MASTER_API_KEY=${masterKey}\nJWT_SECRET_KEY=${randomBytes(48).toString("base64url")}\n`, { mode: 0o600 });
   server = spawn(
     process.execPath,
     [
@@ -246,10 +248,8 @@ async function startLocal() {
       String(await freePort()),
       "--persist-to",
       path.join(stateDir, "state"),
-      "--var",
-      `MASTER_API_KEY:${masterKey}`,
-      "--var",
-      `JWT_SECRET_KEY:${jwt}`,
+      "--env-file",
+      vars,
     ],
     { env, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
