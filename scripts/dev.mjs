@@ -2,6 +2,7 @@
 // `npm run dev`: first run writes .dev.vars with strong random secrets (printing the master key
 // once), applies the D1 migrations locally, then serves on http://127.0.0.1:8787 without prompts,
 // telemetry or the Request.cf look-up. Everything runs offline on the local providers.
+// Port: `npm run dev -- --port 9000`, or PORT=9000 (default 8787); address: `--ip`, or IP (default 127.0.0.1).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
@@ -15,7 +16,11 @@ const env = {
 };
 const port = process.env.PORT ?? "8787";
 
-if (!existsSync(".dev.vars")) {
+const userArgs = process.argv.slice(2);
+const gave = (flag) => userArgs.some((a) => a === flag || a.startsWith(`${flag}=`));
+
+// With --env-file the caller brings its own secrets (wrangler then ignores .dev.vars).
+if (!existsSync(".dev.vars") && !gave("--env-file")) {
   const master = `mk_${randomBytes(32).toString("base64url")}`;
   const jwt = randomBytes(48).toString("base64url");
   writeFileSync(
@@ -28,17 +33,22 @@ if (!existsSync(".dev.vars")) {
   console.log("It stays in .dev.vars (git-ignored) if you need it again.\n");
 }
 
+// Migrations go where the server will keep its state (`--persist-to DIR` included).
+const persistAt = userArgs.findIndex((a) => a === "--persist-to" || a.startsWith("--persist-to="));
+const persist =
+  persistAt === -1 ? [] : userArgs[persistAt].includes("=") ? [userArgs[persistAt]] : userArgs.slice(persistAt, persistAt + 2);
+
 const wrangler = (args, opts = {}) => spawnSync("npx", ["wrangler", ...args], { stdio: "inherit", env, ...opts });
-const migrate = wrangler(["d1", "migrations", "apply", "DB", "--local"]);
+const migrate = wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist]);
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const child = spawn(
-  "npx",
-  ["wrangler", "dev", "--ip", "127.0.0.1", "--port", port, "--show-interactive-dev-session=false", ...process.argv.slice(2)],
-  {
-    stdio: "inherit",
-    env,
-  },
-);
+// Defaults only for what the user did not give: wrangler refuses a repeated --port or --ip
+// ("The argument --port expects a single value").
+const defaults = [
+  ...(gave("--ip") ? [] : ["--ip", process.env.IP ?? "127.0.0.1"]),
+  ...(gave("--port") ? [] : ["--port", port]),
+  ...(gave("--show-interactive-dev-session") ? [] : ["--show-interactive-dev-session=false"]),
+];
+const child = spawn("npx", ["wrangler", "dev", ...defaults, ...userArgs], { stdio: "inherit", env });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
 child.on("exit", (code) => process.exit(code ?? 0));

@@ -1,13 +1,13 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { authenticateFirst, refuseBlockedAddresses } from "./auth/middleware";
 import { parseSettings } from "./config";
 import type { AppEnv } from "./http/context";
-import { ApiError, type ErrorCode, errorBody, LEGACY_PATHS } from "./http/errors";
+import { ApiError, errorBody, LEGACY_PATHS, toApiError } from "./http/errors";
+import { isOpenAiPath, openAiErrorBody } from "./http/openai-errors";
 import { ipRateLimit } from "./http/rate-limit";
 
 /** Shapes every zod validation failure into the one error envelope. */
@@ -24,27 +24,6 @@ export function newApp(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({ defaultHook: (result) => validationHook(result) });
 }
 
-const STATUS_CODES: Record<number, ErrorCode> = {
-  400: "bad_request",
-  401: "unauthorized",
-  403: "forbidden",
-  404: "not_found",
-  405: "method_not_allowed",
-  413: "payload_too_large",
-  415: "unsupported_type",
-};
-
-export function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  if (err instanceof HTTPException) {
-    const code = STATUS_CODES[err.status];
-    if (code) {
-      const json = /json/i.test(err.message);
-      return new ApiError(json ? "invalid_json" : code, json ? "Request body is not valid JSON" : err.message || code, { cause: err });
-    }
-  }
-  return new ApiError("internal_error", "Internal server error", { cause: err });
-}
 
 /** Upload routes set their own, larger limit (MAX_UPLOAD_BYTES). */
 function isUploadPath(path: string): boolean {
@@ -100,7 +79,10 @@ export function createApp(mount: (app: OpenAPIHono<AppEnv>) => void): OpenAPIHon
       // Internal detail goes to the logs only, tied to the request id the client sees.
       console.error(JSON.stringify({ request_id: rid, code: apiErr.code, error: String(err), cause: String(apiErr.cause ?? "") }));
     }
-    const res = c.json(errorBody(apiErr, rid, LEGACY_PATHS.has(new URL(c.req.url).pathname)), apiErr.status);
+    const path = new URL(c.req.url).pathname;
+    const res = isOpenAiPath(path)
+      ? c.json(openAiErrorBody(apiErr), apiErr.status)
+      : c.json(errorBody(apiErr, rid, LEGACY_PATHS.has(path)), apiErr.status);
     for (const [k, v] of Object.entries(apiErr.headers ?? {})) res.headers.set(k, v);
     return res;
   });

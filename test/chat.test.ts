@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { NO_ANSWER } from "../src/chat/answer/types";
+import { sseEvents } from "./sse";
 import { BASE, body, call, createCollection, type Json, master, startChat, tempKey, uploadTexts, waitForDocument } from "./helpers";
 
 const DOCS = [
@@ -30,18 +31,7 @@ async function seeded(docs = DOCS): Promise<{ col: string; ids: Record<string, s
 }
 
 function parseSse(text: string): { event: string; data: Json }[] {
-  return text
-    .split("\n\n")
-    .filter((b) => b.trim())
-    .map((block) => {
-      const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
-      const data = block
-        .split("\n")
-        .filter((l) => l.startsWith("data: "))
-        .map((l) => l.slice(6))
-        .join("\n");
-      return { event, data: JSON.parse(data) };
-    });
+  return sseEvents(text).map((e) => ({ event: e.event ?? "message", data: JSON.parse(e.data) }));
 }
 
 describe("search", () => {

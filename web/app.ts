@@ -2,6 +2,8 @@
 // Built by scripts/build-web.mjs into public/app.js. No framework, no inline script (strict CSP),
 // and untrusted text (answers, passages, file names) only ever goes through textContent.
 
+import { createParser } from "eventsource-parser";
+
 type Kind = "master" | "temp";
 type Status = "queued" | "processing" | "ready" | "failed";
 
@@ -463,34 +465,17 @@ async function openChat(query: string, retried = false): Promise<Response> {
   return res;
 }
 
-/** Minimal server-sent events reader over fetch: `event:` and `data:` lines, blocks split by a blank line. */
+/** Server-sent events over fetch (a POST body rules out EventSource), parsed by `eventsource-parser`. */
 async function readEvents(res: Response, on: (event: string, data: string) => void): Promise<void> {
   if (!res.body) throw new Error("The response has no body");
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  const dispatch = (block: string) => {
-    let event = "message";
-    const data: string[] = [];
-    for (const line of block.split("\n")) {
-      if (!line || line.startsWith(":")) continue;
-      const i = line.indexOf(":");
-      const field = i < 0 ? line : line.slice(0, i);
-      const value = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
-      if (field === "event") event = value;
-      else if (field === "data") data.push(value);
-    }
-    if (data.length) on(event, data.join("\n"));
-  };
+  const parser = createParser({ onEvent: (e) => on(e.event ?? "message", e.data) });
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
-    buf = (buf + value).replace(/\r\n?/g, "\n");
-    for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
-      dispatch(buf.slice(0, i));
-      buf = buf.slice(i + 2);
-    }
+    parser.feed(value);
   }
-  if (buf.trim()) dispatch(buf);
+  parser.feed("\n\n"); // a last event without its blank line still counts
 }
 
 function describe(s: Source): string {

@@ -118,3 +118,13 @@ export async function requireLegacyTempKey(c: Ctx): Promise<KeyRecord> {
 export function looksLikeJwt(s: string | undefined): boolean {
   return !!s && /^(Bearer\s+)?[\w-]+\.[\w-]+\.[\w-]+$/i.test(s.trim());
 }
+
+/** A key that may chat or read (listing models needs either). */
+export async function requireAnyUse(c: Ctx): Promise<Principal> {
+  try {
+    return await requireKeyOrMaster(c, "chat");
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "forbidden") return requireKeyOrMaster(c, "read");
+    throw err;
+  }
+}

@@ -1,5 +1,6 @@
 import type { Settings } from "../config";
 import { search } from "../retrieval/search";
+import type { MetadataFilter } from "../retrieval/filter";
 import type { Collection } from "../storage/collections";
 import { selectProviders } from "./providers";
 import { answerCacheFor, answerKey, type CacheOutcome } from "./answer-cache";
@@ -16,6 +17,12 @@ export interface ChatRequest {
   query: string;
   history: ChatTurn[];
   topK: number;
+  /** Caller's extra instructions (after the grounding rules) and retrieval filters (OpenAI chat completions). */
+  instructions?: string;
+  documentIds?: string[];
+  filter?: MetadataFilter;
+  /** Lowers (never raises) the answer's token limit, ANSWER_MAX_TOKENS. */
+  maxTokens?: number;
 }
 
 export interface PublicSource {
@@ -46,6 +53,7 @@ export interface PreparedChat {
   history: ChatTurn[];
   passages: SourcePassage[];
   sources: PublicSource[];
+  instructions?: string;
 }
 
 export async function prepareChat(env: Env, settings: Settings, req: ChatRequest): Promise<PreparedChat> {
@@ -61,7 +69,13 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
       if (lastUser && req.query.split(/\s+/).length < 8) retrievalQuery = `${req.query} ${lastUser.content}`;
     }
   }
-  const hits = await search(env, req.collection, { query: retrievalQuery, topK: req.topK, mode: "hybrid" });
+  const hits = await search(env, req.collection, {
+    query: retrievalQuery,
+    topK: req.topK,
+    mode: "hybrid",
+    documentIds: req.documentIds,
+    filter: req.filter,
+  });
   const sources: PublicSource[] = hits.map((h, i) => ({
     n: i + 1,
     document_id: h.document_id,
@@ -80,7 +94,7 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
     text: s.text,
     score: s.score,
   }));
-  return { provider, query: req.query, retrievalQuery, history: req.history, passages, sources };
+  return { provider, query: req.query, retrievalQuery, history: req.history, passages, sources, instructions: req.instructions };
 }
 
 export async function answerPrepared(p: PreparedChat, settings: Settings, signal?: AbortSignal): Promise<ChatAnswer> {
@@ -89,6 +103,7 @@ export async function answerPrepared(p: PreparedChat, settings: Settings, signal
     history: p.history,
     sources: p.passages,
     maxTokens: settings.ANSWER_MAX_TOKENS,
+    instructions: p.instructions,
     signal,
   });
   return {
@@ -120,13 +135,23 @@ export async function answerChatTurn(
   defer: (p: Promise<unknown>) => void,
   req: ChatRequest & { signal?: AbortSignal; tiers?: "both" | "global" },
 ): Promise<AnsweredTurn> {
+  const lowered = req.maxTokens !== undefined && req.maxTokens < settings.ANSWER_MAX_TOKENS;
+  if (lowered) settings = { ...settings, ANSWER_MAX_TOKENS: req.maxTokens as number };
   if (req.history.length > 0) {
     const prepared = await prepareChat(env, settings, req);
     return { answer: await answerPrepared(prepared, settings, req.signal), cache: "BYPASS" };
   }
   const answerer = selectProviders(env, settings).answerer;
   const cache = answerCacheFor<ChatAnswer>(env, settings, { local: req.tiers !== "global" });
-  const key = await answerKey(req.collection, req.query, `${answerer.id}:${answerer.model}`, { top_k: req.topK });
+  // Instructions, filters and a lowered token limit change the answer: they join the key when given.
+  const options = {
+    top_k: req.topK,
+    ...(req.instructions !== undefined ? { instructions: req.instructions } : {}),
+    ...(req.documentIds !== undefined ? { document_ids: req.documentIds } : {}),
+    ...(req.filter !== undefined ? { filter: req.filter } : {}),
+    ...(lowered ? { max_tokens: settings.ANSWER_MAX_TOKENS } : {}),
+  };
+  const key = await answerKey(req.collection, req.query, `${answerer.id}:${answerer.model}`, options);
   const hit = await cache.get(key, defer);
   if (hit) return { answer: hit.value, cache: hit.tier };
   const prepared = await prepareChat(env, settings, req);

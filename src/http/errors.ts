@@ -90,3 +90,26 @@ export function errorBody(err: ApiError, requestId: string, legacyPath = false):
   if (err.details !== undefined) error.details = err.details;
   return { error };
 }
+
+const STATUS_CODES: Record<number, ErrorCode> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_type",
+};
+
+/** Any thrown value as an ApiError: Hono's HTTP errors keep their status, anything else is a 500. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException) {
+    const code = STATUS_CODES[err.status];
+    if (code) {
+      const json = /json/i.test(err.message);
+      return new ApiError(json ? "invalid_json" : code, json ? "Request body is not valid JSON" : err.message || code, { cause: err });
+    }
+  }
+  return new ApiError("internal_error", "Internal server error", { cause: err });
+}

@@ -1,86 +1,223 @@
-/**
- * Metadata filters in OpenAI's grammar (vector-store search `filters`): a comparison
- * `{type: eq|ne|gt|gte|lt|lte|in|nin, key, value}` or a compound `{type: and|or, filters}`.
- *
- * Minimal implementation owned by the data-plane branch so that it compiles and is testable; the
- * filter engineer's version (same exported API) replaces it at merge.
- */
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 
-type Scalar = string | number | boolean;
-export type ComparisonFilter = {
-  type: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "nin";
-  key: string;
-  value: Scalar | Scalar[];
-};
-export type CompoundFilter = { type: "and" | "or"; filters: MetadataFilter[] };
+/**
+ * Metadata filters in OpenAI's grammar (vector-store search `filters`, also used by chat):
+ * comparisons `eq ne gt gte lt lte in nin` on one top-level metadata key, combined with `and`/`or`.
+ *
+ * Semantics, identical in SQL (`compileFilter`) and in JavaScript (`matchFilter`):
+ * - Values compare only with values of the same kind: string with string, number with number,
+ *   boolean with boolean. A key that is missing, null, an object or an array matches no comparison.
+ * - `ne` is `not eq` and `nin` is `not in`: a document without the key matches them.
+ * - `gt gte lt lte` order numbers numerically and strings by Unicode code point (SQLite's BINARY
+ *   collation over UTF-8), so ISO dates compare as dates. Booleans have no order.
+ * - `in`/`nin` take a list of strings and numbers.
+ */
+export type ComparisonFilter =
+  | { type: "eq" | "ne"; key: string; value: string | number | boolean }
+  | { type: "gt" | "gte" | "lt" | "lte"; key: string; value: string | number }
+  | { type: "in" | "nin"; key: string; value: (string | number)[] };
+
+export interface CompoundFilter {
+  type: "and" | "or";
+  filters: MetadataFilter[];
+}
+
 export type MetadataFilter = ComparisonFilter | CompoundFilter;
 
-const ScalarSchema = z.union([z.string().max(512), z.number(), z.boolean()]);
-const Comparison = z.object({
-  type: z.enum(["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]),
-  key: z.string().min(1).max(128),
-  value: z.union([ScalarSchema, z.array(ScalarSchema).max(50)]),
+export function isCompound(f: MetadataFilter): f is CompoundFilter {
+  return f.type === "and" || f.type === "or";
+}
+
+/** Caps that keep a filter cheap to check and its SQL within D1's 100 bound parameters. */
+export const FILTER_LIMITS = { maxDepth: 5, maxComparisons: 32, maxListItems: 100, maxKeyLength: 128, maxStringLength: 1000 } as const;
+
+// A key becomes a JSON path label inside double quotes: quotes, backslashes and control characters
+// cannot be expressed there, so they are refused rather than escaped.
+const Key = z
+  .string()
+  .min(1)
+  .max(FILTER_LIMITS.maxKeyLength)
+  .regex(/^[^"\\\u0000-\u001f]+$/, { message: 'A key may not contain ", \\ or control characters' });
+const Str = z.string().max(FILTER_LIMITS.maxStringLength);
+const Num = z.number().finite();
+
+const Comparison = z.union([
+  z.object({ type: z.enum(["eq", "ne"]), key: Key, value: z.union([Str, Num, z.boolean()]) }).strict(),
+  z.object({ type: z.enum(["gt", "gte", "lt", "lte"]), key: Key, value: z.union([Str, Num]) }).strict(),
+  z
+    .object({
+      type: z.enum(["in", "nin"]),
+      key: Key,
+      value: z
+        .array(z.union([Str, Num]))
+        .min(1)
+        .max(FILTER_LIMITS.maxListItems),
+    })
+    .strict(),
+]);
+
+// Registered under a name so that the OpenAPI document can refer to it recursively.
+const Node: z.ZodType<MetadataFilter> = z
+  .lazy(() =>
+    z.union([
+      Comparison,
+      z.object({ type: z.enum(["and", "or"]), filters: z.array(Node).min(1).max(FILTER_LIMITS.maxComparisons) }).strict(),
+    ]),
+  )
+  .openapi("MetadataFilterNode");
+
+function measure(f: MetadataFilter, depth = 1): { depth: number; comparisons: number } {
+  if (!isCompound(f)) return { depth, comparisons: 1 };
+  let d = depth;
+  let n = 0;
+  for (const child of f.filters) {
+    const m = measure(child, depth + 1);
+    d = Math.max(d, m.depth);
+    n += m.comparisons;
+  }
+  return { depth: d, comparisons: n };
+}
+
+/** zod schema of a filter, with depth and size caps. Invalid → 400 validation_error through the app's hook. */
+export const MetadataFilterSchema = Node.superRefine((f, ctx) => {
+  const m = measure(f);
+  if (m.depth > FILTER_LIMITS.maxDepth)
+    ctx.addIssue({ code: "custom", message: `A filter may nest at most ${FILTER_LIMITS.maxDepth} levels` });
+  if (m.comparisons > FILTER_LIMITS.maxComparisons) {
+    ctx.addIssue({ code: "custom", message: `A filter may hold at most ${FILTER_LIMITS.maxComparisons} comparisons` });
+  }
+}).openapi("MetadataFilter", {
+  description:
+    "OpenAI metadata filter: `{type: eq|ne|gt|gte|lt|lte, key, value}`, `{type: in|nin, key, value: [...]}` or " +
+    "`{type: and|or, filters: [...]}` (at most 5 levels and 32 comparisons). Values match only values of the same kind; " +
+    "`ne`/`nin` also match documents without the key.",
+  example: {
+    type: "and",
+    filters: [
+      { type: "eq", key: "lang", value: "en" },
+      { type: "gte", key: "year", value: 2020 },
+    ],
+  },
 });
-export const MetadataFilterSchema: z.ZodType<MetadataFilter> = z.lazy(() =>
-  z.union([Comparison, z.object({ type: z.enum(["and", "or"]), filters: z.array(MetadataFilterSchema).min(1).max(20) })]),
-) as z.ZodType<MetadataFilter>;
 
-const OPS = { eq: "=", ne: "!=", gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
+// ---------------------------------------------------------------------------------------------
+// SQL
 
-/** JSON path of a key: quoted so that dots or quotes in a key cannot change the path. */
-function jsonPath(key: string): string {
-  return `$."${key.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+/** `'$."key"'` as an SQL string literal (the key is already free of `"` and `\`). */
+function pathLiteral(key: string): string {
+  return `'$."${key.replace(/'/g, "''")}"'`;
 }
 
-/** SQLite's json_extract gives true/false as 1/0. */
-const sqlValue = (v: Scalar): unknown => (typeof v === "boolean" ? (v ? 1 : 0) : v);
+const SQL_OPS = { eq: "=", ne: "=", gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
 
-/** A SQL boolean expression over json_extract(jsonColumn, ...), every value bound. */
-export function compileFilter(filter: MetadataFilter, jsonColumn: string): { sql: string; params: unknown[] } {
-  if (filter.type === "and" || filter.type === "or") {
-    const f = filter as CompoundFilter;
-    const parts = f.filters.map((x) => compileFilter(x, jsonColumn));
-    if (parts.length === 0) return { sql: f.type === "and" ? "1" : "0", params: [] };
-    return { sql: `(${parts.map((p) => p.sql).join(f.type === "and" ? " AND " : " OR ")})`, params: parts.flatMap((p) => p.params) };
-  }
-  const f = filter as ComparisonFilter;
-  const col = `json_extract(${jsonColumn}, ?)`;
-  if (f.type === "in" || f.type === "nin") {
-    const values = Array.isArray(f.value) ? f.value : [f.value];
-    if (values.length === 0) return { sql: f.type === "in" ? "0" : "1", params: [] };
-    const list = values.map(() => "?").join(", ");
-    const sql = f.type === "in" ? `(${col} IN (${list}))` : `(${col} IS NULL OR ${col} NOT IN (${list}))`;
-    const params =
-      f.type === "in" ? [jsonPath(f.key), ...values.map(sqlValue)] : [jsonPath(f.key), jsonPath(f.key), ...values.map(sqlValue)];
-    return { sql, params };
-  }
-  const value = Array.isArray(f.value) ? f.value[0] : f.value;
-  if (f.type === "ne") return { sql: `(${col} IS NULL OR ${col} != ?)`, params: [jsonPath(f.key), jsonPath(f.key), sqlValue(value)] };
-  return { sql: `(${col} ${OPS[f.type]} ?)`, params: [jsonPath(f.key), sqlValue(value)] };
+/**
+ * A SQLite boolean expression (always 0 or 1, never NULL) over `json_extract(jsonColumn, '$."key"')`,
+ * with every value bound. `jsonColumn` is an SQL identifier chosen by the caller, never user input.
+ * At most 2 parameters per comparison, so a schema-valid filter uses at most 64 parameters.
+ */
+export function compileFilter(f: MetadataFilter, jsonColumn: string): { sql: string; params: unknown[] } {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/.test(jsonColumn)) throw new Error(`Unsafe column name: ${jsonColumn}`);
+  const params: unknown[] = [];
+  const sql = compileNode(f, jsonColumn, params);
+  if (params.length > 100) throw new Error("Filter needs more than 100 bound parameters");
+  return { sql, params };
 }
 
-/** The same filter evaluated in JavaScript. */
-export function matchFilter(filter: MetadataFilter, metadata: Record<string, unknown>): boolean {
-  if (filter.type === "and") return (filter as CompoundFilter).filters.every((x) => matchFilter(x, metadata));
-  if (filter.type === "or") return (filter as CompoundFilter).filters.some((x) => matchFilter(x, metadata));
-  const f = filter as ComparisonFilter;
-  const actual = metadata[f.key];
-  const values = Array.isArray(f.value) ? f.value : [f.value];
+function compileNode(f: MetadataFilter, col: string, params: unknown[]): string {
+  if (isCompound(f)) {
+    const parts = f.filters.map((c) => compileNode(c, col, params));
+    return `(${parts.join(f.type === "and" ? " AND " : " OR ")})`;
+  }
+  const path = pathLiteral(f.key);
+  const type = `coalesce(json_type(${col}, ${path}), 'missing')`;
+  const value = `json_extract(${col}, ${path})`;
   switch (f.type) {
     case "in":
-      return values.some((v) => v === actual);
-    case "nin":
-      return !values.some((v) => v === actual);
-    case "eq":
-      return actual === values[0];
-    case "ne":
-      return actual !== values[0];
+    case "nin": {
+      const strings = f.value.filter((v) => typeof v === "string");
+      const numbers = f.value.filter((v) => typeof v === "number");
+      const parts: string[] = [];
+      // One bound JSON array per kind keeps long lists within the parameter limit.
+      if (strings.length) {
+        params.push(JSON.stringify(strings));
+        parts.push(`(${type} = 'text' AND ${value} IN (SELECT value FROM json_each(?)))`);
+      }
+      if (numbers.length) {
+        params.push(JSON.stringify(numbers));
+        parts.push(`(${type} IN ('integer', 'real') AND ${value} IN (SELECT value FROM json_each(?)))`);
+      }
+      const any = `(${parts.join(" OR ")})`;
+      return f.type === "in" ? any : `(NOT ${any})`;
+    }
     default: {
-      const v = values[0];
-      if (typeof actual !== typeof v || (typeof v !== "number" && typeof v !== "string")) return false;
-      const a = actual as number | string;
-      return f.type === "gt" ? a > v : f.type === "gte" ? a >= v : f.type === "lt" ? a < v : a <= v;
+      let expr: string;
+      if (typeof f.value === "boolean") {
+        // Only eq/ne take booleans; JSON true/false have their own json_type.
+        expr = `(${type} = '${f.value ? "true" : "false"}')`;
+      } else {
+        params.push(f.value);
+        const kind = typeof f.value === "string" ? "'text'" : "'integer', 'real'";
+        expr = `(${type} IN (${kind}) AND ${value} ${SQL_OPS[f.type]} ?)`;
+      }
+      return f.type === "ne" ? `(NOT ${expr})` : expr;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JavaScript
+
+type Kind = "text" | "number" | "boolean" | "other";
+function kindOf(v: unknown): Kind {
+  if (typeof v === "string") return "text";
+  if (typeof v === "number" && Number.isFinite(v)) return "number";
+  if (typeof v === "boolean") return "boolean";
+  return "other";
+}
+
+/** Compares by Unicode code point, as SQLite's BINARY collation does over UTF-8 (JS `<` uses UTF-16 units). */
+function compareCodePoints(a: string, b: string): number {
+  const ia = a[Symbol.iterator]();
+  const ib = b[Symbol.iterator]();
+  for (;;) {
+    const x = ia.next();
+    const y = ib.next();
+    if (x.done || y.done) return x.done && y.done ? 0 : x.done ? -1 : 1;
+    const cx = x.value.codePointAt(0) ?? 0;
+    const cy = y.value.codePointAt(0) ?? 0;
+    if (cx !== cy) return cx < cy ? -1 : 1;
+  }
+}
+
+function equal(actual: unknown, expected: string | number | boolean): boolean {
+  return kindOf(actual) === kindOf(expected) && actual === expected;
+}
+
+/** `f` applied to one document's metadata, with exactly the semantics of `compileFilter`. */
+export function matchFilter(f: MetadataFilter, metadata: Record<string, unknown>): boolean {
+  if (isCompound(f))
+    return f.type === "and" ? f.filters.every((c) => matchFilter(c, metadata)) : f.filters.some((c) => matchFilter(c, metadata));
+  switch (f.type) {
+    case "eq":
+      return equal(Object.hasOwn(metadata, f.key) ? metadata[f.key] : undefined, f.value);
+    case "ne":
+      return !equal(Object.hasOwn(metadata, f.key) ? metadata[f.key] : undefined, f.value);
+    case "in":
+    case "nin": {
+      const actual = Object.hasOwn(metadata, f.key) ? metadata[f.key] : undefined;
+      const found = f.value.some((v) => equal(actual, v));
+      return f.type === "in" ? found : !found;
+    }
+    default: {
+      const actual = Object.hasOwn(metadata, f.key) ? metadata[f.key] : undefined;
+      const kind = kindOf(actual);
+      if (kind !== kindOf(f.value) || (kind !== "text" && kind !== "number")) return false;
+      const cmp =
+        kind === "text" ? compareCodePoints(actual as string, f.value as string) : Math.sign((actual as number) - (f.value as number));
+      if (f.type === "gt") return cmp > 0;
+      if (f.type === "gte") return cmp >= 0;
+      if (f.type === "lt") return cmp < 0;
+      return cmp <= 0;
     }
   }
 }

@@ -4,7 +4,7 @@ import { streamSSE } from "hono/streaming";
 import { assertCollectionAccess, isMasterKey, requireKeyOrMaster, requireSessionToken } from "../auth/authenticate";
 import type { Principal, SessionClaims } from "../auth/principal";
 import { type ChatSession, sessionStub } from "../chat/session-do";
-import { type AnsweredTurn, answerChatTurn, type ChatAnswer, type ChatTurn, prepareChat } from "../chat/service";
+import { type ChatAnswer, type ChatTurn, prepareChat } from "../chat/service";
 import { extractCitations } from "../chat/answer/citations";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
@@ -12,6 +12,7 @@ import { errorResponses, json, jsonBody, legacyErrorResponses } from "../http/sc
 import { requireCachedCollection } from "../storage/collection-cache";
 import type { Collection } from "../storage/collections";
 import { chatUrl } from "./sessions";
+import { answerTurn } from "./shared/turn";
 
 type Ctx = Context<AppEnv>;
 
@@ -72,28 +73,6 @@ async function recordTurn(stub: DurableObjectStub<ChatSession>, query: string, a
       })),
     },
   ]);
-}
-
-/** Answers one turn through the two-tier answer cache (first turns only). */
-async function answerTurn(
-  c: Ctx,
-  collection: Collection,
-  query: string,
-  history: ChatTurn[],
-  topK: number,
-  principal?: Principal,
-): Promise<AnsweredTurn> {
-  // Diagnostics for operators (master key only): `X-Answer-Cache: global-only` skips the local tier,
-  // to measure the KV tier where the Cache API would answer first (benchmarks, debugging).
-  const globalOnly = principal?.kind === "master" && c.req.header("X-Answer-Cache") === "global-only";
-  return answerChatTurn(c.env, c.var.settings, (p) => c.executionCtx.waitUntil(p), {
-    collection,
-    query,
-    history,
-    topK,
-    signal: c.req.raw.signal,
-    tiers: globalOnly ? "global" : "both",
-  });
 }
 
 const LegacyChatBody = z
@@ -240,7 +219,7 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
     }
 
     if (!body.stream) {
-      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k, principal);
+      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k, {}, principal);
       if (session) await recordTurn(session.stub, query, answer);
       c.header("X-Cache", cache);
       return c.json(

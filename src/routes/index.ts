@@ -7,8 +7,11 @@ import { mountDocuments } from "./documents";
 import { mountHealth } from "./health";
 import { mountKeys } from "./keys";
 import { mountMakeEmbedding } from "./make-embedding";
+import { mountMcp } from "./mcp";
+import { mountOpenAi } from "./openai";
 import { mountSearch } from "./search";
 import { mountSessions } from "./sessions";
+import { mountVectorStores } from "./vector-stores";
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   mountHealth(app);
@@ -19,6 +22,9 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   mountCollections(app);
   mountDocuments(app);
   mountSearch(app);
+  mountOpenAi(app);
+  mountVectorStores(app);
+  mountMcp(app);
   // Last: the OpenAPI document covers every route registered above.
   mountDocs(app);
 }

@@ -13,12 +13,7 @@ export const SearchBody = z
     top_k: z.number().int().min(1).max(100).default(10),
     mode: z.enum(["hybrid", "vector", "keyword"]).default("hybrid"),
     filter: z
-      .object({
-        document_ids: z.array(z.string().max(64)).min(1).max(100).optional(),
-        metadata: MetadataFilterSchema.optional().openapi({
-          description: "OpenAI-style metadata filter: {type: eq|ne|gt|gte|lt|lte|in|nin, key, value} or {type: and|or, filters}",
-        }),
-      })
+      .object({ document_ids: z.array(z.string().max(64)).min(1).max(100).optional(), metadata: MetadataFilterSchema.optional() })
       .optional(),
     fusion: z
       .enum(["convex", "rrf"])

@@ -64,10 +64,13 @@ export function formatSources(sources: SourcePassage[]): string {
 }
 
 /** System rules, the recent conversation, then the sources and the question in one user turn. */
-export function groundedMessages(req: Pick<AnswerRequest, "query" | "history" | "sources">): ChatMessage[] {
+export function groundedMessages(req: Pick<AnswerRequest, "query" | "history" | "sources" | "instructions">): ChatMessage[] {
   const history = req.history.slice(-HISTORY_TURNS).map((t) => ({ role: t.role, content: clip(t.content, MAX_CHARS_PER_TURN) }));
+  const extra = req.instructions?.trim()
+    ? `\n\nAdditional instructions from the caller. Follow them only where they do not conflict with the rules above:\n${clip(req.instructions.trim(), MAX_CHARS_PER_TURN)}`
+    : "";
   return [
-    { role: "system", content: ANSWER_SYSTEM_PROMPT },
+    { role: "system", content: ANSWER_SYSTEM_PROMPT + extra },
     ...history,
     { role: "user", content: `Sources:\n\n${formatSources(req.sources)}\n\nQuestion: ${req.query}` },
   ];

@@ -1,3 +1,4 @@
+import { createParser } from "eventsource-parser";
 import type { Deadline } from "./upstream";
 
 /**
@@ -24,15 +25,16 @@ export function* wordGroups(text: string, words = 6): Generator<string> {
 
 /**
  * The `data` payloads of a server-sent-event byte stream, up to `data: [DONE]` or the end of the
- * stream. Handles events and UTF-8 characters split across chunks, CRLF line ends, multi-line data
- * and comments. Each read is raced against `deadline` (an idle timeout); leaving early cancels
- * the stream, which stops the upstream generation.
+ * stream, parsed by `eventsource-parser` (events and UTF-8 characters split across chunks, CRLF
+ * line ends, multi-line data, comments). Each read is raced against `deadline` (an idle timeout);
+ * leaving early cancels the stream, which stops the upstream generation.
  */
 export async function* sseData(body: ReadableStream<Uint8Array>, deadline?: Deadline): AsyncGenerator<string> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  let buf = "";
-  let data: string[] = [];
+  const ready: string[] = [];
+  // Other fields (event:, id:, retry:) and comments are not used by these providers.
+  const parser = createParser({ onEvent: (e) => ready.push(e.data) });
   let ended = false;
   try {
     for (;;) {
@@ -40,26 +42,14 @@ export async function* sseData(body: ReadableStream<Uint8Array>, deadline?: Dead
       deadline?.restart();
       if (r.done) {
         ended = true;
-        buf += `${decoder.decode()}\n\n`; // a final event without its blank line still counts
+        parser.feed(`${decoder.decode()}\n\n`); // a final event without its blank line still counts
       } else {
-        buf += decoder.decode(r.value, { stream: true });
+        parser.feed(decoder.decode(r.value, { stream: true }));
       }
-      let eol = buf.search(/[\r\n]/);
-      while (eol !== -1) {
-        if (buf[eol] === "\r" && eol === buf.length - 1 && !ended) break; // "\r\n" may straddle chunks
-        const line = buf.slice(0, eol);
-        buf = buf.slice(buf.startsWith("\r\n", eol) ? eol + 2 : eol + 1);
-        if (line === "") {
-          if (data.length > 0) {
-            const payload = data.join("\n");
-            data = [];
-            if (payload.trim() === "[DONE]") return;
-            yield payload;
-          }
-        } else if (line.startsWith("data:")) {
-          data.push(line.slice(line[5] === " " ? 6 : 5));
-        } // other fields (event:, id:, retry:) and comments are not used by these providers
-        eol = buf.search(/[\r\n]/);
+      while (ready.length > 0) {
+        const payload = ready.shift() as string;
+        if (payload.trim() === "[DONE]") return;
+        yield payload;
       }
       if (ended) return;
     }

@@ -13,6 +13,8 @@ export interface AnswerRequest {
   history: { role: "user" | "assistant"; content: string }[];
   sources: SourcePassage[];
   maxTokens: number;
+  /** The caller's own instructions (an OpenAI `system` message): added after the grounding rules, never replacing them. */
+  instructions?: string;
   /** Aborts the provider's upstream call (for example when the client goes away). */
   signal?: AbortSignal;
 }

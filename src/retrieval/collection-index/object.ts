@@ -357,6 +357,18 @@ export class CollectionIndex extends DurableObject<Env> {
       .map((r) => r.text);
   }
 
+  /** Chunks of a document from ordinal `from`, at most `max` (+1 to tell whether more follow). */
+  readChunks(documentId: string, from: number, max: number): { chunk: number; text: string; page: number | null; heading: string | null }[] {
+    return this.sql
+      .exec<{ chunk: number; text: string; page: number | null; heading: string | null }>(
+        "SELECT ordinal AS chunk, text, page, heading FROM chunks WHERE document_id = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?",
+        documentId,
+        from,
+        max + 1,
+      )
+      .toArray();
+  }
+
   stats(): IndexStats {
     const one = (q: string) => this.sql.exec<{ n: number }>(q).one().n;
     return {
@@ -382,7 +394,8 @@ export class CollectionIndex extends DurableObject<Env> {
       parts.push(f.sql);
       params.push(...f.params);
     }
-    if (params.length === 0) return null;
+    // Nothing asked for: no scope (a filter may bind no parameter at all, e.g. `eq true`).
+    if (parts.length === 1) return null;
     // Statements bind at most 100 parameters; the keyword query adds two.
     if (params.length > 98) throw new RangeError("invalid_filter: the filter is too large");
     return { sql: parts.join(" AND "), params };

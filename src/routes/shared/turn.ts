@@ -1,0 +1,36 @@
+import type { Context } from "hono";
+import type { Principal } from "../../auth/principal";
+import { type AnsweredTurn, answerChatTurn, type ChatRequest, type ChatTurn } from "../../chat/service";
+import type { AppEnv } from "../../http/context";
+import type { Collection } from "../../storage/collections";
+
+/** Extra instructions, retrieval filters and a lowered token limit (OpenAI chat completions, MCP). */
+export type TurnOptions = Pick<ChatRequest, "instructions" | "documentIds" | "filter" | "maxTokens">;
+
+/**
+ * One chat turn from an HTTP request, through the two-tier answer cache (first turns only): the
+ * request's waitUntil carries the cache writes and its signal aborts the answerer. Shared by
+ * /v1/chat, the original's /api/chat, /v1/chat/completions and the MCP `ask` tool.
+ */
+export async function answerTurn(
+  c: Context<AppEnv>,
+  collection: Collection,
+  query: string,
+  history: ChatTurn[],
+  topK: number,
+  opts: TurnOptions = {},
+  principal?: Principal,
+): Promise<AnsweredTurn> {
+  // Diagnostics for operators (master key only): `X-Answer-Cache: global-only` skips the local tier,
+  // to measure the KV tier where the Cache API would answer first (benchmarks, debugging).
+  const globalOnly = principal?.kind === "master" && c.req.header("X-Answer-Cache") === "global-only";
+  return answerChatTurn(c.env, c.var.settings, (p) => c.executionCtx.waitUntil(p), {
+    collection,
+    query,
+    history,
+    topK,
+    ...opts,
+    signal: c.req.raw.signal,
+    tiers: globalOnly ? "global" : "both",
+  });
+}
