@@ -10,7 +10,6 @@ import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
 import { errorResponses, json, jsonBody, legacyErrorResponses } from "../http/schemas";
 import { requireCachedCollection } from "../storage/collection-cache";
-import type { Collection } from "../storage/collections";
 import { chatUrl } from "./sessions";
 import { answerTurn } from "./shared/turn";
 
