@@ -41,7 +41,7 @@ export function documentMemoryBytes(size: number): number {
  * Runs tasks with their summed memory estimate under `budget`; a task larger than the budget runs
  * alone. Each task settles on its own: one crash never fails another.
  */
-async function runWithin<T>(items: T[], weight: (t: T) => number, budget: number, run: (t: T) => Promise<void>): Promise<void> {
+export async function runWithin<T>(items: T[], weight: (t: T) => number, budget: number, run: (t: T) => Promise<void>): Promise<void> {
   let used = 0;
   const running = new Set<Promise<void>>();
   for (const item of items) {
