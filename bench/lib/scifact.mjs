@@ -1,4 +1,6 @@
-// BEIR SciFact (test split) from ../shared/eval/scifact, and loading it through the HTTP API.
+// BEIR collections (SciFact from ../shared/eval/scifact by default, or any BEIR folder), a fixed
+// split of the queries into two halves, and loading a corpus through the HTTP API.
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseQrels } from "./scorer.mjs";
@@ -19,18 +21,56 @@ function readJsonl(file) {
  *   of the queries are not guaranteed to be inside a limited corpus, so quality figures then mean nothing.
  */
 export function loadScifact(opts = {}) {
-  if (!existsSync(path.join(SCIFACT_DIR, "corpus.jsonl"))) {
-    throw new Error(`SciFact not found in ${SCIFACT_DIR} (set SCIFACT_DIR to the folder with corpus.jsonl, queries.jsonl, qrels.tsv)`);
+  return loadBeir(SCIFACT_DIR, opts);
+}
+
+/**
+ * A BEIR-format folder: corpus.jsonl ({_id|id, title, text}), queries.jsonl ({_id|id, text}) and
+ * qrels.tsv (or qrels/test.tsv). Only queries that have judgments are kept.
+ * @param {string} dir
+ * @param {{limit?: number}} [opts]
+ */
+export function loadBeir(dir, opts = {}) {
+  const qrelsFile = [path.join(dir, "qrels.tsv"), path.join(dir, "qrels", "test.tsv")].find((f) => existsSync(f));
+  if (!existsSync(path.join(dir, "corpus.jsonl")) || !existsSync(path.join(dir, "queries.jsonl")) || !qrelsFile) {
+    throw new Error(`no BEIR collection in ${dir} (expected corpus.jsonl, queries.jsonl and qrels.tsv or qrels/test.tsv)`);
   }
-  let corpus = readJsonl(path.join(SCIFACT_DIR, "corpus.jsonl")).map((d) => ({
-    id: String(d.id),
+  let corpus = readJsonl(path.join(dir, "corpus.jsonl")).map((d) => ({
+    id: String(d._id ?? d.id),
     // BEIR's whole-document text: title and body as one field.
     text: d.title ? `${d.title}\n\n${d.text}` : d.text,
   }));
+  corpus = corpus.filter((d) => typeof d.text === "string" && d.text.trim().length > 0);
   if (opts.limit) corpus = corpus.slice(0, opts.limit);
-  const queries = readJsonl(path.join(SCIFACT_DIR, "queries.jsonl")).map((q) => ({ id: String(q.id), text: q.text }));
-  const qrels = parseQrels(readFileSync(path.join(SCIFACT_DIR, "qrels.tsv"), "utf8"));
-  return { corpus, queries, qrels };
+  const qrels = parseQrels(readFileSync(qrelsFile, "utf8"));
+  const queries = readJsonl(path.join(dir, "queries.jsonl"))
+    .map((q) => ({ id: String(q._id ?? q.id), text: q.text }))
+    .filter((q) => qrels[q.id]);
+  return { corpus, queries, qrels, name: path.basename(path.resolve(dir)) };
+}
+
+/**
+ * Which half a query falls in: "A" (the half hybrid defaults may be tuned on) or "B" (reported only).
+ * Fixed by the query id alone (first byte of its SHA-256), so every run and every machine agrees.
+ */
+export function half(queryId) {
+  return createHash("sha256").update(String(queryId)).digest()[0] % 2 === 0 ? "A" : "B";
+}
+
+/**
+ * A small sample for smoke runs: the first `queries` judged queries, their judged documents, and
+ * enough other documents (the corpus' first ones) to reach `documents` in all.
+ */
+export function sample(data, { queries = 20, documents = 300 } = {}) {
+  const qs = data.queries.slice(0, queries);
+  const judged = new Set(qs.flatMap((q) => Object.keys(data.qrels[q.id] ?? {})));
+  const corpus = data.corpus.filter((d) => judged.has(d.id));
+  for (const d of data.corpus) {
+    if (corpus.length >= Math.max(documents, judged.size)) break;
+    if (!judged.has(d.id)) corpus.push(d);
+  }
+  const qrels = Object.fromEntries(qs.map((q) => [q.id, data.qrels[q.id]]));
+  return { ...data, corpus, queries: qs, qrels };
 }
 
 /**
