@@ -120,8 +120,10 @@ export async function waitSettled(
   api,
   collectionId,
   expected,
-  { timeoutMs = 30 * 60_000, stallMs = 120_000, intervalMs = 250, quiet = false, startedAt } = {},
+  { timeoutMs = 30 * 60_000, stallMs = 120_000, recoverMs = 20_000, intervalMs = 250, quiet = false, startedAt } = {},
 ) {
+  let recovered = false;
+  let requeued = 0;
   const t0 = startedAt ?? performance.now();
   const progress = progressPrinter();
   const timeline = [];
@@ -144,19 +146,32 @@ export async function waitSettled(
       );
     }
     if (pending === 0 && counts.ready + counts.failed >= expected) break;
-    // A lost queue message leaves its document `queued` for ever: give up when nothing moves.
+    // A lost queue message leaves its document `queued` for ever (the local queue broker drops
+    // messages when a send fails under load; wrangler dev runs no cron, so the sweeper never comes).
+    // Do the sweeper's job once, loudly: re-index what has not moved for `recoverMs`.
+    if (pending > 0 && !recovered && performance.now() - lastChange > recoverMs) {
+      recovered = true;
+      const stuck = [...(await api.listDocuments(collectionId, "queued")), ...(await api.listDocuments(collectionId, "processing"))];
+      if (!quiet) progress.done();
+      console.log(`  WARNING: ${stuck.length} documents have not moved for ${recoverMs / 1000} s (lost queue messages); re-indexing them`);
+      await mapPool(stuck, 8, (d) => api.request("POST", `/v1/collections/${collectionId}/documents/${d.id}/reindex`));
+      requeued = stuck.length;
+      lastChange = performance.now();
+    }
     const stalled = performance.now() - lastChange > stallMs;
     if (stalled || performance.now() - t0 > timeoutMs) {
       if (!quiet) progress.done();
       const why = stalled ? `no document changed state for ${stallMs / 1000} s` : `timed out after ${timeoutMs / 1000} s`;
-      console.log(`  NOT settled: ${why} (ready ${counts.ready}, failed ${counts.failed}, processing ${counts.processing}, queued ${counts.queued})`);
-      return { counts, settled: false, stalled, ms: performance.now() - t0, timeline: thin(timeline) };
+      console.log(
+        `  NOT settled: ${why} (ready ${counts.ready}, failed ${counts.failed}, processing ${counts.processing}, queued ${counts.queued})`,
+      );
+      return { counts, settled: false, stalled, requeued, ms: performance.now() - t0, timeline: thin(timeline) };
     }
     await sleep(intervalMs);
   }
   const ms = performance.now() - t0;
   if (!quiet) progress.done(`  all settled after ${(ms / 1000).toFixed(1)} s: ready ${counts.ready}, failed ${counts.failed}`);
-  return { counts, settled: true, ms, timeline: thin(timeline) };
+  return { counts, settled: true, requeued, ms, timeline: thin(timeline) };
 }
 
 /** Keeps about 100 points of a progress timeline. */

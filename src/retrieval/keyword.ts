@@ -1,24 +1,14 @@
-/**
- * English function words. BM25 gives them almost no weight (FTS5 floors a negative idf), yet each
- * one matches nearly every chunk and makes the engine score them all; dropping them keeps the
- * ranking and cuts the work. A query made only of such words keeps them.
- */
-const STOPWORDS = new Set(
-  "a an and are as at be been but by can could did do does for from had has have how i if in into is it its may might must no not of on or our should so than that the their them then there these they this those to was we were what when where which while who whom why will with would you your".split(
-    " ",
-  ),
-);
+import { STOPWORDS, words as wordsOf } from "../text";
 
 /**
  * Builds an FTS5 MATCH expression from free text: every word becomes a quoted term (so user input
  * can never inject FTS5 syntax) joined by OR, which is what BM25 ranking expects.
  */
 export function ftsQuery(text: string, maxTerms = 64): string | null {
-  const words = text
-    .normalize("NFKC")
-    .toLowerCase()
-    .match(/[\p{L}\p{N}]+/gu);
-  if (!words) return null;
+  // Function words (the shared STOPWORDS) match nearly every chunk: BM25 gives them almost no
+  // weight, yet FTS5 must score every chunk they match. A query made only of them keeps them.
+  const words = wordsOf(text);
+  if (words.length === 0) return null;
   const all = [...new Set(words)];
   const content = all.filter((w) => !STOPWORDS.has(w));
   const unique = (content.length > 0 ? content : all).slice(0, maxTerms);
