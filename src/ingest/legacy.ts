@@ -6,9 +6,31 @@ import { acceptUpload, deleteCollectionEverywhere, indexDocument } from "./pipel
 
 const encoder = new TextEncoder();
 
+/** Document ids of this deployment look like this (ingest/pipeline.ts `newId("doc")`). */
+const OWN_ID = /^doc_[A-Za-z0-9_-]{8,40}$/;
+
 /**
- * The original's `{model, embeddings, document}` payload: the documents are ingested synchronously
- * into a new collection (or the given one). A client's embeddings are reused only when they can be
+ * The collection every one of `ids` belongs to, when they are all documents of this deployment in
+ * one collection (a `/make_embedding` response handed back unchanged); otherwise null.
+ */
+export async function ownCollectionOf(env: Env, ids: (string | number | undefined)[]): Promise<string | null> {
+  if (ids.length === 0 || !ids.every((id) => typeof id === "string" && OWN_ID.test(id))) return null;
+  const unique = [...new Set(ids as string[])];
+  const row = await env.DB.prepare(
+    `SELECT COUNT(*) AS n, COUNT(DISTINCT collection_id) AS collections, MIN(collection_id) AS collection_id
+     FROM documents WHERE id IN (SELECT value FROM json_each(?1))`,
+  )
+    .bind(JSON.stringify(unique))
+    .first<{ n: number; collections: number; collection_id: string | null }>();
+  return row && row.n === unique.length && row.collections === 1 ? row.collection_id : null;
+}
+
+/**
+ * The original's `{model, embeddings, document}` payload. When the documents are this deployment's
+ * own (the ids a `/make_embedding` response gave, all in one collection), that collection is the
+ * answer: nothing is ingested again and the sources keep the uploaded files' names. Otherwise the
+ * documents are ingested synchronously into a new collection (or the given one), each under the
+ * name it came with (`name`, else its id). A client's embeddings are reused only when they can be
  * trusted to live in the same space as ours: one per document, the active embedder's dimension and
  * model id, and the document fits one chunk; otherwise the text is embedded again.
  */
@@ -18,10 +40,17 @@ export async function ingestLegacyDocuments(
   input: {
     model: string;
     embeddings: number[][];
-    documents: { id?: string | number; text: string }[];
+    documents: { id?: string | number; name?: string; text: string }[];
     collectionId?: string;
   },
 ): Promise<string> {
+  if (!input.collectionId) {
+    const own = await ownCollectionOf(
+      env,
+      input.documents.map((d) => d.id),
+    );
+    if (own) return own;
+  }
   const embedder = selectEmbedder(env);
   const collection = input.collectionId
     ? await requireCollection(env.DB, input.collectionId)
@@ -42,7 +71,8 @@ export async function ingestLegacyDocuments(
         failures.push(String(d.id ?? i));
         continue;
       }
-      const name = `${d.id ?? `document-${i + 1}`}.txt`;
+      const given = d.name?.trim();
+      const name = given || `${d.id ?? `document-${i + 1}`}.txt`;
       const { document, duplicate } = await acceptUpload(env, settings, collection, {
         name,
         bytes: encoder.encode(d.text),
