@@ -9,7 +9,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ftsQuery } from "../../src/retrieval/keyword";
-import { isCjk, QUESTION_WORDS, STOPWORDS, stem, words } from "../../src/text";
+import { FUNCTION_WORDS, isCjk, QUESTION_WORDS, STOPWORDS, stem, words } from "../../src/text";
 import { available, bytesOf } from "../corpus";
 
 const REFERENCE = (
@@ -71,7 +71,12 @@ describe("shared tokens and stopwords", () => {
   it("keyword queries drop the shared stopwords but keep a query made only of them", () => {
     expect(ftsQuery("What is the role of the United States Trustee?")).toBe('"role" OR "united" OR "states" OR "trustee"');
     expect(ftsQuery("to be or not to be")).toBe('"to" OR "be" OR "or" OR "not"');
-    for (const w of ["the", "which", "however"]) expect(STOPWORDS.has(w)).toBe(true);
+    for (const w of ["the", "which"]) expect(STOPWORDS.has(w)).toBe(true);
+    // Words that mean something in a query ("during pregnancy") are kept by keyword search but
+    // ignored by the embedder and the answerer; FUNCTION_WORDS holds every STOPWORD.
+    for (const w of ["during", "more", "however"]) expect([STOPWORDS.has(w), FUNCTION_WORDS.has(w)]).toEqual([false, true]);
+    for (const w of STOPWORDS) expect(FUNCTION_WORDS.has(w)).toBe(true);
+    expect(ftsQuery("bleeding during pregnancy")).toBe('"bleeding" OR "during" OR "pregnancy"');
     for (const w of ["document", "explain"]) expect(QUESTION_WORDS.has(w)).toBe(true);
   });
 });

@@ -3,7 +3,7 @@
  * tables and infoboxes that stand on their own), boilerplate filtering, and content terms built on
  * the shared text module (src/text). All regexes are compiled once: this is the hot path.
  */
-import { CJK_CLASS, QUESTION_WORDS, STOPWORDS, stem } from "../../text";
+import { CJK_CLASS, FUNCTION_WORDS, QUESTION_WORDS, stem } from "../../text";
 
 /** A run of CJK characters, or a word of any other script (letters, digits, marks, inner apostrophes). */
 const TOKEN = new RegExp(
@@ -16,7 +16,7 @@ const CJK_FILLER = new Set(
   "什么 怎么 怎样 如何 哪些 哪个 为什 是什 么是 为何 多少 是否 的是 吗 呢 です ます ですか とは について 何ですか 무엇 어떻게".split(" "),
 );
 
-const isStop = (w: string) => STOPWORDS.has(w) || QUESTION_WORDS.has(w) || CJK_FILLER.has(w);
+const isStop = (w: string) => FUNCTION_WORDS.has(w) || QUESTION_WORDS.has(w) || CJK_FILLER.has(w);
 
 export interface Terms {
   /** Content terms in order (stopwords removed): Porter stems, CJK bigrams. */

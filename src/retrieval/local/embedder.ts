@@ -1,5 +1,5 @@
 import type { EmbedKind, Embedder } from "../types";
-import { STOPWORDS, stem as stemOf, WORD as TOKEN } from "../../text";
+import { FUNCTION_WORDS as STOPWORDS, stem as stemOf, WORD as TOKEN } from "../../text";
 
 /**
  * Relative weights of the hashed features. Words carry the meaning; bigrams add a little word
