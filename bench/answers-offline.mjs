@@ -43,9 +43,11 @@ const runOne = (q) => {
 };
 
 if (args.debug) {
+  // --debug qNN [--ask "another question over qNN's sources"]
   const q = data.questions.find((x) => x.id === args.debug);
-  const r = answerer.answerSync({ query: q.question, sources: q.sources, debug: true });
-  console.log(q.question, "->", r.answer, `(best ${fmt(r.best, 3)})`);
+  const question = typeof args.ask === "string" ? args.ask : q.question;
+  const r = answerer.answerSync({ query: question, sources: q.sources, debug: true });
+  console.log(question, "->", r.answer, `(best ${fmt(r.best, 3)})`);
   for (const s of r.ranked ?? []) console.log(`  ${fmt(s.score, 3)} cov ${fmt(s.coverage, 2)} [${s.n}] ${s.text.slice(0, 160)}`);
   process.exit(0);
 }

@@ -1,6 +1,7 @@
 import { activeEmbedderFor } from "../ingest/pipeline";
 import type { Collection } from "../storage/collections";
 import { WorkersAiReranker } from "./cloudflare/reranker";
+import { compareFused, fusionDefaults } from "./fusion-defaults";
 import { keywordSearch } from "./keyword";
 import { selectVectorIndex } from "./providers";
 
@@ -43,15 +44,9 @@ export interface SearchHit {
 /** Candidates the cross-encoder re-scores: enough to fix the order, few enough to stay fast. */
 const RERANK_POOL = 30;
 
-/**
- * How much hybrid fusion trusts the vector side, per embedder. Measured on SciFact through the API
- * (convex fusion, nDCG@10; keyword alone 0.696): vector weight 0 → 0.696, 0.01 → 0.698,
- * 0.02 → 0.698, 0.03 → 0.696, 0.05 → 0.695, 0.1 → 0.694, 0.2 → 0.688, 0.3 → 0.682. The hashed
- * embedder (0.46 alone) adds little that BM25 lacks, so it only breaks near-ties; a learned model
- * (bge) is trusted as much as the keywords, the usual choice for a strong dense retriever.
- */
+/** How much hybrid fusion trusts the vector side, per embedder: the rule lives in fusion-defaults.ts. */
 export function defaultVectorWeight(embedderId: string): number {
-  return embedderId.startsWith("local-") ? 0.02 : 0.5;
+  return fusionDefaults(embedderId).vectorWeight;
 }
 
 /**
@@ -147,7 +142,7 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
     scoreOf = convexFusion(candidates, wv);
   }
   const fused = candidates.map((c) => ({ c, score: scoreOf(c) }));
-  fused.sort((a, b) => b.score - a.score);
+  fused.sort((a, b) => compareFused({ score: a.score, keyword: !!a.c.keyword }, { score: b.score, keyword: !!b.c.keyword }));
   const rerank = opts.rerank === true && env.AI !== undefined;
   // A few spare in case some are no longer stored; more when a reranker will re-order them.
   const top = fused.slice(0, rerank ? Math.max(RERANK_POOL, opts.topK * 2) : opts.topK * 2);

@@ -13,11 +13,9 @@ const Result = z
   .object({
     message: z.string().openapi({ example: "2 files processed successfully" }),
     embeddings: z.array(z.array(z.number())).openapi({ description: "One vector per document (mean of its chunk vectors, L2-normalised)" }),
-    document: z
-      .array(z.object({ id: z.string(), name: z.string(), collection_id: z.string(), text: z.string() }))
-      .openapi({
-        description: "Pass back to /get_temp_api_key unchanged: the ids bind the key to this collection, nothing is ingested again",
-      }),
+    document: z.array(z.object({ id: z.string(), name: z.string(), collection_id: z.string(), text: z.string() })).openapi({
+      description: "Pass back to /get_temp_api_key unchanged: the ids bind the key to this collection, nothing is ingested again",
+    }),
     collection_id: z.string(),
     results: z.array(
       z.object({

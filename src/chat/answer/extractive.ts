@@ -1,4 +1,4 @@
-import { type AnswerType, answerTypes, definitionFit, definitionSubject, relatedStems, typeFit } from "./question";
+import { type AnswerType, answerTypes, definitionFit, definitionSubject, relatedStems, typeFit, typesMet } from "./question";
 import { wordGroups } from "./streaming";
 import { isBoilerplate, splitSentences, terms } from "./text";
 import { type AnswerProvider, type AnswerRequest, type AnswerResult, NO_ANSWER } from "./types";
@@ -164,17 +164,21 @@ export class ExtractiveAnswerer implements AnswerProvider {
     const picked: Statement[] = [];
     const seenText = new Set<string>();
     const covered = new Set<string>();
+    const typesCovered = new Set<AnswerType>();
     let chars = 0;
     for (const s of ranked) {
       if (picked.length >= MAX_SENTENCES || s.score < MIN_PART * best) break;
       const key = s.text.toLowerCase().replace(/\W+/gu, " ").trim();
       if (seenText.has(key) || picked.some((p) => overlaps(p, s))) continue; // overlapping chunks repeat sentences
       const gain = query.reduce((g, q) => g + (s.terms.has(q) && !covered.has(q) ? (weight.get(q) ?? 0) : 0), 0) / total;
-      if (picked.length > 0 && s.score < RELATIVE_CUTOFF * best && gain < 0.15) continue;
+      const met = types.length > 1 ? typesMet(types, s.text, req.query) : [];
+      const newType = met.some((t) => !typesCovered.has(t));
+      if (picked.length > 0 && s.score < RELATIVE_CUTOFF * best && gain < 0.15 && !newType) continue;
       if (picked.length > 0 && chars + s.text.length > MAX_CHARS) continue;
       picked.push(s);
       seenText.add(key);
       for (const q of query) if (s.terms.has(q)) covered.add(q);
+      for (const t of met) typesCovered.add(t);
       chars += s.text.length;
     }
     // A lone sentence sometimes needs the one after it ("It ...", "This ...") to make sense.

@@ -79,6 +79,11 @@ export function typeFit(types: AnswerType[], statement: string, question: string
   return types.reduce((s, t) => s + fitOne(t, statement, question), 0) / types.length;
 }
 
+/** The asked types a statement fully answers (a cued name for who, a date for when ...). */
+export function typesMet(types: AnswerType[], statement: string, question: string): AnswerType[] {
+  return types.filter((t) => t !== "other" && fitOne(t, statement, question) === 1);
+}
+
 function fitOne(type: AnswerType, statement: string, question: string): number {
   if (type === "other") return 1;
   const q = question.toLowerCase();
