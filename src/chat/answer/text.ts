@@ -16,6 +16,52 @@ const CJK_FILLER = new Set(
   "什么 怎么 怎样 如何 哪些 哪个 为什 是什 么是 为何 多少 是否 的是 吗 呢 です ます ですか とは について 何ですか 무엇 어떻게".split(" "),
 );
 
+/**
+ * Irregular English verb forms, to their base form before stemming: the Porter stemmer leaves
+ * "found" (of find) equal to the stem of "founded" (of found), and "wrote" apart from "write".
+ */
+const IRREGULAR = new Map(
+  Object.entries({
+    found: "find",
+    wrote: "write",
+    written: "write",
+    began: "begin",
+    begun: "begin",
+    became: "become",
+    built: "build",
+    bought: "buy",
+    sold: "sell",
+    won: "win",
+    led: "lead",
+    left: "leave",
+    made: "make",
+    took: "take",
+    taken: "take",
+    gave: "give",
+    given: "give",
+    grew: "grow",
+    grown: "grow",
+    knew: "know",
+    known: "know",
+    met: "meet",
+    paid: "pay",
+    said: "say",
+    sent: "send",
+    spent: "spend",
+    taught: "teach",
+    thought: "think",
+    told: "tell",
+    chose: "choose",
+    chosen: "choose",
+    drew: "draw",
+    drawn: "draw",
+    held: "hold",
+    ran: "run",
+    saw: "see",
+    seen: "see",
+  }),
+);
+
 const isStop = (w: string) => FUNCTION_WORDS.has(w) || QUESTION_WORDS.has(w) || CJK_FILLER.has(w);
 
 export interface Terms {
@@ -45,7 +91,8 @@ export function terms(text: string): Terms {
       words++;
       const w = m[2].replace(/\u2019/g, "'");
       if (isStop(w)) continue;
-      seq.push(stem(w.endsWith("'s") ? w.slice(0, -2) : w));
+      const base = w.endsWith("'s") ? w.slice(0, -2) : w;
+      seq.push(stem(IRREGULAR.get(base) ?? base));
     }
   }
   return { seq, words };
