@@ -64,6 +64,9 @@ describe("question types", () => {
     expect(typeFit(["date"], "Here's to the crazy ones.", "On what date was The Crazy Ones written?")).toBe(0);
     expect(typeFit(["person"], "Founders: Bill Gates Paul Allen", "Who founded Microsoft?")).toBe(1);
     expect(typeFit(["number"], "He won fifteen caps.", "How many caps did he win?")).toBe(1);
+    // "when" is also answered by a time of day, a weekday or a duration.
+    expect(typeFit(["date"], "The Lisbon office opens at 9am on weekdays.", "When does the Lisbon office open?")).toBe(1);
+    expect(typeFit(["date"], "Refunds are issued within 5 business days.", "When are refunds issued?")).toBe(1);
   });
 });
 

@@ -49,7 +49,7 @@ export function answerTypes(question: string): AnswerType[] {
 const MONTH =
   "(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|januar|februar|märz|mai|juni|juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)";
 const DATE = new RegExp(
-  `\\b(?:1[0-9]{3}|20[0-9]{2})\\b|\\b\\d{1,2}\\.\\d{1,2}\\.\\d{2,4}\\b|\\b\\d{4}-\\d{2}-\\d{2}\\b|\\b${MONTH}\\b\\.?\\s*\\d|\\d\\s*${MONTH}\\b|\\d+\\s*(?:年|월|月)|\\b\\d+\\s*(?:business\\s+|working\\s+)?(?:days?|weeks?|months?|years?|hours?|minutes?)\\b|\\d+\\s*(?:日|週間?|か月|ヶ月|時間|天|周|小时|일|주)`,
+  `\\b(?:1[0-9]{3}|20[0-9]{2})\\b|\\b\\d{1,2}\\.\\d{1,2}\\.\\d{2,4}\\b|\\b\\d{4}-\\d{2}-\\d{2}\\b|\\b${MONTH}\\b\\.?\\s*\\d|\\d\\s*${MONTH}\\b|\\d+\\s*(?:年|월|月)|\\b\\d+\\s*(?:business\\s+|working\\s+)?(?:days?|weeks?|months?|years?|hours?|minutes?)\\b|\\d+\\s*(?:日|週間?|か月|ヶ月|時間|天|周|小时|일|주)|\\b\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)|\\b\\d{1,2}:\\d{2}\\b|\\b(?:noon|midnight|(?:mon|tues|wednes|thurs|fri|satur|sun)days?|weekdays?|weekends?|daily|weekly|monthly|annually|yearly)\\b|\\d+\\s*(?:時|点|시)`,
   "iu",
 );
 const NUMBER =
