@@ -5,9 +5,9 @@
  * - A learned embedder (Workers AI bge) is a strong retriever in its own right: trusted as much
  *   as the keywords (weight 0.5), the usual choice for dense + BM25.
  * - The local hash embedder has no idf and sees the same stemmed words BM25 sees: it adds little
- *   that BM25 lacks. A weight picked as the best point of a SciFact sweep (0.02) did not carry over
- *   to an unseen BEIR collection (hybrid 0.317 < keyword 0.324), and on SciFact's held-out half no
- *   positive weight beats keyword alone (docs/performance.md, "Hybrid defaults"). So its weight is 0:
+ *   that BM25 lacks. A weight picked as the best point of one SciFact sweep did not carry over to an
+ *   unseen BEIR collection (hybrid below keyword there), and on SciFact's tuning half no positive
+ *   weight beats keyword alone (figures in docs/performance.md, "Hybrid defaults"). So its weight is 0:
  *   the keyword ranking is kept as it is, and the vector side only adds the chunks keyword search
  *   did not find, after all of those it did (which still helps a query the keyword index cannot
  *   match, such as CJK text). Hybrid then equals keyword on every collection where keyword search

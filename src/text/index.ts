@@ -23,7 +23,7 @@ export const isCjk = (s: string): boolean => CJK_TEST.test(s);
  * English function words that carry no query meaning: what keyword queries drop (BM25 gives them
  * almost no weight, yet FTS5 must score every chunk they match). Kept short on purpose: words such
  * as "during", "after", "more" or "without" do carry meaning in a query ("during pregnancy"), and
- * dropping them cost keyword search 0.005 nDCG@10 on SciFact's held-out half.
+ * dropping them cost keyword search on SciFact's held-out half (docs/performance.md, "Hybrid defaults").
  */
 export const STOPWORDS: ReadonlySet<string> = new Set(
   (

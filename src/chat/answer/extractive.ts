@@ -6,8 +6,8 @@ import { type AnswerProvider, type AnswerRequest, type AnswerResult, NO_ANSWER }
 /**
  * Below this score no statement answers the question and the answerer says so. Chosen from data
  * with bench/answers-offline.mjs on the QA set's tune half and its unanswerable questions: the
- * midpoint between the lowest score of a right answer (0.546) and the highest unanswerable score
- * below it (0.435); docs/performance.md, "Answers".
+ * midpoint between the lowest score of a right answer and the highest unanswerable score below it
+ * (figures in docs/performance.md, "Answers").
  */
 export const ANSWER_THRESHOLD = 0.49;
 /** Statements ranked below this fraction of the best one are left out. */
