@@ -172,6 +172,15 @@ describe("answers", () => {
     expect(ask("How do I list the contents of a tar file?", [source(1, "tldr__en__tar.md", tldr)]).answer).toContain("`tar tvf");
   });
 
+  it("does not answer about someone the documents never mention", () => {
+    // "born" and a place are there, but not Paul Gascoigne: even with no score threshold at all.
+    const anyScore = new ExtractiveAnswerer(0);
+    const norwich = [source(1, "unstructured__norwich-city.txt", NORWICH)];
+    expect(anyScore.answerSync({ query: "Where was Paul Gascoigne born?", sources: norwich }).answer).toBe(NO_ANSWER);
+    expect(anyScore.answerSync({ query: "Where was Iwan Roberts born?", sources: norwich }).answer).toContain("Bangor");
+    expect(ask("Where was Iwan Roberts born?", [source(1, "unstructured__norwich-city.txt", NORWICH)]).answer).toContain("Bangor");
+  });
+
   it("still says it could not find an answer when nothing clears the threshold", () => {
     expect(ask("What is the capital of Australia?", [source(1, "unstructured__norwich-city.txt", NORWICH)]).answer).toBe(NO_ANSWER);
     expect(

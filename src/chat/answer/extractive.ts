@@ -118,6 +118,13 @@ export class ExtractiveAnswerer implements AnswerProvider {
       for (const q of seen) df.set(q, (df.get(q) ?? 0) + 1);
     });
 
+    // A name the question asks about (a capitalised word past the first) that no source and no
+    // document name mentions: the documents are about something else ("the first iPhone").
+    const mentioned = new Set<string>();
+    for (const t of statements) for (const x of t.terms) mentioned.add(x);
+    for (const c of contextTerms.values()) for (const x of c) mentioned.add(x);
+    if (questionNames(req.query).some((name) => !mentioned.has(name))) return none;
+
     const N = sources.length;
     const idf = (d: number) => 1 + Math.log(1 + (N - d + 0.5) / (d + 0.5));
     const weight = new Map(query.map((q) => [q, idf(Math.max(1, df.get(q) ?? 0))]));
@@ -211,6 +218,15 @@ export class ExtractiveAnswerer implements AnswerProvider {
   async *stream(req: AnswerRequest): AsyncIterable<string> {
     yield* wordGroups(this.answerSync(req).answer);
   }
+}
+
+/** Content terms of the capitalised words of a question, except its first word (Latin scripts). */
+function questionNames(question: string): string[] {
+  const words = question.match(/[\p{L}\p{N}'’-]+/gu) ?? [];
+  return words
+    .slice(1)
+    .filter((w) => /^\p{Lu}/u.test(w) || /\p{Ll}\p{Lu}/u.test(w))
+    .flatMap((w) => terms(w).seq);
 }
 
 const isShort = (text: string) => terms(text).words <= SHORT && !/[.!?。！？]$/.test(text);
