@@ -121,7 +121,7 @@ export class ExtractiveAnswerer implements AnswerProvider {
     // A name the question asks about (a capitalised word past the first) that no source and no
     // document name mentions: the documents are about something else ("the first iPhone").
     const mentioned = new Set<string>();
-    for (const t of statements) for (const x of t.terms) mentioned.add(x);
+    for (const src of sources) for (const x of terms(src.text).seq) mentioned.add(x); // headings too
     for (const c of contextTerms.values()) for (const x of c) mentioned.add(x);
     if (questionNames(req.query).some((name) => !mentioned.has(name))) return none;
 
