@@ -66,6 +66,7 @@ export async function ingestScifact(server, opts = {}) {
     failures: failures.byCode,
     settled: wait.settled,
     stalled: !!wait.stalled,
+    lost_messages_requeued: wait.requeued ?? 0,
     text_mb: mb,
     upload: {
       seconds: up.uploadMs / 1000,

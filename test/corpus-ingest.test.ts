@@ -14,7 +14,6 @@ import { body, call, createCollection, indexStub, type Json, master, storesFor, 
 /** What extraction cannot reach (see test/extract/fixtures.test.ts for the reasons): the status they must end in. */
 const LIMITED: Record<string, { status: "ready" | "failed"; code?: string; reason: string }> = {
   "pdf/pdfminer__issue-791-non-unicode-cmap.pdf": { status: "ready", reason: "pdf.js garbles this non-Unicode CMap" },
-  "pdf/pdfminer__jo.pdf": { status: "failed", code: "empty_document", reason: "no ToUnicode: no text without OCR" },
   "pdf/pdfsamples__habibi.pdf": { status: "ready", reason: "Arabic comes out reversed; Latin part only" },
   "pdf/pdfsamples__habibi-oneline-cmap.pdf": { status: "ready", reason: "Arabic comes out reversed; Latin part only" },
 };

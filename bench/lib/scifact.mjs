@@ -1,4 +1,6 @@
-// BEIR SciFact (test split) from ../shared/eval/scifact, and loading it through the HTTP API.
+// BEIR collections (SciFact from ../shared/eval/scifact by default, or any BEIR folder), a fixed
+// split of the queries into two halves, and loading a corpus through the HTTP API.
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseQrels } from "./scorer.mjs";
@@ -19,18 +21,56 @@ function readJsonl(file) {
  *   of the queries are not guaranteed to be inside a limited corpus, so quality figures then mean nothing.
  */
 export function loadScifact(opts = {}) {
-  if (!existsSync(path.join(SCIFACT_DIR, "corpus.jsonl"))) {
-    throw new Error(`SciFact not found in ${SCIFACT_DIR} (set SCIFACT_DIR to the folder with corpus.jsonl, queries.jsonl, qrels.tsv)`);
+  return loadBeir(SCIFACT_DIR, opts);
+}
+
+/**
+ * A BEIR-format folder: corpus.jsonl ({_id|id, title, text}), queries.jsonl ({_id|id, text}) and
+ * qrels.tsv (or qrels/test.tsv). Only queries that have judgments are kept.
+ * @param {string} dir
+ * @param {{limit?: number}} [opts]
+ */
+export function loadBeir(dir, opts = {}) {
+  const qrelsFile = [path.join(dir, "qrels.tsv"), path.join(dir, "qrels", "test.tsv")].find((f) => existsSync(f));
+  if (!existsSync(path.join(dir, "corpus.jsonl")) || !existsSync(path.join(dir, "queries.jsonl")) || !qrelsFile) {
+    throw new Error(`no BEIR collection in ${dir} (expected corpus.jsonl, queries.jsonl and qrels.tsv or qrels/test.tsv)`);
   }
-  let corpus = readJsonl(path.join(SCIFACT_DIR, "corpus.jsonl")).map((d) => ({
-    id: String(d.id),
+  let corpus = readJsonl(path.join(dir, "corpus.jsonl")).map((d) => ({
+    id: String(d._id ?? d.id),
     // BEIR's whole-document text: title and body as one field.
     text: d.title ? `${d.title}\n\n${d.text}` : d.text,
   }));
+  corpus = corpus.filter((d) => typeof d.text === "string" && d.text.trim().length > 0);
   if (opts.limit) corpus = corpus.slice(0, opts.limit);
-  const queries = readJsonl(path.join(SCIFACT_DIR, "queries.jsonl")).map((q) => ({ id: String(q.id), text: q.text }));
-  const qrels = parseQrels(readFileSync(path.join(SCIFACT_DIR, "qrels.tsv"), "utf8"));
-  return { corpus, queries, qrels };
+  const qrels = parseQrels(readFileSync(qrelsFile, "utf8"));
+  const queries = readJsonl(path.join(dir, "queries.jsonl"))
+    .map((q) => ({ id: String(q._id ?? q.id), text: q.text }))
+    .filter((q) => qrels[q.id]);
+  return { corpus, queries, qrels, name: path.basename(path.resolve(dir)) };
+}
+
+/**
+ * Which half a query falls in: "A" (the half hybrid defaults may be tuned on) or "B" (reported only).
+ * Fixed by the query id alone (first byte of its SHA-256), so every run and every machine agrees.
+ */
+export function half(queryId) {
+  return createHash("sha256").update(String(queryId)).digest()[0] % 2 === 0 ? "A" : "B";
+}
+
+/**
+ * A small sample for smoke runs: the first `queries` judged queries, their judged documents, and
+ * enough other documents (the corpus' first ones) to reach `documents` in all.
+ */
+export function sample(data, { queries = 20, documents = 300 } = {}) {
+  const qs = data.queries.slice(0, queries);
+  const judged = new Set(qs.flatMap((q) => Object.keys(data.qrels[q.id] ?? {})));
+  const corpus = data.corpus.filter((d) => judged.has(d.id));
+  for (const d of data.corpus) {
+    if (corpus.length >= Math.max(documents, judged.size)) break;
+    if (!judged.has(d.id)) corpus.push(d);
+  }
+  const qrels = Object.fromEntries(qs.map((q) => [q.id, data.qrels[q.id]]));
+  return { ...data, corpus, queries: qs, qrels };
 }
 
 /**
@@ -80,8 +120,10 @@ export async function waitSettled(
   api,
   collectionId,
   expected,
-  { timeoutMs = 30 * 60_000, stallMs = 120_000, intervalMs = 250, quiet = false, startedAt } = {},
+  { timeoutMs = 30 * 60_000, stallMs = 120_000, recoverMs = 20_000, intervalMs = 250, quiet = false, startedAt } = {},
 ) {
+  let recovered = false;
+  let requeued = 0;
   const t0 = startedAt ?? performance.now();
   const progress = progressPrinter();
   const timeline = [];
@@ -104,19 +146,32 @@ export async function waitSettled(
       );
     }
     if (pending === 0 && counts.ready + counts.failed >= expected) break;
-    // A lost queue message leaves its document `queued` for ever: give up when nothing moves.
+    // A lost queue message leaves its document `queued` for ever (the local queue broker drops
+    // messages when a send fails under load; wrangler dev runs no cron, so the sweeper never comes).
+    // Do the sweeper's job once, loudly: re-index what has not moved for `recoverMs`.
+    if (pending > 0 && !recovered && performance.now() - lastChange > recoverMs) {
+      recovered = true;
+      const stuck = [...(await api.listDocuments(collectionId, "queued")), ...(await api.listDocuments(collectionId, "processing"))];
+      if (!quiet) progress.done();
+      console.log(`  WARNING: ${stuck.length} documents have not moved for ${recoverMs / 1000} s (lost queue messages); re-indexing them`);
+      await mapPool(stuck, 8, (d) => api.request("POST", `/v1/collections/${collectionId}/documents/${d.id}/reindex`));
+      requeued = stuck.length;
+      lastChange = performance.now();
+    }
     const stalled = performance.now() - lastChange > stallMs;
     if (stalled || performance.now() - t0 > timeoutMs) {
       if (!quiet) progress.done();
       const why = stalled ? `no document changed state for ${stallMs / 1000} s` : `timed out after ${timeoutMs / 1000} s`;
-      console.log(`  NOT settled: ${why} (ready ${counts.ready}, failed ${counts.failed}, processing ${counts.processing}, queued ${counts.queued})`);
-      return { counts, settled: false, stalled, ms: performance.now() - t0, timeline: thin(timeline) };
+      console.log(
+        `  NOT settled: ${why} (ready ${counts.ready}, failed ${counts.failed}, processing ${counts.processing}, queued ${counts.queued})`,
+      );
+      return { counts, settled: false, stalled, requeued, ms: performance.now() - t0, timeline: thin(timeline) };
     }
     await sleep(intervalMs);
   }
   const ms = performance.now() - t0;
   if (!quiet) progress.done(`  all settled after ${(ms / 1000).toFixed(1)} s: ready ${counts.ready}, failed ${counts.failed}`);
-  return { counts, settled: true, ms, timeline: thin(timeline) };
+  return { counts, settled: true, requeued, ms, timeline: thin(timeline) };
 }
 
 /** Keeps about 100 points of a progress timeline. */

@@ -2,9 +2,12 @@
 // Node (bench/eval.mjs) and inside workerd (test/scorer/scorer.test.ts).
 //
 // Conventions, chosen to match the published SciFact baselines:
-// - gains are binary: a judged relevance > 0 counts 1, anything else (unjudged, 0, negative) counts 0;
-// - the ideal DCG is built from the query's judged relevant documents only (trec_eval's ndcg_cut),
-//   not from the retrieved list;
+// - gains are graded as trec_eval's ndcg_cut: gain = the judged relevance (linear, not 2^rel - 1);
+//   unjudged, 0 or negative judgments gain 0. SciFact's judgments are all 1, so its figures are the
+//   binary ones; a graded collection (relevance 1 and 2) weighs its "highly relevant" documents double;
+// - the ideal DCG is built from the query's judged relevant documents only, best gains first
+//   (trec_eval's ndcg_cut), not from the retrieved list;
+// - recall and MRR count a document as relevant when its judged relevance is > 0;
 // - each document counts once, at its best rank (a document's score is its best chunk's score);
 // - a query that has judgments but no results scores 0 on every metric and stays in the mean
 //   (pytrec_eval would drop it silently, which inflates the mean when the server fails on a query);
@@ -39,21 +42,24 @@ function unique(ranking) {
 }
 
 /**
- * nDCG@k with binary gains; ideal DCG over the judged relevant documents.
+ * nDCG@k with graded gains (gain = judged relevance, as trec_eval); ideal DCG over the judged
+ * relevant documents sorted by gain. With binary judgments this is the usual binary nDCG.
  * @param {string[]} ranking document ids, best first
  * @param {Record<string, number>} judgments doc id -> relevance
  */
 export function ndcgAt(ranking, judgments, k) {
   const rel = relevantSet(judgments);
   if (rel.size === 0) return null;
+  const gain = (doc) => (rel.has(doc) ? Number(judgments[doc]) : 0);
   let dcg = 0;
   unique(ranking)
     .slice(0, k)
     .forEach((doc, i) => {
-      if (rel.has(doc)) dcg += 1 / Math.log2(i + 2);
+      dcg += gain(doc) / Math.log2(i + 2);
     });
+  const ideal = [...rel].map(gain).sort((a, b) => b - a);
   let idcg = 0;
-  for (let i = 0; i < Math.min(k, rel.size); i++) idcg += 1 / Math.log2(i + 2);
+  for (let i = 0; i < Math.min(k, ideal.length); i++) idcg += ideal[i] / Math.log2(i + 2);
   return dcg / idcg;
 }
 

@@ -3,13 +3,29 @@ import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
 import { selectEmbedder } from "../retrieval/providers";
 import { createCollection, requireCollection } from "../storage/collections";
+import { soleCollectionOf } from "../storage/documents";
 import { acceptUpload, deleteCollectionEverywhere, indexDocument } from "./pipeline";
 
 const encoder = new TextEncoder();
 
+/** Document ids of this deployment look like this (ingest/pipeline.ts `newId("doc")`). */
+const OWN_ID = /^doc_[A-Za-z0-9_-]{8,40}$/;
+
 /**
- * The original's `{model, embeddings, document}` payload: the documents are ingested synchronously
- * into a new collection (or the given one). A client's embeddings are reused only when they can be
+ * The collection every one of `ids` belongs to, when they are all documents of this deployment in
+ * one collection (a `/make_embedding` response handed back unchanged); otherwise null.
+ */
+export async function ownCollectionOf(env: Env, ids: (string | number | undefined)[]): Promise<string | null> {
+  if (ids.length === 0 || !ids.every((id) => typeof id === "string" && OWN_ID.test(id))) return null;
+  return soleCollectionOf(env.DB, [...new Set(ids as string[])]);
+}
+
+/**
+ * The original's `{model, embeddings, document}` payload. When the documents are this deployment's
+ * own (the ids a `/make_embedding` response gave, all in one collection), that collection is the
+ * answer: nothing is ingested again and the sources keep the uploaded files' names. Otherwise the
+ * documents are ingested synchronously into a new collection (or the given one), each under the
+ * name it came with (`name`, else its id). A client's embeddings are reused only when they can be
  * trusted to live in the same space as ours: one per document, the active embedder's dimension and
  * model id, and the document fits one chunk; otherwise the text is embedded again.
  */
@@ -19,10 +35,17 @@ export async function ingestLegacyDocuments(
   input: {
     model: string;
     embeddings: number[][];
-    documents: { id?: string | number; text: string }[];
+    documents: { id?: string | number; name?: string; text: string }[];
     collectionId?: string;
   },
 ): Promise<string> {
+  if (!input.collectionId) {
+    const own = await ownCollectionOf(
+      env,
+      input.documents.map((d) => d.id),
+    );
+    if (own) return own;
+  }
   const embedder = selectEmbedder(env);
   const collection = input.collectionId
     ? await requireCollection(env.DB, input.collectionId)
@@ -45,7 +68,8 @@ export async function ingestLegacyDocuments(
         continue;
       }
       budget.reserve(encoder.encode(d.text).byteLength);
-      const name = `${d.id ?? `document-${i + 1}`}.txt`;
+      const given = d.name?.trim();
+      const name = given || `${d.id ?? `document-${i + 1}`}.txt`;
       const { document, duplicate } = await acceptUpload(env, settings, collection, {
         name,
         bytes: encoder.encode(d.text),

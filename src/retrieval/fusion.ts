@@ -1,4 +1,5 @@
 /** Hybrid fusion of keyword and vector candidates (runs inside the collection index object). */
+import { compareFused, fusionDefaults } from "./fusion-defaults";
 
 export type SearchMode = "hybrid" | "vector" | "keyword";
 
@@ -18,13 +19,9 @@ export interface FusionOptions {
   vectorWeight: number;
 }
 
-/**
- * How much hybrid fusion trusts the vector side, per embedder. Measured on SciFact through the API
- * (convex fusion; see docs/performance.md): the hashed embedder adds little that BM25 lacks, so it
- * only breaks near-ties; a learned model (bge) is trusted as much as the keywords.
- */
+/** How much hybrid fusion trusts the vector side, per embedder: the rule and its reasons are in fusion-defaults.ts. */
 export function defaultVectorWeight(embedderId: string): number {
-  return embedderId.startsWith("local-") ? 0.02 : 0.5;
+  return fusionDefaults(embedderId).vectorWeight;
 }
 
 /**
@@ -64,7 +61,7 @@ export function fuse(candidates: Candidate[], opts: FusionOptions): { c: Candida
   } else {
     scoreOf = convexFusion(candidates, wv);
   }
-  const fused = candidates.map((c) => ({ c, score: scoreOf(c) }));
-  fused.sort((a, b) => b.score - a.score);
-  return fused;
+  const fused = candidates.map((c) => ({ c, score: scoreOf(c), keyword: c.keyword !== undefined }));
+  fused.sort(compareFused);
+  return fused.map(({ c, score }) => ({ c, score }));
 }

@@ -14,7 +14,7 @@ const LegacyKeyBody = z.object({
   model: z.string().min(1).max(200),
   embeddings: z.array(z.array(z.number())).max(10_000),
   document: z
-    .array(z.object({ id: z.union([z.string(), z.number()]).optional(), text: z.string() }))
+    .array(z.object({ id: z.union([z.string(), z.number()]).optional(), name: z.string().max(512).optional(), text: z.string() }))
     .min(1)
     .max(10_000),
   ttl_seconds: z.number().int().optional(),
@@ -47,7 +47,8 @@ const getTempKey = createRoute({
   summary: "Issue a temporary API key (master key required)",
   description:
     "The original's endpoint. Header `X-Master-API-Key`. Body either the original's `{model, embeddings, document}` " +
-    "(the documents are ingested into a new collection bound to the key) or `{collection_id, model?, ttl_seconds?, scopes?}`.",
+    "(documents from a `/make_embedding` response of this deployment bind the key to their collection without ingesting again; " +
+    "other texts are ingested into a new collection bound to the key, named by `name` or `id`) or `{collection_id, model?, ttl_seconds?, scopes?}`.",
   request: { body: jsonBody(KeyBody) },
   responses: { 200: json(KeyResponse, "The new key"), ...legacyErrorResponses(400, 401, 404, 500) },
 });

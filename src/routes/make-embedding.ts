@@ -14,7 +14,9 @@ const Result = z
   .object({
     message: z.string().openapi({ example: "2 files processed successfully" }),
     embeddings: z.array(z.array(z.number())).openapi({ description: "One vector per document (mean of its chunk vectors, L2-normalised)" }),
-    document: z.array(z.object({ id: z.string(), text: z.string() })),
+    document: z.array(z.object({ id: z.string(), name: z.string(), collection_id: z.string(), text: z.string() })).openapi({
+      description: "Pass back to /get_temp_api_key unchanged: the ids bind the key to this collection, nothing is ingested again",
+    }),
     collection_id: z.string(),
     results: z.array(
       z.object({
@@ -93,7 +95,7 @@ export function mountMakeEmbedding(app: OpenAPIHono<AppEnv>): void {
 
     const outcomes = await acceptAll(c.env, c.var.settings, collection, inputs);
     const embeddings: number[][] = [];
-    const documents: { id: string; text: string }[] = [];
+    const documents: { id: string; name: string; collection_id: string; text: string }[] = [];
     const results = [];
     for (const o of outcomes) {
       if (!o.accepted) {
@@ -111,11 +113,11 @@ export function mountMakeEmbedding(app: OpenAPIHono<AppEnv>): void {
       const r = await indexDocument(c.env, doc.id, doc.generation, { keepText: true });
       if (r.status === "ready" && r.documentVector && r.text !== undefined) {
         embeddings.push(Array.from(r.documentVector));
-        documents.push({ id: doc.id, text: r.text });
+        documents.push({ id: doc.id, name: doc.name, collection_id: collection.id, text: r.text });
       } else if (r.status === "ready" && o.accepted.duplicate) {
         // Already indexed earlier: rebuild the document text and vector from its stored chunks.
         const chunks = await collectionIndex(c.env, doc.collection_id).documentText(doc.id);
-        documents.push({ id: doc.id, text: chunks.join("\n\n") });
+        documents.push({ id: doc.id, name: doc.name, collection_id: collection.id, text: chunks.join("\n\n") });
         const [v] = await selectEmbedder(c.env).embed([documents[documents.length - 1].text.slice(0, 8000)], "document");
         embeddings.push(Array.from(v));
       }

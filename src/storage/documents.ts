@@ -283,3 +283,16 @@ export async function commitReady(
 export async function deleteDocumentAndBump(db: D1Database, doc: { id: string; collection_id: string }): Promise<void> {
   await db.batch([db.prepare("DELETE FROM documents WHERE id = ?").bind(doc.id), bumpVersionStatement(db, doc.collection_id)]);
 }
+
+/** The one collection holding every one of these documents, or null (unknown ids, several collections). */
+export async function soleCollectionOf(db: D1Database, documentIds: string[]): Promise<string | null> {
+  if (documentIds.length === 0) return null;
+  const row = await db
+    .prepare(
+      `SELECT COUNT(*) AS n, COUNT(DISTINCT collection_id) AS collections, MIN(collection_id) AS collection_id
+       FROM documents WHERE id IN (SELECT value FROM json_each(?1))`,
+    )
+    .bind(JSON.stringify(documentIds))
+    .first<{ n: number; collections: number; collection_id: string | null }>();
+  return row && row.n === documentIds.length && row.collections === 1 ? row.collection_id : null;
+}

@@ -54,13 +54,6 @@ const KNOWN_LIMITATIONS: Record<string, { reason: string; check: (o: Outcome) =>
       expect(o.doc?.pages).toHaveLength(1);
     },
   },
-  "pdf/pdfminer__jo.pdf": {
-    reason: "CID font without ToUnicode: pdf.js extracts no text at all",
-    check: (o) => {
-      expect(o.error?.code).toBe("empty_document");
-      expect(o.error?.message).toMatch(/OCR/);
-    },
-  },
   "pdf/pdfsamples__habibi.pdf": {
     reason: "pdf.js gives the Arabic word in visual (reversed) order plus junk glyphs; only the Latin part is asserted",
     check: (o) => expect(o.doc?.text).toContain("habibi"),

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { extractCitations } from "../../src/chat/answer/citations";
 import { ExtractiveAnswerer } from "../../src/chat/answer/extractive";
-import { splitSentences, stem, terms } from "../../src/chat/answer/text";
-import { type AnswerRequest, isNoAnswer, NO_ANSWER } from "../../src/chat/answer/types";
+import { splitSentences, terms } from "../../src/chat/answer/text";
+import { type AnswerRequest, type AnswerResult, isNoAnswer, NO_ANSWER } from "../../src/chat/answer/types";
+import { stem } from "../../src/text";
 import { collect, SOURCES, source } from "./helpers";
 
 const answerer = new ExtractiveAnswerer();
-const ask = (query: string, sources = SOURCES): Promise<ReturnType<ExtractiveAnswerer["answerSync"]>> =>
-  answerer.answer({ query, sources, history: [], maxTokens: 512 });
+const ask = (query: string, sources = SOURCES): Promise<AnswerResult> => answerer.answer({ query, sources, history: [], maxTokens: 512 });
 
 describe("ExtractiveAnswerer", () => {
   it("quotes the relevant sentences of the right source and cites it", async () => {
@@ -15,7 +15,7 @@ describe("ExtractiveAnswerer", () => {
     expect(r.answer).toContain("Customers can request a full refund within 30 days of purchase [1].");
     expect(r.answer).not.toMatch(/shipping|encrypted/i);
     expect(r.citations).toEqual([1]);
-    expect(r.model).toBe("extractive-v1");
+    expect(r.model).toBe("extractive-v2");
     expect(r.usage).toEqual({ prompt_tokens: 0, completion_tokens: 0 });
   });
 
@@ -141,7 +141,7 @@ describe("terms", () => {
   it("stems plural, past and -ing forms alike and drops stopwords", () => {
     expect(["refund", "refunds", "refunded", "refunding"].map(stem)).toEqual(Array(4).fill("refund"));
     expect(["charge", "charges", "charged", "charging"].map(stem)).toEqual(Array(4).fill("charg"));
-    expect(["policy", "policies"].map(stem)).toEqual(["policy", "policy"]);
+    expect(stem("policies")).toBe(stem("policy"));
     expect(terms("What does the document say about the refunds?").seq).toEqual(["refund"]);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LocalHashEmbedder } from "../../src/retrieval/local/embedder";
-import { porterStem } from "../../src/retrieval/local/stem";
+import { porterStem } from "../../src/text";
 
 const cosine = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0);
 const norm = (a: Float32Array) => Math.sqrt(cosine(a, a));

@@ -5,7 +5,7 @@ import { evaluate, mrrAt, ndcgAt, parseQrels, rankDocuments, recallAt } from "..
 const LOG2_3 = Math.log2(3); // discount at rank 2
 const LOG2_5 = Math.log2(5); // discount at rank 4
 
-describe("nDCG@k (binary gains, ideal DCG over judged relevant documents)", () => {
+describe("nDCG@k (graded gains as trec_eval, ideal DCG over judged relevant documents)", () => {
   it("two relevant documents found at ranks 2 and 4", () => {
     // DCG = 1/log2(3) + 1/log2(5) = 0.63093 + 0.43068 = 1.06161
     // IDCG = 1 + 1/log2(3) = 1.63093  ->  nDCG = 0.65092
@@ -32,6 +32,14 @@ describe("nDCG@k (binary gains, ideal DCG over judged relevant documents)", () =
 
   it("counts a document once, at its first position", () => {
     expect(ndcgAt(["a", "a", "b"], { b: 1 }, 10)).toBeCloseTo(1 / LOG2_3, 12);
+  });
+
+  it("uses graded gains as trec_eval (gain = judged relevance) when judgments are graded", () => {
+    // a (rel 1) at rank 1, b (rel 2) at rank 2: DCG = 1 + 2/log2(3); ideal = b then a: 2 + 1/log2(3)
+    expect(ndcgAt(["a", "b"], { a: 1, b: 2 }, 10)).toBeCloseTo((1 + 2 / LOG2_3) / (2 + 1 / LOG2_3), 12);
+    expect(ndcgAt(["b", "a"], { a: 1, b: 2 }, 10)).toBeCloseTo(1, 12);
+    // binary judgments: the same figure as binary gains
+    expect(ndcgAt(["a", "b"], { a: 1, b: 1 }, 10)).toBeCloseTo(1, 12);
   });
 
   it("is null for a query without relevant judgments", () => {

@@ -1,19 +1,38 @@
+import { type AnswerType, answerTypes, definitionFit, definitionSubject, relatedStems, typeFit, typesMet } from "./question";
 import { wordGroups } from "./streaming";
-import { splitSentences, terms } from "./text";
+import { isBoilerplate, splitSentences, terms } from "./text";
 import { type AnswerProvider, type AnswerRequest, type AnswerResult, NO_ANSWER } from "./types";
 
-/** Share of the query's idf weight a sentence must cover to be quoted at all. */
-const MIN_COVERAGE = 0.3;
-/** ...and when it matches only one term of a longer question, the share that one term must carry. */
-const MIN_SINGLE_TERM_COVERAGE = 0.6;
-/** Sentences ranked below this fraction of the best one are left out. */
-const RELATIVE_CUTOFF = 0.55;
-const MAX_SENTENCES = 4;
-const MAX_CHARS = 900;
+/**
+ * Below this score no statement answers the question and the answerer says so. Chosen from data
+ * with bench/answers-offline.mjs on the QA set's tune half and its unanswerable questions: the
+ * midpoint between the lowest score of a right answer and the highest unanswerable score below it
+ * (figures in docs/performance.md, "Answers").
+ */
+export const ANSWER_THRESHOLD = 0.49;
+/** Statements ranked below this fraction of the best one are left out. */
+const RELATIVE_CUTOFF = 0.8;
+/** ...unless they answer a part of the question the ones before leave open, down to this fraction. */
+const MIN_PART = 0.5;
+const MAX_SENTENCES = 3;
+const MAX_CHARS = 700;
 const CJK_END = /[\u3002\uff01\uff1f\u300d\u300f\uff09\u3011]$/;
-const CONTINUES = /^(?:this|that|these|those|it|its|they|their|such|the|he|she|also|however|therefore|thus)\b/i;
+const CONTINUES = /^(?:this|that|these|those|it|its|they|their|such|he|she|his|her|also|however|therefore|thus)\b/i;
+/** Words that only say which type of answer is wanted ("what year", "how many"): not content to match. */
+const TYPE_WORDS: Record<AnswerType, Set<string>> = {
+  date: new Set(["date", "year", "day", "month", "time"]),
+  number: new Set(["number", "amount"]),
+  place: new Set(["place", "citi", "countri", "town"]),
+  person: new Set(["person"]),
+  other: new Set(),
+};
+/** Credit for a related noun ("birth" for "born"), and for a term found only in the statement's context. */
+const RELATED_CREDIT = 1;
+const CONTEXT_CREDIT = 0.5;
+/** A short unterminated statement (a title, a label): it may be read together with the next one. */
+const SHORT = 8;
 
-interface Sentence {
+interface Statement {
   text: string;
   n: number;
   /** Position of its source among the sources, 0 = retrieved first. */
@@ -22,102 +41,161 @@ interface Sentence {
   terms: Set<string>;
   seq: string[];
   words: number;
+  /** This statement joined with the next one (a title and its date, a label and its value). */
+  joined: boolean;
   coverage: number;
   matched: number;
   score: number;
 }
 
 /**
- * Answers by quoting the sentences of the retrieved passages that best cover the question: no
- * model, no network, deterministic, a few milliseconds. Relevance is the idf-weighted share of the
- * question's terms a sentence contains (idf over the retrieved passages; a term found in none of
- * them weighs like a rare one, so a question about something the documents never mention finds
- * nothing), plus a bonus for query phrases kept in order; position in the passage and the passage's
- * retrieval rank only break near-ties.
+ * Answers by quoting the statements of the retrieved passages that answer the question: no model,
+ * no network, deterministic, a few milliseconds.
+ *
+ * - Statements are sentences and the lines that stand alone (table rows as "Header: value",
+ *   infobox "Label Value" lines); navigation, references, bare URLs and number-heavy lines are
+ *   dropped before they can be quoted (text.ts).
+ * - A statement's relevance is the idf-weighted share of the question's terms it contains (stems
+ *   of the shared text module; idf over the retrieved passages, a term found in none weighing like
+ *   a rare one), with half credit for a related noun ("birth" for "born"), plus how close together
+ *   the matched terms sit and a bonus for query phrases kept in order.
+ * - The question's type (who, when, where, how many) must be met: a statement without a fitting
+ *   candidate (a name, a date, a place, a number not already in the question) loses most of its score.
+ * - A short title or label is also read together with the statement after it ("The Crazy Ones" +
+ *   "October 14, 1998").
+ * - One to three statements, each cited `[n]`; nothing above `ANSWER_THRESHOLD` → NO_ANSWER.
  */
 export class ExtractiveAnswerer implements AnswerProvider {
   readonly id = "extractive";
   /** Bump when the algorithm changes: answer caches key on it. */
-  readonly model = "extractive-v1";
+  readonly model = "extractive-v2";
+
+  constructor(private readonly threshold = ANSWER_THRESHOLD) {}
 
   async answer(req: AnswerRequest): Promise<AnswerResult> {
     return this.answerSync(req);
   }
 
-  answerSync(req: Pick<AnswerRequest, "query" | "sources">): AnswerResult {
-    const none: AnswerResult = { answer: NO_ANSWER, citations: [], model: this.model, usage: { prompt_tokens: 0, completion_tokens: 0 } };
+  /** The best statement's score too, for choosing the threshold from data (bench/answers-offline.mjs). */
+  answerSync(
+    req: Pick<AnswerRequest, "query" | "sources"> & { debug?: boolean },
+  ): AnswerResult & { best: number; ranked?: { text: string; n: number; score: number; coverage: number }[] } {
+    const none = { answer: NO_ANSWER, citations: [], model: this.model, usage: { prompt_tokens: 0, completion_tokens: 0 }, best: 0 };
     const sources = req.sources.filter((s) => s.text.trim().length > 0);
+    const types = answerTypes(req.query);
     // A question made only of stopwords ("what is it?") has no terms, hence no answer.
-    const qSeq = terms(req.query).seq;
+    const qAll = terms(req.query).seq;
+    const qSeq = qAll.filter((t) => !types.some((type) => TYPE_WORDS[type].has(t)));
     if (sources.length === 0 || qSeq.length === 0) return none;
     const query = [...new Set(qSeq)];
-    const qPairs = new Set(qSeq.slice(1).map((t, i) => `${qSeq[i]} ${t}`));
+    const qPairs = new Set(qAll.slice(1).map((t, i) => `${qAll[i]} ${t}`));
 
-    const sentences: Sentence[] = [];
+    const statements: Statement[] = [];
+    const contextTerms = new Map<number, Set<string>>();
+    const subject = definitionSubject(req.query);
     const df = new Map<string, number>();
     sources.forEach((src, rank) => {
       const seen = new Set<string>();
-      splitSentences(src.text).forEach((text, index) => {
+      const kept = splitSentences(src.text).filter((s) => !isBoilerplate(s));
+      const make = (text: string, index: number, joined: boolean): Statement => {
         const t = terms(text);
         const set = new Set(t.seq);
         for (const q of query) if (set.has(q)) seen.add(q);
-        sentences.push({ text, n: src.n, rank, index, terms: set, seq: t.seq, words: t.words, coverage: 0, matched: 0, score: 0 });
+        return { text, n: src.n, rank, index, terms: set, seq: t.seq, words: t.words, joined, coverage: 0, matched: 0, score: 0 };
+      };
+      kept.forEach((text, index) => {
+        statements.push(make(text, index, false));
+        const next = kept[index + 1];
+        // A title and its date, a label and its value, an instruction and the command it introduces.
+        if (next && ((isShort(text) && isShort(next) && !/[:：]$/.test(next)) || /[:：]$/.test(text)))
+          statements.push(make(`${text} ${next}`, index, true));
       });
+      // Context of each statement of the passage: the document's name and the passage's first line
+      // when it is a title ("Iwan Roberts", "The Crazy Ones").
+      const first = splitSentences(src.text)[0] ?? "";
+      const title = isShort(first) ? first : "";
+      contextTerms.set(src.n, new Set(terms(`${src.document_name.replace(/\.[a-z0-9]+$/i, "").replace(/[_-]+/g, " ")} ${title}`).seq));
       for (const q of seen) df.set(q, (df.get(q) ?? 0) + 1);
     });
+
+    // A name the question asks about (a capitalised word past the first) that no source and no
+    // document name mentions: the documents are about something else ("the first iPhone").
+    const mentioned = new Set<string>();
+    for (const src of sources) for (const x of terms(src.text).seq) mentioned.add(x); // headings too
+    for (const c of contextTerms.values()) for (const x of c) mentioned.add(x);
+    if (questionNames(req.query).some((name) => !mentioned.has(name))) return none;
 
     const N = sources.length;
     const idf = (d: number) => 1 + Math.log(1 + (N - d + 0.5) / (d + 0.5));
     const weight = new Map(query.map((q) => [q, idf(Math.max(1, df.get(q) ?? 0))]));
     const total = query.reduce((s, q) => s + (weight.get(q) ?? 0), 0);
 
-    for (const s of sentences) {
+    for (const s of statements) {
       let covered = 0;
       for (const q of query) {
-        if (!s.terms.has(q)) continue;
-        covered += weight.get(q) ?? 0;
-        s.matched++;
+        if (s.terms.has(q)) {
+          covered += weight.get(q) ?? 0;
+          s.matched++;
+        } else if (relatedStems(q).some((r) => s.terms.has(r))) {
+          covered += RELATED_CREDIT * (weight.get(q) ?? 0);
+          s.matched++;
+        } else if (contextTerms.get(s.n)?.has(q)) {
+          covered += CONTEXT_CREDIT * (weight.get(q) ?? 0);
+        }
       }
       s.coverage = covered / total;
       if (s.coverage === 0) continue;
       let phrases = 0;
       for (let i = 1; i < s.seq.length && phrases < 2; i++) if (qPairs.has(`${s.seq[i - 1]} ${s.seq[i]}`)) phrases++;
-      let score = s.coverage + 0.1 * phrases + 0.05 / (1 + s.index) + 0.04 * (1 - s.rank / N);
-      if (s.words < 4) {
-        score *= 0.6; // headings, labels
-      } else if (s.words > 60) {
-        score *= 0.85;
-      }
+      let score = s.coverage + 0.08 * phrases + 0.1 * proximity(s.seq, query) + 0.03 / (1 + s.index) + 0.04 * (1 - s.rank / N);
+      // A statement without the kind of answer asked for (no place for "where") keeps a third.
+      const fit = typeFit(types, s.text, req.query) * (subject ? definitionFit(subject, s.text) : 1);
+      score *= 0.35 + 0.65 * fit;
+      if (s.words < 3) score *= 0.6; // headings, lone labels
+      if (!s.joined && /[:：]$/.test(s.text))
+        score *= 0.7; // an introduction without what it introduces
+      else if (s.words > 60) score *= 0.85;
       if (s.index === 0 && /^\p{Ll}/u.test(s.text)) score *= 0.85; // a chunk that starts mid-sentence
       s.score = score;
     }
 
-    const ranked = sentences
-      .filter((s) => s.coverage >= MIN_COVERAGE && (s.matched >= 2 || query.length === 1 || s.coverage >= MIN_SINGLE_TERM_COVERAGE))
+    const ranked = statements
+      .filter((s) => s.score > 0 && s.matched > 0)
       .sort((a, b) => b.score - a.score || a.rank - b.rank || a.index - b.index);
-    if (ranked.length === 0) return none;
+    const best = ranked[0]?.score ?? 0;
+    const debug = req.debug ? { ranked: ranked.slice(0, 12).map(({ text, n, score, coverage }) => ({ text, n, score, coverage })) } : {};
+    if (ranked.length === 0 || best < this.threshold) return { ...none, best, ...debug };
 
-    const picked: Sentence[] = [];
+    // The best statement, then any near-equal one, or one that answers a part of the question the
+    // statements picked so far leave open ("Who founded Microsoft, and when?").
+    const picked: Statement[] = [];
     const seenText = new Set<string>();
+    const covered = new Set<string>();
+    const typesCovered = new Set<AnswerType>();
     let chars = 0;
     for (const s of ranked) {
-      if (picked.length >= MAX_SENTENCES || s.score < RELATIVE_CUTOFF * ranked[0].score) break;
+      if (picked.length >= MAX_SENTENCES || s.score < MIN_PART * best) break;
       const key = s.text.toLowerCase().replace(/\W+/gu, " ").trim();
-      if (seenText.has(key) || picked.some((p) => jaccard(p.terms, s.terms) >= 0.8)) continue; // overlapping chunks repeat sentences
+      if (seenText.has(key) || picked.some((p) => overlaps(p, s))) continue; // overlapping chunks repeat sentences
+      const gain = query.reduce((g, q) => g + (s.terms.has(q) && !covered.has(q) ? (weight.get(q) ?? 0) : 0), 0) / total;
+      const met = types.length > 1 ? typesMet(types, s.text, req.query) : [];
+      const newType = met.some((t) => !typesCovered.has(t));
+      if (picked.length > 0 && s.score < RELATIVE_CUTOFF * best && gain < 0.15 && !newType) continue;
       if (picked.length > 0 && chars + s.text.length > MAX_CHARS) continue;
       picked.push(s);
       seenText.add(key);
+      for (const q of query) if (s.terms.has(q)) covered.add(q);
+      for (const t of met) typesCovered.add(t);
       chars += s.text.length;
     }
-    // A lone sentence often needs the one after it ("It ...", "This ...") to make sense.
-    if (picked.length === 1) {
-      const best = picked[0];
-      const next = sentences.find((s) => s.rank === best.rank && s.index === best.index + 1);
-      if (next && next.words >= 4 && (next.coverage > 0 || CONTINUES.test(next.text)) && chars + next.text.length <= MAX_CHARS)
-        picked.push(next);
+    // A lone sentence sometimes needs the one after it ("It ...", "This ...") to make sense.
+    if (picked.length === 1 && !picked[0].joined) {
+      const first = picked[0];
+      const next = statements.find((s) => s.rank === first.rank && s.index === first.index + 1 && !s.joined);
+      if (next && next.words >= 4 && CONTINUES.test(next.text) && chars + next.text.length <= MAX_CHARS) picked.push(next);
     }
 
-    // The best sentence's source first, each source's sentences in document order.
+    // The best statement's source first, each source's statements in document order.
     const order = new Map<number, number>();
     for (const s of picked) if (!order.has(s.rank)) order.set(s.rank, order.size);
     picked.sort((a, b) => (order.get(a.rank) ?? 0) - (order.get(b.rank) ?? 0) || a.index - b.index);
@@ -132,12 +210,63 @@ export class ExtractiveAnswerer implements AnswerProvider {
       citations: [...new Set(picked.map((s) => s.n))].sort((a, b) => a - b),
       model: this.model,
       usage: { prompt_tokens: 0, completion_tokens: 0 },
+      best,
+      ...debug,
     };
   }
 
   async *stream(req: AnswerRequest): AsyncIterable<string> {
     yield* wordGroups(this.answerSync(req).answer);
   }
+}
+
+/** Content terms of the capitalised words of a question, except its first word (Latin scripts). */
+function questionNames(question: string): string[] {
+  const words = question.match(/[\p{L}\p{N}'’-]+/gu) ?? [];
+  return words
+    .slice(1)
+    .filter((w) => /^\p{Lu}/u.test(w) || /\p{Ll}\p{Lu}/u.test(w))
+    .flatMap((w) => terms(w).seq);
+}
+
+const isShort = (text: string) => terms(text).words <= SHORT && !/[.!?。！？]$/.test(text);
+
+/**
+ * How tightly the matched query terms sit together: matched terms / length of the smallest window
+ * holding one of each, in [0, 1]; 0 when fewer than two terms match.
+ */
+function proximity(seq: string[], query: string[]): number {
+  const wanted = new Set(query);
+  const positions: [number, string][] = [];
+  seq.forEach((t, i) => {
+    if (wanted.has(t)) positions.push([i, t]);
+  });
+  const kinds = new Set(positions.map((p) => p[1])).size;
+  if (kinds < 2) return 0;
+  let bestSpan = Number.POSITIVE_INFINITY;
+  const count = new Map<string, number>();
+  let have = 0;
+  let lo = 0;
+  for (let hi = 0; hi < positions.length; hi++) {
+    const t = positions[hi][1];
+    count.set(t, (count.get(t) ?? 0) + 1);
+    if (count.get(t) === 1) have++;
+    while (have === kinds) {
+      bestSpan = Math.min(bestSpan, positions[hi][0] - positions[lo][0] + 1);
+      const u = positions[lo][1];
+      count.set(u, (count.get(u) ?? 0) - 1);
+      if (count.get(u) === 0) have--;
+      lo++;
+    }
+  }
+  return kinds / bestSpan;
+}
+
+/** Two statements say the same thing (overlapping chunks, or a statement and its joined form). */
+function overlaps(a: Statement, b: Statement): boolean {
+  if (a.rank === b.rank && (a.index === b.index || (a.joined && b.index === a.index + 1) || (b.joined && a.index === b.index + 1)))
+    return true;
+  return jaccard(a.terms, b.terms) >= 0.8;
 }
 
 /** `The sentence [2].` – the citation goes inside the final punctuation. */

@@ -1,53 +1,71 @@
 /**
- * Text helpers of the extractive answerer: sentence splitting (Latin and CJK punctuation), word
- * tokens with light stemming, and CJK bigrams. All regexes are compiled once: this is the hot path.
+ * Text helpers of the extractive answerer: the statements of a passage (sentences, and the lines of
+ * tables and infoboxes that stand on their own), boilerplate filtering, and content terms built on
+ * the shared text module (src/text). All regexes are compiled once: this is the hot path.
  */
+import { CJK_CLASS, FUNCTION_WORDS, QUESTION_WORDS, stem } from "../../text";
 
-const CJK = "\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}";
 /** A run of CJK characters, or a word of any other script (letters, digits, marks, inner apostrophes). */
-const TOKEN = new RegExp(`([${CJK}]+)|((?:(?![${CJK}])[\\p{L}\\p{N}\\p{M}])+(?:['\u2019](?:(?![${CJK}])[\\p{L}\\p{M}])+)*)`, "gu");
-
-// Common English function words plus the filler of questions about documents ("what does the
-// document say about ..."), which would otherwise match everything.
-const STOPWORDS = new Set(
-  (
-    "a about above after again against all also am an and any are as at be because been before being below between both but by " +
-    "can could did do does doing down during each few for from further had has have having he her here hers herself him himself " +
-    "his how i if in into is it its itself just me more most my myself no nor not now of off on once only or other our ours " +
-    "ourselves out over own same she should so some such than that the their theirs them themselves then there these they this " +
-    "those through to too under until up very was we were what when where which while who whom why will with would you your " +
-    "yours yourself yourselves there's what's it's i'm don't doesn't isn't aren't can't won't let's " +
-    "tell explain describe say says said mention mentions mentioned document documents doc docs file files text please " +
-    "according give show find know want need much many way ways kind sort thing things one ones may might must shall " +
-    // CJK question words and particles, as they come out of the bigram tokenizer.
-    "什么 怎么 怎样 如何 哪些 哪个 为什 是什 么是 为何 多少 是否 的是 吗 呢 です ます ですか とは について 何ですか 무엇 어떻게"
-  ).split(/\s+/),
+const TOKEN = new RegExp(
+  `([${CJK_CLASS}]+)|((?:(?![${CJK_CLASS}])[\\p{L}\\p{N}\\p{M}])+(?:['\u2019](?:(?![${CJK_CLASS}])[\\p{L}\\p{M}])+)*)`,
+  "gu",
 );
 
-const VOWEL = /[aeiouy]/;
+/** CJK question words and particles, as they come out of the bigram tokenizer. */
+const CJK_FILLER = new Set(
+  "什么 怎么 怎样 如何 哪些 哪个 为什 是什 么是 为何 多少 是否 的是 吗 呢 です ます ですか とは について 何ですか 무엇 어떻게".split(" "),
+);
 
-/** Conservative English suffix stripping: enough to match plural, past and -ing forms. */
-export function stem(word: string): string {
-  let w = word;
-  if (w.length <= 3 || !/^[a-z]+$/.test(w)) return w;
-  if (w.endsWith("ies") && w.length > 4) return `${w.slice(0, -3)}y`;
-  if (w.endsWith("sses")) w = w.slice(0, -2);
-  else if (/(?:sh|ch|x|z)es$/.test(w)) w = w.slice(0, -2);
-  else if (w.endsWith("s") && !/(?:ss|us|is)$/.test(w)) w = w.slice(0, -1);
-  if (w.endsWith("ing") && w.length > 5 && VOWEL.test(w.slice(0, -3))) w = undouble(w.slice(0, -3));
-  else if (w.endsWith("ed") && w.length > 4 && VOWEL.test(w.slice(0, -2))) w = undouble(w.slice(0, -2));
-  if (w.endsWith("ly") && w.length > 5) w = w.slice(0, -2);
-  if (w.endsWith("e") && w.length > 4) w = w.slice(0, -1);
-  return w;
-}
+/**
+ * Irregular English verb forms, to their base form before stemming: the Porter stemmer leaves
+ * "found" (of find) equal to the stem of "founded" (of found), and "wrote" apart from "write".
+ */
+const IRREGULAR = new Map(
+  Object.entries({
+    found: "find",
+    wrote: "write",
+    written: "write",
+    began: "begin",
+    begun: "begin",
+    became: "become",
+    built: "build",
+    bought: "buy",
+    sold: "sell",
+    won: "win",
+    led: "lead",
+    left: "leave",
+    made: "make",
+    took: "take",
+    taken: "take",
+    gave: "give",
+    given: "give",
+    grew: "grow",
+    grown: "grow",
+    knew: "know",
+    known: "know",
+    met: "meet",
+    paid: "pay",
+    said: "say",
+    sent: "send",
+    spent: "spend",
+    taught: "teach",
+    thought: "think",
+    told: "tell",
+    chose: "choose",
+    chosen: "choose",
+    drew: "draw",
+    drawn: "draw",
+    held: "hold",
+    ran: "run",
+    saw: "see",
+    seen: "see",
+  }),
+);
 
-function undouble(w: string): string {
-  const n = w.length;
-  return n > 3 && w[n - 1] === w[n - 2] && !/[lsz]/.test(w[n - 1]) ? w.slice(0, -1) : w;
-}
+const isStop = (w: string) => FUNCTION_WORDS.has(w) || QUESTION_WORDS.has(w) || CJK_FILLER.has(w);
 
 export interface Terms {
-  /** Content terms in order (stopwords removed): stems, CJK bigrams. */
+  /** Content terms in order (stopwords removed): Porter stems, CJK bigrams. */
   seq: string[];
   /** Number of words (a CJK run counts one per two characters). */
   words: number;
@@ -57,33 +75,71 @@ export interface Terms {
 export function terms(text: string): Terms {
   const seq: string[] = [];
   let words = 0;
-  for (const m of text.toLowerCase().matchAll(TOKEN)) {
+  for (const m of text.normalize("NFKC").toLowerCase().matchAll(TOKEN)) {
     if (m[1]) {
       const chars = Array.from(m[1]);
       words += Math.ceil(chars.length / 2);
       if (chars.length === 1) {
-        if (!STOPWORDS.has(chars[0])) seq.push(chars[0]);
+        if (!isStop(chars[0])) seq.push(chars[0]);
         continue;
       }
       for (let i = 0; i + 1 < chars.length; i++) {
         const bigram = chars[i] + chars[i + 1];
-        if (!STOPWORDS.has(bigram)) seq.push(bigram);
+        if (!isStop(bigram)) seq.push(bigram);
       }
     } else {
       words++;
       const w = m[2].replace(/\u2019/g, "'");
-      if (STOPWORDS.has(w)) continue;
-      seq.push(stem(w.endsWith("'s") ? w.slice(0, -2) : w));
+      if (isStop(w)) continue;
+      const base = w.endsWith("'s") ? w.slice(0, -2) : w;
+      seq.push(stem(IRREGULAR.get(base) ?? base));
     }
   }
   return { seq, words };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sentences
+// Boilerplate
+
+/** Page furniture of web pages and wikis: never an answer. */
+const NAV_PHRASE =
+  /\b(?:toggle the table of contents|jump to (?:content|navigation)|skip to (?:main )?content|main menu|move to sidebar|edit links|create account|log in|personal tools|from wikipedia, the free encyclopedia|retrieved (?:on )?\d|archived from the original|cookies?\b.*\b(?:accept|consent)|all rights reserved|privacy policy|terms of (?:use|service)|subscribe to)/i;
+/** Reference-list entries and bibliographic debris. */
+const REFERENCE = /^(?:\^|↑|\[\d+\]\s*\^?|\d{1,3}\.\s*\^)|\b(?:isbn(?:-1[03])?:?\s*[\d-]{9,}|doi:\s*10\.|issn\s+\d{4})/i;
+const URL_ONLY = /^(?:<?(?:https?:\/\/|www\.)\S+>?[\s.,;]*)+$/i;
+/** A URL anywhere (also as PDF text wraps it: "h ttps://"): prose seldom holds one, references always do. */
+const HAS_URL = /\bh\s?ttps?:\/\/|\bwww\.\S|\(https?:/i;
+/** A citation: a quoted title followed by its source ("Tales from the City" (…), "Title". Publisher). */
+const CITATION = /^["“][^"”]{3,200}["”]\s*(?:\(|\.|,)/;
+/** Wikipedia-style footnote markers inside a sentence ("born in Bangor,[1] and"). */
+const FOOTNOTE = /\[(?:\d{1,3}|note \d+|citation needed)\]/gi;
+
+/** True when a statement is page furniture, a reference, a bare URL or mostly numbers. */
+export function isBoilerplate(s: string): boolean {
+  if (URL_ONLY.test(s) || HAS_URL.test(s) || CITATION.test(s) || NAV_PHRASE.test(s) || REFERENCE.test(s)) return true;
+  const chars = s.replace(/\s+/g, "");
+  if (chars.length === 0) return true;
+  const letters = (chars.match(/\p{L}/gu) ?? []).length;
+  const digits = (chars.match(/\p{N}/gu) ?? []).length;
+  // Score tables, career statistics, page numbers: more digits and symbols than letters.
+  if (letters < chars.length * 0.45 && digits > letters * 0.6) return true;
+  // A line that is half URL.
+  const urls = s.match(/https?:\/\/\S+/g);
+  if (urls && urls.join("").length > s.length * 0.5) return true;
+  // Runs of short capitalised menu items without a verb-like lower-case word ("Home News Sport Weather ...").
+  const words = s.split(/\s+/);
+  if (words.length >= 8 && !/[.!?:;,]/.test(s)) {
+    const lower = words.filter((w) => /^\p{Ll}{3,}/u.test(w)).length;
+    if (lower <= words.length * 0.15) return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statements
 
 const ABBREVIATIONS = new Set(
-  "mr mrs ms dr prof sr jr st mt vs etc e.g i.e eg ie al fig figs no nos vol vols pp p ca approx inc ltd co corp dept est jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k cf resp".split(
+  "mr mrs ms dr prof sr jr st mt vs etc e.g i.e eg ie al fig figs no nos vol vols pp p ca approx inc ltd co corp dept est jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k cf resp f.c".split(
     " ",
   ),
 );
@@ -91,12 +147,16 @@ const LIST_ITEM = /^\s*(?:[-*+\u2022\u2023\u25e6\u25aa\u2043]|\d{1,3}[.)]|[a-z][
 /** Latin terminators need following whitespace (or the end); CJK ones end a sentence outright. */
 const TERMINATOR = /[.!?\u2026]+["'\u201d\u2019\u00bb)\]]*(?=\s|$)|[\u3002\uff01\uff1f]+[\u300d\u300f\u201d\u2019\uff09)\u3011]*/g;
 const WORD_BEFORE_DOT = /([\p{L}.]+)$/u;
+const ENDS_SENTENCE = /[.!?:;\u3002\uff01\uff1f\uff1a\u2026]["'\u201d\u2019)\]]*$/;
 const MAX_SENTENCE = 600;
 
 /**
- * Splits a passage into sentences. Blank lines and list items always break; other line breaks are
- * treated as the hard wrapping of PDF text. A period ends a sentence unless it follows a known
- * abbreviation or an initial, or the next word starts in lower case.
+ * Splits a passage into statements: sentences, and the lines that stand alone (table rows,
+ * infobox "Label Value" lines, list items). Blank lines and list items always break. Other line
+ * breaks are the hard wrapping of PDF and plain text only when the line runs close to the block's
+ * full width or the next line continues in lower case; a short line without final punctuation is a
+ * statement of its own. A period ends a sentence unless it follows a known abbreviation or an
+ * initial, or the next word starts in lower case.
  */
 export function splitSentences(text: string): string[] {
   const out: string[] = [];
@@ -114,23 +174,62 @@ export function splitSentences(text: string): string[] {
   return out;
 }
 
+/** Markdown pipe-table rows ("| a | b |" or "a | b"), and the delimiter row under a header. */
+const TABLE_ROW = /^\|?(?:[^|\n]*\|)+[^|\n]*\|?$/;
+const TABLE_RULE = /^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$/;
+const cells = (line: string) =>
+  line
+    .trim()
+    .replace(/^\||\|$/g, "")
+    .split("|")
+    .map((c) => c.trim());
+
 function* segments(text: string): Generator<string> {
   for (const block of text.replace(/\r\n?/g, "\n").split(/\n[ \t]*\n/)) {
+    const lines = block
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
+    const width = lines.reduce((w, l) => Math.max(w, l.length), 0);
     let current = "";
-    for (const line of block.split("\n")) {
-      const trimmed = line.trim();
-      if (!trimmed) continue;
-      // A Markdown heading names a section; it is not a sentence an answer can quote.
-      if (/^#{1,6}\s/.test(trimmed)) {
+    let header: string[] | null = null;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      // A Markdown heading names a section; it is not a statement an answer can quote.
+      if (/^#{1,6}\s/.test(line) || /^```/.test(line)) {
         if (current) yield current;
         current = "";
         continue;
       }
-      if (current && (LIST_ITEM.test(line) || trimmed.startsWith("|"))) {
+      // Table rows become "Header: value; Header: value" statements.
+      if (TABLE_ROW.test(line) && line.includes("|")) {
+        if (current) yield current;
+        current = "";
+        if (TABLE_RULE.test(line)) continue;
+        const row = cells(line);
+        if (header === null && i + 1 < lines.length && TABLE_RULE.test(lines[i + 1])) {
+          header = row;
+          continue;
+        }
+        if (header && header.length === row.length) yield row.map((c, j) => (header?.[j] ? `${header[j]}: ${c}` : c)).join("; ");
+        else if (row.length === 2)
+          yield `${row[0]}: ${row[1]}`; // an infobox line: label and value
+        else yield row.join("; ");
+        continue;
+      }
+      header = null;
+      if (current && LIST_ITEM.test(line)) {
         yield current;
-        current = trimmed;
+        current = line;
       } else {
-        current = current ? `${current} ${trimmed}` : trimmed;
+        current = current ? `${current} ${line}` : line;
+      }
+      const next = lines[i + 1];
+      // Wrapped prose continues; a short unterminated line (a label and its value) stands alone.
+      const wrapped = line.length >= Math.max(40, width * 0.6) || (next !== undefined && /^\p{Ll}/u.test(next));
+      if (!wrapped && !ENDS_SENTENCE.test(line)) {
+        yield current;
+        current = "";
       }
     }
     if (current) yield current;
@@ -152,8 +251,13 @@ function periodEnds(segment: string, dotAt: number, end: number): boolean {
 const BULLET = /^(?:[-*+\u2022\u2023\u25e6\u25aa\u2043]|#{1,6})\s+/;
 
 function push(out: string[], raw: string): void {
-  // Bullets and heading marks are layout, not content: a quoted sentence reads better without.
-  const s = raw.replace(/\s+/g, " ").trim().replace(BULLET, "");
+  // Bullets and heading marks are layout, not content; footnote markers are noise in a quote.
+  const s = raw
+    .replace(FOOTNOTE, "")
+    .replace(/\s+/g, " ")
+    .replace(/\s+([,.;:])/g, "$1")
+    .trim()
+    .replace(BULLET, "");
   if (!s) return;
   if (s.length <= MAX_SENTENCE) {
     out.push(s);

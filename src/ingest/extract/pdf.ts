@@ -4,10 +4,27 @@
  * produce text without end).
  */
 import { ApiError } from "../../http/errors";
+import { CMAPS } from "./cmaps";
 import { normalizeText } from "./normalize";
 import { EXTRACT_LIMITS, tooLarge as limitTooLarge } from "./limits";
 
 type PdfDocument = Awaited<ReturnType<typeof import("unpdf").getDocumentProxy>>;
+
+/**
+ * pdf.js asks its BinaryDataFactory for the standard CMaps a CID font names (an encoding such as
+ * 90ms-RKSJ-H, and Adobe-Japan1-UCS2 to map its CIDs to Unicode when the font has no ToUnicode).
+ * workerd has no file system: the packed CMaps are bundled as Data modules and loaded on demand.
+ * Other binary data (standard font files, wasm decoders) is not shipped: pdf.js falls back without.
+ */
+class BundledCMapFactory {
+  // pdf.js constructs it with {cMapUrl, standardFontDataUrl, wasmUrl}; only the CMaps are served.
+  async fetch({ kind, filename }: { kind: string; filename: string }): Promise<Uint8Array> {
+    const name = filename.replace(/\.bcmap$/, "");
+    const load = kind === "cMapUrl" && Object.hasOwn(CMAPS, name) ? CMAPS[name] : undefined;
+    if (!load) throw new Error(`${kind} ${filename} is not bundled`);
+    return new Uint8Array((await load()).default);
+  }
+}
 
 export interface PdfText {
   text: string;
@@ -33,6 +50,10 @@ export async function extractPdf(bytes: Uint8Array, maxChars: number): Promise<P
     pdf = await getDocumentProxy(bytes.slice(), {
       disableFontFace: true,
       useSystemFonts: false,
+      // A custom factory makes pdf.js ask the main thread (here, the same isolate) for CMaps.
+      BinaryDataFactory: BundledCMapFactory,
+      cMapUrl: "cmaps/",
+      cMapPacked: true,
       stopAtErrors: false,
       verbosity: 0,
     });

@@ -17,7 +17,7 @@ import {
   PUNCT,
   STOP,
 } from "./chars";
-import { countTokens, countTokensRange, runTokens } from "./tokens";
+import { countTokens, countTokensRange, hangulTokens, runTokens } from "./tokens";
 
 export { countTokens };
 
@@ -254,7 +254,7 @@ function scan(text: string, max: number): Atoms {
       continue;
     }
     if (k === JOIN) continue;
-    tok += ideograph && c >= 0xac00 && c <= 0xd7a3 ? 2 : 1;
+    tok += ideograph && c >= 0xac00 && c <= 0xd7a3 ? hangulTokens(c) : 1;
     if (ideograph || k === HIGH) {
       brk = ideograph ? L_CHAR : -1;
       openOnly = false;

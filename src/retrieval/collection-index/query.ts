@@ -1,3 +1,5 @@
+import { CJK_CLASS, isCjk, STOPWORDS } from "../../text";
+
 /**
  * Turns free text into keyword queries for the collection index: Latin-script (and other
  * space-separated) words go to the porter FTS5 table; runs of CJK script (Han, Hiragana, Katakana,
@@ -7,24 +9,10 @@
  * the CJK chunks.
  */
 
-/**
- * English function words. BM25 gives them almost no weight (FTS5 floors a negative idf), yet each
- * one matches nearly every chunk and makes the engine score them all; dropping them keeps the
- * ranking and cuts the work. A query made only of such words keeps them.
- */
-const STOPWORDS = new Set(
-  "a an and are as at be been but by can could did do does for from had has have how i if in into is it its may might must no not of on or our should so than that the their them then there these they this those to was we were what when where which while who whom why will with would you your".split(
-    " ",
-  ),
-);
-
-export const CJK_RUN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+/gu;
-const CJK_ANY = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+export const CJK_RUN = new RegExp(`[${CJK_CLASS}]+`, "gu");
 
 /** Whether a chunk holds CJK text (only those are copied into the trigram table). */
-export function hasCjk(text: string): boolean {
-  return CJK_ANY.test(text);
-}
+export const hasCjk = isCjk;
 
 export interface KeywordQuery {
   /** FTS5 MATCH expression for the porter table, or null. */

@@ -1,5 +1,5 @@
 import type { EmbedKind, Embedder } from "../types";
-import { porterStem } from "./stem";
+import { FUNCTION_WORDS as STOPWORDS, stem as stemOf, WORD as TOKEN } from "../../text";
 
 /**
  * Relative weights of the hashed features. Words carry the meaning; bigrams add a little word
@@ -202,22 +202,9 @@ class TfTable {
 
 const tf = new TfTable();
 
-const TOKEN = /[\p{L}\p{M}\p{N}]+/gu;
 const CJK_RE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 const CJK_CHAR = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]$/u;
 const NON_CJK = /[^\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]+/gu;
-const LATIN_WORD = /^[a-z]+$/;
-
-const stems = new Map<string, string>();
-function stemOf(token: string): string {
-  let s = stems.get(token);
-  if (s === undefined) {
-    s = LATIN_WORD.test(token) ? porterStem(token) : token;
-    if (stems.size >= 100_000) stems.clear();
-    stems.set(token, s);
-  }
-  return s;
-}
 
 /** FNV-1a over UTF-16 code units. */
 function hashRange(seed: number, s: string, from: number, to: number): number {
@@ -242,16 +229,3 @@ function fmix(h: number): number {
   h ^= h >>> 16;
   return h >>> 0;
 }
-
-// Lucene's English stopwords plus the rest of the most frequent English function words.
-const STOPWORDS = new Set(
-  (
-    "a about above after again against all am an and any are as at be because been before being below between both " +
-    "but by can could did do does doing down during each few for from further had has have having he her here hers " +
-    "herself him himself his how i if in into is it its itself just me more most my myself no nor not now of off on " +
-    "once only or other our ours ourselves out over own same she should so some such than that the their theirs them " +
-    "themselves then there these they this those through to too under until up very was we were what when where which " +
-    "while who whom why will with would you your yours yourself yourselves also may might must shall us via upon " +
-    "within without among whether however thus therefore"
-  ).split(" "),
-);

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// Re-answers the QA set offline from the sources the last `npm run eval -- --answers` retrieved
+// (kept in the temp dir), with the extractive answerer built from src/ by esbuild: no server, a
+// second per run. Used to choose the no-answer threshold from data and to debug one question.
+//
+//   node bench/answers-offline.mjs                 figures per half + the threshold sweep
+//   node bench/answers-offline.mjs --debug q07     the statements the answerer ranked for q07
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { build } from "esbuild";
+import { baseName, norm, SOURCES_FILE } from "./lib/qa.mjs";
+import { ROOT } from "./lib/server.mjs";
+import { fmt, parseArgs, printTable } from "./lib/util.mjs";
+
+const args = parseArgs(process.argv.slice(2));
+const dir = mkdtempSync(path.join(tmpdir(), "answers-offline-"));
+const out = path.join(dir, "extractive.mjs");
+await build({
+  entryPoints: [path.join(ROOT, "src/chat/answer/extractive.ts")],
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  outfile: out,
+  logLevel: "error",
+});
+const mod = await import(pathToFileURL(out).href);
+rmSync(dir, { recursive: true, force: true });
+const data = JSON.parse(readFileSync(SOURCES_FILE, "utf8"));
+const answerer = new mod.ExtractiveAnswerer(0);
+
+const runOne = (q) => {
+  const r = answerer.answerSync({ query: q.question, sources: q.sources ?? [] });
+  const docs = new Set(q.documents.map(baseName));
+  const cited = r.citations.map((n) => q.sources[n - 1]?.document_name);
+  return {
+    best: r.best,
+    contains: [q.answer].flat().some((a) => norm(r.answer).includes(norm(a))),
+    cited: cited.some((d) => docs.has(d)),
+    answer: r.answer,
+  };
+};
+
+if (args.debug) {
+  // --debug qNN [--ask "another question over qNN's sources"]
+  const q = data.questions.find((x) => x.id === args.debug);
+  const question = typeof args.ask === "string" ? args.ask : q.question;
+  const r = answerer.answerSync({ query: question, sources: q.sources, debug: true });
+  console.log(question, "->", r.answer, `(best ${fmt(r.best, 3)})`);
+  for (const s of r.ranked ?? []) console.log(`  ${fmt(s.score, 3)} cov ${fmt(s.coverage, 2)} [${s.n}] ${s.text.slice(0, 160)}`);
+  process.exit(0);
+}
+
+const rows = data.questions.map((q) => ({ ...q, ...runOne(q) }));
+const negatives = data.unanswerable.map((q) => answerer.answerSync({ query: q.question, sources: q.sources ?? [] }).best);
+// Threshold sweep on the tune half (and the unanswerable questions): a right answer below the
+// threshold is lost; an unanswerable question above it is answered wrongly.
+const tune = rows.filter((r) => r.split === "tune");
+const grid = [];
+for (let t = 0.1; t <= 0.7001; t += 0.02) {
+  const kept = tune.filter((r) => r.contains && r.cited && r.best >= t).length;
+  const wrong = negatives.filter((b) => b >= t).length;
+  grid.push([fmt(t, 2), `${kept}/${tune.length}`, `${wrong}/${negatives.length}`]);
+}
+printTable(["threshold", "tune: right answers kept", "unanswerable answered"], grid, "No-answer threshold (tune half only)");
+const right = tune
+  .filter((r) => r.contains && r.cited)
+  .map((r) => r.best)
+  .sort((a, b) => a - b);
+console.log(
+  `lowest score of a right answer (tune): ${fmt(right[0], 3)}; unanswerable scores: ${negatives.map((b) => fmt(b, 3)).join(" ")}`,
+);
+for (const split of ["tune", "heldout"]) {
+  const part = rows.filter((r) => r.split === split && r.best >= mod.ANSWER_THRESHOLD);
+  const all = rows.filter((r) => r.split === split);
+  const ok = part.filter((r) => r.contains).length;
+  console.log(`${split}: contains ${ok}/${all.length} at the shipped threshold ${mod.ANSWER_THRESHOLD}`);
+}
+for (const r of rows)
+  if (r.split === "tune" && !(r.contains && r.cited))
+    console.log(`  ✗ ${r.id} ${r.question} (best ${fmt(r.best, 3)})\n      ${r.answer.slice(0, 200)}`);

@@ -1,0 +1,131 @@
+/**
+ * What kind of answer a question expects, and whether a statement holds one: who → a name,
+ * when → a date or year, where → a place, how many / how much → a number. Questions in English,
+ * German, French, Spanish, Chinese, Japanese and Korean are recognised by their question words;
+ * anything else is "other" (no preference).
+ */
+export type AnswerType = "person" | "date" | "place" | "number" | "other";
+
+const TYPES: [AnswerType, RegExp][] = [
+  // Order matters: "how many years" asks for a number, "what year" for a date.
+  [
+    "number",
+    /\b(?:how (?:many|much|long|far|old|tall|high|big)|what (?:is|was) the (?:price|cost|number|amount|population)|wie (?:viel|viele|lange|alt)|combien|cu[aá]nt[oa]s?|ile)\b|多少|几个|幾つ|いくつ|何人|何個|いくら|몇|얼마/i,
+  ],
+  [
+    "date",
+    /\b(?:when|what (?:date|year|day|month|time)|which (?:date|year|day)|in (?:what|which) year|on what (?:date|day)|since when|wann|quand|quel (?:jour|an|mois)|cu[aá]ndo|kiedy)\b|何年|哪一年|哪年|什么时候|何时|いつ|언제/i,
+  ],
+  [
+    "place",
+    /\b(?:where|what (?:city|country|place|town|state)|in which (?:city|country|place|town|state)|wo|woher|o[uù]|d[oó]nde)\b|哪里|哪儿|どこ|어디/i,
+  ],
+  ["person", /\b(?:who|whom|whose|which (?:person|company|organi[sz]ation)|wer|qui|qui[eé]n)\b|谁|誰|누구/i],
+];
+
+/** "What is X?" / "What are X?" / "Was ist X?": the X, when the question asks what something is. */
+export function definitionSubject(question: string): string | null {
+  const m = /^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?(.{2,60}?)\s*\??\s*$/i.exec(question);
+  if (!m || m[1].split(/\s+/).length > 5) return null;
+  return m[1];
+}
+
+/** How well a statement defines `subject`: 1 when it says "X is/are ...", "X: ...", "X (...)", "X, a ...". */
+export function definitionFit(subject: string, statement: string): number {
+  const esc = subject.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`${esc}(?:\\s+(?:is|are|was|were)\\b|\\s*[:(]|,\\s+(?:an?|the)\\b)`, "i").test(statement) ? 1 : 0.6;
+}
+
+/** The answer types a question asks for ("Who founded Microsoft, and when?" asks two), or ["other"]. */
+export function answerTypes(question: string): AnswerType[] {
+  const found: AnswerType[] = [];
+  for (const [type, re] of TYPES) if (re.test(question)) found.push(type);
+  // "how many years" asks for a number, not a date.
+  if (found.includes("number") && found.includes("date") && !/\b(?:when|wann|quand|cu[aá]ndo)\b|いつ|언제/i.test(question))
+    found.splice(found.indexOf("date"), 1);
+  return found.length ? found : ["other"];
+}
+
+const MONTH =
+  "(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|januar|februar|märz|mai|juni|juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)";
+const DATE = new RegExp(
+  `\\b(?:1[0-9]{3}|20[0-9]{2})\\b|\\b\\d{1,2}\\.\\d{1,2}\\.\\d{2,4}\\b|\\b\\d{4}-\\d{2}-\\d{2}\\b|\\b${MONTH}\\b\\.?\\s*\\d|\\d\\s*${MONTH}\\b|\\d+\\s*(?:年|월|月)|\\b\\d+\\s*(?:business\\s+|working\\s+)?(?:days?|weeks?|months?|years?|hours?|minutes?)\\b|\\d+\\s*(?:日|週間?|か月|ヶ月|時間|天|周|小时|일|주)|\\b\\d{1,2}(?::\\d{2})?\\s*(?:am|pm|a\\.m\\.|p\\.m\\.)|\\b\\d{1,2}:\\d{2}\\b|\\b(?:noon|midnight|(?:mon|tues|wednes|thurs|fri|satur|sun)days?|weekdays?|weekends?|daily|weekly|monthly|annually|yearly)\\b|\\d+\\s*(?:時|点|시)`,
+  "iu",
+);
+const NUMBER =
+  /\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen)\b|[一二三四五六七八九十百千万億]/iu;
+/** A capitalised word that does not start the statement (a name, a place). */
+const PROPER = /(?<=[\s,(“"'])\p{Lu}[\p{Ll}\p{M}'’-]+/u;
+/** A capitalised name after a place cue: "born in Bangor", "Place of birth Bangor", "Headquarters: One Microsoft Way, Redmond". */
+const PLACE = cued("in|at|from|near|to|of birth|place of birth|birthplace|headquarters|located|based|à|aus|bei|en|dans", "(?:the\\s+)?");
+/** A name after a cue for a person or organisation: "founded by Bill Gates", "Founders: Bill Gates", "CEO Satya Nadella". */
+const PERSON = cued("by|founder|founders|founded by|ceo|president|chairman|director|author|written by|von|par|por", "");
+
+/** `cue name`: the cue in any case (labels are capitalised), the name capitalised (group 1). */
+function cued(cues: string, between: string): RegExp {
+  const anyCase = cues
+    .split("|")
+    .map((c) => c.replace(/^\p{L}/u, (ch) => `[${ch.toLowerCase()}${ch.toUpperCase()}]`))
+    .join("|");
+  return new RegExp(`(?<![\\p{L}])(?:${anyCase})(?![\\p{L}])[:\\s]+${between}(\\p{Lu}[\\p{L}\\p{M}'’.-]+)`, "gu");
+}
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+
+/**
+ * How well a statement fits the expected answer type: 1 (holds a candidate), 0 (holds none).
+ * `question` is used to ignore candidates the question itself already names.
+ */
+export function typeFit(types: AnswerType[], statement: string, question: string): number {
+  return types.reduce((s, t) => s + fitOne(t, statement, question), 0) / types.length;
+}
+
+/** The asked types a statement fully answers (a cued name for who, a date for when ...). */
+export function typesMet(types: AnswerType[], statement: string, question: string): AnswerType[] {
+  return types.filter((t) => t !== "other" && fitOne(t, statement, question) === 1);
+}
+
+function fitOne(type: AnswerType, statement: string, question: string): number {
+  if (type === "other") return 1;
+  const q = question.toLowerCase();
+  const fresh = (match: RegExpMatchArray | null) => match !== null && !q.includes(match[0].toLowerCase());
+  switch (type) {
+    case "date":
+      return [...statement.matchAll(new RegExp(DATE.source, "giu"))].some((m) => fresh(m)) ? 1 : 0;
+    case "number":
+      return [...statement.matchAll(new RegExp(NUMBER.source, "giu"))].some((m) => fresh(m)) ? 1 : 0;
+    case "person":
+    case "place": {
+      if (CJK.test(statement)) return 1; // no capitals to look for
+      const cued = [...statement.matchAll(type === "place" ? PLACE : PERSON)].some((m) => !q.includes(m[1].toLowerCase()));
+      if (cued) return 1;
+      // A name without a cue: often a person, seldom the place asked for.
+      const names = [...statement.matchAll(new RegExp(PROPER.source, "gu"))].filter((m) => fresh(m));
+      return names.length > 0 ? (type === "person" ? 0.6 : 0.2) : 0;
+    }
+  }
+}
+
+/**
+ * Nouns a statement uses where a question uses the verb ("Place of birth" for "where was ... born",
+ * "Founders" for "who founded"): infoboxes and tables are written that way. Stems, both directions.
+ */
+const RELATED: [string, string[]][] = [
+  ["born", ["birth"]],
+  ["die", ["death"]],
+  ["found", ["founder"]],
+  ["headquart", ["headquart", "locat", "base"]],
+  ["locat", ["headquart"]],
+  ["write", ["author", "writer"]],
+  ["author", ["write", "writer"]],
+  ["marri", ["spous"]],
+  ["cost", ["price"]],
+  ["price", ["cost"]],
+  ["ceo", ["chief", "execut"]],
+  ["live", ["resid", "address"]],
+];
+const RELATED_MAP = new Map(RELATED);
+
+/** Related stems of a query stem (the stem itself excluded). */
+export function relatedStems(stem: string): string[] {
+  return RELATED_MAP.get(stem) ?? [];
+}

@@ -1,0 +1,191 @@
+/**
+ * The extractive answerer on the kinds of text that let the first version down (issue 13): infobox
+ * debris and reference lists around the answer, a title followed by its date, "Label Value" rows,
+ * Markdown tables, multi-part questions; and its building blocks (question types, boilerplate,
+ * statements).
+ */
+import { describe, expect, it } from "vitest";
+import { ExtractiveAnswerer } from "../../src/chat/answer/extractive";
+import { answerTypes, typeFit } from "../../src/chat/answer/question";
+import { isBoilerplate, splitSentences } from "../../src/chat/answer/text";
+import { NO_ANSWER } from "../../src/chat/answer/types";
+import { source } from "./helpers";
+
+const answerer = new ExtractiveAnswerer();
+const ask = (query: string, sources: ReturnType<typeof source>[]) => answerer.answerSync({ query, sources });
+
+const NORWICH = [
+  "Iwan Roberts",
+  "Roberts celebrating after scoring a goal for Norwich City",
+  "in 2004",
+  "Personal information",
+  "Full name Iwan Wyn Roberts",
+  "Date of birth 26 June 1968",
+  "Place of birth Bangor, Wales",
+  "Height 6 ft 3 in (1.91 m)",
+  "Position(s) Forward",
+  "Senior career*",
+  "Years Team Apps (Gls)",
+  "1996–1997 Wolverhampton Wanderers 33 (12)",
+  "1997–2004 Norwich City 278 (84)",
+  "Toggle the table of contents",
+  "Iwan Roberts",
+  "Iwan Wyn Roberts (born 26 June 1968) is a Welsh former professional footballer who",
+  "played as a forward from 1986 to 2005 for a number of clubs and the Wales national team.",
+].join("\n");
+const NORWICH_REFS = [
+  '"Tales from the City: Iwan Roberts" (h ttps://norwichcity.myfootballwriter.com/2020/05/12/tales-from-the-city-iwan-roberts/).',
+  "^ Roberts, Iwan (2004). All I Want for Christmas. ISBN 978-0-9547838-0-2.",
+  "https://www.soccerbase.com/players/player.sd?player_id=6784",
+].join("\n");
+
+describe("question types", () => {
+  it("maps question words to the expected answer type, in several languages", () => {
+    expect(answerTypes("Who founded Microsoft?")).toEqual(["person"]);
+    expect(answerTypes("When was Microsoft founded?")).toEqual(["date"]);
+    expect(answerTypes("On what date was The Crazy Ones written?")).toEqual(["date"]);
+    expect(answerTypes("Where was Iwan Roberts born?")).toEqual(["place"]);
+    expect(answerTypes("How many caps did he win?")).toEqual(["number"]);
+    expect(answerTypes("How many years did he play?")).toEqual(["number"]);
+    expect(answerTypes("Who founded Microsoft, and when?").sort()).toEqual(["date", "person"]);
+    expect(answerTypes("Wann wurde es veröffentlicht?")).toEqual(["date"]);
+    expect(answerTypes("Combien de députés ont voté pour ?")).toEqual(["number"]);
+    expect(answerTypes("谷歌在哪一年收购了DeepMind？")).toEqual(["date"]);
+    expect(answerTypes("三木英子はどこに住んでいますか？")).toEqual(["place"]);
+    expect(answerTypes("What is LayoutParser?")).toEqual(["other"]);
+  });
+
+  it("checks that a statement holds a candidate of that type the question does not already name", () => {
+    const q = "Where was Iwan Roberts born?";
+    expect(typeFit(["place"], "Place of birth Bangor, Wales", q)).toBe(1);
+    expect(typeFit(["place"], "Iwan Roberts was born in Bangor, Gwynedd.", q)).toBe(1);
+    expect(typeFit(["place"], "Roberts is remembered by Norwich fans.", q)).toBeLessThan(0.5);
+    expect(typeFit(["date"], "The Crazy Ones October 14, 1998", "On what date was The Crazy Ones written?")).toBe(1);
+    expect(typeFit(["date"], "Here's to the crazy ones.", "On what date was The Crazy Ones written?")).toBe(0);
+    expect(typeFit(["person"], "Founders: Bill Gates Paul Allen", "Who founded Microsoft?")).toBe(1);
+    expect(typeFit(["number"], "He won fifteen caps.", "How many caps did he win?")).toBe(1);
+    // "when" is also answered by a time of day, a weekday or a duration.
+    expect(typeFit(["date"], "The Lisbon office opens at 9am on weekdays.", "When does the Lisbon office open?")).toBe(1);
+    expect(typeFit(["date"], "Refunds are issued within 5 business days.", "When are refunds issued?")).toBe(1);
+  });
+});
+
+describe("boilerplate", () => {
+  it("drops navigation, references, bare URLs and number-heavy lines", () => {
+    for (const s of [
+      "Toggle the table of contents",
+      "Jump to content Main menu move to sidebar hide",
+      "1997–2004 Norwich City 278 (84)",
+      "2004 2005 2006 12 14 (3) 7 (1)",
+      "https://www.soccerbase.com/players/player.sd?player_id=6784",
+      '"Tales from the City: Iwan Roberts" (h ttps://norwichcity.myfootballwriter.com/2020/05/12/tales-from-the-city).',
+      "^ Roberts, Iwan (2004). All I Want for Christmas. ISBN 978-0-9547838-0-2.",
+      "Retrieved 12 May 2020.",
+      "Home News Sport Weather Travel Culture Business Music Video Radio",
+    ]) {
+      expect(isBoilerplate(s), s).toBe(true);
+    }
+    for (const s of [
+      "Place of birth Bangor, Wales",
+      "Microsoft was founded by Bill Gates and Paul Allen on April 4, 1975.",
+      "The Crazy Ones October 14, 1998",
+      "Item: Juicy Apples; Price: 1.99; # In stock: 739",
+    ]) {
+      expect(isBoilerplate(s), s).toBe(false);
+    }
+  });
+});
+
+describe("statements", () => {
+  it("keeps short unterminated lines (infobox rows) apart and joins wrapped prose", () => {
+    const s = splitSentences(NORWICH);
+    expect(s).toContain("Place of birth Bangor, Wales");
+    expect(s).toContain("Date of birth 26 June 1968");
+    expect(s).toContain(
+      "Iwan Wyn Roberts (born 26 June 1968) is a Welsh former professional footballer who played as a forward from 1986 to 2005 for a number of clubs and the Wales national team.",
+    );
+  });
+
+  it("turns table rows into 'Header: value' statements and drops footnote markers, not tldr's [c]", () => {
+    expect(splitSentences("Item | Price | # In stock\n---|---|---\nJuicy Apples | 1.99 | 739\nBananas | 1.89 | 6")).toEqual([
+      "Item: Juicy Apples; Price: 1.99; # In stock: 739",
+      "Item: Bananas; Price: 1.89; # In stock: 6",
+    ]);
+    expect(splitSentences("Founded | April 4, 1975\nFounders | Bill Gates Paul Allen")).toEqual([
+      "Founded: April 4, 1975",
+      "Founders: Bill Gates Paul Allen",
+    ]);
+    expect(splitSentences("He was born in Bangor, Gwynedd,[1] and grew up in Barmouth.[2]")).toEqual([
+      "He was born in Bangor, Gwynedd, and grew up in Barmouth.",
+    ]);
+    expect(splitSentences("- Lis[t] the contents of a tar [f]ile [v]erbosely:")).toEqual([
+      "Lis[t] the contents of a tar [f]ile [v]erbosely:",
+    ]);
+  });
+});
+
+describe("answers", () => {
+  it("answers 'Where was Iwan Roberts born?' from the infobox, without debris or references", () => {
+    const r = ask("Where was Iwan Roberts born?", [
+      source(1, "unstructured__norwich-city.txt", NORWICH),
+      source(2, "unstructured__norwich-city.txt", NORWICH_REFS),
+    ]);
+    expect(r.answer).toContain("Bangor");
+    expect(r.answer).not.toMatch(/Toggle|Wanderers|https?:|ttps|ISBN/);
+    expect(r.citations).toEqual([1]);
+  });
+
+  it("answers 'On what date was The Crazy Ones written?' with the date under the title", () => {
+    const text =
+      "The Crazy Ones\nOctober 14, 1998\nHeres to the crazy ones. The misfits. The rebels. The troublemakers.\n" +
+      "The round pegs in the square holes.\nThe ones who see things differently. Theyre not fond of rules.";
+    const r = ask("On what date was The Crazy Ones written?", [source(1, "pypdf__crazyones.pdf", text)]);
+    expect(r.answer).toContain("October 14, 1998 [1]");
+  });
+
+  it("answers both parts of 'Who founded Microsoft, and when?'", () => {
+    const infobox =
+      "Microsoft Corporation\nCompany type | Public\nFounded | April 4, 1975 in Albuquerque, New Mexico, U.S.\nFounders | Bill Gates Paul Allen\nHeadquarters | One Microsoft Way, Redmond, Washington, U.S.";
+    const history =
+      "In 2004, Microsoft commissioned research firms to do independent studies comparing the total cost of ownership of Windows Server 2003 to Linux. " +
+      '"Embrace, extend, and extinguish" is a phrase that the U.S. Department of Justice found that was used internally by Microsoft.';
+    const r = ask("Who founded Microsoft, and when?", [
+      source(1, "markitdown__test_wikipedia.html", history),
+      source(2, "markitdown__test_wikipedia.html", infobox),
+    ]);
+    expect(r.answer).toContain("Bill Gates");
+    expect(r.answer).toContain("1975");
+    expect(r.citations).toContain(2);
+    expect(r.answer.match(/\[\d\]/g)?.length).toBeLessThanOrEqual(3);
+  });
+
+  it("reads a Markdown table row as a statement", () => {
+    const r = ask("How much do Juicy Apples cost?", [
+      source(1, "simple-table.md", "Item | Price | # In stock\n---|---|---\nJuicy Apples | 1.99 | 739\nBananas | 1.89 | 6"),
+    ]);
+    expect(r.answer).toBe("Item: Juicy Apples; Price: 1.99; # In stock: 739 [1].");
+  });
+
+  it("quotes the command an instruction introduces", () => {
+    const tldr =
+      "- Lis[t] the contents of a tar [f]ile [v]erbosely:\n\n`tar tvf {{path/to/source.tar}}`\n\n- E[x]tract a (compressed) archive [f]ile into the current directory [v]erbosely:\n\n`tar xvf {{path/to/source.tar}}`";
+    expect(ask("How do I list the contents of a tar file?", [source(1, "tldr__en__tar.md", tldr)]).answer).toContain("`tar tvf");
+  });
+
+  it("does not answer about someone the documents never mention", () => {
+    // "born" and a place are there, but not Paul Gascoigne: even with no score threshold at all.
+    const anyScore = new ExtractiveAnswerer(0);
+    const norwich = [source(1, "unstructured__norwich-city.txt", NORWICH)];
+    expect(anyScore.answerSync({ query: "Where was Paul Gascoigne born?", sources: norwich }).answer).toBe(NO_ANSWER);
+    expect(anyScore.answerSync({ query: "Where was Iwan Roberts born?", sources: norwich }).answer).toContain("Bangor");
+    expect(ask("Where was Iwan Roberts born?", [source(1, "unstructured__norwich-city.txt", NORWICH)]).answer).toContain("Bangor");
+  });
+
+  it("still says it could not find an answer when nothing clears the threshold", () => {
+    expect(ask("What is the capital of Australia?", [source(1, "unstructured__norwich-city.txt", NORWICH)]).answer).toBe(NO_ANSWER);
+    expect(
+      ask("Who wrote The Crazy Ones?", [source(1, "pypdf__crazyones.pdf", "The Crazy Ones\nOctober 14, 1998\nHeres to the crazy ones.")])
+        .answer,
+    ).toBe(NO_ANSWER);
+  });
+});
