@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { ExtractiveAnswerer } from "../src/chat/answer/extractive";
 import { AnswerCache, answerKey } from "../src/chat/answer-cache";
 import { parseSettings } from "../src/config";
 import { body, call, createCollection, type Json, master, startChat, tempKey, uploadTexts, waitForDocument } from "./helpers";
@@ -22,7 +23,7 @@ const QUESTION = "Are dogs allowed in the office?";
 async function keysOf(col: string) {
   const row = await env.DB.prepare("SELECT id, version FROM collections WHERE id = ?").bind(col).first<{ id: string; version: number }>();
   if (!row) throw new Error("no collection");
-  return answerKey(row, QUESTION, "extractive:extractive-v1", { top_k: 5 });
+  return answerKey(row, QUESTION, `extractive:${new ExtractiveAnswerer().model}`, { top_k: 5 });
 }
 
 const ask = (col: string, headers: Record<string, string> = master(), envOverride?: Partial<Env>, query = QUESTION) =>
