@@ -7,7 +7,8 @@
 // them). Type-only imports count too: a type is a dependency of the design as much as a value.
 //
 //   entry (index.ts, app.ts)
-//   routes, mcp                       HTTP and MCP surfaces
+//   routes                            HTTP surfaces (routes/shared: helpers several routes use)
+//   mcp                               the MCP server's tools (mounted by routes/mcp.ts)
 //   chat | ingest                     use cases
 //   retrieval                         chunking, embedding, indexes, search
 //   auth                              keys, JWTs, principals, limits (reads the key catalogue)
@@ -27,7 +28,7 @@ const SRC = path.join(ROOT, "src");
 const RANK = {
   entry: 100,
   routes: 60,
-  mcp: 60,
+  mcp: 55,
   chat: 50,
   ingest: 50,
   retrieval: 40,

@@ -8,7 +8,7 @@ import { parseSettings } from "./config";
 import type { AppEnv } from "./http/context";
 import { ApiError, errorBody, LEGACY_PATHS, toApiError } from "./http/errors";
 import { isOpenAiPath, openAiErrorBody } from "./http/openai-errors";
-import { ipRateLimit } from "./http/rate-limit";
+import { ipRateLimit } from "./auth/rate-limit";
 
 /** Shapes every zod validation failure into the one error envelope. */
 export function validationHook(result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }): void {

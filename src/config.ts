@@ -112,3 +112,10 @@ export function parseSecrets(env: unknown): Secrets {
   }
   return { MASTER_API_KEY: rec.MASTER_API_KEY as string, JWT_SECRET_KEY: rec.JWT_SECRET_KEY as string };
 }
+
+declare module "hono" {
+  interface ContextVariableMap {
+    /** Parsed once per request by the app's first middleware. */
+    settings: Settings;
+  }
+}

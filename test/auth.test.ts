@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../src/auth/crypto";
+import { sha256Hex } from "../src/util/crypto";
 import { JWT_AUDIENCE, JWT_ISSUER } from "../src/auth/jwt";
 import { BASE, body, call, createCollection, master, startChat, tempKey } from "./helpers";
 

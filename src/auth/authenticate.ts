@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { parseSecrets } from "../config";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
-import { timingSafeEqualStrings } from "./crypto";
+import { timingSafeEqualStrings } from "../util/crypto";
 import { verifySessionToken } from "./jwt";
 import { lookupKey } from "./keys";
 import type { KeyRecord, Principal, Scope, SessionClaims } from "./principal";

@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import { sessionStub } from "../chat/session-do";
 
 /** One fixed window of a rate limit: `limit` cost units per `period` seconds. */
 export interface Bucket {
@@ -125,7 +124,9 @@ export class KeyGuard extends DurableObject<Env> {
   async endSessions(): Promise<number> {
     const sessions = await this.liveSessions();
     const ids = Object.keys(sessions);
-    await Promise.all(ids.map((sid) => sessionStub(this.env, sid).end()));
+    // The chat layer's session objects, reached through the binding (auth sits below chat).
+    const ns = this.env.CHAT_SESSION;
+    await Promise.all(ids.map((sid) => ns.get(ns.idFromName(sid)).end()));
     await this.ctx.storage.put("sessions", {});
     return ids.length;
   }

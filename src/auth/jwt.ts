@@ -1,6 +1,6 @@
 import { sign, verify } from "hono/jwt";
 import type { JWTPayload } from "hono/utils/jwt/types";
-import { newId } from "./crypto";
+import { newId } from "../util/crypto";
 import type { SessionClaims } from "./principal";
 
 export const JWT_ISSUER = "docchat-edge";

@@ -1,6 +1,6 @@
 import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
-import { newId, randomToken, sha256Hex } from "./crypto";
+import { newId, randomToken, sha256Hex } from "../util/crypto";
 import { guardName, guardStub } from "./guard-do";
 import type { KeyRecord, Scope } from "./principal";
 

@@ -3,7 +3,7 @@ import type { Settings } from "../config";
 import { parseSecrets } from "../config";
 import type { AppEnv } from "../http/context";
 import { ApiError, LEGACY_PATHS, legacyError } from "../http/errors";
-import { clientIp, rateLimited, rateLimitHeaders, setResponseHeaders } from "../http/rate-limit";
+import { clientIp, rateLimited, rateLimitHeaders, setResponseHeaders } from "./rate-limit";
 import { isMasterKey, looksLikeJwt, requireKeyOrMaster, requireLegacyTempKey, requireMaster, requireSessionToken } from "./authenticate";
 import { type Bucket, guardName, guardStub } from "./guard-do";
 import { forgetCachedKeys, lookupKey } from "./keys";

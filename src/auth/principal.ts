@@ -19,3 +19,10 @@ export interface SessionClaims {
 }
 
 export type Principal = { kind: "master" } | { kind: "key"; key: KeyRecord } | { kind: "session"; claims: SessionClaims };
+
+declare module "hono" {
+  interface ContextVariableMap {
+    /** Set by the authentication middleware before any body is read. */
+    principal: Principal;
+  }
+}

@@ -1,4 +1,4 @@
-import { sha256Hex } from "../auth/crypto";
+import { sha256Hex } from "../util/crypto";
 import type { Settings } from "../config";
 
 /** Which tier answered a chat turn (the `X-Cache` header). */

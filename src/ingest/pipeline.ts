@@ -1,4 +1,4 @@
-import { newId, sha256Hex } from "../auth/crypto";
+import { newId, sha256Hex } from "../util/crypto";
 import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
 import { chunkText } from "../retrieval/chunker";

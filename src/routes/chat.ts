@@ -10,7 +10,7 @@ import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
 import { errorResponses, json, jsonBody, legacyErrorResponses } from "../http/schemas";
 import { requireCachedCollection } from "../storage/collection-cache";
-import { chatUrl } from "./sessions";
+import { chatUrl } from "./shared/session";
 import { answerTurn } from "./shared/turn";
 
 type Ctx = Context<AppEnv>;

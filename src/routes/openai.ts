@@ -1,9 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import { assertCollectionAccess, requireAnyUse, requireKeyOrMaster } from "../auth/authenticate";
-import { randomToken } from "../auth/crypto";
-import type { Principal } from "../auth/principal";
+import { requireAnyUse, requireKeyOrMaster } from "../auth/authenticate";
+import { randomToken } from "../util/crypto";
 import { countTokens } from "../retrieval/chunker/tokens";
 import { type ChatAnswer, type ChatTurn, type PublicSource, prepareChat } from "../chat/service";
 import type { AppEnv } from "../http/context";
@@ -11,32 +9,11 @@ import { ApiError } from "../http/errors";
 import { openAiErrorBody, openAiErrorResponses } from "../http/openai-errors";
 import { json, jsonBody } from "../http/schemas";
 import { MetadataFilterSchema } from "../retrieval/filter";
-import { type Collection, requireCollection } from "../storage/collections";
+import { collectionForModel } from "./shared/model";
 import { answerTurn } from "./shared/turn";
 
-type Ctx = Context<AppEnv>;
 
 // ------------------------------------------------------------------------------------------------
-// Which collection a `model` names.
-
-/** The collections a principal may chat with or search: the master key all, a key its own ("default" too). */
-export async function collectionForModel(c: Ctx, p: Principal, model: string): Promise<Collection> {
-  let id = model;
-  if (model === "default") {
-    const own = p.kind === "key" ? p.key.collection_id : p.kind === "session" ? p.claims.col : null;
-    if (!own) throw new ApiError("not_found", "Model `default` names the key's own collection; this key has none, so name a collection id");
-    id = own;
-  }
-  try {
-    assertCollectionAccess(p, id);
-    return await requireCollection(c.env.DB, id);
-  } catch (err) {
-    if (err instanceof ApiError && err.code === "not_found") throw new ApiError("not_found", `The model '${model}' does not exist`);
-    throw err;
-  }
-}
-
-
 // ------------------------------------------------------------------------------------------------
 // POST /v1/chat/completions
 

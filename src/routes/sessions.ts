@@ -1,16 +1,12 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { requireLegacyTempKey } from "../auth/authenticate";
-import { newId } from "../auth/crypto";
-import { signSessionToken } from "../auth/jwt";
 import { guardName, guardStub } from "../auth/guard-do";
-import { quotaExceeded } from "../auth/quotas";
 import { sessionStub } from "../chat/session-do";
-import { parseSecrets } from "../config";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
 import { errorResponses, json, legacyErrorResponses } from "../http/schemas";
 import { ingestLegacyDocuments } from "../ingest/legacy";
+import { startSession } from "./shared/session";
 
 export const SessionResponse = z
   .object({
@@ -21,45 +17,6 @@ export const SessionResponse = z
     collection_id: z.string().nullable(),
   })
   .openapi("ChatSession");
-
-/** The public URL of this deployment's chat endpoint: CHAT_URL if configured, else <origin>/api/chat. */
-export function chatUrl(c: Context<AppEnv>): string {
-  return c.var.settings.CHAT_URL ?? `${new URL(c.req.url).origin}/api/chat`;
-}
-
-/** Creates the session object and signs its token; the token never outlives the key that asked for it. */
-export async function startSession(c: Context<AppEnv>, owner: { keyId: string; collectionId: string | null; keyExpiresAt: number | null }) {
-  const { JWT_SECRET_KEY } = parseSecrets(c.env);
-  const now = Math.floor(Date.now() / 1000);
-  let exp = now + c.var.settings.SESSION_TTL_SECONDS;
-  if (owner.keyExpiresAt !== null) exp = Math.min(exp, owner.keyExpiresAt);
-  const sid = newId("ses");
-  // Registered with the key's guard (or, for the master key, the collection's): revocation and
-  // collection delete end it from there, and the key's live sessions are capped.
-  const guard =
-    owner.keyId === "master" ? guardName.collection(owner.collectionId ?? "none") : guardName.key(owner.keyId);
-  const max = c.var.settings.QUOTA_KEY_LIVE_SESSIONS;
-  const slot = await guardStub(c.env, guard).addSession(sid, exp, owner.keyId === "master" ? Number.MAX_SAFE_INTEGER : max);
-  if (!slot.ok) {
-    if (slot.live === 0) throw new ApiError("invalid_api_key", "Invalid or expired API key");
-    throw quotaExceeded("live_sessions", max, slot.live, "live sessions of this API key");
-  }
-  await sessionStub(c.env, sid).init({
-    sid,
-    key_id: owner.keyId,
-    collection_id: owner.collectionId,
-    created_at: now,
-    expires_at: exp,
-  });
-  const { token } = await signSessionToken(JWT_SECRET_KEY, { sid, sub: owner.keyId, col: owner.collectionId, exp });
-  return {
-    jwt_token: token,
-    url: chatUrl(c),
-    session_id: sid,
-    expires_at: new Date(exp * 1000).toISOString(),
-    collection_id: owner.collectionId,
-  };
-}
 
 const apiStartChat = createRoute({
   method: "post",

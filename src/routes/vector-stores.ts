@@ -5,7 +5,7 @@ import { openAiErrorResponses } from "../http/openai-errors";
 import { jsonBody } from "../http/schemas";
 import { MetadataFilterSchema } from "../retrieval/filter";
 import { search } from "../retrieval/search";
-import { collectionForModel } from "./openai";
+import { collectionForModel } from "./shared/model";
 
 const Body = z
   .object({

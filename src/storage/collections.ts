@@ -1,4 +1,4 @@
-import { newId } from "../auth/crypto";
+import { newId } from "../util/crypto";
 import { ApiError } from "../http/errors";
 
 export interface Collection {

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { BucketState } from "../auth/guard-do";
-import type { AppEnv } from "./context";
-import { ApiError } from "./errors";
+import type { BucketState } from "./guard-do";
+import type { AppEnv } from "../http/context";
+import { ApiError } from "../http/errors";
 
 /**
  * Rate-limit answers in the form of draft-ietf-httpapi-ratelimit-headers: `RateLimit-Policy` names
