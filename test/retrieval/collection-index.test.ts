@@ -313,8 +313,11 @@ describe("collection index: keyword search, including CJK", () => {
     expect(keywordQuery("How do I create archives?").porter).toBe('"create" OR "archives"');
     const q = keywordQuery("创建存档 tar 东京");
     expect(q.porter).toBe('"tar"');
-    expect(q.trigram).toBe('"创建存" OR "建存档"');
+    // In a CJK question the Latin words are also looked up in the CJK chunks (see the next test).
+    expect(q.trigram).toBe('"创建存" OR "建存档" OR "tar"');
     expect(q.short).toEqual(["东京"]);
+    expect(keywordQuery("DNC是什么 AI").short).toEqual(["ai"]);
+    expect(keywordQuery("What is DNC?").trigram).toBeNull();
     expect(q.bigrams).toEqual(["创建", "建存", "存档"]);
     expect(keywordQuery('"); DROP TABLE chunks; --').porter).toBe('"drop" OR "table" OR "chunks"');
   });
@@ -343,5 +346,17 @@ describe("collection index: keyword search, including CJK", () => {
         state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM chunks_tri WHERE chunks_tri MATCH '\"アーカ\"'").one().n,
       ).toBe(0);
     });
+  });
+
+  it("a Latin word written inside CJK text is found by a CJK question naming it", async () => {
+    const stub = freshStub();
+    await put(stub, "dnc", null, { texts: ["DeepMind表示，这款名为DNC（可微神经计算机）的AI模型可以接受家谱和伦敦地铁网络地图这样的信息。"] });
+    await put(stub, "nav", null, { texts: ["华为Mate 8成功的内外因素是什么？"] });
+    await put(stub, "faq", null, { texts: ["人工智能是什么？它可以回答问题。"] });
+    const ids = async (q: string) => (await stub.search(kq(q, 3))).hits.map((h) => h.document_id);
+    // unicode61 keeps "这款名为dnc" as one token: the porter table alone cannot find "DNC" in it.
+    const found = await ids("DNC是什么？");
+    expect(found[0]).toBe("dnc");
+    expect(found).toHaveLength(3);
   });
 });

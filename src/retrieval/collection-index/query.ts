@@ -6,7 +6,7 @@ import { CJK_CLASS, isCjk, STOPWORDS } from "../../text";
  * Hangul), which `unicode61` would keep as one long token, go to the trigram table as overlapping
  * trigrams. Runs of one or two CJK characters cannot form a trigram: they, and the bigrams of longer
  * runs when no trigram matches (CJK words are often two characters), are matched as substrings of
- * the CJK chunks.
+ * the CJK chunks. In a question with CJK text, its Latin words are looked up in the CJK chunks as well.
  */
 
 export const CJK_RUN = new RegExp(`[${CJK_CLASS}]+`, "gu");
@@ -52,6 +52,15 @@ export function keywordQuery(text: string, maxTerms = 64): KeywordQuery {
       for (let i = 0; i + 2 <= chars.length; i++) bigrams.add(chars.slice(i, i + 2).join(""));
     }
   }
+  // A Latin word in a CJK question ("DNC是什么") is most often written inside CJK text too
+  // ("名为DNC（…）"), where unicode61 makes it part of one long token that the porter table never
+  // matches: look it up as a substring of the CJK chunks as well.
+  if (runs.length > 0)
+    for (const w of latin) {
+      if ([...w].length >= 3) {
+        if (grams.size < maxTerms) grams.add(w);
+      } else short.add(w);
+    }
   return {
     porter: latin.length ? latin.map((w) => `"${w}"`).join(" OR ") : null,
     trigram: grams.size ? [...grams].map((g) => `"${g}"`).join(" OR ") : null,
