@@ -4,7 +4,7 @@ import { type Candidate, fuse, type SearchMode } from "../fusion";
 import kernel from "../local/kernel/kernel.wasm";
 import { QuantizedMatrix, quantize } from "../local/matrix";
 import { hasCjk, keywordQuery, MAX_SUBSTRINGS } from "./query";
-import { HYDRATE_SQL, KEYWORD_SQL, SCHEMA, SUBSTRING_SQL } from "./schema";
+import { HYDRATE_SQL, KEYWORD_SQL, NAME_SQL, nameWords, SCHEMA, SUBSTRING_SQL } from "./schema";
 
 export const MAX_DIMS = 4096;
 export const MAX_TOP_K = 100;
@@ -91,6 +91,14 @@ export interface IndexStats {
 }
 
 const TOMBSTONE = 2 ** 31;
+/**
+ * A document's name is a second keyword field: its bm25 in `names_fts`, times this weight, is added
+ * to each of its chunks' keyword score (BM25F-style: a term in the name counts like one in the
+ * text). 1 = the two fields weigh the same; not tuned.
+ */
+const NAME_WEIGHT = 1;
+/** Name-matched documents considered per query. */
+const NAME_POOL = 20;
 
 /**
  * One collection's data plane: chunks, the keyword indexes, and (with the local embedder) its
@@ -109,6 +117,7 @@ export class CollectionIndex extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
+    this.backfillNames();
     this.dims = this.readDims();
     this.sealed = this.sql.exec("SELECT 1 FROM meta WHERE key = 'sealed'").toArray().length > 0;
   }
@@ -215,6 +224,7 @@ export class CollectionIndex extends DurableObject<Env> {
         doc.metadata,
         staged,
       );
+      this.sql.exec("INSERT INTO names_fts (document_id, name) VALUES (?, ?)", doc.id, nameWords(doc.name));
       committed = { removed, added };
       result = { status: "ready", chunkCount: staged };
     });
@@ -465,6 +475,28 @@ export class CollectionIndex extends DurableObject<Env> {
         if (table === "chunks_tri") trigramHits++;
       }
     }
+    // The name field: chunks of documents whose name matches get the name's score too; their
+    // best-matching chunks join the candidates even when the text alone ranks them out of the pool.
+    if (q.porter) {
+      const named = new Map<string, number>();
+      for (const r of this.sql.exec<{ documentId: string; bm25: number }>(NAME_SQL(scope?.sql ?? ""), q.porter, ...params, NAME_POOL))
+        named.set(r.documentId, r.bm25);
+      if (named.size > 0) {
+        const only = `${scope?.sql ? `(${scope.sql}) AND ` : ""}d.id IN (SELECT value FROM json_each(?))`;
+        for (const r of this.sql.exec<{ documentId: string; ordinal: number; bm25: number }>(
+          KEYWORD_SQL("chunks_fts", only),
+          q.porter,
+          ...params,
+          JSON.stringify([...named.keys()]),
+          pool,
+        ))
+          if (!scores.has(`${r.documentId}:${r.ordinal}`)) add(r.documentId, r.ordinal, r.bm25);
+        for (const c of scores.values()) {
+          const b = named.get(c.documentId);
+          if (b !== undefined) c.bm25 += NAME_WEIGHT * b;
+        }
+      }
+    }
     // Substrings: short runs always; the longer runs' bigrams only when no trigram matched.
     const substrings = [...q.short, ...(trigramHits === 0 ? q.bigrams : [])].slice(0, MAX_SUBSTRINGS);
     if (substrings.length > 0 && substrings.length + params.length + 1 <= 100) {
@@ -491,7 +523,19 @@ export class CollectionIndex extends DurableObject<Env> {
       this.sql.exec<{ n: number | null }>("SELECT MAX(ordinal) + 1 AS n FROM vectors WHERE document_id = ?", documentId).one().n ?? 0;
     this.sql.exec("DELETE FROM chunks WHERE document_id = ?", documentId);
     this.sql.exec("DELETE FROM vectors WHERE document_id = ?", documentId);
+    this.sql.exec("DELETE FROM names_fts WHERE document_id = ?", documentId);
     return max;
+  }
+
+  /** Objects created before `names_fts` existed: index the live documents' names once. */
+  private backfillNames(): void {
+    if (this.sql.exec("SELECT 1 FROM meta WHERE key = 'names_v1'").toArray().length > 0) return;
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("DELETE FROM names_fts");
+      for (const d of this.sql.exec<{ id: string; name: string }>("SELECT id, name FROM docs WHERE deleted = 0").toArray())
+        this.sql.exec("INSERT INTO names_fts (document_id, name) VALUES (?, ?)", d.id, nameWords(d.name));
+      this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('names_v1', '1')");
+    });
   }
 
   private readDims(): number | null {

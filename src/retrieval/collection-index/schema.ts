@@ -7,6 +7,8 @@
  *   tombstone (`deleted = 1`) so that a late commit of an older generation cannot resurrect it.
  * - `chunks` + `chunks_fts` (porter, external content) for keyword search; `chunks_tri` (trigram,
  *   own copy of the text) holds only chunks with CJK text, for CJK query terms.
+ * - `names_fts` (porter): each live document's name as words ("book-war-and-peace.txt" → "book war and
+ *   peace"), a second keyword field: a query naming a document finds its chunks (BM25F-style).
  * - `vectors`: int8 vectors with a scale (local embedder only; with Vectorize they live there).
  * - `staged`: pages of a large document written before the commit that swaps them in.
  */
@@ -36,6 +38,9 @@ export const SCHEMA = `
     text, content = 'chunks', content_rowid = 'id', tokenize = 'porter unicode61 remove_diacritics 2'
   );
   CREATE VIRTUAL TABLE IF NOT EXISTS chunks_tri USING fts5 (text, tokenize = 'trigram');
+  CREATE VIRTUAL TABLE IF NOT EXISTS names_fts USING fts5 (
+    document_id UNINDEXED, name, tokenize = 'porter unicode61 remove_diacritics 2'
+  );
   CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
     INSERT INTO chunks_tri (rowid, text) SELECT new.id, new.text WHERE new.cjk = 1;
@@ -74,6 +79,20 @@ export const KEYWORD_SQL = (table: "chunks_fts" | "chunks_tri", filterSql: strin
   FROM ${table} JOIN chunks c ON c.id = ${table}.rowid
   WHERE ${table} MATCH ? ${filterSql ? `AND c.document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
   ORDER BY bm25 LIMIT ?`;
+
+/** Documents whose name matches the query, best first (bm25 is negative, smaller is better). */
+export const NAME_SQL = (filterSql: string) => `
+  SELECT document_id AS documentId, bm25(names_fts) AS bm25 FROM names_fts
+  WHERE names_fts MATCH ? ${filterSql ? `AND document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
+  ORDER BY bm25 LIMIT ?`;
+
+/** A document's name as words: no extension, separators as spaces ("unstructured__book-war-and-peace-1p.txt" → "unstructured book war and peace 1p"). */
+export function nameWords(name: string): string {
+  return name
+    .replace(/\.[a-z0-9]{1,5}$/i, "")
+    .replace(/[_\-.]+/g, " ")
+    .trim();
+}
 
 /** CJK chunks holding any of `n` substrings, most substrings first. */
 export const SUBSTRING_SQL = (n: number, filterSql: string) => `
