@@ -360,3 +360,30 @@ describe("collection index: keyword search, including CJK", () => {
     expect(found).toHaveLength(3);
   });
 });
+
+describe("collection index: the document name as a keyword field", () => {
+  it("a query naming a document finds it, though its text never names itself; the name goes with the document", async () => {
+    const stub = freshStub();
+    await put(stub, "book-war-and-peace", null, { texts: ["CHAPTER I. It was in July, 1805, and the speaker was Anna Pavlovna."] });
+    await put(stub, "essay", null, { texts: ["The war ended in the spring, and the soldiers went home."] });
+    await put(stub, "notes", null, { texts: ["The first chapter of the report covers the budget."] });
+    const ids = async (q: string) => (await stub.search(kq(q, 3))).hits.map((h) => h.document_id);
+    // "war" and "peace" appear only in the name: the book comes first, by its first chunk.
+    expect((await ids("War and Peace"))[0]).toBe("book-war-and-peace");
+    // The name adds to the text's own score: the book's chunk also matches "chapter".
+    expect((await ids("first chapter of War and Peace"))[0]).toBe("book-war-and-peace");
+    // A query that does not name it ranks by the text alone.
+    expect((await ids("budget report"))[0]).toBe("notes");
+    await runInDurableObject(stub, (_o: CollectionIndex, state) => {
+      expect(state.storage.sql.exec<{ name: string }>("SELECT name FROM names_fts WHERE document_id = 'book-war-and-peace'").one().name).toBe(
+        "book war and peace",
+      );
+    });
+    await stub.remove("book-war-and-peace");
+    expect(await ids("War and Peace")).toEqual(["essay"]);
+    await runInDurableObject(stub, (_o: CollectionIndex, state) => {
+      expect(state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM names_fts").one().n).toBe(2);
+      state.storage.sql.exec("INSERT INTO names_fts (names_fts) VALUES ('integrity-check')");
+    });
+  });
+});

@@ -476,7 +476,8 @@ export class CollectionIndex extends DurableObject<Env> {
       }
     }
     // The name field: chunks of documents whose name matches get the name's score too; their
-    // best-matching chunks join the candidates even when the text alone ranks them out of the pool.
+    // best-matching chunks join the candidates even when the text alone ranks them out of the pool,
+    // and a document whose text matches nothing joins with its first chunk.
     if (q.porter) {
       const named = new Map<string, number>();
       for (const r of this.sql.exec<{ documentId: string; bm25: number }>(NAME_SQL(scope?.sql ?? ""), q.porter, ...params, NAME_POOL))
@@ -491,6 +492,9 @@ export class CollectionIndex extends DurableObject<Env> {
           pool,
         ))
           if (!scores.has(`${r.documentId}:${r.ordinal}`)) add(r.documentId, r.ordinal, r.bm25);
+        // A document found by its name alone is represented by its first chunk.
+        const found = new Set([...scores.values()].map((c) => c.documentId));
+        for (const id of named.keys()) if (!found.has(id)) add(id, 0, 0);
         for (const c of scores.values()) {
           const b = named.get(c.documentId);
           if (b !== undefined) c.bm25 += NAME_WEIGHT * b;
