@@ -63,6 +63,11 @@ describe("question types", () => {
     expect(typeFit(["date"], "The Crazy Ones October 14, 1998", "On what date was The Crazy Ones written?")).toBe(1);
     expect(typeFit(["date"], "Here's to the crazy ones.", "On what date was The Crazy Ones written?")).toBe(0);
     expect(typeFit(["person"], "Founders: Bill Gates Paul Allen", "Who founded Microsoft?")).toBe(1);
+    // A labelled value whose label says what it is, not a capitalised word anywhere.
+    const state = "In which state is Galaxy Gaming incorporated?";
+    expect(typeFit(["place"], "State or other jurisdiction of incorporation or organization: Nevada; IRS Employer No.: 20-8143439", state)).toBe(1);
+    expect(typeFit(["place"], "Exact name of issuer: Galaxy Gaming, Inc.", state)).toBeLessThan(0.5);
+    expect(typeFit(["place"], "Statement: nevada is lower case here", state)).toBe(0);
     expect(typeFit(["number"], "He won fifteen caps.", "How many caps did he win?")).toBe(1);
     // "when" is also answered by a time of day, a weekday or a duration.
     expect(typeFit(["date"], "The Lisbon office opens at 9am on weekdays.", "When does the Lisbon office open?")).toBe(1);
@@ -115,6 +120,22 @@ describe("statements", () => {
       "Founded: April 4, 1975",
       "Founders: Bill Gates Paul Allen",
     ]);
+    // Form layout: the caption in parentheses under each value (SEC cover pages).
+    expect(
+      splitSentences(
+        "Nevada | 20-8143439\n(State or other jurisdiction of incorporation or organization) | (IRS Employer Identification No.)\n" +
+          "6480 Cameron Street Ste. 305 – Las Vegas, NV 89118\n(Address of principal executive offices)\n(702) 939-3254\n(Registrant’s telephone number)",
+      ),
+    ).toEqual([
+      "State or other jurisdiction of incorporation or organization: Nevada; IRS Employer Identification No.: 20-8143439",
+      "Address of principal executive offices: 6480 Cameron Street Ste. 305 – Las Vegas, NV 89118",
+      "Registrant’s telephone number: (702) 939-3254",
+    ]);
+    // A parenthesised remark under a sentence is not a caption of it.
+    for (const remark of ["(see the annual report)", "(Figures are unaudited and may change.)"])
+      expect(splitSentences(`The fund grew by 4% in 2020 while the index fell sharply.\n${remark}`)[0]).toBe(
+        "The fund grew by 4% in 2020 while the index fell sharply.",
+      );
     expect(splitSentences("He was born in Bangor, Gwynedd,[1] and grew up in Barmouth.[2]")).toEqual([
       "He was born in Bangor, Gwynedd, and grew up in Barmouth.",
     ]);
@@ -164,6 +185,16 @@ describe("answers", () => {
       source(1, "simple-table.md", "Item | Price | # In stock\n---|---|---\nJuicy Apples | 1.99 | 739\nBananas | 1.89 | 6"),
     ]);
     expect(r.answer).toBe("Item: Juicy Apples; Price: 1.99; # In stock: 739 [1].");
+  });
+
+  it("answers from a form whose captions sit under the values (a 10-K cover page)", () => {
+    const cover =
+      "Commission file number: 000-30653\n\nGalaxy Gaming, Inc.\n\n(Exact name of small business issuer as specified in its charter)\n\n" +
+      "Nevada | 20-8143439\n(State or other jurisdiction of incorporation or organization) | (IRS Employer Identification No.)\n" +
+      "6480 Cameron Street Ste. 305 – Las Vegas, NV 89118\n(Address of principal executive offices)";
+    const r = ask("In which state is Galaxy Gaming incorporated?", [source(1, "example-10k.html", cover)]);
+    expect(r.answer).toContain("incorporation or organization: Nevada");
+    expect(r.citations).toEqual([1]);
   });
 
   it("quotes the command an instruction introduces", () => {

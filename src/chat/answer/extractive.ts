@@ -68,7 +68,7 @@ interface Statement {
 export class ExtractiveAnswerer implements AnswerProvider {
   readonly id = "extractive";
   /** Bump when the algorithm changes: answer caches key on it. */
-  readonly model = "extractive-v2";
+  readonly model = "extractive-v3";
 
   constructor(private readonly threshold = ANSWER_THRESHOLD) {}
 

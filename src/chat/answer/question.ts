@@ -61,6 +61,16 @@ const PLACE = cued("in|at|from|near|to|of birth|place of birth|birthplace|headqu
 /** A name after a cue for a person or organisation: "founded by Bill Gates", "Founders: Bill Gates", "CEO Satya Nadella". */
 const PERSON = cued("by|founder|founders|founded by|ceo|president|chairman|director|author|written by|von|par|por", "");
 
+/** "Label: Name" where the label's words say what the name is (form fields, infobox rows, "Header: value" table cells). */
+const PLACE_LABEL = labelled("state|country|city|town|jurisdiction|location|place|address|headquarters|region|province|birthplace");
+const PERSON_LABEL = labelled("founders?|author|owner|director|president|ceo|chairman|manager|editor");
+
+/** No `i` flag: with it, `\p{Lu}` would match lower case too; the label words match in either case. */
+function labelled(words: string): RegExp {
+  const anyCase = words.replace(/\p{L}/gu, (ch) => `[${ch.toLowerCase()}${ch.toUpperCase()}]`);
+  return new RegExp(`(?:^|;\\s*)[^:;]{0,80}(?<![\\p{L}])(?:${anyCase})(?![\\p{L}])[^:;]{0,80}:\\s*(\\p{Lu}[\\p{L}\\p{M}'’.-]+)`, "gu");
+}
+
 /** `cue name`: the cue in any case (labels are capitalised), the name capitalised (group 1). */
 function cued(cues: string, between: string): RegExp {
   const anyCase = cues
@@ -96,6 +106,9 @@ function fitOne(type: AnswerType, statement: string, question: string): number {
     case "person":
     case "place": {
       if (CJK.test(statement)) return 1; // no capitals to look for
+      // A labelled value whose label names the kind asked for ("State of incorporation: Nevada").
+      const label = type === "place" ? PLACE_LABEL : PERSON_LABEL;
+      if ([...statement.matchAll(label)].some((m) => !q.includes(m[1].toLowerCase()))) return 1;
       const cued = [...statement.matchAll(type === "place" ? PLACE : PERSON)].some((m) => !q.includes(m[1].toLowerCase()));
       if (cued) return 1;
       // A name without a cue: often a person, seldom the place asked for.

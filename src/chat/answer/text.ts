@@ -139,7 +139,7 @@ export function isBoilerplate(s: string): boolean {
 // Statements
 
 const ABBREVIATIONS = new Set(
-  "mr mrs ms dr prof sr jr st mt vs etc e.g i.e eg ie al fig figs no nos vol vols pp p ca approx inc ltd co corp dept est jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k cf resp f.c".split(
+  "mr mrs ms dr prof sr jr st ste ave blvd rd mt vs etc e.g i.e eg ie al fig figs no nos vol vols pp p ca approx inc ltd co corp dept est jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k cf resp f.c".split(
     " ",
   ),
 );
@@ -177,6 +177,8 @@ export function splitSentences(text: string): string[] {
 /** Markdown pipe-table rows ("| a | b |" or "a | b"), and the delimiter row under a header. */
 const TABLE_ROW = /^\|?(?:[^|\n]*\|)+[^|\n]*\|?$/;
 const TABLE_RULE = /^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$/;
+/** A caption under a form field: a whole parenthesised line or cell that starts with a capital ("(Address of principal executive offices)"). */
+const CAPTION = /^\(\s*\p{Lu}[^()]*(?:\([^()]*\)[^()]*)*\)$/u;
 const cells = (line: string) =>
   line
     .trim()
@@ -207,6 +209,15 @@ function* segments(text: string): Generator<string> {
         current = "";
         if (TABLE_RULE.test(line)) continue;
         const row = cells(line);
+        // Form layout (cover pages, certificates): each value has its caption in parentheses in
+        // the row below ("Nevada | 20-8143439" over "(State of incorporation) | (IRS Employer No.)").
+        const below = lines[i + 1];
+        const captions = below !== undefined && below.includes("|") ? cells(below) : [];
+        if (captions.length === row.length && captions.every((c) => CAPTION.test(c))) {
+          yield row.map((c, j) => `${captions[j].slice(1, -1).trim()}: ${c}`).join("; ");
+          i++;
+          continue;
+        }
         if (header === null && i + 1 < lines.length && TABLE_RULE.test(lines[i + 1])) {
           header = row;
           continue;
@@ -218,6 +229,14 @@ function* segments(text: string): Generator<string> {
         continue;
       }
       header = null;
+      // The same layout for one value on its own line ("6480 Cameron Street …" over "(Address of principal executive offices)").
+      const below = lines[i + 1];
+      const field = line.length <= 120 && (!ENDS_SENTENCE.test(line) || line.split(/\s+/).length <= 6);
+      if (!current && below !== undefined && CAPTION.test(below) && !CAPTION.test(line) && field) {
+        yield `${below.slice(1, -1).trim()}: ${line}`;
+        i++;
+        continue;
+      }
       if (current && LIST_ITEM.test(line)) {
         yield current;
         current = line;
