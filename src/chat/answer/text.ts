@@ -212,7 +212,7 @@ function* segments(text: string): Generator<string> {
         // Form layout (cover pages, certificates): each value has its caption in parentheses in
         // the row below ("Nevada | 20-8143439" over "(State of incorporation) | (IRS Employer No.)").
         const below = lines[i + 1];
-        const captions = below !== undefined && below.includes("|") ? cells(below) : [];
+        const captions = below?.includes("|") ? cells(below) : [];
         if (captions.length === row.length && captions.every((c) => CAPTION.test(c))) {
           yield row.map((c, j) => `${captions[j].slice(1, -1).trim()}: ${c}`).join("; ");
           i++;
