@@ -212,6 +212,18 @@ describe("answers", () => {
     expect(ask("Where was Iwan Roberts born?", [source(1, "unstructured__norwich-city.txt", NORWICH)]).answer).toContain("Bangor");
   });
 
+  it("answers about a name only from a passage that mentions it", () => {
+    const anyScore = new ExtractiveAnswerer(0);
+    const sources = [
+      source(1, "tech-news.html", "Apple's iPhone sales fell in the last quarter, analysts said."),
+      source(2, "microsoft.html", "On January 21, 2015, Microsoft announced the release of their first Interactive whiteboard."),
+    ];
+    // The only dated "first … release" sentence is about Microsoft; the passage naming the iPhone has no date.
+    expect(anyScore.answerSync({ query: "When was the first iPhone released?", sources }).citations).not.toContain(2);
+    expect(ask("When was the first iPhone released?", sources).answer).toBe(NO_ANSWER);
+    expect(anyScore.answerSync({ query: "When was the first Microsoft whiteboard released?", sources }).answer).toContain("whiteboard [2]");
+  });
+
   it("still says it could not find an answer when nothing clears the threshold", () => {
     expect(ask("What is the capital of Australia?", [source(1, "unstructured__norwich-city.txt", NORWICH)]).answer).toBe(NO_ANSWER);
     expect(

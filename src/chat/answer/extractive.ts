@@ -63,6 +63,8 @@ interface Statement {
  *   candidate (a name, a date, a place, a number not already in the question) loses most of its score.
  * - A short title or label is also read together with the statement after it ("The Crazy Ones" +
  *   "October 14, 1998").
+ * - A name the question asks about (a capitalised word) must be mentioned by the statement's own
+ *   passage or its document's name or title, not only by another passage.
  * - One to three statements, each cited `[n]`; nothing above `ANSWER_THRESHOLD` → NO_ANSWER.
  */
 export class ExtractiveAnswerer implements AnswerProvider {
@@ -120,10 +122,13 @@ export class ExtractiveAnswerer implements AnswerProvider {
 
     // A name the question asks about (a capitalised word past the first) that no source and no
     // document name mentions: the documents are about something else ("the first iPhone").
-    const mentioned = new Set<string>();
-    for (const src of sources) for (const x of terms(src.text).seq) mentioned.add(x); // headings too
-    for (const c of contextTerms.values()) for (const x of c) mentioned.add(x);
-    if (questionNames(req.query).some((name) => !mentioned.has(name))) return none;
+    // A statement answers about a name only if its own passage (or the passage's document name or
+    // title) mentions it: one passage naming the iPhone does not make another's "first release" about it.
+    const names = questionNames(req.query);
+    const mentionedIn = new Map<number, Set<string>>();
+    for (const src of sources) mentionedIn.set(src.n, new Set([...terms(src.text).seq, ...(contextTerms.get(src.n) ?? [])])); // headings too
+    const aboutNames = (n: number) => names.every((name) => mentionedIn.get(n)?.has(name));
+    if (!sources.some((src) => aboutNames(src.n))) return none;
 
     const N = sources.length;
     const idf = (d: number) => 1 + Math.log(1 + (N - d + 0.5) / (d + 0.5));
@@ -144,7 +149,7 @@ export class ExtractiveAnswerer implements AnswerProvider {
         }
       }
       s.coverage = covered / total;
-      if (s.coverage === 0) continue;
+      if (s.coverage === 0 || !aboutNames(s.n)) continue;
       let phrases = 0;
       for (let i = 1; i < s.seq.length && phrases < 2; i++) if (qPairs.has(`${s.seq[i - 1]} ${s.seq[i]}`)) phrases++;
       let score = s.coverage + 0.08 * phrases + 0.1 * proximity(s.seq, query) + 0.03 / (1 + s.index) + 0.04 * (1 - s.rank / N);
