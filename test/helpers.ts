@@ -101,7 +101,7 @@ export interface Stores {
 }
 
 /**
- * What every store holds for a document. Before counting, both FTS5 indexes pass SQLite's
+ * What every store holds for a document. Before counting, the FTS5 indexes pass SQLite's
  * 'integrity-check' (an index out of step with its content throws), and keyword rows are counted
  * with a MATCH on a token only that document contains: a join back to `chunks` could never count
  * more rows than the chunks themselves.
@@ -112,6 +112,7 @@ export async function storesFor(collectionId: string, documentId: string, r2Key:
     const sql = state.storage.sql;
     sql.exec("INSERT INTO chunks_fts (chunks_fts) VALUES ('integrity-check')");
     sql.exec("INSERT INTO chunks_tri (chunks_tri) VALUES ('integrity-check')");
+    sql.exec("INSERT INTO names_fts (names_fts) VALUES ('integrity-check')");
     const n = (q: string, ...p: unknown[]) => sql.exec<{ n: number }>(q, ...p).one().n;
     return {
       chunks: n("SELECT COUNT(*) AS n FROM chunks WHERE document_id = ?", documentId),

@@ -375,14 +375,14 @@ describe("collection index: the document name as a keyword field", () => {
     // A query that does not name it ranks by the text alone.
     expect((await ids("budget report"))[0]).toBe("notes");
     await runInDurableObject(stub, (_o: CollectionIndex, state) => {
-      expect(state.storage.sql.exec<{ name: string }>("SELECT name FROM names_fts WHERE document_id = 'book-war-and-peace'").one().name).toBe(
+      expect(state.storage.sql.exec<{ name: string }>("SELECT name FROM names WHERE document_id = 'book-war-and-peace'").one().name).toBe(
         "book war and peace",
       );
     });
     await stub.remove("book-war-and-peace");
     expect(await ids("War and Peace")).toEqual(["essay"]);
     await runInDurableObject(stub, (_o: CollectionIndex, state) => {
-      expect(state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM names_fts").one().n).toBe(2);
+      expect(state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM names").one().n).toBe(2);
       state.storage.sql.exec("INSERT INTO names_fts (names_fts) VALUES ('integrity-check')");
     });
   });

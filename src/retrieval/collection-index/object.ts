@@ -224,7 +224,7 @@ export class CollectionIndex extends DurableObject<Env> {
         doc.metadata,
         staged,
       );
-      this.sql.exec("INSERT INTO names_fts (document_id, name) VALUES (?, ?)", doc.id, nameWords(doc.name));
+      this.sql.exec("INSERT INTO names (document_id, name) VALUES (?, ?)", doc.id, nameWords(doc.name));
       committed = { removed, added };
       result = { status: "ready", chunkCount: staged };
     });
@@ -527,17 +527,17 @@ export class CollectionIndex extends DurableObject<Env> {
       this.sql.exec<{ n: number | null }>("SELECT MAX(ordinal) + 1 AS n FROM vectors WHERE document_id = ?", documentId).one().n ?? 0;
     this.sql.exec("DELETE FROM chunks WHERE document_id = ?", documentId);
     this.sql.exec("DELETE FROM vectors WHERE document_id = ?", documentId);
-    this.sql.exec("DELETE FROM names_fts WHERE document_id = ?", documentId);
+    this.sql.exec("DELETE FROM names WHERE document_id = ?", documentId);
     return max;
   }
 
-  /** Objects created before `names_fts` existed: index the live documents' names once. */
+  /** Objects created before `names` existed: index the live documents' names once. */
   private backfillNames(): void {
     if (this.sql.exec("SELECT 1 FROM meta WHERE key = 'names_v1'").toArray().length > 0) return;
     this.ctx.storage.transactionSync(() => {
-      this.sql.exec("DELETE FROM names_fts");
+      this.sql.exec("DELETE FROM names");
       for (const d of this.sql.exec<{ id: string; name: string }>("SELECT id, name FROM docs WHERE deleted = 0").toArray())
-        this.sql.exec("INSERT INTO names_fts (document_id, name) VALUES (?, ?)", d.id, nameWords(d.name));
+        this.sql.exec("INSERT INTO names (document_id, name) VALUES (?, ?)", d.id, nameWords(d.name));
       this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('names_v1', '1')");
     });
   }

@@ -7,7 +7,7 @@
  *   tombstone (`deleted = 1`) so that a late commit of an older generation cannot resurrect it.
  * - `chunks` + `chunks_fts` (porter, external content) for keyword search; `chunks_tri` (trigram,
  *   own copy of the text) holds only chunks with CJK text, for CJK query terms.
- * - `names_fts` (porter): each live document's name as words ("book-war-and-peace.txt" → "book war and
+ * - `names` + `names_fts` (porter, external content): each live document's name as words ("book-war-and-peace.txt" → "book war and
  *   peace"), a second keyword field: a query naming a document finds its chunks (BM25F-style).
  * - `vectors`: int8 vectors with a scale (local embedder only; with Vectorize they live there).
  * - `staged`: pages of a large document written before the commit that swaps them in.
@@ -38,9 +38,16 @@ export const SCHEMA = `
     text, content = 'chunks', content_rowid = 'id', tokenize = 'porter unicode61 remove_diacritics 2'
   );
   CREATE VIRTUAL TABLE IF NOT EXISTS chunks_tri USING fts5 (text, tokenize = 'trigram');
+  CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, document_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL);
   CREATE VIRTUAL TABLE IF NOT EXISTS names_fts USING fts5 (
-    document_id UNINDEXED, name, tokenize = 'porter unicode61 remove_diacritics 2'
+    name, content = 'names', content_rowid = 'id', tokenize = 'porter unicode61 remove_diacritics 2'
   );
+  CREATE TRIGGER IF NOT EXISTS names_ai AFTER INSERT ON names BEGIN
+    INSERT INTO names_fts (rowid, name) VALUES (new.id, new.name);
+  END;
+  CREATE TRIGGER IF NOT EXISTS names_ad AFTER DELETE ON names BEGIN
+    INSERT INTO names_fts (names_fts, rowid, name) VALUES ('delete', old.id, old.name);
+  END;
   CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
     INSERT INTO chunks_tri (rowid, text) SELECT new.id, new.text WHERE new.cjk = 1;
@@ -82,8 +89,8 @@ export const KEYWORD_SQL = (table: "chunks_fts" | "chunks_tri", filterSql: strin
 
 /** Documents whose name matches the query, best first (bm25 is negative, smaller is better). */
 export const NAME_SQL = (filterSql: string) => `
-  SELECT document_id AS documentId, bm25(names_fts) AS bm25 FROM names_fts
-  WHERE names_fts MATCH ? ${filterSql ? `AND document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
+  SELECT n.document_id AS documentId, bm25(names_fts) AS bm25 FROM names_fts JOIN names n ON n.id = names_fts.rowid
+  WHERE names_fts MATCH ? ${filterSql ? `AND n.document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
   ORDER BY bm25 LIMIT ?`;
 
 /** A document's name as words: no extension, separators as spaces ("unstructured__book-war-and-peace-1p.txt" → "unstructured book war and peace 1p"). */
