@@ -120,10 +120,14 @@ export class ExtractiveAnswerer implements AnswerProvider {
 
     // A name the question asks about (a capitalised word past the first) that no source and no
     // document name mentions: the documents are about something else ("the first iPhone").
-    const mentioned = new Set<string>();
-    for (const src of sources) for (const x of terms(src.text).seq) mentioned.add(x); // headings too
-    for (const c of contextTerms.values()) for (const x of c) mentioned.add(x);
-    if (questionNames(req.query).some((name) => !mentioned.has(name))) return none;
+    // Most questions name nothing past their first word: tokenize the sources again only when one does.
+    const names = questionNames(req.query);
+    if (names.length > 0) {
+      const mentioned = new Set<string>();
+      for (const src of sources) for (const x of terms(src.text).seq) mentioned.add(x); // headings too
+      for (const c of contextTerms.values()) for (const x of c) mentioned.add(x);
+      if (names.some((name) => !mentioned.has(name))) return none;
+    }
 
     const N = sources.length;
     const idf = (d: number) => 1 + Math.log(1 + (N - d + 0.5) / (d + 0.5));
