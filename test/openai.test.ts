@@ -9,7 +9,18 @@ import { answerPrepared } from "../src/chat/service";
 import type { Settings } from "../src/config";
 import { splitMessages } from "../src/routes/openai";
 import { sseEvents } from "./sse";
-import { BASE, body, call, createCollection, type Json, master, tempKey, uploadTexts, waitForDocument } from "./helpers";
+import {
+  BASE,
+  body,
+  call,
+  cloudflareProviders,
+  createCollection,
+  type Json,
+  master,
+  tempKey,
+  uploadTexts,
+  waitForDocument,
+} from "./helpers";
 
 const DOCS = [
   {
@@ -419,16 +430,19 @@ describe("chat completions with the Workers AI answerer (contract double)", () =
   const cf = (extra: Record<string, string> = {}) => ({ AI: env.TEST_AI, VECTORIZE: env.TEST_VECTORIZE, ...extra }) as Partial<Env>;
 
   async function cfCollection(): Promise<{ col: string; key: string }> {
-    const created = await body(await call("/v1/collections", { method: "POST", headers: master(), json: { name: "cf-openai" } }, cf()));
+    const providers = cloudflareProviders();
+    const created = await body(
+      await call("/v1/collections", { method: "POST", headers: master(), json: { name: "cf-openai" } }, providers.env),
+    );
     const up = await call(
       `/v1/collections/${created.id}/documents`,
       { method: "POST", headers: master(), json: { documents: DOCS } },
-      cf(),
+      providers.env,
     );
-    // The queue consumer runs with the pool's own env (local providers), so index synchronously here.
-    const { indexDocument } = await import("../src/ingest/pipeline");
-    const cfEnv = { ...env, ...cf() } as Env;
-    for (const d of (await body(up)).documents) expect((await indexDocument(cfEnv, d.id, d.generation ?? 1)).status).toBe("ready");
+    expect(up.status).toBe(202);
+    // Indexed by the worker's real queue() handler with the same providers; every message acked.
+    expect((await providers.ingest()).acked).toHaveLength(DOCS.length);
+    for (const d of (await body(up)).documents) expect((await waitForDocument(created.id, d.id)).status).toBe("ready");
     return { col: created.id, key: (await tempKey(created.id)).temp_api_key };
   }
 
