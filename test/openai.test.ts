@@ -361,14 +361,18 @@ describe("POST /v1/vector_stores/{id}/search and search filters", () => {
     expect(page.data[0].attributes).toEqual({ lang: "fr", year: 2022, team: "finance" });
     expect(page.data[0].score).toBeGreaterThan(0);
 
-    const threshold = await body(
-      await call(`/v1/vector_stores/default/search`, {
-        method: "POST",
-        headers,
-        json: { query: "travel expenses", ranking_options: { score_threshold: 1 } },
-      }),
-    );
-    expect(threshold.data.every((d: Json) => d.score >= 1)).toBe(true);
+    // A threshold between the best and the worst score keeps exactly the results at or above it
+    // (with a threshold above every score, "all kept results clear it" would hold for none).
+    const search = async (json: Json) =>
+      (await body(await call(`/v1/vector_stores/default/search`, { method: "POST", headers, json }))).data as Json[];
+    const all = await search({ query: "travel expenses" });
+    expect(all.length).toBeGreaterThan(1);
+    expect(all[0].score).toBeGreaterThan(all[all.length - 1].score);
+    const cut = (all[0].score + all[all.length - 1].score) / 2;
+    const above = await search({ query: "travel expenses", ranking_options: { score_threshold: cut } });
+    expect(above.length).toBeGreaterThan(0);
+    expect(above.length).toBeLessThan(all.length);
+    expect(above.map((d) => [d.file_id, d.score])).toEqual(all.filter((d) => d.score >= cut).map((d) => [d.file_id, d.score]));
 
     const bad = await call(`/v1/vector_stores/${col}/search`, {
       method: "POST",
