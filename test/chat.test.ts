@@ -1,4 +1,3 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { NO_ANSWER } from "../src/chat/answer/types";
 import { sseEvents } from "./sse";
@@ -212,7 +211,8 @@ describe("chat", () => {
 });
 
 describe("Cloudflare providers (doubles of Workers AI and Vectorize)", () => {
-  const cf = () => ({ AI: env.TEST_AI, VECTORIZE: env.TEST_VECTORIZE }) as Partial<Env>;
+  // Any message these requests queue is recorded, never handed to the pool consumer (local providers).
+  const cf = () => cloudflareProviders().env;
 
   it("health reports the Cloudflare providers when bound", async () => {
     const out = await body(await call("/healthz", { headers: master() }, cf()));

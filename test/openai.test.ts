@@ -1,4 +1,4 @@
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { APIError } from "openai";
 import { describe, expect, it } from "vitest";
 import { askWithLangChain } from "../examples/langchain.mjs";
@@ -431,7 +431,8 @@ describe("POST /v1/vector_stores/{id}/search and search filters", () => {
 });
 
 describe("chat completions with the Workers AI answerer (contract double)", () => {
-  const cf = (extra: Record<string, string> = {}) => ({ AI: env.TEST_AI, VECTORIZE: env.TEST_VECTORIZE, ...extra }) as Partial<Env>;
+  // Any message these requests queue is recorded, never handed to the pool consumer (local providers).
+  const cf = (extra: Record<string, string> = {}) => cloudflareProviders(extra as Partial<Env>).env;
 
   async function cfCollection(): Promise<{ col: string; key: string }> {
     const providers = cloudflareProviders();
