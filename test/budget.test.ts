@@ -17,12 +17,8 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../src/index";
-import { acceptUpload } from "../src/ingest/pipeline";
-import { parseSettings } from "../src/config";
-import { getCollection } from "../src/storage/collections";
 import { type Counted, countedEnv } from "./budget";
-import { body, master, startChat, tempKey } from "./helpers";
+import { body, master, recordingQueue, startChat, tempKey } from "./helpers";
 
 const DOCS = [
   { name: "hours.md", text: "# Opening hours\n\nThe Lisbon office opens at 9am and closes at 6pm on weekdays." },
@@ -39,27 +35,14 @@ beforeAll(async () => {
   counted = countedEnv("cloudflare");
   const created = await body(await counted.fetch("/v1/collections", { method: "POST", headers: master(), json: { name: "budget" } }));
   col = created.id;
-  const collection = await getCollection(env.DB, col);
-  if (!collection) throw new Error("no collection");
-  const { createMessageBatch, createExecutionContext, getQueueResult } = await import("cloudflare:test");
-  const messages = [];
-  for (const d of DOCS) {
-    const { document } = await acceptUpload(counted.env, parseSettings(env), collection, {
-      name: d.name,
-      bytes: new TextEncoder().encode(d.text),
-      contentType: "text/markdown",
-    });
-    messages.push({
-      id: document.id,
-      timestamp: new Date(),
-      attempts: 1,
-      body: { type: "index", document_id: document.id, generation: 1 },
-    });
-  }
-  const batch = createMessageBatch("docchat-ingest", messages);
-  const ctx = createExecutionContext();
-  await worker.queue(batch as never, counted.env);
-  expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(DOCS.length);
+  // Uploaded over HTTP and indexed by the worker's real queue() handler with the counted env.
+  const queue = recordingQueue();
+  counted.env.INGEST_QUEUE = queue.binding;
+  const up = await counted.fetch(`/v1/collections/${col}/documents`, { method: "POST", headers: master(), json: { documents: DOCS } });
+  expect(up.status).toBe(202);
+  const delivered = await queue.deliver(counted.env);
+  expect(delivered.ids).toHaveLength(DOCS.length);
+  expect(delivered.acked).toEqual(delivered.ids);
   key = (await tempKey(col)).temp_api_key;
 });
 
