@@ -72,6 +72,9 @@ await build({
   bundle: true,
   format: "esm",
   platform: "neutral",
+  // As wrangler resolves for workerd: packages that only name a `module`/`main` entry resolve too.
+  mainFields: ["module", "main"],
+  conditions: ["workerd", "worker", "browser"],
   outdir: join(work, "out"),
   external: ["cloudflare:*"],
   loader: { ".wasm": "copy" },

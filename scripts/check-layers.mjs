@@ -13,9 +13,10 @@
 //   retrieval                         chunking, embedding, indexes, search
 //   auth                              keys, JWTs, principals, limits (reads the key catalogue)
 //   storage                           the D1 catalogue and R2 layout
+//   cloudflare                        what the Cloudflare providers need from their bindings
 //   config                            settings parsed from env
 //   http                              error envelope, context types, shared middleware pieces
-//   cloudflare | text                 binding helpers; tokenizer, stemmer, stopwords
+//   text                              tokenizer, stemmer, stopwords
 //   util                              ids, hashing, small pure helpers
 //   types                             ambient declarations
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -36,7 +37,7 @@ const RANK = {
   storage: 30,
   config: 22,
   http: 21,
-  cloudflare: 15,
+  cloudflare: 23,
   text: 15,
   util: 10,
   types: 0,

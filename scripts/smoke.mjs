@@ -219,10 +219,13 @@ async function cleanup() {
     });
   }
   for (const id of created.collections) {
-    await api(`delete collection ${id}`, `/v1/collections/${id}`, { method: "DELETE", headers: master() }, [200, 404]).catch((e) => {
-      failed = true;
-      console.error(`FAIL cleanup: ${e.message}`);
-    });
+    // 202: the collection is `deleting` at once and the queue removes it in pages; it must read as gone now.
+    await api(`delete collection ${id}`, `/v1/collections/${id}`, { method: "DELETE", headers: master() }, [202, 404])
+      .then(() => api(`collection ${id} is gone`, `/v1/collections/${id}`, { headers: master() }, [404]))
+      .catch((e) => {
+        failed = true;
+        console.error(`FAIL cleanup: ${e.message}`);
+      });
   }
   if (created.collections.size || created.keys.size) ok("cleanup", `${created.collections.size} collections, ${created.keys.size} keys`);
 }

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ExtractiveAnswerer } from "../src/chat/answer/extractive";
-import { AnswerCache, answerKey } from "../src/chat/answer-cache";
+import { AnswerCache, answerKey, probeCache } from "../src/chat/answer-cache";
 import { parseSettings } from "../src/config";
 import { body, call, createCollection, type Json, master, startChat, tempKey, uploadTexts, waitForDocument } from "./helpers";
 
@@ -136,5 +136,31 @@ describe("two-tier answer cache (Cache API, then KV)", () => {
     expect(same).toEqual(await answerKey({ id: "c", version: 1 }, "are dogs allowed?", "a", {}));
     expect((await answerKey({ id: "c", version: 2 }, "are dogs allowed?", "a", {})).kv).not.toBe(same.kv);
     expect((await answerKey({ id: "c", version: 1 }, "are dogs allowed?", "b", {})).kv).not.toBe(same.kv);
+  });
+
+  it("/healthz tells the master key whether the local tier works (it does not on workers.dev)", async () => {
+    const out = await body(await call("/healthz", { headers: master() }));
+    expect(out.answer_cache).toEqual({ local_tier_functional: true, global_tier: "kv" });
+    expect((await body(await call("/healthz"))).answer_cache).toBeUndefined();
+    // A Cache API that takes writes and never matches, as on *.workers.dev, is not functional.
+    const written: string[] = [];
+    const inert = {
+      put: async (url: string) => void written.push(url),
+      match: async () => undefined,
+      delete: async () => false,
+    } as unknown as Cache;
+    expect(await probeCache(inert)).toBe(false);
+    expect(written).toHaveLength(1);
+    expect(await probeCache(await caches.open(`probe-${crypto.randomUUID()}`))).toBe(true);
+  });
+
+  it("/healthz names a half-configured deployment to the master key (VECTORIZE without AI)", async () => {
+    const half = { VECTORIZE: env.TEST_VECTORIZE } as Partial<Env>;
+    const anon = await body(await call("/healthz", {}, half));
+    expect(anon).toEqual({ status: "misconfigured" });
+    const out = await body(await call("/healthz", { headers: master() }, half));
+    expect(out.status).toBe("misconfigured");
+    expect(out.providers).toBeNull();
+    expect(out.misconfigured).toMatch(/VECTORIZE is bound but AI is not/);
   });
 });

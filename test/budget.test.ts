@@ -3,24 +3,22 @@
  * counted in steady state: after one warm-up request of the same kind, so in-isolate caches serve.
  * The production providers (Workers AI and Vectorize doubles) are bound.
  *
- * | request                       | D1  | collection DO | session DO | KV (reads+writes)     | Cache API | AI / Vectorize             |
- * | cached first-turn chat (key)  | 0*  | 0             | –          | ≤ 2 (local hit: key)  | 1         | 0                          |
- * | global hit (key)              | 0*  | 0             | –          | key + 1 cache read    | 2         | 0                          |
- * | search (key)                  | ≤ 1 | 1             | –          | ≤ 1                   | 0         | 1 embed + 1 query          |
- * | uncached chat (key)           | ≤ 1 | 1             | –          | ≤ 1 + 1 read + 1 write| 2         | 1 embed + 1 query + 1 answer|
- * | session turn (JWT)            | ≤ 1 | 1             | ≤ 2        | 0                     | ≤ 2       | as above                   |
+ * | request                       | D1 | collection DO | session DO | key guard DO | KV (reads+writes)      | Cache API | AI / Vectorize               |
+ * | cached first-turn chat (key)  | 0  | 0             | –          | 1            | ≤ 1 (key lookup)       | 1         | 0                            |
+ * | global hit (key)              | 0  | 0             | –          | 1            | key + 1 cache read     | 2         | 0                            |
+ * | search (key)                  | 0  | 1             | –          | 1            | ≤ 1                    | 0         | 1 embed + 1 query            |
+ * | uncached chat (key)           | 0  | 1             | –          | 1            | ≤ 1 + 1 read + 1 write | 2         | 1 embed + 1 query + 1 answer |
+ * | session turn (JWT)            | 0  | 1             | ≤ 2        | 1            | cache read + write     | ≤ 2       | as above                     |
  *
- * (*) The D1 column of the cached rows is asserted apart: today's auth (src/auth, owned by the
- * auth work) reads D1 once per temporary-key request to check revocation. Tighten after merge.
+ * Auth answers from the isolate's copy of the key (or one KV read) and never reads D1; the
+ * collection's version comes from the isolate (or its KV mirror). The key guard call is the exact
+ * per-key rate limit (RateLimit headers, src/auth/guard-do.ts): with RATE_LIMIT_KEY_PER_MINUTE=0
+ * it is not made.
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../src/index";
-import { acceptUpload } from "../src/ingest/pipeline";
-import { parseSettings } from "../src/config";
-import { getCollection } from "../src/storage/collections";
 import { type Counted, countedEnv } from "./budget";
-import { body, master, startChat, tempKey } from "./helpers";
+import { body, master, recordingQueue, startChat, tempKey } from "./helpers";
 
 const DOCS = [
   { name: "hours.md", text: "# Opening hours\n\nThe Lisbon office opens at 9am and closes at 6pm on weekdays." },
@@ -37,27 +35,14 @@ beforeAll(async () => {
   counted = countedEnv("cloudflare");
   const created = await body(await counted.fetch("/v1/collections", { method: "POST", headers: master(), json: { name: "budget" } }));
   col = created.id;
-  const collection = await getCollection(env.DB, col);
-  if (!collection) throw new Error("no collection");
-  const { createMessageBatch, createExecutionContext, getQueueResult } = await import("cloudflare:test");
-  const messages = [];
-  for (const d of DOCS) {
-    const { document } = await acceptUpload(counted.env, parseSettings(env), collection, {
-      name: d.name,
-      bytes: new TextEncoder().encode(d.text),
-      contentType: "text/markdown",
-    });
-    messages.push({
-      id: document.id,
-      timestamp: new Date(),
-      attempts: 1,
-      body: { type: "index", document_id: document.id, generation: 1 },
-    });
-  }
-  const batch = createMessageBatch("docchat-ingest", messages);
-  const ctx = createExecutionContext();
-  await worker.queue(batch as never, counted.env);
-  expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(DOCS.length);
+  // Uploaded over HTTP and indexed by the worker's real queue() handler with the counted env.
+  const queue = recordingQueue();
+  counted.env.INGEST_QUEUE = queue.binding;
+  const up = await counted.fetch(`/v1/collections/${col}/documents`, { method: "POST", headers: master(), json: { documents: DOCS } });
+  expect(up.status).toBe(202);
+  const delivered = await queue.deliver(counted.env);
+  expect(delivered.ids).toHaveLength(DOCS.length);
+  expect(delivered.acked).toEqual(delivered.ids);
   key = (await tempKey(col)).temp_api_key;
 });
 
@@ -96,7 +81,8 @@ describe("round-trip budget per request kind (steady state, production providers
       vectorizeOther: 0,
       r2: 0,
     });
-    expect(counts.d1).toBeLessThanOrEqual(1);
+    expect(counts.d1).toBe(0);
+    expect(counts.guardDO).toBe(1);
     expect(counts.kvReads + counts.kvWrites).toBeLessThanOrEqual(1);
     expect(res.headers.get("Server-Timing")).toMatch(/index;dur=/);
   });
@@ -119,9 +105,8 @@ describe("round-trip budget per request kind (steady state, production providers
     });
     // The key lookup is the only KV read: the collection version comes from the isolate (or its KV mirror).
     expect(counts.kvReads).toBeLessThanOrEqual(1);
-    // Separate on purpose: the only D1 read left is the current auth's revocation check (src/auth/keys.ts
-    // isRevoked). The budget is 0; tighten to toBe(0) once key checks answer from KV/in-isolate cache.
-    expect(counts.d1).toBeLessThanOrEqual(1);
+    expect(counts.d1).toBe(0);
+    expect(counts.guardDO).toBe(1);
   });
 
   it("cached first-turn chat (key), global hit: exactly one KV read for the cache, local tier refilled", async () => {
@@ -146,7 +131,8 @@ describe("round-trip budget per request kind (steady state, production providers
     expect(counts).toMatchObject({ collectionDO: 0, cache: 2, aiEmbed: 0, aiOther: 0, vectorizeQuery: 0, kvWrites: 0 });
     expect(counts.kvReads).toBeLessThanOrEqual(2); // key lookup + exactly one cache read
     expect(counts.kvReads).toBeGreaterThanOrEqual(1);
-    expect(counts.d1).toBeLessThanOrEqual(1); // auth's revocation check, see above
+    expect(counts.d1).toBe(0);
+    expect(counts.guardDO).toBe(1);
   });
 
   it("uncached chat (key): one index call, embed + query + answer, Cache API match + put, one KV read and one write for the cache", async () => {
@@ -165,7 +151,8 @@ describe("round-trip budget per request kind (steady state, production providers
       vectorizeOther: 0,
       r2: 0,
     });
-    expect(counts.d1).toBeLessThanOrEqual(1);
+    expect(counts.d1).toBe(0);
+    expect(counts.guardDO).toBe(1);
     expect(counts.kvWrites).toBe(1); // the global tier's write, in waitUntil
     expect(counts.kvReads).toBeLessThanOrEqual(2); // key lookup + the global tier's read
   });
@@ -185,7 +172,8 @@ describe("round-trip budget per request kind (steady state, production providers
     };
     const { res, counts } = await steady("session first turn (JWT)", fresh);
     expect(res.headers.get("X-Cache")).toBe("MISS");
-    expect(counts.d1).toBeLessThanOrEqual(1);
+    expect(counts.d1).toBe(0);
+    expect(counts.guardDO).toBe(1);
     expect(counts.sessionDO).toBeLessThanOrEqual(2);
     expect(counts).toMatchObject({ collectionDO: 1, cache: 2, aiEmbed: 1, aiOther: 1, vectorizeQuery: 1 });
     // Session auth reads no KV; the only KV traffic is the answer cache's, which issue 14 adds to
@@ -210,7 +198,8 @@ describe("round-trip budget per request kind (steady state, production providers
       aiOther: 2,
       vectorizeQuery: 1,
     });
-    expect(f.d1).toBeLessThanOrEqual(1);
+    expect(f.d1).toBe(0);
+    expect(f.guardDO).toBe(1);
     console.log(JSON.stringify({ budget: "session follow-up", counts: f }));
   });
 });

@@ -13,6 +13,8 @@ export interface Counts {
   kvWrites: number;
   collectionDO: number;
   sessionDO: number;
+  /** KeyGuard Durable Object (per-key rate limit, revocation, live sessions). */
+  guardDO: number;
   r2: number;
   cache: number;
   aiEmbed: number;
@@ -27,6 +29,7 @@ const zero = (): Counts => ({
   kvWrites: 0,
   collectionDO: 0,
   sessionDO: 0,
+  guardDO: 0,
   r2: 0,
   cache: 0,
   aiEmbed: 0,
@@ -145,6 +148,7 @@ export function countedEnv(providers: "local" | "cloudflare" = "cloudflare"): Co
     DOCUMENTS: counting(base.DOCUMENTS, "all", () => counts().r2++),
     COLLECTION_INDEX: countingNamespace(base.COLLECTION_INDEX, () => counts().collectionDO++),
     CHAT_SESSION: countingNamespace(base.CHAT_SESSION, () => counts().sessionDO++),
+    KEY_GUARD: countingNamespace(base.KEY_GUARD, () => counts().guardDO++),
   };
   if (base.AI) {
     wrapped.AI = counting(base.AI, ["run"], (_name, args) => {

@@ -1,8 +1,7 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { NO_ANSWER } from "../src/chat/answer/types";
 import { sseEvents } from "./sse";
-import { BASE, body, call, createCollection, type Json, master, startChat, tempKey, uploadTexts, waitForDocument } from "./helpers";
+import { BASE, body, call, cloudflareProviders, createCollection, type Json, master, startChat, tempKey, uploadTexts, waitForDocument } from "./helpers";
 
 const DOCS = [
   {
@@ -172,7 +171,8 @@ describe("chat", () => {
 });
 
 describe("Cloudflare providers (doubles of Workers AI and Vectorize)", () => {
-  const cf = () => ({ AI: env.TEST_AI, VECTORIZE: env.TEST_VECTORIZE }) as Partial<Env>;
+  // Any message these requests queue is recorded, never handed to the pool consumer (local providers).
+  const cf = () => cloudflareProviders().env;
 
   it("health reports the Cloudflare providers when bound", async () => {
     const out = await body(await call("/healthz", { headers: master() }, cf()));
@@ -194,17 +194,17 @@ describe("Cloudflare providers (doubles of Workers AI and Vectorize)", () => {
   });
 
   it("indexes with Workers AI + Vectorize and reranks with bge-reranker-base when asked", async () => {
-    const created = await body(await call("/v1/collections", { method: "POST", headers: master(), json: { name: "cf-rerank" } }, cf()));
-    const up = await call(`/v1/collections/${created.id}/documents`, { method: "POST", headers: master(), json: { documents: DOCS } }, cf());
+    const providers = cloudflareProviders();
+    const created = await body(await call("/v1/collections", { method: "POST", headers: master(), json: { name: "cf-rerank" } }, providers.env));
+    const up = await call(`/v1/collections/${created.id}/documents`, { method: "POST", headers: master(), json: { documents: DOCS } }, providers.env);
     expect(up.status).toBe(202);
-    // The queue consumer runs with the pool's own env (local providers), so index synchronously here.
-    const { indexDocument } = await import("../src/ingest/pipeline");
-    const cfEnv = { ...env, ...cf() } as Env;
-    for (const d of (await body(up)).documents) expect((await indexDocument(cfEnv, d.id, d.generation ?? 1)).status).toBe("ready");
+    // Indexed by the worker's real queue() handler with the same providers; every message acked.
+    expect((await providers.ingest()).acked).toHaveLength(DOCS.length);
+    for (const d of (await body(up)).documents) expect((await waitForDocument(created.id, d.id)).status).toBe("ready");
     const res = await call(
       `/v1/collections/${created.id}/search`,
       { method: "POST", headers: master(), json: { query: "Are dogs allowed?", top_k: 3, rerank: true } },
-      cf(),
+      providers.env,
     );
     expect(res.status).toBe(200);
     const out = await body(res);

@@ -123,8 +123,11 @@ export async function storesFor(collectionId: string, documentId: string, r2Key:
   return { row: row?.n ?? 0, ...inIndex, r2: (await env.DOCUMENTS.head(r2Key)) !== null };
 }
 
-/** Runs the queue consumer on a batch with a real execution context, and returns the acks/retries. */
-export async function runQueue(queue: string, messages: { id: string; attempts?: number; body: unknown }[]) {
+/**
+ * Runs the worker's real queue() handler on a batch (createMessageBatch) with a real execution
+ * context, with the pool's env or `envOverride` over it, and returns the acks/retries.
+ */
+export async function runQueue(queue: string, messages: { id: string; attempts?: number; body: unknown }[], envOverride?: Partial<Env>) {
   const { createMessageBatch, createExecutionContext, getQueueResult } = await import("cloudflare:test");
   const worker = (await import("../src/index")).default;
   const batch = createMessageBatch(
@@ -132,6 +135,72 @@ export async function runQueue(queue: string, messages: { id: string; attempts?:
     messages.map((m) => ({ id: m.id, timestamp: new Date(), attempts: m.attempts ?? 1, body: m.body })),
   );
   const ctx = createExecutionContext();
-  await worker.queue(batch as never, env);
+  const handler = worker.queue as (b: MessageBatch, e: Env, c: ExecutionContext) => Promise<void>;
+  await handler(batch, envOverride ? ({ ...env, ...envOverride } as Env) : env, ctx);
   return getQueueResult(batch, ctx);
+}
+
+export interface Delivery {
+  /** Ids of every message delivered (the handler's own follow-up messages included). */
+  ids: string[];
+  acked: string[];
+  retried: string[];
+}
+
+/**
+ * An INGEST_QUEUE binding that records what the worker sends instead of delivering it, so that the
+ * pool's own consumer (which runs with the pool's env) never sees it. `deliver(envOverride)` then
+ * runs the recorded messages through the worker's real queue() handler with that env, round after
+ * round until the handler sends nothing more (paged collection work queues its next page).
+ */
+export function recordingQueue() {
+  const pending: unknown[] = [];
+  const binding = {
+    async send(body: unknown) {
+      pending.push(body);
+    },
+    async sendBatch(messages: Iterable<{ body: unknown }>) {
+      for (const m of messages) pending.push(m.body);
+    },
+  } as unknown as Queue;
+  return {
+    binding,
+    get pending() {
+      return pending.length;
+    },
+    async deliver(envOverride: Partial<Env>): Promise<Delivery> {
+      const out: Delivery = { ids: [], acked: [], retried: [] };
+      for (let round = 0; pending.length > 0; round++) {
+        if (round >= 100) throw new Error("the queue handler kept sending messages");
+        const messages = pending.splice(0).map((body, i) => ({ id: `r${round}m${i}`, body }));
+        const result = await runQueue("docchat-ingest", messages, { ...envOverride, INGEST_QUEUE: binding });
+        out.ids.push(...messages.map((m) => m.id));
+        out.acked.push(...result.explicitAcks);
+        out.retried.push(...result.retryMessages.map((m: { msgId: string }) => m.msgId));
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * The production providers as an env override: the Workers AI and Vectorize doubles bound as AI /
+ * VECTORIZE, and a recording INGEST_QUEUE. Upload with `call(..., cf.env)`, then `cf.ingest()`
+ * indexes through the worker's real queue() handler with the same env and fails unless every
+ * message was acked and at least one was delivered.
+ */
+export function cloudflareProviders(extra: Partial<Env> = {}) {
+  const queue = recordingQueue();
+  const override = { AI: env.TEST_AI, VECTORIZE: env.TEST_VECTORIZE, ...extra, INGEST_QUEUE: queue.binding } as Partial<Env>;
+  return {
+    env: override,
+    queue,
+    async ingest(): Promise<Delivery> {
+      const d = await queue.deliver(override);
+      if (d.ids.length === 0) throw new Error("nothing was queued");
+      if (d.retried.length > 0 || d.acked.length !== d.ids.length || !d.ids.every((id) => d.acked.includes(id)))
+        throw new Error(`not every message was acked: ${JSON.stringify(d)}`);
+      return d;
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { APIError } from "openai";
 import { describe, expect, it } from "vitest";
 import { askWithLangChain } from "../examples/langchain.mjs";
@@ -9,7 +9,18 @@ import { answerPrepared } from "../src/chat/service";
 import type { Settings } from "../src/config";
 import { splitMessages } from "../src/routes/openai";
 import { sseEvents } from "./sse";
-import { BASE, body, call, createCollection, type Json, master, tempKey, uploadTexts, waitForDocument } from "./helpers";
+import {
+  BASE,
+  body,
+  call,
+  cloudflareProviders,
+  createCollection,
+  type Json,
+  master,
+  tempKey,
+  uploadTexts,
+  waitForDocument,
+} from "./helpers";
 
 const DOCS = [
   {
@@ -350,14 +361,18 @@ describe("POST /v1/vector_stores/{id}/search and search filters", () => {
     expect(page.data[0].attributes).toEqual({ lang: "fr", year: 2022, team: "finance" });
     expect(page.data[0].score).toBeGreaterThan(0);
 
-    const threshold = await body(
-      await call(`/v1/vector_stores/default/search`, {
-        method: "POST",
-        headers,
-        json: { query: "travel expenses", ranking_options: { score_threshold: 1 } },
-      }),
-    );
-    expect(threshold.data.every((d: Json) => d.score >= 1)).toBe(true);
+    // A threshold between the best and the worst score keeps exactly the results at or above it
+    // (with a threshold above every score, "all kept results clear it" would hold for none).
+    const search = async (json: Json) =>
+      (await body(await call(`/v1/vector_stores/default/search`, { method: "POST", headers, json }))).data as Json[];
+    const all = await search({ query: "travel expenses" });
+    expect(all.length).toBeGreaterThan(1);
+    expect(all[0].score).toBeGreaterThan(all[all.length - 1].score);
+    const cut = (all[0].score + all[all.length - 1].score) / 2;
+    const above = await search({ query: "travel expenses", ranking_options: { score_threshold: cut } });
+    expect(above.length).toBeGreaterThan(0);
+    expect(above.length).toBeLessThan(all.length);
+    expect(above.map((d) => [d.file_id, d.score])).toEqual(all.filter((d) => d.score >= cut).map((d) => [d.file_id, d.score]));
 
     const bad = await call(`/v1/vector_stores/${col}/search`, {
       method: "POST",
@@ -416,19 +431,23 @@ describe("POST /v1/vector_stores/{id}/search and search filters", () => {
 });
 
 describe("chat completions with the Workers AI answerer (contract double)", () => {
-  const cf = (extra: Record<string, string> = {}) => ({ AI: env.TEST_AI, VECTORIZE: env.TEST_VECTORIZE, ...extra }) as Partial<Env>;
+  // Any message these requests queue is recorded, never handed to the pool consumer (local providers).
+  const cf = (extra: Record<string, string> = {}) => cloudflareProviders(extra as Partial<Env>).env;
 
   async function cfCollection(): Promise<{ col: string; key: string }> {
-    const created = await body(await call("/v1/collections", { method: "POST", headers: master(), json: { name: "cf-openai" } }, cf()));
+    const providers = cloudflareProviders();
+    const created = await body(
+      await call("/v1/collections", { method: "POST", headers: master(), json: { name: "cf-openai" } }, providers.env),
+    );
     const up = await call(
       `/v1/collections/${created.id}/documents`,
       { method: "POST", headers: master(), json: { documents: DOCS } },
-      cf(),
+      providers.env,
     );
-    // The queue consumer runs with the pool's own env (local providers), so index synchronously here.
-    const { indexDocument } = await import("../src/ingest/pipeline");
-    const cfEnv = { ...env, ...cf() } as Env;
-    for (const d of (await body(up)).documents) expect((await indexDocument(cfEnv, d.id, d.generation ?? 1)).status).toBe("ready");
+    expect(up.status).toBe(202);
+    // Indexed by the worker's real queue() handler with the same providers; every message acked.
+    expect((await providers.ingest()).acked).toHaveLength(DOCS.length);
+    for (const d of (await body(up)).documents) expect((await waitForDocument(created.id, d.id)).status).toBe("ready");
     return { col: created.id, key: (await tempKey(created.id)).temp_api_key };
   }
 

@@ -67,6 +67,7 @@ describe("README: Use it from your tools", () => {
     expect(res.status).toBe(200);
     const out = await body(res);
     expect(out.choices[0].message.content).toMatch(/30 days/);
+    expect(out.sources.length).toBeGreaterThan(0);
     expect(out.sources.every((s: Json) => s.document_name === "expenses.md")).toBe(true);
   });
 

@@ -1,6 +1,7 @@
 import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
 import { newId, randomToken, sha256Hex } from "../util/crypto";
+import { collectionKeyIds, insertKeyRow, keyHashAndRevocation, keyRowsPage, markKeyRevoked } from "../storage/keys";
 import { guardName, guardStub } from "./guard-do";
 import type { KeyRecord, Scope } from "./principal";
 
@@ -41,11 +42,15 @@ export async function issueKey(
   };
   // D1 first: it is the list that revocation and listing rely on. If KV then fails the key simply
   // never works (no usable key without a row), and the row expires.
-  await env.DB.prepare(
-    "INSERT INTO api_keys (id, key_hash, collection_id, model, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-  )
-    .bind(record.id, hash, record.collection_id, record.model, JSON.stringify(record.scopes), now, record.expires_at)
-    .run();
+  await insertKeyRow(env.DB, {
+    id: record.id,
+    key_hash: hash,
+    collection_id: record.collection_id,
+    model: record.model,
+    scopes: JSON.stringify(record.scopes),
+    created_at: now,
+    expires_at: record.expires_at,
+  });
   await env.API_KEYS.put(KV_PREFIX + hash, JSON.stringify(record), { expirationTtl: opts.ttl });
   return { key, record };
 }
@@ -93,14 +98,6 @@ export async function lookupKey(
   return record;
 }
 
-/** Consistent revocation check (D1); for paths off the hot path only. */
-export async function isRevoked(env: Env, keyId: string): Promise<boolean> {
-  const row = await env.DB.prepare("SELECT revoked_at, expires_at FROM api_keys WHERE id = ?")
-    .bind(keyId)
-    .first<{ revoked_at: number | null; expires_at: number }>();
-  return !row || row.revoked_at !== null || row.expires_at <= Math.floor(Date.now() / 1000);
-}
-
 export interface KeyListing extends KeyRecord {
   revoked_at: number | null;
 }
@@ -110,14 +107,9 @@ export async function listKeys(
   opts: { limit: number; cursor?: string; includeInactive: boolean },
 ): Promise<{ keys: KeyListing[]; next_cursor: string | null }> {
   const now = Math.floor(Date.now() / 1000);
-  const rows = await env.DB.prepare(
-    `SELECT id, collection_id, model, scopes, created_at, expires_at, revoked_at FROM api_keys
-     WHERE (?4 = 1 OR (revoked_at IS NULL AND expires_at > ?2)) AND id > ?1 ORDER BY id LIMIT ?3`,
-  )
-    .bind(opts.cursor ?? "", now, opts.limit + 1, opts.includeInactive ? 1 : 0)
-    .all<Omit<KeyListing, "scopes"> & { scopes: string }>();
-  const keys = rows.results.slice(0, opts.limit).map((r) => ({ ...r, scopes: JSON.parse(r.scopes) as Scope[] }));
-  const next = rows.results.length > opts.limit ? (keys[keys.length - 1]?.id ?? null) : null;
+  const rows = await keyRowsPage(env.DB, { after: opts.cursor ?? "", limit: opts.limit, includeInactive: opts.includeInactive, now });
+  const keys = rows.slice(0, opts.limit).map((r) => ({ ...r, scopes: JSON.parse(r.scopes) as Scope[] }));
+  const next = rows.length > opts.limit ? (keys[keys.length - 1]?.id ?? null) : null;
   return { keys, next_cursor: next };
 }
 
@@ -126,15 +118,9 @@ export async function listKeys(
  * ends its sessions, KV forgets it (propagates within 60 s) and so does this isolate's cache.
  */
 export async function revokeKey(env: Env, keyId: string): Promise<boolean> {
-  const row = await env.DB.prepare("SELECT key_hash, revoked_at FROM api_keys WHERE id = ?")
-    .bind(keyId)
-    .first<{ key_hash: string; revoked_at: number | null }>();
+  const row = await keyHashAndRevocation(env.DB, keyId);
   if (!row) return false;
-  if (row.revoked_at === null) {
-    await env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?")
-      .bind(Math.floor(Date.now() / 1000), keyId)
-      .run();
-  }
+  if (row.revoked_at === null) await markKeyRevoked(env.DB, keyId, Math.floor(Date.now() / 1000));
   await guardStub(env, guardName.key(keyId)).revoke();
   await env.API_KEYS.delete(KV_PREFIX + row.key_hash);
   keyCache.delete(row.key_hash);
@@ -149,15 +135,13 @@ export async function revokeCollectionKeys(env: Env, collectionId: string): Prom
   let n = 0;
   let after = "";
   for (;;) {
-    const page = await env.DB.prepare("SELECT id FROM api_keys WHERE collection_id = ? AND id > ? ORDER BY id LIMIT 100")
-      .bind(collectionId, after)
-      .all<{ id: string }>();
-    for (const { id } of page.results) {
+    const page = await collectionKeyIds(env.DB, collectionId, after, 100);
+    for (const id of page) {
       await revokeKey(env, id);
       n++;
     }
-    if (page.results.length < 100) break;
-    after = page.results[page.results.length - 1].id;
+    if (page.length < 100) break;
+    after = page[page.length - 1];
   }
   await guardStub(env, guardName.collection(collectionId)).endSessions();
   return { keys: n };

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
+import { type CollectionUsage, collectionUsage } from "../storage/documents";
 import { guardName, guardStub } from "./guard-do";
 
 /**
@@ -14,22 +15,6 @@ export function quotaExceeded(quota: string, limit: number, used: number, what: 
   });
 }
 
-export interface CollectionUsage {
-  documents: number;
-  bytes: number;
-  chunks: number;
-}
-
-/** What a collection holds now, from the catalogue (one D1 query). */
-export async function collectionUsage(env: Env, collectionId: string): Promise<CollectionUsage> {
-  const row = await env.DB.prepare(
-    "SELECT COUNT(*) AS documents, COALESCE(SUM(size), 0) AS bytes, COALESCE(SUM(chunk_count), 0) AS chunks FROM documents WHERE collection_id = ?",
-  )
-    .bind(collectionId)
-    .first<CollectionUsage>();
-  return { documents: row?.documents ?? 0, bytes: row?.bytes ?? 0, chunks: row?.chunks ?? 0 };
-}
-
 const Used = z.object({ used: z.number(), limit: z.number() });
 export const UsageSchema = z
   .object({ documents: Used, bytes: Used, chunks: Used })
@@ -37,7 +22,7 @@ export const UsageSchema = z
 
 /** Usage against the quotas, as GET /v1/collections/{id} reports it. */
 export async function usageReport(env: Env, settings: Settings, collectionId: string) {
-  const u = await collectionUsage(env, collectionId);
+  const u = await collectionUsage(env.DB, collectionId);
   return {
     documents: { used: u.documents, limit: settings.QUOTA_COLLECTION_DOCUMENTS },
     bytes: { used: u.bytes, limit: settings.QUOTA_COLLECTION_BYTES },
@@ -57,7 +42,7 @@ export class UploadBudget {
   ) {}
 
   static async load(env: Env, settings: Settings, collectionId: string): Promise<UploadBudget> {
-    return new UploadBudget(settings, await collectionUsage(env, collectionId));
+    return new UploadBudget(settings, await collectionUsage(env.DB, collectionId));
   }
 
   /** Throws `quota_exceeded` when one more document of `bytes` would not fit; else counts it. */

@@ -102,3 +102,29 @@ export class AnswerCache<T> {
 export function answerCacheFor<T>(env: Pick<Env, "API_KEYS">, settings: Settings, opts: { local?: boolean } = {}): AnswerCache<T> {
   return new AnswerCache<T>({ local: opts.local === false ? null : caches.default, global: env.API_KEYS }, settings);
 }
+
+/**
+ * Whether a Cache API works here: writes a tiny entry and reads it back. On `*.workers.dev`, in the
+ * dashboard editor and in previews the Cache API accepts the write and never matches.
+ */
+export async function probeCache(cache: Cache): Promise<boolean> {
+  const url = `https://answer-cache.invalid/__probe/${crypto.randomUUID()}`;
+  try {
+    await cache.put(url, new Response("1", { headers: { "Cache-Control": "max-age=60" } }));
+    const functional = (await cache.match(url)) !== undefined;
+    await cache.delete(url);
+    return functional;
+  } catch {
+    return false;
+  }
+}
+
+let localTierProbe: { at: number; functional: boolean } | null = null;
+const PROBE_TTL_MS = 5 * 60 * 1000;
+
+/** Whether the local tier (caches.default) works on this deployment; probed once per isolate per five minutes. */
+export async function localTierFunctional(): Promise<boolean> {
+  if (localTierProbe && Date.now() - localTierProbe.at < PROBE_TTL_MS) return localTierProbe.functional;
+  localTierProbe = { at: Date.now(), functional: await probeCache(caches.default) };
+  return localTierProbe.functional;
+}

@@ -1,18 +1,15 @@
 import { collectionIndex } from "../retrieval/collection-index/client";
-import { requireDocument } from "../storage/documents";
+import { documentSummaries, requireDocument } from "../storage/documents";
 
 // The two reads the MCP tools need beyond search: the catalogue (D1) lists documents, the
 // collection's index object holds their chunks.
 
 export async function listDocuments(db: D1Database, collectionId: string, cursor: string | undefined, limit: number) {
-  const rows = await db
-    .prepare("SELECT id, name, status, chunk_count, metadata FROM documents WHERE collection_id = ? AND id > ? ORDER BY id LIMIT ?")
-    .bind(collectionId, cursor ?? "", limit + 1)
-    .all<{ id: string; name: string; status: string; chunk_count: number; metadata: string }>();
-  const page = rows.results.slice(0, limit);
+  const rows = await documentSummaries(db, collectionId, cursor ?? "", limit + 1);
+  const page = rows.slice(0, limit);
   return {
     documents: page.map((d) => ({ ...d, metadata: JSON.parse(d.metadata) as Record<string, unknown> })),
-    next_cursor: rows.results.length > limit ? (page[page.length - 1]?.id ?? null) : null,
+    next_cursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null,
   };
 }
 

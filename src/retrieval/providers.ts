@@ -38,11 +38,6 @@ export function selectEmbedder(env: Pick<Env, "AI" | "VECTORIZE">): Embedder {
   return selectRetrieval(env).embedder;
 }
 
-/** Where vectors live, for /healthz. */
-export function selectVectorIndex(env: Pick<Env, "AI" | "VECTORIZE">): { id: "vectorize" | "local" } {
-  return { id: selectRetrieval(env).vectorize ? "vectorize" : "local" };
-}
-
 /** The collection's embedder, refusing to mix vectors of two models in one collection. */
 export function activeEmbedderFor(env: Pick<Env, "AI" | "VECTORIZE">, collection: { embedder: string; dimensions: number }): Embedder {
   const embedder = selectEmbedder(env);

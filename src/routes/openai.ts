@@ -9,6 +9,7 @@ import { ApiError } from "../http/errors";
 import { openAiErrorBody, openAiErrorResponses } from "../http/openai-errors";
 import { json, jsonBody } from "../http/schemas";
 import { MetadataFilterSchema } from "../retrieval/filter";
+import { activeCollectionIds } from "../storage/collections";
 import { collectionForModel } from "./shared/model";
 import { answerTurn } from "./shared/turn";
 
@@ -270,10 +271,8 @@ export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
     const p = await requireAnyUse(c);
     const own = p.kind === "key" ? p.key.collection_id : null;
     if (p.kind !== "master" && !own) return c.json({ object: "list" as const, data: [] }, 200);
-    const rows = await c.env.DB.prepare("SELECT id, created_at FROM collections WHERE (?1 IS NULL OR id = ?1) ORDER BY id LIMIT 1000")
-      .bind(p.kind === "master" ? null : own)
-      .all<{ id: string; created_at: number }>();
-    const data = rows.results.map((r) => ({ id: r.id, object: "model" as const, created: r.created_at, owned_by: "docchat-edge" }));
+    const rows = await activeCollectionIds(c.env.DB, { only: p.kind === "master" ? null : own, limit: 1000 });
+    const data = rows.map((r) => ({ id: r.id, object: "model" as const, created: r.created_at, owned_by: "docchat-edge" }));
     if (own && data[0]) data.unshift({ ...data[0], id: "default" });
     return c.json({ object: "list" as const, data }, 200);
   });

@@ -5,6 +5,7 @@ import { openAiErrorResponses } from "../http/openai-errors";
 import { jsonBody } from "../http/schemas";
 import { MetadataFilterSchema } from "../retrieval/filter";
 import { search } from "../retrieval/search";
+import { documentMetadata } from "../storage/documents";
 import { collectionForModel } from "./shared/model";
 
 const Body = z
@@ -84,12 +85,8 @@ export function mountVectorStores(app: OpenAPIHono<AppEnv>): void {
     const threshold = body.ranking_options?.score_threshold ?? 0;
     const kept = hits.filter((h) => h.score >= threshold);
     const ids = [...new Set(kept.map((h) => h.document_id))];
-    const rows = ids.length
-      ? await c.env.DB.prepare("SELECT id, metadata FROM documents WHERE collection_id = ? AND id IN (SELECT value FROM json_each(?))")
-          .bind(collection.id, JSON.stringify(ids))
-          .all<{ id: string; metadata: string }>()
-      : { results: [] };
-    const attributes = new Map(rows.results.map((r) => [r.id, scalarAttributes(r.metadata)]));
+    const metadata = await documentMetadata(c.env.DB, collection.id, ids);
+    const attributes = new Map([...metadata].map(([id, json]) => [id, scalarAttributes(json)]));
     return c.json(
       {
         object: "vector_store.search_results.page" as const,

@@ -80,6 +80,15 @@ export async function listCollections(
   return rows.results;
 }
 
+/** Ids and creation times of active collections (all, or only `only`), for listings that need no counts. */
+export async function activeCollectionIds(db: D1Database, opts: { only: string | null; limit: number }): Promise<{ id: string; created_at: number }[]> {
+  const rows = await db
+    .prepare("SELECT id, created_at FROM collections WHERE status = 'active' AND (?1 IS NULL OR id = ?1) ORDER BY id LIMIT ?2")
+    .bind(opts.only, opts.limit)
+    .all<{ id: string; created_at: number }>();
+  return rows.results;
+}
+
 export async function countDocuments(db: D1Database, collectionId: string): Promise<number> {
   const row = await db.prepare("SELECT COUNT(*) AS n FROM documents WHERE collection_id = ?").bind(collectionId).first<{ n: number }>();
   return row?.n ?? 0;

@@ -296,3 +296,44 @@ export async function soleCollectionOf(db: D1Database, documentIds: string[]): P
     .first<{ n: number; collections: number; collection_id: string | null }>();
   return row && row.n === documentIds.length && row.collections === 1 ? row.collection_id : null;
 }
+
+export interface CollectionUsage {
+  documents: number;
+  bytes: number;
+  chunks: number;
+}
+
+/** What a collection holds now: documents, original bytes and indexed chunks (one query). */
+export async function collectionUsage(db: D1Database, collectionId: string): Promise<CollectionUsage> {
+  const row = await db
+    .prepare(
+      "SELECT COUNT(*) AS documents, COALESCE(SUM(size), 0) AS bytes, COALESCE(SUM(chunk_count), 0) AS chunks FROM documents WHERE collection_id = ?",
+    )
+    .bind(collectionId)
+    .first<CollectionUsage>();
+  return { documents: row?.documents ?? 0, bytes: row?.bytes ?? 0, chunks: row?.chunks ?? 0 };
+}
+
+/** The metadata JSON of some documents of a collection, by id. */
+export async function documentMetadata(db: D1Database, collectionId: string, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .prepare("SELECT id, metadata FROM documents WHERE collection_id = ? AND id IN (SELECT value FROM json_each(?))")
+    .bind(collectionId, JSON.stringify(ids))
+    .all<{ id: string; metadata: string }>();
+  return new Map(rows.results.map((r) => [r.id, r.metadata]));
+}
+
+/** A page of a collection's documents by id (id, name, status, chunk count, metadata JSON). */
+export async function documentSummaries(
+  db: D1Database,
+  collectionId: string,
+  after: string,
+  limit: number,
+): Promise<{ id: string; name: string; status: string; chunk_count: number; metadata: string }[]> {
+  const rows = await db
+    .prepare("SELECT id, name, status, chunk_count, metadata FROM documents WHERE collection_id = ? AND id > ? ORDER BY id LIMIT ?")
+    .bind(collectionId, after, limit)
+    .all<{ id: string; name: string; status: string; chunk_count: number; metadata: string }>();
+  return rows.results;
+}

@@ -16,11 +16,12 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /**
- * Extracts inputs of size n, 2n and 4n. Linear work doubles at each doubling, quadratic work
- * quadruples. Over the two doublings the ratio t(4n)/t(n) is 4 for linear work and 16 for
- * quadratic; it must stay under 9, i.e. under 3 per doubling on average. Only ratios of timings
- * taken inside this one test are compared, never an absolute figure; runs alternate and the best
- * of each size is kept, so one slow moment on a shared machine does not decide the result.
+ * Extracts inputs of size n, 2n and 4n. Linear work doubles at each doubling (ratio 2), quadratic
+ * work quadruples (ratio 4) at both. The smaller of the two per-doubling ratios must stay under 3:
+ * quadratic work fails both doublings, while a slow moment on a shared machine (garbage collection
+ * of the largest input under memory pressure, another process) can only inflate one of them. Only
+ * ratios of timings taken inside this one test are compared, never an absolute figure; runs
+ * alternate and the best of each size is kept.
  */
 async function doublingRatio(name: string, make: (n: number) => string, n: number): Promise<number> {
   const inputs = [n, 2 * n, 4 * n].map((k) => utf8(make(k)));
@@ -31,7 +32,7 @@ async function doublingRatio(name: string, make: (n: number) => string, n: numbe
     for (let k = 0; k < 3; k++) best[k] = Math.min(best[k], await timed(run(inputs[k])));
   }
   console.log(JSON.stringify({ name, n, ms: best }));
-  return best[2] / Math.max(best[0], 1);
+  return Math.min(best[1] / Math.max(best[0], 1), best[2] / Math.max(best[1], 1));
 }
 
 describe("extraction runs in linear time on pathological input", () => {
@@ -52,7 +53,7 @@ describe("extraction runs in linear time on pathological input", () => {
   for (const [label, file, make, n] of cases) {
     it(label, async () => {
       const ratio = await doublingRatio(file, make, n);
-      expect(ratio, `${label}: time(4n)/time(n) = ${ratio.toFixed(2)} (quadratic would be 16)`).toBeLessThan(9);
+      expect(ratio, `${label}: smaller per-doubling time ratio ${ratio.toFixed(2)} (linear 2, quadratic 4)`).toBeLessThan(3);
     });
   }
 });

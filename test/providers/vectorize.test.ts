@@ -123,9 +123,12 @@ describe("VectorizeStore (against the Vectorize double)", () => {
   });
 
   it("describes the index like Vectorize V2", async () => {
-    const info = (await env.TEST_VECTORIZE.describe()) as unknown as VectorizeIndexInfo;
-    expect(info.dimensions).toBe(768);
-    expect(info.vectorCount).toBeGreaterThanOrEqual(0);
+    const info = async () => (await env.TEST_VECTORIZE.describe()) as unknown as VectorizeIndexInfo;
+    const before = await info();
+    expect(before.dimensions).toBe(768);
+    // "vectorCount >= 0" could not fail: three new vectors must show in the count.
+    await store.upsert(uid(), synthetic(uid(), 3));
+    expect((await info()).vectorCount).toBeGreaterThanOrEqual(before.vectorCount + 3);
   });
 });
 

@@ -121,14 +121,16 @@ export class ExtractiveAnswerer implements AnswerProvider {
     });
 
     // A name the question asks about (a capitalised word past the first) that no source and no
-    // document name mentions: the documents are about something else ("the first iPhone").
-    // A statement answers about a name only if its own passage (or the passage's document name or
+    // document name mentions: the documents are about something else ("the first iPhone"). And a
+    // statement answers about a name only if its own passage (or the passage's document name or
     // title) mentions it: one passage naming the iPhone does not make another's "first release" about it.
+    // Most questions name nothing past their first word: tokenize the sources again only when one does.
     const names = questionNames(req.query);
     const mentionedIn = new Map<number, Set<string>>();
-    for (const src of sources) mentionedIn.set(src.n, new Set([...terms(src.text).seq, ...(contextTerms.get(src.n) ?? [])])); // headings too
+    if (names.length > 0)
+      for (const src of sources) mentionedIn.set(src.n, new Set([...terms(src.text).seq, ...(contextTerms.get(src.n) ?? [])])); // headings too
     const aboutNames = (n: number) => names.every((name) => mentionedIn.get(n)?.has(name));
-    if (!sources.some((src) => aboutNames(src.n))) return none;
+    if (names.length > 0 && !sources.some((src) => aboutNames(src.n))) return none;
 
     const N = sources.length;
     const idf = (d: number) => 1 + Math.log(1 + (N - d + 0.5) / (d + 0.5));

@@ -1,6 +1,6 @@
 import type { Settings } from "../../config";
 import { ApiError } from "../../http/errors";
-import type { AiBinding } from "../../retrieval/cloudflare/bindings";
+import type { AiBinding } from "../../cloudflare/bindings";
 import { ChatUrlAnswerer } from "./chat-url";
 import { ExtractiveAnswerer } from "./extractive";
 import { OpenAiCompatibleAnswerer } from "./openai";

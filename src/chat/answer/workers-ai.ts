@@ -1,4 +1,4 @@
-import type { AiBinding } from "../../retrieval/cloudflare/bindings";
+import type { AiBinding } from "../../cloudflare/bindings";
 import { extractCitations } from "./citations";
 import { cleanRewrite, groundedMessages, rewriteMessages } from "./prompt";
 import { sseData } from "./streaming";

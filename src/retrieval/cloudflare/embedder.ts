@@ -1,5 +1,5 @@
 import type { EmbedKind, Embedder } from "../types";
-import { type AiBinding, upstreamFailure } from "./bindings";
+import { type AiBinding, upstreamFailure } from "../../cloudflare/bindings";
 
 export const BGE_BASE_MODEL = "@cf/baai/bge-base-en-v1.5";
 const DIMENSIONS = 768;

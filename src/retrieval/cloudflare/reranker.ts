@@ -1,4 +1,4 @@
-import { type AiBinding, upstreamFailure } from "./bindings";
+import { type AiBinding, upstreamFailure } from "../../cloudflare/bindings";
 
 export const BGE_RERANKER_MODEL = "@cf/baai/bge-reranker-base";
 

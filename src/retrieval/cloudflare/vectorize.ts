@@ -1,5 +1,5 @@
 import type { VectorIndex, VectorMatch, VectorRecord } from "../types";
-import { upstreamFailure, utf8Length, type VectorizeBinding } from "./bindings";
+import { upstreamFailure, utf8Length, type VectorizeBinding } from "../../cloudflare/bindings";
 
 /** Vectorize limits (developers.cloudflare.com/vectorize/platform/limits). */
 const UPSERT_BATCH = 1000; // per Workers-binding call (the HTTP API allows 5000)

@@ -1,4 +1,4 @@
-import { ApiError } from "../../http/errors";
+import { ApiError } from "../http/errors";
 
 /**
  * What the Cloudflare providers need from their bindings. Narrower than `Ai` / `VectorizeIndex`
