@@ -11,22 +11,12 @@ import { ApiError, legacyError } from "../http/errors";
 import { errorResponses, json, jsonBody, legacyErrorResponses } from "../http/schemas";
 import { requireCachedCollection } from "../storage/collection-cache";
 import { chatUrl } from "./shared/session";
+import { SourceSchema } from "./shared/schemas";
 import { answerTurn } from "./shared/turn";
 
 type Ctx = Context<AppEnv>;
 
-const Source = z
-  .object({
-    n: z.number(),
-    document_id: z.string(),
-    document_name: z.string(),
-    chunk: z.number(),
-    score: z.number(),
-    text: z.string(),
-    page: z.number().nullable(),
-    heading: z.string().nullable(),
-  })
-  .openapi("Source");
+const Source = SourceSchema;
 
 /** The chat URL a client echoes back must be this deployment's own; it is never fetched. */
 function checkUrl(c: Ctx, url: string | undefined): void {

@@ -11,6 +11,7 @@ import { json, jsonBody } from "../http/schemas";
 import { MetadataFilterSchema } from "../retrieval/filter";
 import { activeCollectionIds } from "../storage/collections";
 import { collectionForModel } from "./shared/model";
+import { SourceSchema } from "./shared/schemas";
 import { answerTurn } from "./shared/turn";
 
 
@@ -60,17 +61,8 @@ export const ChatCompletionBody = z
     example: { model: "default", messages: [{ role: "user", content: "When does the office open?" }], stream: false },
   });
 
-const CompletionSource = z
-  .object({
-    n: z.number(),
-    document_id: z.string(),
-    document_name: z.string(),
-    chunk: z.number(),
-    score: z.number(),
-    text: z.string(),
-    page: z.number().nullable(),
-  })
-  .openapi("CompletionSource");
+// The issue-specified shape: the chat routes' source without its heading.
+const CompletionSource = SourceSchema.omit({ heading: true }).openapi("CompletionSource");
 
 const Usage = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() });
 
