@@ -92,7 +92,7 @@ async function call(step, path, init) {
 
 const key = masterKey();
 
-const health = await call("healthz", "/healthz");
+const health = await call("healthz", "/healthz", { headers: { "X-Master-API-Key": key } });
 console.log(`server ${base}: ${health.status}; answerer ${health.providers?.answerer?.id ?? "none"}`);
 
 // 1. Upload and index a document. With the master key and no collection_id, a new collection is made.

@@ -139,7 +139,8 @@ async function main() {
     let health = null;
     while (Date.now() < deadline && child.exitCode === null) {
       try {
-        const res = await fetch(`${base}/healthz`);
+        // Provider details are for the master key only.
+        const res = await fetch(`${base}/healthz`, { headers: { "X-Master-API-Key": master } });
         if (res.ok) {
           health = await res.json();
           break;
