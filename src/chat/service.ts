@@ -1,5 +1,5 @@
 import type { Settings } from "../config";
-import { search } from "../retrieval/search";
+import { type SearchHit, search } from "../retrieval/search";
 import type { MetadataFilter } from "../retrieval/filter";
 import type { Collection } from "../storage/collections";
 import { selectProviders } from "./providers";
@@ -34,6 +34,25 @@ export interface PublicSource {
   text: string;
   page: number | null;
   heading: string | null;
+}
+
+/** Search hits as an answer's numbered sources ([1] is the best hit). */
+export function numberedSources(hits: SearchHit[]): PublicSource[] {
+  return hits.map((h, i) => ({
+    n: i + 1,
+    document_id: h.document_id,
+    document_name: h.document_name,
+    chunk: h.ordinal,
+    score: h.score,
+    text: h.text,
+    page: h.page,
+    heading: h.heading,
+  }));
+}
+
+/** A source in the shape OpenAI-style and MCP clients get: without the heading. */
+export function sourceWithoutHeading({ heading: _heading, ...rest }: PublicSource): Omit<PublicSource, "heading"> {
+  return rest;
 }
 
 export interface ChatAnswer {
@@ -76,16 +95,7 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
     documentIds: req.documentIds,
     filter: req.filter,
   });
-  const sources: PublicSource[] = hits.map((h, i) => ({
-    n: i + 1,
-    document_id: h.document_id,
-    document_name: h.document_name,
-    chunk: h.ordinal,
-    score: h.score,
-    text: h.text,
-    page: h.page,
-    heading: h.heading,
-  }));
+  const sources = numberedSources(hits);
   const passages: SourcePassage[] = sources.map((s) => ({
     n: s.n,
     document_id: s.document_id,

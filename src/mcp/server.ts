@@ -5,7 +5,7 @@ import { z } from "zod";
 import { toApiError } from "../http/errors";
 import { assertCollectionAccess, requireScope } from "../auth/authenticate";
 import type { Principal, Scope } from "../auth/principal";
-import type { ChatAnswer, ChatTurn } from "../chat/service";
+import { type ChatAnswer, type ChatTurn, numberedSources, sourceWithoutHeading } from "../chat/service";
 import { ApiError } from "../http/errors";
 import { MetadataFilterSchema } from "../retrieval/filter";
 import { search } from "../retrieval/search";
@@ -96,15 +96,7 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
     guard("search_documents", async ({ query, top_k, filter, collection_id }) => {
       const collection = await collectionFor(collection_id);
       const hits = await search(ctx.env, collection, { query, topK: top_k, mode: "hybrid", filter });
-      const results = hits.map((h, i) => ({
-        n: i + 1,
-        document_id: h.document_id,
-        document_name: h.document_name,
-        chunk: h.ordinal,
-        score: h.score,
-        text: h.text,
-        page: h.page,
-      }));
+      const results = numberedSources(hits).map(sourceWithoutHeading);
       const text = results.length
         ? results.map((r) => `[${r.n}] ${r.document_name} (chunk ${r.chunk}, score ${r.score.toFixed(3)})\n${r.text}`).join("\n\n")
         : "No passage matched.";
@@ -129,15 +121,7 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
     guard("ask", async ({ question, top_k, collection_id }) => {
       const collection = await collectionFor(collection_id);
       const a = await ctx.answer(collection, question, [], top_k);
-      const sources = a.sources.map((s) => ({
-        n: s.n,
-        document_id: s.document_id,
-        document_name: s.document_name,
-        chunk: s.chunk,
-        score: s.score,
-        text: s.text,
-        page: s.page,
-      }));
+      const sources = a.sources.map(sourceWithoutHeading);
       const list = sources.map((s) => `[${s.n}] ${s.document_name} (chunk ${s.chunk})`).join("\n");
       return structured({ answer: a.answer, sources, citations: a.citations }, list ? `${a.answer}\n\nSources:\n${list}` : a.answer);
     }),

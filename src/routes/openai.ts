@@ -3,7 +3,7 @@ import { streamSSE } from "hono/streaming";
 import { requireAnyUse, requireKeyOrMaster } from "../auth/authenticate";
 import { randomToken } from "../util/crypto";
 import { countTokens } from "../retrieval/chunker/tokens";
-import { type ChatAnswer, type ChatTurn, type PublicSource, prepareChat } from "../chat/service";
+import { type ChatAnswer, type ChatTurn, type PublicSource, prepareChat, sourceWithoutHeading } from "../chat/service";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { openAiErrorBody, openAiErrorResponses } from "../http/openai-errors";
@@ -136,15 +136,7 @@ export function splitMessages(messages: z.infer<typeof Message>[]): { instructio
 }
 
 function publicSources(sources: PublicSource[]): z.infer<typeof CompletionSource>[] {
-  return sources.map((s) => ({
-    n: s.n,
-    document_id: s.document_id,
-    document_name: s.document_name,
-    chunk: s.chunk,
-    score: s.score,
-    text: s.text,
-    page: s.page,
-  }));
+  return sources.map(sourceWithoutHeading);
 }
 
 /** Provider-reported usage; when the provider reports none (local answerers), counted with the chunker's tokenizer. */

@@ -26,41 +26,17 @@ import {
   listDocuments,
   markFailedRow,
   markRetrying,
-  originalKey,
   requeueCollectionPage,
   requeueDocumentRow,
   requeueStuck,
 } from "../../src/storage/documents";
 
+import { documentRow } from "./rows";
+
 const db = () => env.DB;
 const newCollection = () => createCollection(db(), { name: "catalogue", embedder: "local-hash-v1", dimensions: 384 });
 
-function row(collectionId: string, i: number, patch: Partial<DocumentRow> = {}): DocumentRow {
-  const id = `doc_cat_${crypto.randomUUID().slice(0, 8)}_${String(i).padStart(3, "0")}`;
-  const t = Math.floor(Date.now() / 1000);
-  return {
-    id,
-    collection_id: collectionId,
-    name: `${i}.txt`,
-    content_type: "text/plain",
-    kind: "text",
-    size: 10,
-    sha256: crypto.randomUUID(),
-    r2_key: originalKey(collectionId, id),
-    status: "queued",
-    error_code: null,
-    error_message: null,
-    chunk_count: 0,
-    char_count: 0,
-    pages: null,
-    metadata: "{}",
-    generation: 1,
-    pending_vectors: 0,
-    created_at: t,
-    updated_at: t,
-    ...patch,
-  };
-}
+const row = (collectionId: string, i: number, patch: Partial<DocumentRow> = {}) => documentRow(collectionId, i, patch, "doc_cat");
 
 describe("collections", () => {
   it("create, get, list and count; a collection marked deleting reads as gone but keeps its row", async () => {

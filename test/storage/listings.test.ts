@@ -9,40 +9,19 @@ import {
   documentMetadata,
   documentSummaries,
   insertQueuedDocument,
-  originalKey,
   soleCollectionOf,
 } from "../../src/storage/documents";
 import { collectionKeyIds, insertKeyRow, keyHashAndRevocation, keyRowsPage, markKeyRevoked } from "../../src/storage/keys";
+
+import { documentRow } from "./rows";
 
 const db = () => env.DB;
 const newCollection = () => createCollection(db(), { name: "listings", embedder: "local-hash-v1", dimensions: 384 });
 const now = () => Math.floor(Date.now() / 1000);
 
-function doc(collectionId: string, i: number, patch: Partial<DocumentRow> = {}): DocumentRow {
-  const id = `doc_lst_${crypto.randomUUID().slice(0, 8)}_${i}`;
-  return {
-    id,
-    collection_id: collectionId,
-    name: `${i}.txt`,
-    content_type: "text/plain",
-    kind: "text",
-    size: 100 * i,
-    sha256: crypto.randomUUID(),
-    r2_key: originalKey(collectionId, id),
-    status: "queued",
-    error_code: null,
-    error_message: null,
-    chunk_count: 0,
-    char_count: 0,
-    pages: null,
-    metadata: "{}",
-    generation: 1,
-    pending_vectors: 0,
-    created_at: now(),
-    updated_at: now(),
-    ...patch,
-  };
-}
+// Sizes grow with i (100 bytes each), which the usage test sums.
+const doc = (collectionId: string, i: number, patch: Partial<DocumentRow> = {}) =>
+  documentRow(collectionId, i, { size: 100 * i, ...patch }, "doc_lst");
 
 describe("api_keys", () => {
   it("insert, page (active only unless asked), revoke once, and a collection's key ids", async () => {
