@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
@@ -25,6 +26,13 @@ async function sharedFiles(request: Request): Promise<Response> {
     return new Response(code ?? "error", { status: 404 });
   }
 }
+
+// The doubles run on the app's compatibility date (declared once, in wrangler.jsonc).
+const COMPATIBILITY_DATE = (() => {
+  const date = /"compatibility_date"\s*:\s*"([\d-]+)"/.exec(readFileSync(path.join(__dirname, "wrangler.jsonc"), "utf8"))?.[1];
+  if (!date) throw new Error("wrangler.jsonc has no compatibility_date");
+  return date;
+})();
 
 // Secrets for the test pool only: random per run, never committed, never defaults in the code.
 const testSecret = () => `test-${crypto.randomUUID()}-${crypto.randomUUID()}`;
@@ -61,8 +69,9 @@ export default defineConfig(async () => {
           },
           // A tight copy of the IP limiter for the abuse tests (the real one's limit is in wrangler.jsonc).
           ratelimits: {
-            IP_RATE_LIMITER: { simple: { limit: 600, period: 60 } },
-            TEST_IP_RATE_LIMITER: { simple: { limit: 3, period: 60 } },
+            // miniflare 5 requires a namespace_id per limiter (counters are kept per namespace).
+            IP_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 600, period: 60 } },
+            TEST_IP_RATE_LIMITER: { namespace_id: "9001", simple: { limit: 3, period: 60 } },
           },
           // Doubles of the services that have no local simulator, bound under test-only names so the
           // app picks its local providers by default; tests that exercise the Cloudflare providers
@@ -77,7 +86,7 @@ export default defineConfig(async () => {
               name: "cloudflare-doubles",
               modules: true,
               scriptPath: path.join(__dirname, "test/doubles/cloudflare-doubles.mjs"),
-              compatibilityDate: "2026-04-20",
+              compatibilityDate: COMPATIBILITY_DATE,
             },
           ],
         },

@@ -19,3 +19,15 @@ declare global {
     }
   }
 }
+
+// @cloudflare/vitest-pool-workers 0.23 declares `runInDurableObject<O extends DurableObject |
+// Rpc.DurableObject>`, which cannot infer O from the stubs of workers-types 5 (whose stubs are
+// `DurableObjectStub<T extends Rpc.DurableObjectBranded>`): the callback's instance type fell back to
+// the constraint. This overload (same runtime function) infers it again, so tests keep writing
+// `runInDurableObject(stub, async (index: CollectionIndex) => ...)`.
+declare module "cloudflare:test" {
+  export function runInDurableObject<O extends Rpc.DurableObjectBranded, R>(
+    stub: DurableObjectStub<O>,
+    callback: (instance: O, state: DurableObjectState) => R | Promise<R>,
+  ): Promise<R>;
+}

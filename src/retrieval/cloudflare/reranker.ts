@@ -16,10 +16,13 @@ export class WorkersAiReranker {
     if (texts.length === 0) return [];
     let res: unknown;
     try {
-      res = await this.ai.run(BGE_RERANKER_MODEL, {
+      // workers-types 5.20261117 lost the model's required `query` field from its generated input type
+      // (the doc comment is still there); the model's schema still requires it, so it is added back here.
+      const input: Ai_Cf_Baai_Bge_Reranker_Base_Input & { query: string } = {
         query: query.trim() || " ",
         contexts: texts.map((text) => ({ text: text.length > 0 ? text : " " })),
-      });
+      };
+      res = await this.ai.run(BGE_RERANKER_MODEL, input);
     } catch (err) {
       throw upstreamFailure("reranking", err);
     }
