@@ -1,12 +1,20 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Context } from "hono";
 import { requireAnyUse } from "../auth/authenticate";
 import type { AppEnv } from "../http/context";
 import { ApiError, errorBody, toApiError } from "../http/errors";
 import { errorResponses } from "../http/schemas";
-import { buildMcpServer } from "../mcp/server";
 import { answerTurn } from "./shared/turn";
+
+/**
+ * The MCP SDK (with its JSON-schema validators and zod 3 copy, about 0.6 MiB) is loaded on the first
+ * /mcp request, not at start-up: every cold isolate would otherwise evaluate it for /healthz, search
+ * and chat too. The bundler keeps it in the one upload, wrapped to be evaluated on first use.
+ */
+const loadMcp = () =>
+  Promise.all([import("../mcp/server"), import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js")]).then(
+    ([{ buildMcpServer }, { WebStandardStreamableHTTPServerTransport }]) => ({ buildMcpServer, WebStandardStreamableHTTPServerTransport }),
+  );
 
 const describeRoute = (method: "post" | "get" | "delete") =>
   createRoute({
@@ -54,6 +62,7 @@ async function handle(c: Context<AppEnv>): Promise<Response> {
       "WWW-Authenticate": 'Bearer realm="docchat-edge", error="invalid_token"',
     });
   }
+  const { buildMcpServer, WebStandardStreamableHTTPServerTransport } = await loadMcp();
   const server = buildMcpServer({
     env: c.env,
     principal,

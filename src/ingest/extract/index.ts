@@ -8,13 +8,17 @@
 import { ApiError } from "../../http/errors";
 import { charsetFromContentType, decodeText } from "./decode";
 import { type DocumentKind, detectKind, extensionOf } from "./detect";
-import { extractDocx } from "./docx";
 import { htmlToText } from "./html";
 import { markdownToText } from "./markdown";
 import { assertLineCount } from "./limits";
 import { isBlank, normalizeText } from "./normalize";
-import { extractPdf } from "./pdf";
 import { csvToText, jsonToText } from "./structured";
+
+// PDF (pdf.js via unpdf, the CMap table) and DOCX (mammoth and its zip reader) are loaded by the
+// dispatch below on the first document of that kind: a cold isolate serving /healthz, search or chat
+// never evaluates them. The bundler keeps them in the one upload, wrapped to be evaluated on first use.
+const loadPdf = () => import("./pdf");
+const loadDocx = () => import("./docx");
 
 export type { DocumentKind } from "./detect";
 export { detectKind } from "./detect";
@@ -68,10 +72,12 @@ export async function extract(bytes: Uint8Array, opts: ExtractOptions): Promise<
 
 async function extractKind(kind: DocumentKind, bytes: Uint8Array, opts: ExtractOptions, maxChars: number): Promise<ExtractedDocument> {
   if (kind === "pdf") {
+    const { extractPdf } = await loadPdf();
     const { text, pages, title } = await extractPdf(bytes, maxChars);
     return withTitle({ kind, text, pages }, title);
   }
   if (kind === "docx") {
+    const { extractDocx } = await loadDocx();
     const { text, title } = await extractDocx(bytes);
     return withTitle({ kind, text: normalizeText(text) }, title);
   }
