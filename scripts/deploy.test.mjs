@@ -132,7 +132,7 @@ test("--plan changes nothing; secrets from the environment are used as given", a
     dimensions,
     environ: { MASTER_API_KEY: "mk_from_env_0123456789012345678901234567890" },
     log: () => {},
-    smoke: async (url, key) => smoked.push(key),
+    smoke: async (_url, key) => smoked.push(key),
   });
   assert.deepEqual(r.created, ["queue docchat-ingest-dlq", "Vectorize index docchat-chunks (768 dimensions, cosine)"]);
   assert.deepEqual(smoked, ["mk_from_env_0123456789012345678901234567890"]);
