@@ -5,6 +5,11 @@
 //
 // Size: every file wrangler would upload (source maps and its README excluded), raw and gzip
 // (level 9 per file), next to wrangler's own "Total Upload ... / gzip ..." line.
+// Modules: from esbuild's metafile, the bytes evaluated at start-up (static imports from the entry:
+// what a cold isolate runs before /healthz, a search or a chat turn) vs. those loaded on first use
+// (dynamic `import()`: pdf.js, CMaps, mammoth, the MCP SDK), per package (bench/lib/eager.mjs).
+// Start-up CPU: `wrangler check startup` (a CPU profile of the Worker's top level in local workerd;
+// "active" = sampled non-idle time, garbage collection included).
 // Start-up: spawn of `wrangler dev` (migrations already applied, not counted) to the first 200 on
 // /healthz, which includes wrangler's own esbuild bundling; then the latency of the first requests
 // of a fresh worker (health, first D1 write, first Durable Object call through a search).
@@ -15,6 +20,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { apiClient } from "./lib/api.mjs";
+import { byGroup, eagerModules } from "./lib/eager.mjs";
 import { snapshotSource, startServer, wranglerSync } from "./lib/server.mjs";
 import { checkQuiet, fmt, loadAvg, machineInfo, parseArgs, printTable, writeResult } from "./lib/util.mjs";
 
@@ -33,7 +39,8 @@ export async function bundleSize() {
   try {
     const sourceHash = snapshotSource(src);
     const t0 = performance.now();
-    const r = wranglerSync(["deploy", "--dry-run", "--outdir", outdir], { cwd: src });
+    const metafile = path.join(work, "meta.json");
+    const r = wranglerSync(["deploy", "--dry-run", "--outdir", outdir, "--metafile", metafile], { cwd: src });
     const buildMs = performance.now() - t0;
     const out = r.stdout + r.stderr;
     if (r.status !== 0) throw new Error(`wrangler deploy --dry-run failed (exit ${r.status}):\n${out.split("\n").slice(-30).join("\n")}`);
@@ -45,7 +52,14 @@ export async function bundleSize() {
       })
       .sort((a, b) => b.bytes - a.bytes);
     const m = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/.exec(out);
+    const split = eagerModules(JSON.parse(readFileSync(metafile, "utf8")));
+    const startup = startupCpu(src, work);
     return {
+      evaluated_at_startup_bytes: split.eagerBytes,
+      loaded_on_first_use_bytes: split.lazyBytes,
+      evaluated_at_startup_by_package: Object.fromEntries(byGroup(split.eager).slice(0, 15)),
+      loaded_on_first_use_by_package: Object.fromEntries(byGroup(split.lazy).slice(0, 10)),
+      startup_cpu: startup,
       source_hash: sourceHash,
       build_ms: buildMs,
       total_bytes: files.reduce((a, f) => a + f.bytes, 0),
@@ -56,6 +70,23 @@ export async function bundleSize() {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** `wrangler check startup`: CPU profile of the Worker's top-level evaluation (works offline). */
+export function startupCpu(cwd, work) {
+  const r = wranglerSync(["check", "startup", "--outfile", path.join(work, "startup.cpuprofile")], { cwd });
+  const out = r.stdout + r.stderr;
+  const num = (re) => {
+    const m = re.exec(out);
+    return m ? Number(m[1]) : null;
+  };
+  if (r.status !== 0) return { error: out.split("\n").slice(-10).join("\n") };
+  return {
+    active_ms: num(/Active:\s*([\d.]+)\s*ms/),
+    gc_ms: num(/including\s*([\d.]+)\s*ms garbage collection/),
+    sampled_ms: num(/Sampled time:\s*([\d.]+)\s*ms/),
+    samples: num(/Samples:\s*(\d+)/),
+  };
 }
 
 /** One cold start: spawn -> healthy, then the first requests of the fresh worker. */
@@ -109,6 +140,20 @@ export function printBundle(r) {
         : []),
       ...r.size.files.slice(0, 5).map((f) => [`  ${f.file}`, kib(f.bytes), kib(f.gzip_bytes)]),
     ],
+  );
+  printTable(
+    ["modules in the bundle", "bytes"],
+    [
+      ["evaluated at start-up (before the first search)", kib(r.size.evaluated_at_startup_bytes)],
+      ...Object.entries(r.size.evaluated_at_startup_by_package).slice(0, 6).map(([g, b]) => [`  ${g}`, kib(b)]),
+      ["loaded on first use (dynamic import)", kib(r.size.loaded_on_first_use_bytes)],
+      ...Object.entries(r.size.loaded_on_first_use_by_package).slice(0, 6).map(([g, b]) => [`  ${g}`, kib(b)]),
+    ],
+  );
+  const cpu = r.size.startup_cpu;
+  printTable(
+    ["start-up CPU (wrangler check startup)", "ms"],
+    cpu.error ? [["failed", cpu.error]] : [["active (incl. GC)", fmt(cpu.active_ms)], ["  garbage collection", fmt(cpu.gc_ms)]],
   );
   const m = r.startup.median;
   printTable(
