@@ -46,7 +46,7 @@ export const need = {
 };
 
 /** Rate units a request spends from its key's (or session's) budget; the amounts are settings. */
-export type Cost = "read" | "chat" | "upload" | "reindex";
+export type Cost = "unit" | "chat" | "upload" | "reindex";
 
 /**
  * Error bodies: the API's envelope `{error: {code, message, request_id}}`; the original service's
@@ -57,7 +57,7 @@ export type ErrorShape = "envelope" | "legacy" | "openai";
 
 export interface Access {
   need: Need;
-  /** Default `read` (1 unit). */
+  /** Default `unit` (1). */
   cost?: Cost;
   /** Default `envelope`. */
   errors?: ErrorShape;
@@ -222,9 +222,10 @@ export function endpointTable(routes: Declared[]): string {
   const order = (d: Declared) => `${d.path} ${["get", "post", "put", "patch", "delete"].indexOf(d.method)}`;
   const rows = [...routes].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
   const lines = ["| method | path | credentials | rate cost | errors |", "|---|---|---|---|---|"];
+  const cost = (d: Declared) => (d.access.need.kind === "public" ? "—" : d.access.cost && d.access.cost !== "unit" ? d.access.cost : "1");
   for (const d of rows) {
     lines.push(
-      `| ${d.method.toUpperCase()} | \`${d.path}\` | ${describeNeed(d.access.need)} | ${d.access.cost ?? "read"} | ${d.access.errors ?? "envelope"} |`,
+      `| ${d.method.toUpperCase()} | \`${d.path}\` | ${describeNeed(d.access.need)} | ${cost(d)} | ${d.access.errors ?? "envelope"} |`,
     );
   }
   return lines.join("\n");

@@ -25,10 +25,10 @@ export interface ToolContext {
 
 /** Each tool's scope and rate cost: a tool call is charged like the HTTP route that does the same. */
 const TOOLS: Record<string, { scope: Scope; cost: Cost }> = {
-  search_documents: { scope: "read", cost: "read" },
+  search_documents: { scope: "read", cost: "unit" },
   ask: { scope: "chat", cost: "chat" },
-  list_documents: { scope: "read", cost: "read" },
-  read_document: { scope: "read", cost: "read" },
+  list_documents: { scope: "read", cost: "unit" },
+  read_document: { scope: "read", cost: "unit" },
 };
 
 const collectionArg = z

@@ -15,7 +15,6 @@ import { collectionForModel } from "./shared/model";
 import { SourceSchema } from "./shared/schemas";
 import { answerTurn } from "./shared/turn";
 
-
 // ------------------------------------------------------------------------------------------------
 // ------------------------------------------------------------------------------------------------
 // POST /v1/chat/completions
