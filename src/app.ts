@@ -3,11 +3,12 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { AccessTable } from "./auth/access";
 import { authenticateFirst, refuseBlockedAddresses } from "./auth/middleware";
 import { parseSettings } from "./config";
 import type { AppEnv } from "./http/context";
-import { ApiError, errorBody, LEGACY_PATHS, toApiError } from "./http/errors";
-import { isOpenAiPath, openAiErrorBody } from "./http/openai-errors";
+import { ApiError, errorBody, toApiError } from "./http/errors";
+import { openAiErrorBody } from "./http/openai-errors";
 import { ipRateLimit } from "./auth/rate-limit";
 
 /** Shapes every zod validation failure into the one error envelope. */
@@ -24,10 +25,13 @@ export function newApp(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({ defaultHook: (result) => validationHook(result) });
 }
 
+const tables = new WeakMap<object, AccessTable>();
 
-/** Upload routes set their own, larger limit (MAX_UPLOAD_BYTES). */
-function isUploadPath(path: string): boolean {
-  return path === "/make_embedding" || /^\/v1\/collections\/[^/]+\/documents$/.test(path);
+/** The access declarations of an app built by createApp (tests read them to walk the API). */
+export function accessTableOf(app: OpenAPIHono<AppEnv>): AccessTable {
+  const t = tables.get(app);
+  if (!t) throw new Error("not an app built by createApp");
+  return t;
 }
 
 /** Top-level app: request ids, security headers, CORS allow-list, one error envelope. */
@@ -53,11 +57,15 @@ export function createApp(mount: (app: OpenAPIHono<AppEnv>) => void): OpenAPIHon
   // Order matters: the address limit, then credentials, and only then anything that reads a body.
   app.use("*", refuseBlockedAddresses());
   app.use("*", ipRateLimit());
-  app.use("*", authenticateFirst());
+  // The declarations are read from the routes once they are all mounted (below).
+  const table = () => accessTableOf(app);
+  app.use("*", authenticateFirst(table));
 
   app.use("*", async (c, next) => {
-    if (c.req.method === "GET" || c.req.method === "HEAD" || isUploadPath(new URL(c.req.url).pathname)) return next();
-    const max = c.var.settings.MAX_JSON_BYTES;
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    // The declared body kind chooses the limit: uploads (multipart files) get MAX_UPLOAD_BYTES × 2.
+    const upload = c.get("access")?.body === "upload";
+    const max = upload ? c.var.settings.MAX_UPLOAD_BYTES * 2 : c.var.settings.MAX_JSON_BYTES;
     return bodyLimit({
       maxSize: max,
       onError: () => {
@@ -67,6 +75,7 @@ export function createApp(mount: (app: OpenAPIHono<AppEnv>) => void): OpenAPIHon
   });
 
   mount(app);
+  tables.set(app, AccessTable.fromApp(app));
 
   app.notFound((c) => {
     const err = new ApiError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);
@@ -79,11 +88,19 @@ export function createApp(mount: (app: OpenAPIHono<AppEnv>) => void): OpenAPIHon
       // Internal detail goes to the logs only, tied to the request id the client sees.
       console.error(JSON.stringify({ request_id: rid, code: apiErr.code, error: String(err), cause: String(apiErr.cause ?? "") }));
     }
-    const path = new URL(c.req.url).pathname;
-    const res = isOpenAiPath(path)
-      ? c.json(openAiErrorBody(apiErr), apiErr.status)
-      : c.json(errorBody(apiErr, rid, LEGACY_PATHS.has(path)), apiErr.status);
+    // The shape the route declares (errors raised before the auth middleware matched it included).
+    const access = c.get("access") ?? accessTableOf(app).match(c.req.method, c.req.path)?.access;
+    const shape = access?.errors ?? "envelope";
+    const res =
+      shape === "openai"
+        ? c.json(openAiErrorBody(apiErr), apiErr.status)
+        : c.json(errorBody(apiErr, rid, shape === "legacy"), apiErr.status);
     for (const [k, v] of Object.entries(apiErr.headers ?? {})) res.headers.set(k, v);
+    if (apiErr.status === 401 && access?.bearerChallenge) {
+      res.headers.set("WWW-Authenticate", 'Bearer realm="docchat-edge", error="invalid_token"');
+    }
+    // A refused request still tells its client what is left of its budget.
+    for (const [k, v] of Object.entries(c.get("rateLimitHeaders") ?? {})) if (!res.headers.has(k)) res.headers.set(k, v);
     return res;
   });
   return app;

@@ -491,16 +491,21 @@ describe("quotas on the original's ingestion paths", () => {
 
 describe("request costs", () => {
   it("a collection reindex costs RATE_COST_REINDEX, one document's reindex an upload's, a read 1", async () => {
-    const { costOf } = await import("../src/auth/middleware");
+    const { accessTableOf, createApp } = await import("../src/app");
+    const { mountRoutes } = await import("../src/routes");
+    const { costUnits } = await import("../src/auth/access");
     const { parseSettings } = await import("../src/config");
     const s = parseSettings({});
-    expect(costOf("POST", "/v1/collections/col_x/reindex", s)).toBe(s.RATE_COST_REINDEX);
-    expect(costOf("POST", "/v1/collections/col_x/documents/doc_y/reindex", s)).toBe(s.RATE_COST_UPLOAD);
-    expect(costOf("POST", "/v1/collections/col_x/documents", s)).toBe(s.RATE_COST_UPLOAD);
-    expect(costOf("POST", "/v1/chat", s)).toBe(s.RATE_COST_CHAT);
-    expect(costOf("POST", "/api/chat", s)).toBe(s.RATE_COST_CHAT);
-    expect(costOf("POST", "/v1/collections/col_x/search", s)).toBe(1);
-    expect(costOf("GET", "/v1/collections/col_x", s)).toBe(1);
+    const table = accessTableOf(createApp(mountRoutes));
+    const costOf = (method: string, path: string) => costUnits(table.match(method, path)?.access.cost, s);
+    expect(costOf("POST", "/v1/collections/col_x/reindex")).toBe(s.RATE_COST_REINDEX);
+    expect(costOf("POST", "/v1/collections/col_x/documents/doc_y/reindex")).toBe(s.RATE_COST_UPLOAD);
+    expect(costOf("POST", "/v1/collections/col_x/documents")).toBe(s.RATE_COST_UPLOAD);
+    expect(costOf("POST", "/v1/chat")).toBe(s.RATE_COST_CHAT);
+    expect(costOf("POST", "/api/chat")).toBe(s.RATE_COST_CHAT);
+    expect(costOf("POST", "/v1/chat/completions")).toBe(s.RATE_COST_CHAT);
+    expect(costOf("POST", "/v1/collections/col_x/search")).toBe(1);
+    expect(costOf("GET", "/v1/collections/col_x")).toBe(1);
     expect([s.RATE_COST_CHAT, s.RATE_COST_UPLOAD, s.RATE_COST_REINDEX]).toEqual([5, 5, 50]);
   });
 });

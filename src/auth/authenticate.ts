@@ -27,6 +27,16 @@ function established(c: Ctx): Principal | undefined {
   return c.get("principal") as Principal | undefined;
 }
 
+/**
+ * The request's principal, for handlers: the auth middleware set it from the route's declaration.
+ * Its absence (a route declared public by mistake) is a 401, never a 500.
+ */
+export function principalOf(c: Ctx): Principal {
+  const p = established(c);
+  if (!p) throw new ApiError("unauthorized", "Credentials are required");
+  return p;
+}
+
 /** `X-Master-API-Key` only, as the original's /get_temp_api_key. */
 export async function requireMaster(c: Ctx, legacy = false): Promise<Principal> {
   parseSecrets(c.env); // fail closed before looking at credentials

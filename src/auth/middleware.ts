@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { Settings } from "../config";
 import { parseSecrets } from "../config";
 import type { AppEnv } from "../http/context";
-import { ApiError, LEGACY_PATHS, legacyError } from "../http/errors";
+import { ApiError, legacyError } from "../http/errors";
+import { type AccessTable, costUnits, type Need } from "./access";
 import { clientIp, rateLimited, rateLimitHeaders, setResponseHeaders } from "./rate-limit";
 import { isMasterKey, looksLikeJwt, requireKeyOrMaster, requireLegacyTempKey, requireMaster, requireSessionToken } from "./authenticate";
 import { type Bucket, guardName, guardStub } from "./guard-do";
@@ -11,58 +11,16 @@ import type { Principal, Scope } from "./principal";
 
 type Ctx = Context<AppEnv>;
 
-/** What a route demands, decided from method and path alone: no body is needed to know it. */
-export type Need =
-  | { kind: "public" }
-  | { kind: "master"; legacy: boolean }
-  | { kind: "key"; scope: Scope }
-  | { kind: "legacy-temp-key" }
-  | { kind: "start-chat" }
-  | { kind: "session"; legacy: boolean }
-  | { kind: "session-or-key"; scope: Scope }
-  | { kind: "session-or-master" }
-  | { kind: "optional-master" };
-
-export function needOf(method: string, path: string): Need {
-  const m = method.toUpperCase();
-  if (path === "/healthz") return { kind: "optional-master" };
-  if (path === "/get_temp_api_key") return { kind: "master", legacy: true };
-  if (path === "/v1/keys" || path.startsWith("/v1/keys/")) return { kind: "master", legacy: false };
-  if (path === "/api/start_chat") return { kind: "legacy-temp-key" };
-  if (path === "/start_chat") return { kind: "start-chat" };
-  if (path === "/api/chat" || path === "/chat") return { kind: "session", legacy: true };
-  if (path === "/v1/chat") return { kind: "session-or-key", scope: "chat" };
-  if (path.startsWith("/v1/sessions/")) return { kind: "session-or-master" };
-  if (path === "/make_embedding") return { kind: "key", scope: "write" };
-  if (path === "/v1/collections") return m === "POST" ? { kind: "master", legacy: false } : { kind: "key", scope: "read" };
-  if (path.startsWith("/v1/collections/")) {
-    const rest = path.slice("/v1/collections/".length);
-    if (m === "DELETE" && !rest.includes("/")) return { kind: "master", legacy: false };
-    if (m === "GET" || m === "HEAD" || (m === "POST" && rest.endsWith("/search"))) return { kind: "key", scope: "read" };
-    return { kind: "key", scope: "write" };
-  }
-  return { kind: "public" };
-}
-
-/** Cost units a request spends from its key's budget: answers and re-embedding cost more than reads. */
-export function costOf(method: string, path: string, s: Settings): number {
-  if (path === "/v1/chat" || path === "/api/chat" || path === "/chat") return s.RATE_COST_CHAT;
-  // A collection's reindex re-embeds all of it; one document's costs what its upload did.
-  if (method === "POST" && /^\/v1\/collections\/[^/]+\/reindex$/.test(path)) return s.RATE_COST_REINDEX;
-  if (method === "POST" && path.endsWith("/reindex")) return s.RATE_COST_UPLOAD;
-  if (method === "POST" && (path === "/make_embedding" || path.endsWith("/documents") || path === "/start_chat")) return s.RATE_COST_UPLOAD;
-  return 1;
-}
-
-async function resolve(c: Ctx, need: Need): Promise<Principal> {
+/** How `need` is checked: the credential it names, from the headers alone. */
+async function resolve(c: Ctx, need: Need, legacy: boolean): Promise<Principal> {
   switch (need.kind) {
     case "master":
-      return requireMaster(c, need.legacy);
-    case "optional-master":
+      return requireMaster(c, legacy);
+    case "public-or-master":
       return requireMaster(c);
     case "key":
-      return requireKeyOrMaster(c, need.scope);
-    case "legacy-temp-key":
+      return requireKeyWithAnyScope(c, need.scopes);
+    case "temp-key":
       return { kind: "key", key: await requireLegacyTempKey(c) };
     case "start-chat": {
       if (await isMasterKey(c, c.req.header("X-Master-API-Key"))) return { kind: "master" };
@@ -74,18 +32,34 @@ async function resolve(c: Ctx, need: Need): Promise<Principal> {
       return { kind: "key", key };
     }
     case "session":
-      return { kind: "session", claims: await requireSessionToken(c, need.legacy) };
+      return { kind: "session", claims: await requireSessionToken(c, legacy) };
     case "session-or-key":
       if (looksLikeJwt(c.req.header("Authorization"))) return { kind: "session", claims: await requireSessionToken(c, false) };
-      return requireKeyOrMaster(c, need.scope);
+      return requireKeyWithAnyScope(c, need.scopes);
     case "session-or-master": {
       const master = c.req.header("X-Master-API-Key");
       if (master !== undefined) return requireMaster(c);
       return { kind: "session", claims: await requireSessionToken(c, false) };
     }
-    default:
-      throw new ApiError("internal_error", "Unknown authentication requirement");
+    case "public":
+      throw new ApiError("internal_error", "A public route has no principal to resolve");
   }
+}
+
+/** The master key, or a temporary key holding one of `scopes` (the first scope names the refusal). */
+async function requireKeyWithAnyScope(c: Ctx, scopes: readonly Scope[]): Promise<Principal> {
+  const p = await requireKeyOrMaster(c, scopes[0]).catch(async (err) => {
+    if (!(err instanceof ApiError && err.code === "forbidden") || scopes.length < 2) throw err;
+    for (const s of scopes.slice(1)) {
+      try {
+        return await requireKeyOrMaster(c, s);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === "forbidden")) throw e;
+      }
+    }
+    throw err;
+  });
+  return p;
 }
 
 /** Isolate-local memory of addresses over the failed-auth limit: they are refused with no round trip. */
@@ -132,18 +106,45 @@ async function onFailure(c: Ctx, ip: string, err: ApiError, path: string): Promi
 }
 
 /**
- * Authentication before any validator or body parser: every credential is checked from the headers
- * alone, so an unauthenticated request is answered 401 without its body being read. The principal
- * is then charged against its key's (or session's) rate limit, and the response carries the
- * standard RateLimit headers.
+ * Percent-encodings that no route of this API needs and that different layers (the router, a param
+ * decoder, a proxy, the static-assets matcher) may read differently: an encoded `/`, `\\`, `%`,
+ * control character, or a malformed escape. Everything else is decided on `c.req.path`, the decoded
+ * path Hono's router routes, so the declaration checked is always the route that runs.
  */
-export function authenticateFirst(): MiddlewareHandler<AppEnv> {
+const AMBIGUOUS_ESCAPE = /%(?:2f|5c|25|[01][0-9a-f]|7f)|%(?![0-9a-f]{2})/i;
+
+export function rawPath(url: string): string {
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  const end = url.search(/[?#]/);
+  return start === -1 ? "/" : url.slice(start, end === -1 ? undefined : end);
+}
+
+/** 400 for a raw path whose decoding is ambiguous (see AMBIGUOUS_ESCAPE). */
+export function refuseAmbiguousPath(c: Ctx): void {
+  const raw = rawPath(c.req.url);
+  if (raw.includes("%") && AMBIGUOUS_ESCAPE.test(raw)) {
+    throw new ApiError("bad_request", "The request path contains an encoded '/', '\\', '%' or control character, or a malformed escape");
+  }
+}
+
+/**
+ * Authentication before any validator or body parser, from the route's declaration: the method and
+ * decoded path (`c.req.path`, what the router routes) select the declaration; no declaration is 404.
+ * The credential it names is checked from the headers alone, so an unauthenticated request is
+ * answered 401 without its body being read. The principal is then charged the declared cost against
+ * its key's (or session's) rate limit, and the response carries the standard RateLimit headers.
+ */
+export function authenticateFirst(table: () => AccessTable): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (c.req.method === "OPTIONS") return next();
-    const path = new URL(c.req.url).pathname;
-    const need = needOf(c.req.method, path);
+    refuseAmbiguousPath(c);
+    const path = c.req.path;
+    const route = table().match(c.req.method, path);
+    if (!route) throw new ApiError("not_found", `No route for ${c.req.method} ${path}`);
+    c.set("access", route.access);
+    const need = route.access.need;
     if (need.kind === "public") return next();
-    if (need.kind === "optional-master" && c.req.header("X-Master-API-Key") === undefined) return next();
+    if (need.kind === "public-or-master" && c.req.header("X-Master-API-Key") === undefined) return next();
     parseSecrets(c.env); // misconfiguration is 500 for everyone, never counted as a client's failure
 
     const ip = clientIp(c);
@@ -154,16 +155,30 @@ export function authenticateFirst(): MiddlewareHandler<AppEnv> {
     }
     let principal: Principal;
     try {
-      principal = await resolve(c, need);
+      principal = await resolve(c, need, route.access.errors === "legacy");
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) throw await onFailure(c, ip, err, path);
       throw err;
     }
     c.set("principal", principal);
-    const headers = await chargePrincipal(c, principal, costOf(c.req.method, path, c.var.settings));
+    const headers = await chargePrincipal(c, principal, costUnits(route.access.cost, c.var.settings));
+    if (headers) c.set("rateLimitHeaders", headers);
     await next();
-    if (headers) setResponseHeaders(c, headers);
+    const latest = c.get("rateLimitHeaders");
+    if (latest) setResponseHeaders(c, latest);
   };
+}
+
+/**
+ * Spends more of the request's principal budget after the declared cost (an MCP tool call, the
+ * documents of the original's /start_chat). Throws 429 `rate_limited` when it does not fit; the
+ * response's RateLimit headers show what is left.
+ */
+export async function chargeMore(c: Ctx, units: number): Promise<void> {
+  const p = c.get("principal");
+  if (!p || units <= 0) return;
+  const headers = await chargePrincipal(c, p, units);
+  if (headers) c.set("rateLimitHeaders", headers);
 }
 
 /** Spends the request's cost from its principal's budget; the master key is limited per address only. */
@@ -188,11 +203,15 @@ async function chargePrincipal(c: Ctx, p: Principal, cost: number): Promise<Reco
   if (r.revoked) {
     // The key's own object says revoked: refuse now, wherever KV or this isolate's cache still has it.
     forgetCachedKeys();
-    const legacy = LEGACY_PATHS.has(new URL(c.req.url).pathname);
+    const legacy = c.get("access")?.errors === "legacy";
     if (p.kind === "session") {
-      throw legacy ? legacyError("invalid_session", "message", "Invalid session") : new ApiError("invalid_session", "Session not found or ended");
+      throw legacy
+        ? legacyError("invalid_session", "message", "Invalid session")
+        : new ApiError("invalid_session", "Session not found or ended");
     }
-    throw legacy ? legacyError("invalid_api_key", "message", "Invalid API key") : new ApiError("invalid_api_key", "Invalid or expired API key");
+    throw legacy
+      ? legacyError("invalid_api_key", "message", "Invalid API key")
+      : new ApiError("invalid_api_key", "Invalid or expired API key");
   }
   const headers = rateLimitHeaders(shown);
   if (!r.allowed) {

@@ -74,9 +74,7 @@ export function legacyError(code: ErrorCode, field: "message" | "error", text: s
   return new ApiError(code, text, { legacy: { field, text } });
 }
 
-/** Paths of the original's endpoints: their errors keep the original's flat shape. */
-export const LEGACY_PATHS = new Set(["/get_temp_api_key", "/api/start_chat", "/start_chat", "/api/chat", "/chat", "/make_embedding"]);
-
+/** `legacyPath`: the route declares the original's flat shape (src/auth/access.ts). */
 export function errorBody(err: ApiError, requestId: string, legacyPath = false): Record<string, unknown> {
   if (err.legacy) {
     return { [err.legacy.field]: err.legacy.text, code: err.code, request_id: requestId };

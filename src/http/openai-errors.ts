@@ -2,14 +2,10 @@ import { z } from "@hono/zod-openapi";
 import type { ApiError } from "./errors";
 
 /**
- * The OpenAI-compatible routes answer errors in OpenAI's shape, `{error: {message, type, param, code}}`,
- * so the SDKs raise their own typed errors; `code` stays this API's stable code. Every other route
- * keeps the API's envelope.
+ * Routes that declare `errors: "openai"` (src/auth/access.ts) answer errors in OpenAI's shape,
+ * `{error: {message, type, param, code}}`, so the SDKs raise their own typed errors; `code` stays
+ * this API's stable code.
  */
-export function isOpenAiPath(pathname: string): boolean {
-  return pathname === "/v1/chat/completions" || pathname === "/v1/models" || pathname.startsWith("/v1/vector_stores/");
-}
-
 export const OpenAiErrorSchema = z
   .object({
     error: z.object({

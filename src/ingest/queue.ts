@@ -61,10 +61,13 @@ export async function runWithin<T>(items: T[], weight: (t: T) => number, budget:
 
 type Msg = Message<IngestMessage>;
 
+/** Kinds whose extraction unpacks (zip parts, PDF streams): indexed one at a time, after the rest. */
+const RISKY_KINDS = new Set(["pdf", "docx"]);
+
 /**
  * Queue consumer. Index messages run with bounded concurrency (INGEST_MEMORY_BUDGET_MB over the
- * documents' estimated memory); each message is acked or retried on its own, so one crashing
- * document never fails another. A transient failure is retried with exponential backoff (the
+ * documents' estimated memory), PDFs and DOCX one at a time after the others; each message is acked
+ * or retried on its own, so one failing document never fails another. A transient failure is retried with exponential backoff (the
  * document stays `queued` with its last error); after the last retry the message lands in the
  * dead-letter queue, whose consumer marks the document `failed` and deletes any vector it wrote.
  */
@@ -112,23 +115,31 @@ export async function handleQueue(batch: MessageBatch<IngestMessage>, env: Env):
   }
   const budget = parseSettings(env).INGEST_MEMORY_BUDGET_MB * 1024 * 1024;
   const changed = new Set<string>();
+  const runOne = async (msg: (typeof index)[number]) => {
+    try {
+      // Documents not returned by loadBatch (already ready, or deleted) are looked up one by one.
+      const r = await indexDocument(env, msg.body.document_id, msg.body.generation, { loaded: loaded.get(msg.body.document_id) });
+      const col = loaded.get(msg.body.document_id)?.collection.id;
+      if (r.status === "ready" && col) changed.add(col);
+      msg.ack();
+    } catch (err) {
+      console.error(JSON.stringify({ document_id: msg.body.document_id, attempt: msg.attempts, error: String(err) }));
+      msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+    }
+  };
+  // Packaged formats (PDF, DOCX) are where an isolate can still run out of memory despite the
+  // extraction budgets (a library's own allocations). A crash loses the whole invocation, and a
+  // message acked before it stays acked: so every other document is indexed and acked first, then
+  // the risky ones one at a time, each acked at once, the ones already retried last (a document
+  // that crashed an isolate before is the likeliest to do it again).
+  const risky = (m: (typeof index)[number]) => RISKY_KINDS.has(loaded.get(m.body.document_id)?.doc.kind ?? "");
   await runWithin(
-    index,
+    index.filter((m) => !risky(m)),
     (m) => documentMemoryBytes(loaded.get(m.body.document_id)?.doc.size ?? 0),
     budget,
-    async (msg) => {
-      try {
-        // Documents not returned by loadBatch (already ready, or deleted) are looked up one by one.
-        const r = await indexDocument(env, msg.body.document_id, msg.body.generation, { loaded: loaded.get(msg.body.document_id) });
-        const col = loaded.get(msg.body.document_id)?.collection.id;
-        if (r.status === "ready" && col) changed.add(col);
-        msg.ack();
-      } catch (err) {
-        console.error(JSON.stringify({ document_id: msg.body.document_id, attempt: msg.attempts, error: String(err) }));
-        msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
-      }
-    },
+    runOne,
   );
+  for (const msg of index.filter(risky).sort((a, b) => a.attempts - b.attempts)) await runOne(msg);
   // One mirror write per collection and batch (KV allows one write per key per second).
   await Promise.all([...changed].map((id) => publishCollection(env, id).catch(() => {})));
 }

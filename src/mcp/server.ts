@@ -4,6 +4,7 @@ import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/sdk/validatio
 import { z } from "zod";
 import { toApiError } from "../http/errors";
 import { assertCollectionAccess, requireScope } from "../auth/authenticate";
+import type { Cost } from "../auth/access";
 import type { Principal, Scope } from "../auth/principal";
 import { type ChatAnswer, type ChatTurn, numberedSources, sourceWithoutHeading } from "../chat/service";
 import { ApiError } from "../http/errors";
@@ -18,9 +19,17 @@ export interface ToolContext {
   principal: Principal;
   requestId: string;
   answer(collection: Collection, query: string, history: ChatTurn[], topK: number): Promise<ChatAnswer>;
+  /** Spends a tool call's cost from the caller's rate budget; throws 429 `rate_limited` when it does not fit. */
+  charge(cost: Cost): Promise<void>;
 }
 
-const SCOPES: Record<string, Scope> = { search_documents: "read", ask: "chat", list_documents: "read", read_document: "read" };
+/** Each tool's scope and rate cost: a tool call is charged like the HTTP route that does the same. */
+const TOOLS: Record<string, { scope: Scope; cost: Cost }> = {
+  search_documents: { scope: "read", cost: "unit" },
+  ask: { scope: "chat", cost: "chat" },
+  list_documents: { scope: "read", cost: "unit" },
+  read_document: { scope: "read", cost: "unit" },
+};
 
 const collectionArg = z
   .string()
@@ -62,7 +71,8 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
     <A, R extends CallToolResult>(tool: string, run: (args: A) => Promise<R>) =>
     async (args: A): Promise<CallToolResult> => {
       try {
-        if (ctx.principal.kind === "key") requireScope(ctx.principal.key, SCOPES[tool]);
+        if (ctx.principal.kind === "key") requireScope(ctx.principal.key, TOOLS[tool].scope);
+        await ctx.charge(TOOLS[tool].cost);
         return await run(args);
       } catch (err) {
         const e = toApiError(err);

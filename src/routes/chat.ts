@@ -1,4 +1,5 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { defineRoute, need } from "../auth/access";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { assertCollectionAccess, isMasterKey, requireKeyOrMaster, requireSessionToken } from "../auth/authenticate";
@@ -72,9 +73,10 @@ const LegacyChatResponse = z
   .openapi("LegacyChatResponse");
 
 const legacyRoute = (path: "/api/chat" | "/chat") =>
-  createRoute({
+  defineRoute({
     method: "post",
     path,
+    access: { need: need.session, errors: "legacy", cost: "chat" },
     tags: ["Original API"],
     summary: "Ask a question in a chat session (original)",
     description:
@@ -109,9 +111,10 @@ const V1ChatResponse = z
   })
   .openapi("ChatResponse");
 
-const v1Route = createRoute({
+const v1Route = defineRoute({
   method: "post",
   path: "/v1/chat",
+  access: { need: need.sessionOrKey("chat"), cost: "chat" },
   tags: ["Chat"],
   summary: "Grounded chat over a collection (JSON or server-sent events)",
   description:
@@ -128,9 +131,10 @@ const v1Route = createRoute({
   },
 });
 
-const messagesRoute = createRoute({
+const messagesRoute = defineRoute({
   method: "get",
   path: "/v1/sessions/{id}/messages",
+  access: { need: need.sessionOrMaster },
   tags: ["Chat"],
   summary: "A session's history (its own token, or the master key)",
   request: {
@@ -154,11 +158,6 @@ function looksLikeJwt(s: string | undefined): boolean {
 
 export function mountChat(app: OpenAPIHono<AppEnv>): void {
   for (const path of ["/api/chat", "/chat"] as const) {
-    app.use(path, async (c, next) => {
-      // The original checks the token before the body.
-      await requireSessionToken(c, true);
-      await next();
-    });
     app.openapi(
       legacyRoute(path),
       async (c) => {

@@ -1,4 +1,5 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { defineRoute, need } from "../auth/access";
 import { assertCollectionAccess, requireKeyOrMaster, requireMaster } from "../auth/authenticate";
 import { revokeCollectionKeys } from "../auth/keys";
 import { claimReindex, UsageSchema, usageReport } from "../auth/quotas";
@@ -53,17 +54,19 @@ const CreateBody = z
 
 const IdParam = z.object({ id: z.string().min(1).max(64) });
 
-const create = createRoute({
+const create = defineRoute({
   method: "post",
   path: "/v1/collections",
+  access: { need: need.master },
   tags: ["Collections"],
   summary: "Create a collection (master key)",
   request: { body: jsonBody(CreateBody) },
   responses: { 201: json(CollectionSchema, "Created"), ...errorResponses(400, 401, 500) },
 });
-const list = createRoute({
+const list = defineRoute({
   method: "get",
   path: "/v1/collections",
+  access: { need: need.key("read") },
   tags: ["Collections"],
   summary: "List collections (master: all; temporary key: its own)",
   request: { query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50), cursor: z.string().max(64).optional() }) },
@@ -72,17 +75,19 @@ const list = createRoute({
     ...errorResponses(400, 401, 500),
   },
 });
-const get = createRoute({
+const get = defineRoute({
   method: "get",
   path: "/v1/collections/{id}",
+  access: { need: need.key("read") },
   tags: ["Collections"],
   summary: "Get a collection, with its usage against the quotas",
   request: { params: IdParam },
   responses: { 200: json(CollectionSchema.extend({ usage: UsageSchema })), ...errorResponses(401, 404, 500) },
 });
-const del = createRoute({
+const del = defineRoute({
   method: "delete",
   path: "/v1/collections/{id}",
+  access: { need: need.master },
   tags: ["Collections"],
   summary: "Delete a collection and everything in it (master key); it reads as gone at once, the queue removes it in pages",
   request: { params: IdParam },
@@ -91,9 +96,10 @@ const del = createRoute({
     ...errorResponses(401, 404, 500, 503),
   },
 });
-const reindex = createRoute({
+const reindex = defineRoute({
   method: "post",
   path: "/v1/collections/{id}/reindex",
+  access: { need: need.key("write"), cost: "reindex" },
   tags: ["Collections"],
   summary: "Re-index every document of a collection (queued)",
   request: { params: IdParam },

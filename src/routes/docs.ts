@@ -1,35 +1,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { type Access, declareUnlisted, need, securityOf } from "../auth/access";
 import type { AppEnv } from "../http/context";
 
 type Doc = ReturnType<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>;
-type SecurityRequirement = Record<string, string[]>;
-
-const MASTER: SecurityRequirement = { masterKey: [] };
-const API_KEY: SecurityRequirement = { apiKey: [] };
-const SESSION: SecurityRequirement = { sessionToken: [] };
-/** What `requireKeyOrMaster` accepts: the master key, or a temporary key (X-API-Key or Bearer). */
-const KEY_OR_MASTER = [MASTER, API_KEY];
-
-/**
- * Which credentials each operation takes, from the route handlers (their createRoute calls do not
- * declare `security`). An operation that declares its own `security` keeps it; one missing here
- * gets KEY_OR_MASTER, what most routes accept.
- */
-const SECURITY: Record<string, SecurityRequirement[]> = {
-  "get /healthz": [],
-  "post /get_temp_api_key": [MASTER],
-  "get /v1/keys": [MASTER],
-  "delete /v1/keys/{id}": [MASTER],
-  "post /api/start_chat": [API_KEY],
-  "post /start_chat": [MASTER, API_KEY],
-  "post /api/chat": [SESSION],
-  "post /chat": [SESSION],
-  "post /v1/chat": [SESSION, API_KEY, MASTER],
-  "get /v1/sessions/{id}/messages": [SESSION, MASTER],
-  "post /v1/collections": [MASTER],
-  "delete /v1/collections/{id}": [MASTER],
-};
-
 const DESCRIPTION = `Chat with your documents: upload files into a collection, they are extracted, chunked and indexed
 in the background, then search them or ask grounded questions whose answers cite their sources as \`[n]\`.
 
@@ -88,7 +61,12 @@ function operationId(method: string, path: string): string {
   return method + words.map((w) => w[0].toUpperCase() + w.slice(1)).join("");
 }
 
-/** Adds what the route definitions leave out: servers, security schemes, per-operation security, tags. */
+/**
+ * Adds what the route definitions leave out: servers, security schemes, tags, and each operation's
+ * `security`, derived from its access declaration (src/auth/access.ts). The declaration itself is
+ * not published. An operation without one gets no `security` (and answers 404: nothing is public
+ * by omission).
+ */
 export function decorateDocument(doc: Doc, origin: string): Doc {
   const out = structuredClone(doc) as Doc & { paths: Record<string, Record<string, Record<string, unknown>>> };
   out.servers = [{ url: origin, description: "This deployment" }];
@@ -97,7 +75,9 @@ export function decorateDocument(doc: Doc, origin: string): Doc {
   for (const [path, item] of Object.entries(out.paths ?? {})) {
     for (const [method, op] of Object.entries(item)) {
       if (!op || typeof op !== "object" || !("responses" in op)) continue;
-      if (op.security === undefined) op.security = SECURITY[`${method} ${path}`] ?? KEY_OR_MASTER;
+      const access = op.access as Access | undefined;
+      delete op.access;
+      if (access) op.security = securityOf(access.need);
       op.operationId ??= operationId(method, path);
     }
   }
@@ -143,6 +123,7 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
   let base: Doc | null = null;
   const byOrigin = new Map<string, string>();
 
+  declareUnlisted(app, "get", "/openapi.json", { need: need.public });
   app.get("/openapi.json", (c) => {
     const origin = new URL(c.req.url).origin;
     let body = byOrigin.get(origin);
@@ -162,6 +143,7 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
     return c.body(body, 200, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "public, max-age=300" });
   });
 
+  declareUnlisted(app, "get", "/docs", { need: need.public });
   app.get("/docs", (c) => {
     c.header("Content-Security-Policy", DOCS_CSP);
     c.header("Cache-Control", "public, max-age=300");

@@ -1,5 +1,5 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { defineRoute, need } from "../auth/access";
 import { assertCollectionAccess, requireKeyOrMaster } from "../auth/authenticate";
 import { isJsonContentType } from "../http/content-type";
 import type { AppEnv } from "../http/context";
@@ -50,9 +50,10 @@ const UploadResult = z
 const ColParam = z.object({ id: z.string().min(1).max(64) });
 const DocParam = z.object({ id: z.string().min(1).max(64), docId: z.string().min(1).max(64) });
 
-const upload = createRoute({
+const upload = defineRoute({
   method: "post",
   path: "/v1/collections/{id}/documents",
+  access: { need: need.key("write"), cost: "upload", body: "upload" },
   tags: ["Documents"],
   summary: "Upload documents (multipart `file` parts, or JSON `{documents:[{name,text,metadata}]}`)",
   description:
@@ -75,9 +76,10 @@ const upload = createRoute({
   },
   responses: { 202: json(UploadResult, "Accepted"), ...errorResponses(400, 401, 403, 404, 413, 415, 422, 500, 503) },
 });
-const list = createRoute({
+const list = defineRoute({
   method: "get",
   path: "/v1/collections/{id}/documents",
+  access: { need: need.key("read") },
   tags: ["Documents"],
   summary: "List documents (paginated)",
   request: {
@@ -95,33 +97,37 @@ const list = createRoute({
     ...errorResponses(400, 401, 404, 500),
   },
 });
-const get = createRoute({
+const get = defineRoute({
   method: "get",
   path: "/v1/collections/{id}/documents/{docId}",
+  access: { need: need.key("read") },
   tags: ["Documents"],
   summary: "Get a document's status, chunk count and metadata",
   request: { params: DocParam },
   responses: { 200: json(DocumentSchema), ...errorResponses(401, 404, 500) },
 });
-const download = createRoute({
+const download = defineRoute({
   method: "get",
   path: "/v1/collections/{id}/documents/{docId}/content",
+  access: { need: need.key("read") },
   tags: ["Documents"],
   summary: "Download the original upload",
   request: { params: DocParam },
   responses: { 200: { description: "The original bytes" }, ...errorResponses(401, 404, 500) },
 });
-const del = createRoute({
+const del = defineRoute({
   method: "delete",
   path: "/v1/collections/{id}/documents/{docId}",
+  access: { need: need.key("write") },
   tags: ["Documents"],
   summary: "Delete a document from every store",
   request: { params: DocParam },
   responses: { 200: json(z.object({ id: z.string(), deleted: z.literal(true) })), ...errorResponses(401, 403, 404, 500) },
 });
-const reindex = createRoute({
+const reindex = defineRoute({
   method: "post",
   path: "/v1/collections/{id}/documents/{docId}/reindex",
+  access: { need: need.key("write"), cost: "upload" },
   tags: ["Documents"],
   summary: "Re-index one document (queued)",
   request: { params: DocParam },
@@ -129,17 +135,6 @@ const reindex = createRoute({
 });
 
 export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
-  app.use("/v1/collections/:id/documents", async (c, next) => {
-    if (c.req.method !== "POST") return next();
-    const max = c.var.settings.MAX_UPLOAD_BYTES * 2;
-    return bodyLimit({
-      maxSize: max,
-      onError: () => {
-        throw new ApiError("payload_too_large", `Request body is larger than ${max} bytes`);
-      },
-    })(c, next);
-  });
-
   app.openapi(upload, async (c) => {
     const p = await requireKeyOrMaster(c, "write");
     const { id } = c.req.valid("param");

@@ -1,4 +1,5 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { defineRoute, need } from "../auth/access";
 import { localTierFunctional } from "../chat/answer-cache";
 import { type Providers, selectProviders } from "../chat/providers";
 import { parseSecrets } from "../config";
@@ -32,9 +33,10 @@ const Health = z
   })
   .openapi("Health");
 
-const route = createRoute({
+const route = defineRoute({
   method: "get",
   path: "/healthz",
+  access: { need: need.publicOrMaster },
   tags: ["Operations"],
   summary: "Liveness for everyone; active providers for the master key only",
   responses: { 200: json(Health), ...errorResponses(401, 429) },

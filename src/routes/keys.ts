@@ -1,4 +1,5 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { defineRoute, need } from "../auth/access";
 import { requireMaster } from "../auth/authenticate";
 import { issueKey, listKeys, resolveTtl, revokeKey } from "../auth/keys";
 import { ALL_SCOPES, type Scope } from "../auth/principal";
@@ -40,9 +41,10 @@ const KeyResponse = z
   })
   .openapi("TempKey");
 
-const getTempKey = createRoute({
+const getTempKey = defineRoute({
   method: "post",
   path: "/get_temp_api_key",
+  access: { need: need.master, errors: "legacy" },
   tags: ["Original API"],
   summary: "Issue a temporary API key (master key required)",
   description:
@@ -65,9 +67,10 @@ const KeyListing = z
   })
   .openapi("KeyListing");
 
-const listRoute = createRoute({
+const listRoute = defineRoute({
   method: "get",
   path: "/v1/keys",
+  access: { need: need.master },
   tags: ["Keys"],
   summary: "List temporary API keys (master key)",
   request: {
@@ -80,9 +83,10 @@ const listRoute = createRoute({
   responses: { 200: json(z.object({ keys: z.array(KeyListing), next_cursor: z.string().nullable() })), ...errorResponses(400, 401, 500) },
 });
 
-const revokeRoute = createRoute({
+const revokeRoute = defineRoute({
   method: "delete",
   path: "/v1/keys/{id}",
+  access: { need: need.master },
   tags: ["Keys"],
   summary: "Revoke a temporary API key (master key)",
   request: { params: z.object({ id: z.string().min(1).max(64) }) },
@@ -90,11 +94,6 @@ const revokeRoute = createRoute({
 });
 
 export function mountKeys(app: OpenAPIHono<AppEnv>): void {
-  app.use("/get_temp_api_key", async (c, next) => {
-    // The original checks the master key before the body; so do we.
-    await requireMaster(c, true);
-    await next();
-  });
   app.openapi(
     getTempKey,
     async (c) => {

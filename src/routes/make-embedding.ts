@@ -1,5 +1,5 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { defineRoute, need } from "../auth/access";
 import { requireKeyOrMaster } from "../auth/authenticate";
 import type { AppEnv } from "../http/context";
 import { ApiError, errorBody, legacyError } from "../http/errors";
@@ -31,9 +31,10 @@ const Result = z
   })
   .openapi("MakeEmbeddingResult");
 
-const route = createRoute({
+const route = defineRoute({
   method: "post",
   path: "/make_embedding",
+  access: { need: need.key("write"), errors: "legacy", cost: "upload", body: "upload" },
   tags: ["Original API"],
   summary: "Upload and index files synchronously (original)",
   description:
@@ -56,14 +57,6 @@ const route = createRoute({
 });
 
 export function mountMakeEmbedding(app: OpenAPIHono<AppEnv>): void {
-  app.use("/make_embedding", async (c, next) =>
-    bodyLimit({
-      maxSize: c.var.settings.MAX_UPLOAD_BYTES * 2,
-      onError: () => {
-        throw new ApiError("payload_too_large", "Request body is too large");
-      },
-    })(c, next),
-  );
   app.openapi(route, async (c) => {
     const p = await requireKeyOrMaster(c, "write");
     let form: FormData | null = null;

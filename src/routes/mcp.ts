@@ -1,8 +1,11 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { defineRoute, need } from "../auth/access";
 import type { Context } from "hono";
-import { requireAnyUse } from "../auth/authenticate";
+import { costUnits } from "../auth/access";
+import { principalOf } from "../auth/authenticate";
+import { chargeMore } from "../auth/middleware";
 import type { AppEnv } from "../http/context";
-import { ApiError, errorBody, toApiError } from "../http/errors";
+import { ApiError, errorBody } from "../http/errors";
 import { errorResponses } from "../http/schemas";
 import { answerTurn } from "./shared/turn";
 
@@ -17,16 +20,20 @@ const loadMcp = () =>
   );
 
 const describeRoute = (method: "post" | "get" | "delete") =>
-  createRoute({
+  defineRoute({
     method,
     path: "/mcp",
+    // Each tool call is charged on top, inside the server (src/mcp/server.ts): `ask` costs a chat.
+    access: { need: need.key("chat", "read"), bearerChallenge: true },
     tags: ["MCP"],
     summary:
       method === "post" ? "MCP server (Streamable HTTP, stateless)" : `MCP server: ${method.toUpperCase()} (not used in stateless mode)`,
     description:
       "Model Context Protocol over Streamable HTTP, stateless (no session id; JSON responses). `Authorization: Bearer <temporary key>`. " +
       "Tools: `search_documents` (scope read), `ask` (scope chat), `list_documents` (read), `read_document` (read); each has input and " +
-      "output schemas. A tool the key lacks the scope for returns a tool error `forbidden`. Without a valid key: 401 with `WWW-Authenticate: Bearer`.",
+      "output schemas. A tool the key lacks the scope for returns a tool error `forbidden`. Without a valid key: 401 with `WWW-Authenticate: Bearer`. " +
+      "One JSON-RPC message per request (a batch array is 400). Each tool call is charged to the key on top of the request: `ask` " +
+      "as a chat (RATE_COST_CHAT), the others 1 unit; over the limit the tool returns the error `rate_limited`.",
     request:
       method === "post"
         ? {
@@ -51,16 +58,18 @@ async function handle(c: Context<AppEnv>): Promise<Response> {
       Allow: "POST",
     });
   }
-  let principal: Awaited<ReturnType<typeof requireAnyUse>>;
+  // The auth middleware checked the key (a 401 carries WWW-Authenticate, from the declaration).
+  const principal = principalOf(c);
+  // One JSON-RPC message per request: a batch (an array; dropped from MCP in 2025-06-18) could run
+  // a hundred tool calls for the price of one request. Each tool call is charged in the server.
+  let message: unknown;
   try {
-    principal = await requireAnyUse(c);
-  } catch (err) {
-    const e = toApiError(err);
-    if (e.status >= 500) throw err;
-    const status = e.status === 403 ? 403 : 401;
-    return c.json(errorBody(e.status === status ? e : new ApiError("unauthorized", e.message), c.var.requestId), status, {
-      "WWW-Authenticate": 'Bearer realm="docchat-edge", error="invalid_token"',
-    });
+    message = await c.req.json();
+  } catch {
+    throw new ApiError("invalid_json", "Request body is not valid JSON");
+  }
+  if (Array.isArray(message)) {
+    throw new ApiError("bad_request", "JSON-RPC batches are not accepted: send one message per request");
   }
   const { buildMcpServer, WebStandardStreamableHTTPServerTransport } = await loadMcp();
   const server = buildMcpServer({
@@ -68,12 +77,13 @@ async function handle(c: Context<AppEnv>): Promise<Response> {
     principal,
     requestId: c.var.requestId,
     answer: async (collection, query, history, topK) => (await answerTurn(c, collection, query, history, topK)).answer,
+    charge: (cost) => chargeMore(c, costUnits(cost, c.var.settings)),
   });
   // Stateless: a new server and transport per request, no session id, plain JSON responses.
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   await server.connect(transport);
   try {
-    return await transport.handleRequest(c.req.raw);
+    return await transport.handleRequest(c.req.raw, { parsedBody: message });
   } finally {
     c.executionCtx.waitUntil(server.close());
   }

@@ -1,4 +1,5 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { defineRoute, need } from "../auth/access";
 import { streamSSE } from "hono/streaming";
 import { requireAnyUse, requireKeyOrMaster } from "../auth/authenticate";
 import { randomToken } from "../util/crypto";
@@ -13,7 +14,6 @@ import { activeCollectionIds } from "../storage/collections";
 import { collectionForModel } from "./shared/model";
 import { SourceSchema } from "./shared/schemas";
 import { answerTurn } from "./shared/turn";
-
 
 // ------------------------------------------------------------------------------------------------
 // ------------------------------------------------------------------------------------------------
@@ -85,9 +85,10 @@ const ChatCompletion = z
   })
   .openapi("ChatCompletion");
 
-const completionsRoute = createRoute({
+const completionsRoute = defineRoute({
   method: "post",
   path: "/v1/chat/completions",
+  access: { need: need.key("chat"), cost: "chat", errors: "openai" },
   tags: ["OpenAI-compatible"],
   summary: "OpenAI-compatible chat completions over a collection, with sources",
   description:
@@ -238,9 +239,10 @@ export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
   // GET /v1/models
 
   const Model = z.object({ id: z.string(), object: z.literal("model"), created: z.number(), owned_by: z.string() }).openapi("Model");
-  const modelsRoute = createRoute({
+  const modelsRoute = defineRoute({
     method: "get",
     path: "/v1/models",
+    access: { need: need.key("chat", "read"), errors: "openai" },
     tags: ["OpenAI-compatible"],
     summary: "Collections the presented key may use, as OpenAI models",
     description:

@@ -1,4 +1,5 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { defineRoute, need } from "../auth/access";
 import { assertCollectionAccess, requireKeyOrMaster } from "../auth/authenticate";
 import type { AppEnv } from "../http/context";
 import { errorResponses, json, jsonBody } from "../http/schemas";
@@ -49,9 +50,10 @@ const Hit = z
   })
   .openapi("SearchHit");
 
-const route = createRoute({
+const route = defineRoute({
   method: "post",
   path: "/v1/collections/{id}/search",
+  access: { need: need.key("read") },
   tags: ["Search"],
   summary: "Hybrid, vector or keyword search in a collection",
   request: { params: z.object({ id: z.string().min(1).max(64) }), body: jsonBody(SearchBody) },

@@ -1,5 +1,6 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { requireLegacyTempKey } from "../auth/authenticate";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { defineRoute, need } from "../auth/access";
+import { principalOf, requireLegacyTempKey } from "../auth/authenticate";
 import { guardName, guardStub } from "../auth/guard-do";
 import { sessionStub } from "../chat/session-do";
 import type { AppEnv } from "../http/context";
@@ -18,9 +19,10 @@ export const SessionResponse = z
   })
   .openapi("ChatSession");
 
-const apiStartChat = createRoute({
+const apiStartChat = defineRoute({
   method: "post",
   path: "/api/start_chat",
+  access: { need: need.tempKey, errors: "legacy" },
   tags: ["Original API"],
   summary: "Start a chat session with a temporary API key",
   description: "Header `X-API-Key: <temporary key>`. The master key is refused (400), as in the original.",
@@ -39,9 +41,11 @@ const LegacyStartBody = z
   })
   .openapi("StartChatRequest");
 
-const startChat = createRoute({
+const startChat = defineRoute({
   method: "post",
   path: "/start_chat",
+  // Plus one upload's cost per document it carries (charged by the handler once the body is read).
+  access: { need: need.startChat, errors: "legacy", cost: "upload" },
   tags: ["Original API"],
   summary: "Start a chat session (original, now authenticated)",
   description:
@@ -52,9 +56,10 @@ const startChat = createRoute({
   responses: { 200: json(SessionResponse, "Session token and chat URL"), ...legacyErrorResponses(400, 401, 403, 500) },
 });
 
-const endSessionRoute = createRoute({
+const endSessionRoute = defineRoute({
   method: "delete",
   path: "/v1/sessions/{id}",
+  access: { need: need.sessionOrMaster },
   tags: ["Chat"],
   summary: "End a chat session (its own token, or the master key)",
   description: "The session's history is deleted and its token stops working at once.",
@@ -76,7 +81,7 @@ export async function endSession(env: Env, sid: string): Promise<boolean> {
 export function mountSessions(app: OpenAPIHono<AppEnv>): void {
   app.openapi(endSessionRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const p = c.var.principal; // the auth middleware accepted the master key or a session token
+    const p = principalOf(c); // the auth middleware accepted the master key or a session token
     if (p.kind === "session" && p.claims.sid !== id) throw new ApiError("not_found", "Session not found");
     if (p.kind !== "session" && p.kind !== "master") throw new ApiError("forbidden", "A session token or the master key is required");
     if (!(await endSession(c.env, id))) throw new ApiError("not_found", "Session not found or ended");
@@ -94,7 +99,7 @@ export function mountSessions(app: OpenAPIHono<AppEnv>): void {
       const body = c.req.valid("json") ?? {};
       const hasDocs = body.document !== undefined && body.document.length > 0;
       // The auth middleware established who this is before the body was read.
-      if (c.var.principal.kind === "master") {
+      if (principalOf(c).kind === "master") {
         if (!hasDocs || !body.model) {
           throw legacyError("missing_fields", "error", "Missing required fields (model, embeddings, document)");
         }

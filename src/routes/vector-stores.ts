@@ -1,4 +1,5 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { defineRoute, need } from "../auth/access";
 import { requireKeyOrMaster } from "../auth/authenticate";
 import type { AppEnv } from "../http/context";
 import { openAiErrorResponses } from "../http/openai-errors";
@@ -46,9 +47,10 @@ const Page = z
   })
   .openapi("VectorStoreSearchResultsPage");
 
-const route = createRoute({
+const route = defineRoute({
   method: "post",
   path: "/v1/vector_stores/{id}/search",
+  access: { need: need.key("read"), errors: "openai" },
   tags: ["OpenAI-compatible"],
   summary: "OpenAI vector-store search over a collection's hybrid search",
   description:

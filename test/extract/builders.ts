@@ -69,6 +69,26 @@ export interface ZipInput {
   data: Uint8Array | string;
   /** Overrides the uncompressed size written in the headers (to fake bombs and liars). */
   declaredSize?: number;
+  /** `data` is already raw-deflated (a bomb from `deflatedRun`): stored as method 8 as it is. */
+  predeflated?: boolean;
+}
+
+/**
+ * `size` bytes of `byte`, deflated as a stream (never held whole): a few hundred MB of spaces
+ * become a few hundred KB. `format` "deflate-raw" for zip entries, "deflate" (zlib) for PDF streams.
+ */
+export async function deflatedRun(size: number, format: "deflate" | "deflate-raw", byte = 0x20): Promise<Uint8Array> {
+  const piece = new Uint8Array(1024 * 1024).fill(byte);
+  let left = size;
+  const source = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (left <= 0) return controller.close();
+      const n = Math.min(left, piece.length);
+      controller.enqueue(n === piece.length ? piece : piece.subarray(0, n));
+      left -= n;
+    },
+  });
+  return new Uint8Array(await new Response(source.pipeThrough(new CompressionStream(format))).arrayBuffer());
 }
 
 export async function buildZip(entries: ZipInput[], opts: { deflate?: boolean } = {}): Promise<Uint8Array> {
@@ -77,11 +97,11 @@ export async function buildZip(entries: ZipInput[], opts: { deflate?: boolean } 
   let offset = 0;
   for (const e of entries) {
     const raw = typeof e.data === "string" ? utf8(e.data) : e.data;
-    const body = opts.deflate ? await deflateRaw(raw) : raw;
+    const body = e.predeflated ? raw : opts.deflate ? await deflateRaw(raw) : raw;
     const name = utf8(e.name);
     const size = e.declaredSize ?? raw.length;
-    const crc = crc32(raw);
-    const method = opts.deflate ? 8 : 0;
+    const crc = e.predeflated ? 0 : crc32(raw);
+    const method = opts.deflate || e.predeflated ? 8 : 0;
 
     const local = new Uint8Array(30 + name.length);
     const lv = new DataView(local.buffer);
@@ -213,6 +233,38 @@ export function buildPdf(pages: PdfPage[], opts: { encrypt?: boolean; recursiveF
   for (const o of offsets) out += `${String(o).padStart(10, "0")} 00000 n \n`;
   out += `trailer\n<< /Size ${objects.length + 1} /Root ${catalog} 0 R${encrypt} >>\nstartxref\n${xref}\n%%EOF\n`;
   // Latin-1 so the binary comment bytes stay single bytes.
+  return Uint8Array.from(out, (c) => c.charCodeAt(0));
+}
+
+/**
+ * A one-page PDF whose content stream is `compressed` (zlib), with `/FlateDecode` and nothing else:
+ * a stream with no text operator can still inflate to hundreds of MB.
+ */
+export function pdfWithFlateStream(compressed: Uint8Array, textLine = "Hello"): Uint8Array {
+  const bin = (b: Uint8Array) => {
+    let s = "";
+    for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+    return s;
+  };
+  const text = `BT /F1 12 Tf 72 720 Td (${textLine}) Tj ET`;
+  const objects = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents [5 0 R 6 0 R] >>",
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    `<< /Length ${text.length} >>\nstream\n${text}\nendstream`,
+    `<< /Length ${compressed.length} /Filter /FlateDecode >>\nstream\n${bin(compressed)}\nendstream`,
+  ];
+  let out = "%PDF-1.4\n";
+  const offsets: number[] = [];
+  objects.forEach((body, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const o of offsets) out += `${String(o).padStart(10, "0")} 00000 n \n`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return Uint8Array.from(out, (c) => c.charCodeAt(0));
 }
 

@@ -1,6 +1,9 @@
 /**
  * DOCX through mammoth, after our own checks: the package must be a sane zip (no bomb) and no XML
- * part may declare a DTD or entities. mammoth's XML parser is not hardened against external
+ * part may declare a DTD or entities. mammoth never sees the upload itself: it gets an archive
+ * rebuilt from entries whose inflated size was measured (zip.ts `rebuildVerified`), so whatever part
+ * `_rels/.rels` names as the document, or mammoth otherwise opens, inflates to no more than was
+ * verified. mammoth's XML parser is not hardened against external
  * entities or entity-expansion bombs, and refusing such parts outright means nothing is ever
  * fetched or expanded. mammoth's HTML then goes through the HTML extractor so headings survive.
  */
@@ -8,7 +11,7 @@ import { Buffer } from "node:buffer";
 import { ApiError } from "../../http/errors";
 import { decodeEntities } from "./entities";
 import { htmlToText } from "./html";
-import { readCentralDirectory, readEntry } from "./zip";
+import { rebuildVerified } from "./zip";
 
 export interface DocxText {
   text: string;
@@ -18,24 +21,22 @@ export interface DocxText {
 const XML_PART = /\.(xml|rels)$/i;
 
 export async function extractDocx(bytes: Uint8Array): Promise<DocxText> {
-  const entries = readCentralDirectory(bytes);
-  if (!entries.some((e) => e.name === "word/document.xml")) {
+  const { archive, kept } = await rebuildVerified(bytes, (name) => XML_PART.test(name));
+  if (!kept.has("word/document.xml")) {
     throw new ApiError(
       "corrupt_document",
       "The Word document is incomplete (its main body is missing). Please re-save it and upload again.",
     );
   }
   let title: string | undefined;
-  for (const entry of entries) {
-    if (!XML_PART.test(entry.name)) continue;
-    const part = await readEntry(bytes, entry);
+  for (const [name, part] of kept) {
     if (declaresDtd(part)) {
       throw new ApiError(
         "corrupt_document",
         "The Word document contains XML declarations (DTD or entities) that are not allowed for security reasons. Please re-save it in Word and upload again.",
       );
     }
-    if (entry.name === "docProps/core.xml") title = coreTitle(part);
+    if (name === "docProps/core.xml") title = coreTitle(part);
   }
 
   const mammoth = await loadMammoth();
@@ -43,7 +44,7 @@ export async function extractDocx(bytes: Uint8Array): Promise<DocxText> {
   try {
     // The test pool loads mammoth's Node build (wants `buffer`), the bundler its browser build
     // (wants `arrayBuffer`): give both.
-    const arrayBuffer = bytes.slice().buffer as ArrayBuffer;
+    const arrayBuffer = archive.buffer as ArrayBuffer;
     const input = { buffer: Buffer.from(arrayBuffer), arrayBuffer };
     const result = await mammoth.convertToHtml(input, {
       externalFileAccess: false,

@@ -16,6 +16,14 @@ export const EXTRACT_LIMITS = {
   maxJsonValues: 2_000_000,
   /** PDF pages read. */
   maxPdfPages: 2_000,
+  /**
+   * Bytes one PDF stream may inflate to, and all of a PDF's Flate streams together (images
+   * excepted: text extraction never decodes them). pdf.js holds a stream's whole decoded output in
+   * memory, so the per-stream bound is what keeps it inside a 128 MB isolate; the total bounds the
+   * work. Measured before pdf.js sees the file (pdf.ts `assertStreamBudget`).
+   */
+  maxPdfStreamBytes: 32 * 1024 * 1024,
+  maxPdfDecodedBytes: 96 * 1024 * 1024,
 } as const;
 
 export function tooLarge(what: string): ApiError {
@@ -56,5 +64,59 @@ export function assertJsonShape(text: string, maxDepth: number = EXTRACT_LIMITS.
     } else if (c === 44 /* , */ || c === 10 /* \n (JSON Lines) */) {
       if (++values > maxValues) throw tooLarge(`more than ${maxValues.toLocaleString("en-US")} values`);
     }
+  }
+}
+
+/** Compressed bytes handed to the decompressor at a time: deflate expands at most ~1032:1, so one
+ * step never holds more than ~8 MiB of output, whatever the stream would grow to. */
+const INFLATE_STEP = 8 * 1024;
+
+/**
+ * Inflates `data` as a stream fed in small steps, handing each output piece to `sink` (which may
+ * keep or only count it), and calls `over(size)` (which must throw) as soon as the output passes
+ * `bound`. Damaged or trailing data ends the output: the pieces produced so far are what counts.
+ * Returns the inflated size.
+ */
+export async function inflateWithin(
+  data: Uint8Array,
+  format: "deflate" | "deflate-raw",
+  bound: number,
+  over: (size: number) => never,
+  sink?: (piece: Uint8Array) => void,
+): Promise<{ size: number; damaged: boolean }> {
+  const ds = new DecompressionStream(format);
+  const writer = ds.writable.getWriter();
+  const reader = ds.readable.getReader();
+  // Input goes in one small step at a time, and the next only after a macrotask turn, in which the
+  // reader below drains what the step produced: trailing or damaged data errors the stream, which
+  // drops any output not yet read, so a stream padded with junk could otherwise hide all it
+  // inflates to. What an erroring step itself produced can go uncounted: at most one step's output.
+  let stop = false;
+  const feed = (async () => {
+    for (let at = 0; at < data.byteLength && !stop; at += INFLATE_STEP) {
+      await writer.write(data.slice(at, at + INFLATE_STEP));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    if (!stop) await writer.close();
+  })().catch(() => {});
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return { size, damaged: false };
+      size += value.byteLength;
+      if (size > bound) {
+        stop = true;
+        await reader.cancel().catch(() => {});
+        over(size);
+      }
+      sink?.(value);
+    }
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    return { size, damaged: true };
+  } finally {
+    stop = true;
+    await feed;
   }
 }

@@ -6,7 +6,7 @@
 import { ApiError } from "../../http/errors";
 import { CMAPS } from "./cmaps";
 import { normalizeText } from "./normalize";
-import { EXTRACT_LIMITS, tooLarge as limitTooLarge } from "./limits";
+import { EXTRACT_LIMITS, inflateWithin, tooLarge as limitTooLarge } from "./limits";
 
 type PdfDocument = Awaited<ReturnType<typeof import("unpdf").getDocumentProxy>>;
 
@@ -42,6 +42,7 @@ const corrupt = () =>
   new ApiError("corrupt_document", "The PDF is damaged and could not be read. Please re-save or re-export it and upload again.");
 
 export async function extractPdf(bytes: Uint8Array, maxChars: number): Promise<PdfText> {
+  await assertStreamBudget(bytes);
   // Loaded on first use: pdf.js takes seconds to initialise and most uploads are not PDFs.
   const { getDocumentProxy } = await import("unpdf");
   let pdf: PdfDocument;
@@ -139,4 +140,62 @@ async function readTitle(pdf: PdfDocument): Promise<string | undefined> {
 
 function errorName(err: unknown): string | undefined {
   return err && typeof err === "object" && "name" in err ? String((err as { name: unknown }).name) : undefined;
+}
+
+const STREAM = [0x73, 0x74, 0x72, 0x65, 0x61, 0x6d]; // "stream"
+const ENDSTREAM = new TextEncoder().encode("endstream");
+
+function matchAt(b: Uint8Array, at: number, word: ArrayLike<number>): boolean {
+  if (at < 0 || at + word.length > b.length) return false;
+  for (let i = 0; i < word.length; i++) if (b[at + i] !== word[i]) return false;
+  return true;
+}
+
+function indexOfWord(b: Uint8Array, word: Uint8Array, from: number): number {
+  for (let i = b.indexOf(word[0], from); i !== -1; i = b.indexOf(word[0], i + 1)) if (matchAt(b, i, word)) return i;
+  return -1;
+}
+
+function latin1(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
+}
+
+/**
+ * Inflates every Flate-encoded stream of the file (except images, which text extraction never
+ * decodes) as a stream, counting and discarding its output, and refuses the file with 413
+ * `document_too_large` as soon as one stream passes EXTRACT_LIMITS.maxPdfStreamBytes or all of them
+ * maxPdfDecodedBytes. pdf.js has no such bound: it would hold a stream's whole output (a content
+ * stream of a few hundred KB can inflate to hundreds of MB with no text operator in it). Streams
+ * are found by their `stream` keyword, so object streams and streams pdf.js would find only by
+ * reconstructing a broken xref are counted too. Damaged data ends that stream's count, not the scan.
+ */
+export async function assertStreamBudget(bytes: Uint8Array): Promise<void> {
+  let total = 0;
+  for (let at = indexOfWord(bytes, Uint8Array.from(STREAM), 0); at !== -1; at = indexOfWord(bytes, Uint8Array.from(STREAM), at + 6)) {
+    if (matchAt(bytes, at - 3, [0x65, 0x6e, 0x64])) continue; // "endstream"
+    // The stream's dictionary ends right before the keyword and starts at its object's `obj`.
+    const dict = latin1(bytes.subarray(Math.max(0, at - 2048), at));
+    const head = dict.slice(dict.lastIndexOf("obj") + 1);
+    if (!/\/(FlateDecode|Fl)\b/.test(head) || /\/Subtype\s*\/Image\b/.test(head)) continue;
+    let start = at + 6;
+    if (bytes[start] === 0x0d) start++;
+    if (bytes[start] === 0x0a) start++;
+    let end = indexOfWord(bytes, ENDSTREAM, start);
+    if (end === -1) end = bytes.length;
+    total += await inflatedSize(bytes.subarray(start, end), EXTRACT_LIMITS.maxPdfDecodedBytes - total);
+    at = end;
+  }
+}
+
+/** Output bytes of one zlib stream, counted as they come; throws once past either bound. */
+async function inflatedSize(data: Uint8Array, left: number): Promise<number> {
+  const perStream = EXTRACT_LIMITS.maxPdfStreamBytes;
+  const r = await inflateWithin(data, "deflate", Math.min(perStream, left), () => {
+    throw left < perStream
+      ? limitTooLarge(`its compressed streams decode to more than ${EXTRACT_LIMITS.maxPdfDecodedBytes / 1024 / 1024} MiB`)
+      : limitTooLarge(`a compressed stream decodes to more than ${perStream / 1024 / 1024} MiB`);
+  });
+  return r.size;
 }

@@ -4,6 +4,7 @@
  * the end of the file; reading it ourselves costs nothing and gives sizes without inflating.
  */
 import { ApiError } from "../../http/errors";
+import { inflateWithin } from "./limits";
 
 export interface ZipEntry {
   name: string;
@@ -12,6 +13,9 @@ export interface ZipEntry {
   compressedSize: number;
   size: number;
   localOffset: number;
+  crc: number;
+  /** The name's bytes as stored (written back unchanged by `rebuildVerified`). */
+  rawName: Uint8Array;
 }
 
 /**
@@ -67,11 +71,13 @@ export function readCentralDirectory(b: Uint8Array): ZipEntry[] {
     const entry: ZipEntry = {
       flags: view.getUint16(p + 8, true),
       method: view.getUint16(p + 10, true),
+      crc: view.getUint32(p + 16, true),
       compressedSize: view.getUint32(p + 20, true),
       size: view.getUint32(p + 24, true),
       localOffset: view.getUint32(p + 42, true),
       // Names of OOXML parts are ASCII; latin1 keeps any byte as one char without failing.
       name: latin1(b.subarray(p + 46, p + 46 + nameLen)),
+      rawName: b.subarray(p + 46, p + 46 + nameLen),
     };
     if (entry.size > ZIP_LIMITS.maxPartUncompressed)
       throw new ApiError("document_too_large", "The document has a part that is too large to process once unpacked.");
@@ -85,8 +91,8 @@ export function readCentralDirectory(b: Uint8Array): ZipEntry[] {
   return entries;
 }
 
-/** Inflates one entry, never producing more than its declared size (a lying header is corrupt). */
-export async function readEntry(b: Uint8Array, entry: ZipEntry): Promise<Uint8Array> {
+/** The stored (possibly compressed) bytes of an entry, located through its local header. */
+function entryData(b: Uint8Array, entry: ZipEntry): Uint8Array {
   if (entry.flags & 1)
     throw new ApiError("encrypted_document", "This document is password-protected. Remove the password and upload it again.");
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -95,29 +101,114 @@ export async function readEntry(b: Uint8Array, entry: ZipEntry): Promise<Uint8Ar
   const start = at + 30 + view.getUint16(at + 26, true) + view.getUint16(at + 28, true);
   const end = start + entry.compressedSize;
   if (end > b.length) throw corrupt("an archive entry is cut short");
-  const data = b.subarray(start, end);
-  if (entry.method === 0) return data;
-  if (entry.method !== 8) throw corrupt("an archive entry uses an unsupported compression method");
+  if (entry.method !== 0 && entry.method !== 8) throw corrupt("an archive entry uses an unsupported compression method");
+  return b.subarray(start, end);
+}
 
-  const stream = new Blob([data]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > entry.size) {
-        await reader.cancel();
-        throw corrupt("an archive entry is larger than it claims");
-      }
-      chunks.push(value);
+/** Inflates an entry, never past `bound` bytes (a lying header is corrupt). */
+async function inflateBounded(data: Uint8Array, bound: number, sink?: (piece: Uint8Array) => void): Promise<number> {
+  const r = await inflateWithin(
+    data,
+    "deflate-raw",
+    bound,
+    () => {
+      throw corrupt("an archive entry is larger than it claims");
+    },
+    sink,
+  );
+  if (r.damaged) throw corrupt("an archive entry cannot be decompressed");
+  return r.size;
+}
+
+/**
+ * A copy of the archive that holds only entries whose inflated size was measured here, each no
+ * larger than it declared (at most ZIP_LIMITS.maxPartUncompressed, all together at most
+ * maxTotalUncompressed): the compressed bytes are copied unchanged and the headers rewritten with
+ * the measured sizes. A library given this copy (mammoth's JSZip) can open any part, whatever
+ * `_rels/.rels` or the local headers name, and never inflate more than was verified. Entries are
+ * inflated as streams and counted, not kept (except the ones `keep` asks for, returned by name).
+ */
+export async function rebuildVerified(
+  b: Uint8Array,
+  keep: (name: string) => boolean = () => false,
+): Promise<{ archive: Uint8Array; kept: Map<string, Uint8Array> }> {
+  const entries = readCentralDirectory(b);
+  const names = new Set<string>();
+  const kept = new Map<string, Uint8Array>();
+  const out: { entry: ZipEntry; data: Uint8Array; size: number }[] = [];
+  let total = 0;
+  for (const entry of entries) {
+    // Two entries of one name: which one a library opens is its choice, so neither is trusted.
+    if (names.has(entry.name)) throw corrupt("the archive names a part twice");
+    names.add(entry.name);
+    const data = entryData(b, entry);
+    const pieces: Uint8Array[] = [];
+    const wanted = keep(entry.name);
+    let size: number;
+    if (entry.method === 0) {
+      if (data.byteLength > entry.size) throw corrupt("an archive entry is larger than it claims");
+      size = data.byteLength;
+      if (wanted) pieces.push(data);
+    } else {
+      size = await inflateBounded(data, entry.size, wanted ? (p) => pieces.push(p) : undefined);
     }
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    throw corrupt("an archive entry cannot be decompressed");
+    total += size;
+    if (total > ZIP_LIMITS.maxTotalUncompressed) throw new ApiError("document_too_large", "The document is too large to process once unpacked.");
+    if (wanted) kept.set(entry.name, join(pieces, size));
+    out.push({ entry, data, size });
   }
+  return { archive: writeZip(out), kept };
+}
+
+/** A zip of already-compressed entries with the given sizes (no data descriptors, no extras). */
+function writeZip(items: { entry: ZipEntry; data: Uint8Array; size: number }[]): Uint8Array {
+  let length = 22;
+  for (const { entry, data } of items) length += 30 + 46 + 2 * entry.rawName.byteLength + data.byteLength;
+  const out = new Uint8Array(length);
+  const view = new DataView(out.buffer);
+  const offsets: number[] = [];
+  let o = 0;
+  // Bit 11 (UTF-8 names) is kept; bit 3 (sizes after the data) is dropped: the sizes are known.
+  const flagsOf = (e: ZipEntry) => e.flags & 0x0800;
+  for (const { entry, data, size } of items) {
+    offsets.push(o);
+    view.setUint32(o, LOC_SIG, true);
+    view.setUint16(o + 4, 20, true);
+    view.setUint16(o + 6, flagsOf(entry), true);
+    view.setUint16(o + 8, entry.method, true);
+    view.setUint32(o + 14, entry.crc, true);
+    view.setUint32(o + 18, data.byteLength, true);
+    view.setUint32(o + 22, size, true);
+    view.setUint16(o + 26, entry.rawName.byteLength, true);
+    out.set(entry.rawName, o + 30);
+    out.set(data, o + 30 + entry.rawName.byteLength);
+    o += 30 + entry.rawName.byteLength + data.byteLength;
+  }
+  const cdStart = o;
+  items.forEach(({ entry, data, size }, i) => {
+    view.setUint32(o, CEN_SIG, true);
+    view.setUint16(o + 4, 20, true);
+    view.setUint16(o + 6, 20, true);
+    view.setUint16(o + 8, flagsOf(entry), true);
+    view.setUint16(o + 10, entry.method, true);
+    view.setUint32(o + 16, entry.crc, true);
+    view.setUint32(o + 20, data.byteLength, true);
+    view.setUint32(o + 24, size, true);
+    view.setUint16(o + 28, entry.rawName.byteLength, true);
+    view.setUint32(o + 42, offsets[i], true);
+    out.set(entry.rawName, o + 46);
+    o += 46 + entry.rawName.byteLength;
+  });
+  view.setUint32(o, EOCD_SIG, true);
+  view.setUint16(o + 8, items.length, true);
+  view.setUint16(o + 10, items.length, true);
+  view.setUint32(o + 12, o - cdStart, true);
+  view.setUint32(o + 16, cdStart, true);
+  return out;
+}
+
+function join(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(size);
   let o = 0;
   for (const c of chunks) {
