@@ -1,7 +1,6 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { defineRoute, need } from "../auth/access";
+import { costUnits, defineRoute, need } from "../auth/access";
 import type { Context } from "hono";
-import { costUnits } from "../auth/access";
 import { principalOf } from "../auth/authenticate";
 import { chargeMore } from "../auth/middleware";
 import type { AppEnv } from "../http/context";
