@@ -109,6 +109,27 @@ describe("collection index: local vectors (merged LocalVectorIndex)", () => {
     expect(hits / 200).toBeGreaterThanOrEqual(0.95);
   });
 
+  it("a failed attempt's cleanup removes only its staged pages and its own generation, never the committed one", async () => {
+    const stub = freshStub();
+    await put(stub, "doc", null, { texts: ["the committed walrus text", "second committed chunk"] });
+    // Generation 2 stages a page, then fails before its commit.
+    await stub.write({
+      document: { id: "doc", generation: 2, name: "doc.txt", metadata: "{}" },
+      chunks: [chunk(0, "the replacement narwhal text")],
+    });
+    expect(await stub.remove("doc", 2)).toEqual({ removed: false, kept: 2 });
+    expect((await stub.search(kq("walrus"))).hits.map((h) => h.text)).toEqual(["the committed walrus text"]);
+    expect((await stub.search(kq("narwhal"))).hits).toEqual([]);
+    await runInDurableObject(stub, async (_obj, state) => {
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM staged").one().n).toBe(0);
+    });
+    // The retry commits generation 2; undoing it (the catalogue moved on) removes exactly that commit.
+    expect(await put(stub, "doc", null, { generation: 2, texts: ["the replacement narwhal text"] })).toMatchObject({ status: "ready" });
+    expect((await stub.search(kq("walrus"))).hits).toEqual([]);
+    expect(await stub.remove("doc", 2)).toEqual({ removed: true, kept: 0 });
+    expect(await stub.stats()).toMatchObject({ documents: 0, chunks: 0 });
+  });
+
   it("a newer generation replaces a document in place (also in memory); an older one is stale; remove deletes", async () => {
     const stub = freshStub();
     const vs = vectors(10, 3);
@@ -122,8 +143,8 @@ describe("collection index: local vectors (merged LocalVectorIndex)", () => {
 
     await put(stub, "other", vectors(4, 9));
     // Undo of an older generation spares the newer commit; a delete removes it for good.
-    expect(await stub.remove("doc", 1)).toEqual({ removed: false });
-    expect(await stub.remove("doc")).toEqual({ removed: true });
+    expect(await stub.remove("doc", 1)).toEqual({ removed: false, kept: 6 });
+    expect(await stub.remove("doc")).toEqual({ removed: true, kept: 0 });
     const ids = (await stub.search(vq(vs[2], 100))).hits.map((h) => h.document_id);
     expect(new Set(ids)).toEqual(new Set(["other"]));
     expect(await put(stub, "doc", vs, { generation: 3 })).toEqual({ status: "stale", chunkCount: 0 });

@@ -243,33 +243,50 @@ export class CollectionIndex extends DurableObject<Env> {
   }
 
   /**
-   * Removes a document's chunks, keyword rows and vectors in one transaction. `upToGeneration`
-   * spares a newer generation's commit (an indexer undoing its own stale work); without it the
-   * document is deleted for good and a tombstone refuses any later commit.
+   * Removes a document's chunks, keyword rows and vectors in one transaction.
+   *
+   * With `generation` (an indexing attempt cleaning up after itself) only that attempt's own work
+   * goes: staged pages of generations up to it, and the live rows only when they are of exactly
+   * that generation (an attempt undoing its own commit). The committed generation g stays searchable
+   * until g+1 commits, so a failed re-index never takes a good document out of search; `kept` is the
+   * chunk count of the generation that stays live (0 when none). Without `generation` the document
+   * is deleted for good and a tombstone refuses any later commit.
    */
-  remove(documentId: string, upToGeneration?: number): { removed: boolean } {
+  remove(documentId: string, generation?: number): { removed: boolean; kept: number } {
     if (typeof documentId !== "string" || !documentId) throw new TypeError("invalid_id: documentId must be a string");
     let removed = 0;
     let done = false;
+    let kept = 0;
     this.ctx.storage.transactionSync(() => {
-      const stored = this.storedGeneration(documentId);
-      if (upToGeneration !== undefined && stored > upToGeneration) return;
+      if (generation !== undefined) {
+        this.sql.exec("DELETE FROM staged WHERE document_id = ? AND generation <= ?", documentId, generation);
+        const live = this.sql
+          .exec<{ generation: number; chunk_count: number; deleted: number }>(
+            "SELECT generation, chunk_count, deleted FROM docs WHERE id = ?",
+            documentId,
+          )
+          .toArray()[0];
+        if (!live || live.generation !== generation) {
+          kept = live && !live.deleted ? live.chunk_count : 0;
+          return;
+        }
+        removed = this.removeRows(documentId);
+        this.sql.exec("DELETE FROM docs WHERE id = ?", documentId);
+        done = true;
+        return;
+      }
       removed = this.removeRows(documentId);
       this.sql.exec("DELETE FROM staged WHERE document_id = ?", documentId);
-      if (upToGeneration === undefined) {
-        this.sql.exec(
-          `INSERT INTO docs (id, generation, name, metadata, chunk_count, deleted) VALUES (?, ?, '', '{}', 0, 1)
-           ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, chunk_count = 0, deleted = 1, metadata = '{}'`,
-          documentId,
-          TOMBSTONE,
-        );
-      } else {
-        this.sql.exec("DELETE FROM docs WHERE id = ?", documentId);
-      }
+      this.sql.exec(
+        `INSERT INTO docs (id, generation, name, metadata, chunk_count, deleted) VALUES (?, ?, '', '{}', 0, 1)
+         ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, chunk_count = 0, deleted = 1, metadata = '{}'`,
+        documentId,
+        TOMBSTONE,
+      );
       done = true;
     });
     if (this.matrix) for (let k = 0; k < removed; k++) this.matrix.remove(`${documentId}:${k}`);
-    return { removed: done };
+    return { removed: done, kept };
   }
 
   /** Forgets everything (the collection is being deleted). */
