@@ -23,11 +23,28 @@ const MAX_STEM_BYTES = 64;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Where unicode61's case folding differs from toLowerCase (it folds as Unicode's CaseFolding does). */
+const FOLD_TO: Record<string, string> = {
+  "\u00b5": "\u03bc", // µ → μ
+  "\u017f": "s", // ſ
+  "\u03c2": "\u03c3", // ς → σ
+  "\u03d0": "\u03b2", // ϐ → β
+  "\u03d1": "\u03b8", // ϑ → θ
+  "\u03d5": "\u03c6", // ϕ → φ
+  "\u03d6": "\u03c0", // ϖ → π
+  "\u03f0": "\u03ba", // ϰ → κ
+  "\u03f1": "\u03c1", // ϱ → ρ
+  "\u03f5": "\u03b5", // ϵ → ε
+  "\u1fbe": "\u03b9", // ι → ι
+};
+const FOLD_EXTRA = new RegExp(`[${Object.keys(FOLD_TO).join("")}]`, "g");
+
 /** unicode61's case and diacritic folding of one token. */
 function fold(token: string): string {
   if (ASCII.test(token)) return token.toLowerCase();
   return token
     .toLowerCase()
+    .replace(FOLD_EXTRA, (c) => FOLD_TO[c])
     .replace(LATIN_ACCENTED, (c) => c.normalize("NFD").replace(DIACRITICS, "") || c)
     .replace(DIACRITICS, "");
 }
