@@ -259,7 +259,7 @@ describe("in-memory BM25 equals FTS5", () => {
     await stub.remove("s2");
     const after = await compare(stub, ["protein expression replaced", "cell cells gene", ...generatedQueries(docs, 8, CJK_FRAGMENTS).slice(0, 200)]);
     expect(after.failures).toEqual([]);
-  });
+  }, 300_000);
 
   it("SciFact: all 300 test queries and 1,000 generated queries (real corpus)", async (ctx) => {
     const corpusRes = await fetchShared("eval/scifact/corpus.jsonl");

@@ -54,6 +54,8 @@ export class Bm25Index {
   #tokens = 0;
   #dead = 0;
   #acc = new Float64Array(256);
+  /** Postings read (walked or probed) by the last `top`: a deterministic cost counter for benchmarks. */
+  lastCost = 0;
 
   get rows(): number {
     return this.#rows;
@@ -79,22 +81,20 @@ export class Bm25Index {
     this.#live[slot] = 1;
     this.#rows++;
     this.#tokens += length;
-    for (const [term, tf] of terms) {
-      let p = this.#terms.get(term);
-      if (!p) {
-        p = { buf: new Int32Array(4), used: 0, df: 0 };
-        this.#terms.set(term, p);
-      }
-      if (p.used + 2 > p.buf.length) {
-        const next = new Int32Array(p.buf.length * 2);
-        next.set(p.buf);
-        p.buf = next;
-      }
-      p.buf[p.used++] = slot;
-      p.buf[p.used++] = tf;
-      p.df++;
-    }
+    for (const [term, tf] of terms) this.#append(term, slot, tf);
     return slot;
+  }
+
+  /** Adds a row from its persisted form `[length, term, tf, term, tf, ...]` (no intermediate pairs); returns its slot. */
+  addFlat(flat: (string | number)[]): number {
+    const slot = this.add(flat[0] as number, []);
+    for (let i = 1; i < flat.length; i += 2) this.#append(flat[i] as string, slot, flat[i + 1] as number);
+    return slot;
+  }
+
+  /** Gives back the spare capacity of every list (after a bulk load: 8 bytes per posting, no slack). */
+  trim(): void {
+    for (const p of this.#terms.values()) if (p.buf.length > p.used) p.buf = p.buf.slice(0, p.used);
   }
 
   /** Removes a row: `terms` are the terms it was added with (their document frequencies drop). */
@@ -152,6 +152,7 @@ export class Bm25Index {
     const len = this.#length;
     const touched: number[] = [];
     let additive = true;
+    let cost = 0;
     for (let i = 0; i < list.length; i++) {
       const { p, w } = list[i];
       if (additive && i > 0 && touched.length >= k && kthBest(acc, touched, k) > rest[i]) {
@@ -162,6 +163,7 @@ export class Bm25Index {
       const used = p.used;
       const wk = w * (K1 + 1);
       if (additive) {
+        cost += used >> 1;
         for (let j = 0; j < used; j += 2) {
           const slot = buf[j];
           if (live[slot] !== 1) continue;
@@ -172,10 +174,11 @@ export class Bm25Index {
           const tf = buf[j + 1];
           acc[slot] += (wk * tf) / (tf + c1 + c2 * len[slot]);
         }
-      } else {
-        // Probe the rows already seen (sorted) in this list: binary search from the last position.
+      } else if (touched.length * 8 < used >> 1) {
+        // Few rows seen, a long list: probe each seen row (sorted) by binary search from the last position.
         let lo = 0;
         const n = used >> 1;
+        cost += touched.length;
         for (const slot of touched) {
           let hi = n;
           while (lo < hi) {
@@ -189,11 +192,37 @@ export class Bm25Index {
             acc[slot] += (wk * tf) / (tf + c1 + c2 * len[slot]);
           }
         }
+      } else {
+        // Walk the list, but only rows already seen gain (a row not seen cannot reach the top k).
+        cost += used >> 1;
+        for (let j = 0; j < used; j += 2) {
+          const slot = buf[j];
+          if (acc[slot] === 0) continue;
+          const tf = buf[j + 1];
+          acc[slot] += (wk * tf) / (tf + c1 + c2 * len[slot]);
+        }
       }
     }
+    this.lastCost = cost;
     const out = selectTop(acc, touched, k);
     for (const slot of touched) acc[slot] = 0;
     return out;
+  }
+
+  #append(term: string, slot: number, tf: number): void {
+    let p = this.#terms.get(term);
+    if (!p) {
+      p = { buf: new Int32Array(2), used: 0, df: 0 };
+      this.#terms.set(term, p);
+    }
+    if (p.used + 2 > p.buf.length) {
+      const next = new Int32Array(p.buf.length * 2);
+      next.set(p.buf);
+      p.buf = next;
+    }
+    p.buf[p.used++] = slot;
+    p.buf[p.used++] = tf;
+    p.df++;
   }
 
   #grow(min: number): void {

@@ -29,7 +29,8 @@ export class IndexError extends Error {
   }
 }
 
-const PREFIX = new RegExp(`^(${INDEX_ERROR_CODES.join("|")}): (.*)$`, "s");
+/** After RPC the message reads "IndexError: <code>: …" (workerd prefixes a custom error's name). */
+const PREFIX = new RegExp(`^(?:IndexError: )?(${INDEX_ERROR_CODES.join("|")}): (.*)$`, "s");
 
 /** The code and message of an error the object threw (also after RPC), or null for any other error. */
 export function indexErrorOf(err: unknown): { code: IndexErrorCode; message: string } | null {

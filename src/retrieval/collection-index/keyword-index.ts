@@ -128,7 +128,7 @@ export class KeywordIndex {
     if (!l) return;
     const d = docIndexOf(l, documentId);
     const slots: number[] = [];
-    for (const r of rows) slots.push(addSlot(l, d, r.id, r.ordinal, parseTerms(r.terms)));
+    for (const r of rows) slots.push(addSlot(l, d, r.id, r.ordinal, r.terms));
     l.docSlots.set(d, slots);
     addName(l, d, name);
   }
@@ -209,12 +209,13 @@ export class KeywordIndex {
     };
     for (const [id, documentId, ordinal, terms] of this.#st.allChunkTerms()) {
       const d = docIndexOf(l, documentId as string);
-      const slot = addSlot(l, d, id as number, ordinal as number, parseTerms(terms as string));
+      const slot = addSlot(l, d, id as number, ordinal as number, terms as string);
       const slots = l.docSlots.get(d);
       if (slots) slots.push(slot);
       else l.docSlots.set(d, [slot]);
     }
     for (const n of this.#st.allNames()) addName(l, docIndexOf(l, n.documentId), n.name, true);
+    l.text.trim();
     this.#loaded = l;
     return l;
   }
@@ -230,8 +231,8 @@ function docIndexOf(l: Loaded, documentId: string): number {
   return d;
 }
 
-function addSlot(l: Loaded, d: number, id: number, ordinal: number, t: { length: number; terms: [string, number][] }): number {
-  const slot = l.text.add(t.length, t.terms);
+function addSlot(l: Loaded, d: number, id: number, ordinal: number, termsJson: string): number {
+  const slot = l.text.addFlat(JSON.parse(termsJson) as (string | number)[]);
   l.chunkId[slot] = id;
   l.slotDoc[slot] = d;
   l.slotOrdinal[slot] = ordinal;

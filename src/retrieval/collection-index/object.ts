@@ -20,6 +20,11 @@ export type {
 export { MAX_PAGE, MAX_TOP_K } from "./types";
 export { MAX_DIMS } from "./vectors";
 
+/** Quiet time after the last commit before segments are merged (a burst of commits merges once). */
+const MERGE_DELAY_MS = 10_000;
+/** Leaf pages per table per merge step: bounded work per alarm; the alarm re-arms while work remains. */
+const MERGE_PAGES = 200;
+
 /**
  * One collection's data plane: chunks, the keyword indexes and (with the local embedder) its int8
  * vectors, in this object's SQLite storage. This class is only the RPC surface: every method
@@ -30,6 +35,7 @@ export { MAX_DIMS } from "./vectors";
 export class CollectionIndex extends DurableObject<Env> {
   readonly #parts: Parts;
   readonly #searcher: Searcher;
+  #mergeScheduled = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -44,6 +50,7 @@ export class CollectionIndex extends DurableObject<Env> {
       transaction,
       sealed: st.meta("sealed") !== null,
       writes: 0,
+      afterWrite: () => this.#scheduleMerge(),
     };
     this.#searcher = new Searcher(this.#parts);
   }
@@ -82,6 +89,23 @@ export class CollectionIndex extends DurableObject<Env> {
     this.#searcher.clear();
     await this.ctx.storage.deleteAll();
     parts.st.createSchema();
+  }
+
+  /**
+   * FTS5 adds a segment per commit and only merges them when enough pile up; a search visits each.
+   * After a burst of commits (and quiet since), bounded merge steps fold them, re-arming while work
+   * remains.
+   */
+  override async alarm(): Promise<void> {
+    this.#mergeScheduled = false;
+    if (this.#parts.sealed) return;
+    if (this.#parts.st.mergeStep(MERGE_PAGES) > 10) this.#scheduleMerge(1000);
+  }
+
+  #scheduleMerge(delay = MERGE_DELAY_MS): void {
+    if (this.#mergeScheduled) return;
+    this.#mergeScheduled = true;
+    void this.ctx.storage.setAlarm(Date.now() + delay);
   }
 
   /** One RPC per search: keyword and vector candidates, filters before top-k, fusion, hydration. */

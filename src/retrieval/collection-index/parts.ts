@@ -12,4 +12,6 @@ export interface Parts {
   sealed: boolean;
   /** Committed writes and removals since this instance started: keys the per-filter and result caches. */
   writes: number;
+  /** After a commit: folds the FTS segments it added a little later (an alarm), see object.ts. */
+  afterWrite: () => void;
 }

@@ -242,6 +242,19 @@ export class Statements {
       .toArray();
   }
 
+  /**
+   * One bounded FTS5 merge step on each FTS table (at most `pages` leaf pages each): every commit
+   * adds a segment that later queries visit; merging folds them. Returns the rows written (0 or
+   * nearly: nothing left to merge).
+   */
+  mergeStep(pages: number): number {
+    let written = 0;
+    for (const table of ["chunks_fts", "chunks_tri", "names_fts"])
+      // A negative count merges across levels too (towards one segment), not only full levels.
+      written += this.#sql.exec(`INSERT INTO ${table} (${table}, rank) VALUES ('merge', ?)`, -pages).rowsWritten;
+    return written;
+  }
+
   // --- scope, vectors, hydration, stats -----------------------------------------------------------
 
   /** Compiles a document scope; null when nothing narrows the search. */
@@ -253,7 +266,12 @@ export class Statements {
       params.push(JSON.stringify(documentIds));
     }
     if (filter) {
-      const f = compileFilter(filter, "d.metadata");
+      let f: ReturnType<typeof compileFilter>;
+      try {
+        f = compileFilter(filter, "d.metadata");
+      } catch (err) {
+        throw new IndexError("invalid_filter", err instanceof Error ? err.message : "the filter cannot be compiled");
+      }
       parts.push(f.sql);
       params.push(...f.params);
     }

@@ -74,6 +74,7 @@ export function write(parts: Parts, page: WritePage): WriteResult {
     keyword.added(doc.id, doc.name, c.rows);
     vectors.committed(doc.id, page.vectors?.length ? dims : null, c.removed, c.added);
     parts.writes++;
+    parts.afterWrite();
   } else if (page.vectors?.length && dims !== null) vectors.committed(doc.id, dims, 0, []);
   return result;
 }
@@ -119,6 +120,7 @@ export function remove(parts: Parts, documentId: string, generation?: number): {
     keyword.removed(documentId, old);
     vectors.committed(documentId, null, removed, []);
     parts.writes++;
+    parts.afterWrite();
   }
   return { removed: done, kept };
 }
