@@ -100,6 +100,9 @@ export async function mixedStep(server, { collectionId, queries, connections, du
   const headers = { "X-Master-API-Key": server.masterKey };
   const api = apiClient(server.url, server.masterKey);
   const q = (n) => queries[n % queries.length].text;
+  // Searches never repeat within a run (the object caches results per query): a unique tag that
+  // matches no indexed term makes each one new without changing what it finds.
+  const uq = (n) => `${q(n)} zq${runTag}m${connections}n${n}`;
   const localQs = Array.from({ length: 10 }, (_, i) => `${q(i)} (local ${runTag} c${connections})`);
   const globalQs = Array.from({ length: 10 }, (_, i) => `${q(i + 10)} (global ${runTag} c${connections})`);
   // Fill both tiers for the cached questions (the writes run in waitUntil; give them a moment).
@@ -112,7 +115,7 @@ export async function mixedStep(server, { collectionId, queries, connections, du
       kind: "search (hybrid)",
       path: `/v1/collections/${collectionId}/search`,
       headers,
-      makeBody: (n) => ({ query: q(n), top_k: 10, mode: "hybrid" }),
+      makeBody: (n) => ({ query: uq(n), top_k: 10, mode: "hybrid" }),
     },
     { kind: "chat, local hit", path: "/v1/chat", headers, makeBody: (n) => chatBody(localQs[n % localQs.length]) },
     {
@@ -248,7 +251,7 @@ export async function runServe(server, opts) {
         url: server.url,
         path: searchPath,
         headers,
-        makeBody: (n) => ({ query: q(n), top_k: 10, mode: "hybrid" }),
+        makeBody: (n) => ({ query: `${q(n)} zq${runTag}s${c}n${n}`, top_k: 10, mode: "hybrid" }),
         connections: c,
         durationS,
         label: `search c=${c}`,
@@ -256,6 +259,20 @@ export async function runServe(server, opts) {
     });
     await sleep(500);
   }
+  // The object's result cache on purpose: the same 10 searches again and again (reported apart).
+  log(`  search (repeated queries, result cache), 8 connections, ${durationS} s ...`);
+  steps.push({
+    kind: "search-repeated",
+    ...(await loadStep({
+      url: server.url,
+      path: searchPath,
+      headers,
+      makeBody: (n) => ({ query: q(n % 10), top_k: 10, mode: "hybrid" }),
+      connections: 8,
+      durationS,
+      label: "search repeated c=8",
+    })),
+  });
   for (const c of connections) {
     log(`  chat (unique questions, cache misses), ${c} connection(s), ${durationS} s ...`);
     steps.push({
@@ -301,7 +318,7 @@ export async function runServe(server, opts) {
         url: server.url,
         path: searchPath,
         headers,
-        makeBody: (n) => ({ query: q(n), top_k: 10, mode }),
+        makeBody: (n) => ({ query: `${q(n)} zq${runTag}${mode}n${n}`, top_k: 10, mode }),
         connections: 8,
         durationS,
         label: `search ${mode} c=8`,

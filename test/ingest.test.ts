@@ -362,6 +362,58 @@ describe("a failure halfway leaves no orphan (Workers AI + Vectorize doubles)", 
     expect(await vectorsOf(col.id, document.id, 1000)).toBe(0);
   });
 
+  it("a re-index whose embedder fails keeps the committed generation searchable; a successful retry swaps in the new text", async () => {
+    const oldToken = uniqueToken();
+    const newToken = uniqueToken();
+    const { providers, col, document } = await cfDocument(`${longText("gamma")}\n\nThe first version names ${oldToken}.`);
+    await providers.ingest();
+    const first = await waitForDocument(col.id, document.id);
+    expect(first.status).toBe("ready");
+    const search = async (query: string) =>
+      (
+        await body(
+          await call(
+            `/v1/collections/${col.id}/search`,
+            { method: "POST", headers: master(), json: { query, mode: "hybrid", top_k: 3 } },
+            providers.env,
+          ),
+        )
+      ).results as Json[];
+    expect((await search(oldToken))[0]).toMatchObject({ document_id: document.id });
+
+    // The stored original changes and is re-indexed; the new text makes the embedder fail (transient).
+    await env.DOCUMENTS.put(document.r2_key, `${longText("delta")}\n\nThe second version names ${newToken} and says __fail__.`);
+    const res = await call(`/v1/collections/${col.id}/documents/${document.id}/reindex`, { method: "POST", headers: master() }, providers.env);
+    expect(res.status).toBe(202);
+    const failed = await providers.queue.deliver(providers.env);
+    expect(failed.retried).toEqual(failed.ids);
+    const row = await env.DB.prepare("SELECT status, generation, error_code, chunk_count FROM documents WHERE id = ?")
+      .bind(document.id)
+      .first<Json>();
+    expect(row).toMatchObject({ status: "queued", generation: 2, error_code: "upstream_error", chunk_count: first.chunk_count });
+    // Generation 1 is still whole: every chunk, every vector, and search still finds it.
+    expect((await storesFor(col.id, document.id, document.r2_key)).chunks).toBe(first.chunk_count);
+    expect(await vectorsOf(col.id, document.id, 1000)).toBe(first.chunk_count);
+    expect((await search(oldToken))[0]).toMatchObject({ document_id: document.id });
+    expect((await search(newToken)).some((h) => h.text.includes(newToken))).toBe(false);
+
+    // The retry succeeds: the new text replaces the old one.
+    await env.DOCUMENTS.put(document.r2_key, `${longText("delta")}\n\nThe second version names ${newToken}.`);
+    const retry = await runQueue(
+      "docchat-ingest",
+      [{ id: "retry", attempts: 2, body: { type: "index", document_id: document.id, generation: 2 } }],
+      providers.env,
+    );
+    expect(retry.explicitAcks).toEqual(["retry"]);
+    const second = await waitForDocument(col.id, document.id);
+    expect(second.status).toBe("ready");
+    const found = await search(newToken);
+    expect(found[0]).toMatchObject({ document_id: document.id });
+    expect(found[0].text).toContain(newToken);
+    expect((await search(oldToken)).some((h) => h.text.includes(oldToken))).toBe(false);
+    expect(await vectorsOf(col.id, document.id, 1000)).toBe(second.chunk_count);
+  });
+
   it("a vector write that fails after landing is undone: no vector survives the failure", async () => {
     const { providers, col, document } = await cfDocument(longText("beta"));
     let calls = 0;

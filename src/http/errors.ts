@@ -6,6 +6,7 @@ export const ERROR_STATUS = {
   bad_request: 400,
   invalid_json: 400,
   validation_error: 400,
+  invalid_filter: 400,
   missing_fields: 400,
   master_key_not_allowed: 400,
   url_mismatch: 400,

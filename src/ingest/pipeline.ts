@@ -134,7 +134,8 @@ const idsUpTo = (documentId: string, n: number) => Array.from({ length: n }, (_,
  * Extracts, chunks, embeds and indexes one document. With Vectorize, vectors are written first
  * (their count recorded as `pending_vectors`); the chunks, keyword rows and local vectors are then
  * committed atomically inside the collection's index object, and D1 marks the document `ready` at
- * the same generation. Any failure removes what this attempt wrote. A permanent error marks the
+ * the same generation. Any failure removes what this attempt wrote (never the generation committed
+ * before it, which stays searchable until a newer one commits). A permanent error marks the
  * document `failed`; a transient one leaves it `queued` with its last error and is rethrown so the
  * queue retries (only the dead-letter consumer marks it `failed`). A redelivered message for a
  * document already `ready` at the same generation is a no-op.
@@ -235,9 +236,15 @@ export async function indexDocument(
       text: opts.keepText ? extracted.text : undefined,
     };
   } catch (err) {
-    if (written > 0 && vectorize) await vectorize.deleteByIds(collection.id, idsUpTo(doc.id, written)).catch(logCleanup(doc.id));
-    // Nothing of a failed attempt stays searchable: staged pages and any earlier commit go.
-    await index.remove(doc.id, generation).catch(logCleanup(doc.id));
+    // Only this attempt's own work goes (its staged pages, and its commit if it got that far): the
+    // generation committed before it stays searchable until a newer one commits. Vector ids are
+    // per ordinal, shared across generations: those the live generation still uses stay.
+    const kept = await index
+      .remove(doc.id, generation)
+      .then((r) => r.kept)
+      .catch((e) => (logCleanup(doc.id)(e), 0));
+    if (written > kept && vectorize)
+      await vectorize.deleteByIds(collection.id, idsUpTo(doc.id, written).slice(kept)).catch(logCleanup(doc.id));
     const apiErr = err instanceof ApiError ? err : new ApiError("internal_error", "Indexing failed", { cause: err });
     if (!isPermanent(err)) {
       await markRetrying(env.DB, doc.id, generation, apiErr.code);
@@ -252,16 +259,17 @@ const logCleanup = (documentId: string) => (err: unknown) =>
   console.error(JSON.stringify({ cleanup: documentId, error: err instanceof Error ? err.message : String(err) }));
 
 /**
- * The dead-letter path: the last retry failed. Deletes every vector the document may have written
- * and its committed chunks, then marks it `failed`.
+ * The dead-letter path: the last retry failed. Deletes what this generation wrote (vectors and any
+ * commit of its own), keeping an earlier committed generation searchable, then marks it `failed`.
  */
 export async function failDocument(env: Env, documentId: string, generation: number, err: ApiError): Promise<void> {
   const doc = await getDocumentById(env.DB, documentId);
   if (!doc || doc.generation !== generation) return;
   const { vectorize } = selectRetrieval(env);
   const n = Math.max(doc.chunk_count, doc.pending_vectors);
-  if (vectorize && n > 0) await vectorize.deleteByIds(doc.collection_id, idsUpTo(doc.id, n));
-  await collectionIndex(env, doc.collection_id).remove(doc.id, generation);
+  // A failed re-index keeps the generation committed before it (and the vector ids it uses).
+  const { kept } = await collectionIndex(env, doc.collection_id).remove(doc.id, generation);
+  if (vectorize && n > kept) await vectorize.deleteByIds(doc.collection_id, idsUpTo(doc.id, n).slice(kept));
   await markFailedRow(env.DB, doc.id, generation, err.code, err.message);
 }
 

@@ -1,6 +1,7 @@
 import { ApiError } from "../http/errors";
 import type { Collection } from "../storage/collections";
 import { collectionIndex } from "./collection-index/client";
+import { CLIENT_INDEX_ERRORS, indexErrorOf } from "./collection-index/errors";
 import type { IndexHit } from "./collection-index/object";
 import type { MetadataFilter } from "./filter";
 import { defaultVectorWeight, type SearchMode } from "./fusion";
@@ -89,7 +90,7 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
       whiten: providers.whitenQueries,
       vectorCandidates,
       hydrate: rerank ? Math.max(RERANK_POOL, opts.topK * 2) : opts.topK,
-    }),
+    }).catch(toApiError),
   );
   // Deletion began after this isolate cached the collection: it is gone.
   if (sealed) throw new ApiError("not_found", "Collection not found");
@@ -106,6 +107,14 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
     out = out.map((h, i) => ({ ...h, score: scores[i], scores: { ...h.scores, rerank: scores[i] } })).sort((a, b) => b.score - a.score);
   }
   return out.slice(0, opts.topK);
+}
+
+/** The object's typed errors a request can cause become 400s in the envelope; anything else stays internal. */
+function toApiError(err: unknown): never {
+  const e = indexErrorOf(err);
+  if (e && CLIENT_INDEX_ERRORS.has(e.code))
+    throw new ApiError(e.code === "invalid_filter" ? "invalid_filter" : "validation_error", e.message, { cause: err });
+  throw err;
 }
 
 export function serverTiming(timings: SearchTimings): string {

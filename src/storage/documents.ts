@@ -133,22 +133,25 @@ export function markReadyStatement(
     .bind(r.chunkCount, r.charCount, r.pages, now(), id, generation);
 }
 
-/** A transient failure: the document stays `queued` (with its last error) while the queue retries. */
+/**
+ * A transient failure: the document stays `queued` (with its last error) while the queue retries.
+ * `chunk_count` stays that of the generation still live in the index (a failed re-index keeps it).
+ */
 export async function markRetrying(db: D1Database, id: string, generation: number, code: string): Promise<void> {
   await db
     .prepare(
       `UPDATE documents SET status = 'queued', error_code = ?, error_message = 'Indexing failed; it will be retried', pending_vectors = 0,
-       chunk_count = 0, updated_at = ? WHERE id = ? AND generation = ?`,
+       updated_at = ? WHERE id = ? AND generation = ?`,
     )
     .bind(code, now(), id, generation)
     .run();
 }
 
-/** For good: a permanent error, or the dead-letter queue after the last retry. */
+/** For good: a permanent error, or the dead-letter queue after the last retry (`chunk_count`: as in markRetrying). */
 export async function markFailedRow(db: D1Database, id: string, generation: number, code: string, message: string): Promise<void> {
   await db
     .prepare(
-      `UPDATE documents SET status = 'failed', error_code = ?, error_message = ?, chunk_count = 0, pending_vectors = 0, updated_at = ?
+      `UPDATE documents SET status = 'failed', error_code = ?, error_message = ?, pending_vectors = 0, updated_at = ?
        WHERE id = ? AND generation = ?`,
     )
     .bind(code, message, now(), id, generation)

@@ -78,3 +78,5 @@ export function stem(token: string): string {
 export function words(text: string): string[] {
   return text.normalize("NFKC").toLowerCase().match(WORD) ?? [];
 }
+
+export { ftsStem, ftsTermCounts, ftsTokens } from "./fts";

@@ -116,7 +116,8 @@ export function porterStem(word: string): string {
   else if (w.endsWith("s") && !w.endsWith("ss")) w = w.slice(0, -1);
 
   // Step 1b: -eed, -ed, -ing.
-  if (w.endsWith("eed")) {
+  // SQLite tests -eed only on words longer than it ("eed" itself then loses its -ed, like "feed" does not).
+  if (w.endsWith("eed") && w.length > 3) {
     if (measure(w, w.length - 3) > 0) w = w.slice(0, -1);
   } else {
     const cut = w.endsWith("ed") ? 2 : w.endsWith("ing") ? 3 : 0;

@@ -1,8 +1,14 @@
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type ChunkInput, CollectionIndex, type IndexSearchRequest } from "../../src/retrieval/collection-index/object";
+import { ApiError } from "../../src/http/errors";
+import { indexErrorOf } from "../../src/retrieval/collection-index/errors";
 import { keywordQuery } from "../../src/retrieval/collection-index/query";
+import type { MetadataFilter } from "../../src/retrieval/filter";
+import { search } from "../../src/retrieval/search";
+import { getCollectionRow } from "../../src/storage/collections";
+import { createCollection } from "../helpers";
 
 const DIMS = 16;
 
@@ -109,6 +115,27 @@ describe("collection index: local vectors (merged LocalVectorIndex)", () => {
     expect(hits / 200).toBeGreaterThanOrEqual(0.95);
   });
 
+  it("a failed attempt's cleanup removes only its staged pages and its own generation, never the committed one", async () => {
+    const stub = freshStub();
+    await put(stub, "doc", null, { texts: ["the committed walrus text", "second committed chunk"] });
+    // Generation 2 stages a page, then fails before its commit.
+    await stub.write({
+      document: { id: "doc", generation: 2, name: "doc.txt", metadata: "{}" },
+      chunks: [chunk(0, "the replacement narwhal text")],
+    });
+    expect(await stub.remove("doc", 2)).toEqual({ removed: false, kept: 2 });
+    expect((await stub.search(kq("walrus"))).hits.map((h) => h.text)).toEqual(["the committed walrus text"]);
+    expect((await stub.search(kq("narwhal"))).hits).toEqual([]);
+    await runInDurableObject(stub, async (_obj, state) => {
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM staged").one().n).toBe(0);
+    });
+    // The retry commits generation 2; undoing it (the catalogue moved on) removes exactly that commit.
+    expect(await put(stub, "doc", null, { generation: 2, texts: ["the replacement narwhal text"] })).toMatchObject({ status: "ready" });
+    expect((await stub.search(kq("walrus"))).hits).toEqual([]);
+    expect(await stub.remove("doc", 2)).toEqual({ removed: true, kept: 0 });
+    expect(await stub.stats()).toMatchObject({ documents: 0, chunks: 0 });
+  });
+
   it("a newer generation replaces a document in place (also in memory); an older one is stale; remove deletes", async () => {
     const stub = freshStub();
     const vs = vectors(10, 3);
@@ -122,8 +149,8 @@ describe("collection index: local vectors (merged LocalVectorIndex)", () => {
 
     await put(stub, "other", vectors(4, 9));
     // Undo of an older generation spares the newer commit; a delete removes it for good.
-    expect(await stub.remove("doc", 1)).toEqual({ removed: false });
-    expect(await stub.remove("doc")).toEqual({ removed: true });
+    expect(await stub.remove("doc", 1)).toEqual({ removed: false, kept: 6 });
+    expect(await stub.remove("doc")).toEqual({ removed: true, kept: 0 });
     const ids = (await stub.search(vq(vs[2], 100))).hits.map((h) => h.document_id);
     expect(new Set(ids)).toEqual(new Set(["other"]));
     expect(await put(stub, "doc", vs, { generation: 3 })).toEqual({ status: "stale", chunkCount: 0 });
@@ -384,6 +411,74 @@ describe("collection index: the document name as a keyword field", () => {
     await runInDurableObject(stub, (_o: CollectionIndex, state) => {
       expect(state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM names").one().n).toBe(2);
       state.storage.sql.exec("INSERT INTO names_fts (names_fts) VALUES ('integrity-check')");
+    });
+  });
+});
+
+describe("collection index: errors, caches and segment merges", () => {
+  // A filter too large for one statement (the keys' filter AND the request's can get there): the
+  // object's typed error reaches the Worker as 400 invalid_filter, never a 500.
+  const huge: MetadataFilter = {
+    type: "and",
+    filters: Array.from({ length: 60 }, (_, i) => ({ type: "in" as const, key: `k${i}`, value: ["a", 1] })),
+  };
+
+  it("a filter too large for the index is a typed IndexError, and the Worker answers 400 invalid_filter", async () => {
+    const stub = freshStub();
+    await put(stub, "doc", null, { texts: ["alpha beta"] });
+    const err = await stub.search(kq("alpha", 5, { filter: huge })).catch((e: unknown) => e);
+    expect(indexErrorOf(err)).toMatchObject({ code: "invalid_filter" });
+    const col = await createCollection();
+    const collection = await getCollectionRow(env.DB, col);
+    const apiErr = await search(env, collection!, { query: "alpha", topK: 5, mode: "keyword", filter: huge }).catch((e: unknown) => e);
+    expect(apiErr).toBeInstanceOf(ApiError);
+    expect(apiErr).toMatchObject({ code: "invalid_filter", status: 400 });
+  });
+
+  it("results and allowed sets are cached per write counter: a commit is seen at once", async () => {
+    const stub = freshStub();
+    await put(stub, "a", null, { texts: ["the walrus sleeps"], metadata: { team: "x" } });
+    const filter: MetadataFilter = { type: "eq", key: "team", value: "x" };
+    expect((await stub.search(kq("walrus", 5, { filter }))).hits.map((h) => h.document_id)).toEqual(["a"]);
+    const again = await stub.search(kq("  WALRUS ", 5, { filter }));
+    expect(again.timings).toEqual({ cached: 0 });
+    expect(again.hits.map((h) => h.document_id)).toEqual(["a"]);
+    await put(stub, "b", null, { texts: ["a walrus swims"], metadata: { team: "x" } });
+    const after = await stub.search(kq("walrus", 5, { filter }));
+    expect(after.timings).not.toEqual({ cached: 0 });
+    expect(after.hits.map((h) => h.document_id).sort()).toEqual(["a", "b"]);
+    await stub.remove("a");
+    expect((await stub.search(kq("walrus", 5, { filter }))).hits.map((h) => h.document_id)).toEqual(["b"]);
+  });
+
+  it("hybrid with vector weight 0 skips the vector scan when keyword search fills the hits, and ranks the same", async () => {
+    const stub = freshStub();
+    const vs = vectors(3, 5);
+    await put(stub, "d", vs, { texts: ["red fox", "red fox jumps", "blue whale"] });
+    const req = (extra: Partial<IndexSearchRequest>): IndexSearchRequest => ({ ...kq("red fox", 2), mode: "hybrid", queryVector: vs[2], ...extra });
+    const skipped = await stub.search(req({ vectorWeight: 0 }));
+    expect(skipped.timings.vector).toBeUndefined();
+    expect(skipped.hits.map((h) => h.ordinal)).toEqual((await stub.search(kq("red fox", 2))).hits.map((h) => h.ordinal));
+    // Not enough keyword hits: the vector side adds the rest.
+    const filled = await stub.search(req({ vectorWeight: 0, topK: 3, hydrate: 3, query: "whale" }));
+    expect(filled.timings.vector).toBeDefined();
+    expect(filled.hits).toHaveLength(3);
+  });
+
+  it("commits schedule an alarm that merges the FTS segments they added", async () => {
+    const stub = freshStub();
+    for (let i = 0; i < 12; i++) await put(stub, `d${i}`, null, { texts: [`segment number ${i} 東京の天気 ${i}`] });
+    const segments = () =>
+      runInDurableObject(stub, (_o, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT COUNT(DISTINCT segid) AS n FROM chunks_tri_idx").one().n,
+      );
+    const before = await segments();
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    while (await runDurableObjectAlarm(stub)) {} // re-armed while work remains
+    expect(await segments()).toBeLessThan(before);
+    expect((await stub.search(kq("東京の天気", 20))).hits).toHaveLength(12);
+    await runInDurableObject(stub, (_o, state) => {
+      state.storage.sql.exec("INSERT INTO chunks_tri (chunks_tri) VALUES ('integrity-check')");
     });
   });
 });

@@ -15,6 +15,8 @@ export const CJK_RUN = new RegExp(`[${CJK_CLASS}]+`, "gu");
 export const hasCjk = isCjk;
 
 export interface KeywordQuery {
+  /** The Latin-script (space-separated) words, each one quoted phrase of `porter`. */
+  words: string[];
   /** FTS5 MATCH expression for the porter table, or null. */
   porter: string | null;
   /** FTS5 MATCH expression for the trigram table, or null. */
@@ -62,6 +64,7 @@ export function keywordQuery(text: string, maxTerms = 64): KeywordQuery {
       } else short.add(w);
     }
   return {
+    words: latin,
     porter: latin.length ? latin.map((w) => `"${w}"`).join(" OR ") : null,
     trigram: grams.size ? [...grams].map((g) => `"${g}"`).join(" OR ") : null,
     short: [...short].slice(0, MAX_SUBSTRINGS),

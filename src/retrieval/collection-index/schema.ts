@@ -9,6 +9,9 @@
  *   own copy of the text) holds only chunks with CJK text, for CJK query terms.
  * - `names` + `names_fts` (porter, external content): each live document's name as words ("book-war-and-peace.txt" → "book war and
  *   peace"), a second keyword field: a query naming a document finds its chunks (BM25F-style).
+ * - `chunk_terms`: per chunk (same id), its length in tokens and its terms with their frequencies as
+ *   FTS5's porter tokenizer counts them (JSON `[length, term, tf, ...]`), written with the chunk: the
+ *   in-memory BM25 index (keyword-index.ts) loads from it without re-tokenising any text.
  * - `vectors`: int8 vectors with a scale (local embedder only; with Vectorize they live there).
  * - `staged`: pages of a large document written before the commit that swaps them in.
  */
@@ -56,6 +59,10 @@ export const SCHEMA = `
     INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
     DELETE FROM chunks_tri WHERE rowid = old.id AND old.cjk = 1;
   END;
+  CREATE TABLE IF NOT EXISTS chunk_terms (id INTEGER PRIMARY KEY, terms TEXT NOT NULL);
+  CREATE TRIGGER IF NOT EXISTS chunks_ad_terms AFTER DELETE ON chunks BEGIN
+    DELETE FROM chunk_terms WHERE id = old.id;
+  END;
   CREATE TABLE IF NOT EXISTS vectors (
     document_id TEXT NOT NULL,
     ordinal INTEGER NOT NULL,
@@ -80,17 +87,14 @@ export const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
-/** Candidates the keyword side returns; the same pool as the vector side (Vectorize caps topK at 100). */
-export const KEYWORD_SQL = (table: "chunks_fts" | "chunks_tri", filterSql: string) => `
-  SELECT c.document_id AS documentId, c.ordinal AS ordinal, bm25(${table}) AS bm25
-  FROM ${table} JOIN chunks c ON c.id = ${table}.rowid
-  WHERE ${table} MATCH ? ${filterSql ? `AND c.document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
-  ORDER BY bm25 LIMIT ?`;
-
-/** Documents whose name matches the query, best first (bm25 is negative, smaller is better). */
-export const NAME_SQL = (filterSql: string) => `
-  SELECT n.document_id AS documentId, bm25(names_fts) AS bm25 FROM names_fts JOIN names n ON n.id = names_fts.rowid
-  WHERE names_fts MATCH ? ${filterSql ? `AND n.document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
+/**
+ * Trigram candidates (CJK chunks only); `c` is looked up by rowid (one index probe per hit). The
+ * porter field is scored in memory (bm25.ts), not here.
+ */
+export const TRIGRAM_SQL = (filterSql: string) => `
+  SELECT c.document_id AS documentId, c.ordinal AS ordinal, bm25(chunks_tri) AS bm25
+  FROM chunks_tri JOIN chunks c ON c.id = chunks_tri.rowid
+  WHERE chunks_tri MATCH ? ${filterSql ? `AND c.document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
   ORDER BY bm25 LIMIT ?`;
 
 /** A document's name as words: no extension, separators as spaces ("unstructured__book-war-and-peace-1p.txt" → "unstructured book war and peace 1p"). */
@@ -101,13 +105,16 @@ export function nameWords(name: string): string {
     .trim();
 }
 
-/** CJK chunks holding any of `n` substrings, most substrings first. */
+/**
+ * CJK chunks holding any of `n` substrings, most substrings first. It scans `chunks_tri`'s own copy
+ * of the text, which holds only the CJK chunks, never `chunks`.
+ */
 export const SUBSTRING_SQL = (n: number, filterSql: string) => `
-  SELECT documentId, ordinal, m FROM (
-    SELECT c.document_id AS documentId, c.ordinal AS ordinal, (${Array.from({ length: n }, () => "(instr(c.text, ?) > 0)").join(" + ")}) AS m
-    FROM chunks c
-    WHERE c.cjk = 1 ${filterSql ? `AND c.document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
-  ) WHERE m > 0 ORDER BY m DESC LIMIT ?`;
+  SELECT c.document_id AS documentId, c.ordinal AS ordinal, t.m AS m FROM (
+    SELECT rowid AS id, (${Array.from({ length: n }, () => "(instr(text, ?) > 0)").join(" + ")}) AS m FROM chunks_tri
+  ) t JOIN chunks c ON c.id = t.id
+  WHERE t.m > 0 ${filterSql ? `AND c.document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
+  ORDER BY t.m DESC LIMIT ?`;
 
 /** Candidate list in, stored rows out; CROSS JOIN keeps the list as the outer loop (one index lookup each). */
 export const HYDRATE_SQL = `

@@ -1,0 +1,17 @@
+import type { KeywordIndex } from "./keyword-index";
+import type { Statements } from "./statements";
+import type { Vectors } from "./vectors";
+
+/** What the object's modules share: its statements, its two in-memory indexes and its state. */
+export interface Parts {
+  st: Statements;
+  keyword: KeywordIndex;
+  vectors: Vectors;
+  transaction: (f: () => void) => void;
+  /** Set when the collection's deletion began: nothing is read or written from then on. */
+  sealed: boolean;
+  /** Committed writes and removals since this instance started: keys the per-filter and result caches. */
+  writes: number;
+  /** After a commit: folds the FTS segments it added a little later (an alarm), see object.ts. */
+  afterWrite: () => void;
+}

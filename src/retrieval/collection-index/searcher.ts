@@ -1,0 +1,154 @@
+/**
+ * One search inside the object: the scope (filter) evaluated once, keyword and vector candidates,
+ * fusion, and hydration of the final rows only. Two small caches keyed by the object's write
+ * counter (so any commit invalidates them): the allowed documents per scope, and whole results per
+ * normalised request.
+ */
+import { type Candidate, fuse } from "../fusion";
+import { IndexError } from "./errors";
+import type { Parts } from "./parts";
+import type { Scope } from "./statements";
+import { type IndexHit, type IndexSearchRequest, MAX_TOP_K } from "./types";
+
+export type SearchResult = { hits: IndexHit[]; timings: Record<string, number>; sealed?: true };
+
+/** Entries per cache: a few hundred results (≤ 100 hits each) stay well within the object's memory. */
+const RESULT_CACHE = 256;
+const SCOPE_CACHE = 64;
+
+export class Searcher {
+  #parts: Parts;
+  #results = new Map<string, { writes: number; hits: IndexHit[] }>();
+  #scopes = new Map<string, { writes: number; scope: Scope | null; allowed: Set<string> | null }>();
+
+  constructor(parts: Parts) {
+    this.#parts = parts;
+  }
+
+  clear(): void {
+    this.#results.clear();
+    this.#scopes.clear();
+  }
+
+  search(req: IndexSearchRequest): SearchResult {
+    const parts = this.#parts;
+    if (parts.sealed) return { hits: [], timings: {}, sealed: true };
+    const topK = req.topK;
+    if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) throw new IndexError("invalid_top_k", `topK must be 1 to ${MAX_TOP_K}`);
+    const pool = Math.min(MAX_TOP_K, Math.max(1, Math.floor(req.pool)));
+    const hydrate = Math.max(topK, Math.min(MAX_TOP_K, req.hydrate));
+    // With Vectorize the candidates come from outside (and may change): those results are not cached.
+    const cacheKey = req.vectorCandidates ? null : resultKey(req, pool, hydrate);
+    if (cacheKey) {
+      const hit = this.#results.get(cacheKey);
+      if (hit && hit.writes === parts.writes) {
+        this.#results.delete(cacheKey);
+        this.#results.set(cacheKey, hit);
+        return { hits: hit.hits, timings: { cached: 0 } };
+      }
+    }
+    const timings: Record<string, number> = {};
+    const timed = <T>(name: string, f: () => T): T => {
+      const t0 = performance.now();
+      try {
+        return f();
+      } finally {
+        timings[name] = performance.now() - t0;
+      }
+    };
+    const { scope, allowed } = this.#scope(req);
+
+    const byKey = new Map<string, Candidate>();
+    const key = (d: string, o: number) => `${d}:${o}`;
+    let keywordList: { documentId: string; ordinal: number; bm25: number }[] = [];
+    if (req.mode !== "vector") keywordList = timed("keyword", () => parts.keyword.candidates(req.query, pool, scope, allowed));
+    // With weight 0 the vector side only adds chunks after every keyword hit: when keyword search
+    // already fills the hits, the scan cannot change them and is skipped.
+    const vectorsNeeded = req.mode === "vector" || (req.mode === "hybrid" && !(req.vectorWeight === 0 && keywordList.length >= hydrate && (req.fusion ?? "convex") === "convex"));
+    if (vectorsNeeded) {
+      const list = timed("vector", () => parts.vectors.candidates(req, pool, allowed));
+      let rank = 0;
+      for (const h of list)
+        byKey.set(key(h.documentId, h.ordinal), { documentId: h.documentId, ordinal: h.ordinal, vector: { score: h.score, rank: ++rank } });
+    }
+    let rank = 0;
+    for (const h of keywordList) {
+      const k = key(h.documentId, h.ordinal);
+      const c = byKey.get(k) ?? { documentId: h.documentId, ordinal: h.ordinal };
+      c.keyword = { score: h.bm25, rank: ++rank };
+      byKey.set(k, c);
+    }
+    const top = fuse([...byKey.values()], req).slice(0, hydrate);
+    if (top.length === 0) {
+      this.#remember(cacheKey, []);
+      return { hits: [], timings };
+    }
+    const rows = timed("hydrate", () => parts.st.hydrate(top.map((t) => [t.c.documentId, t.c.ordinal])));
+    const stored = new Map(rows.map((r) => [key(r.document_id, r.ordinal), r]));
+    const hits: IndexHit[] = [];
+    for (const { c, score } of top) {
+      const r = stored.get(key(c.documentId, c.ordinal));
+      if (!r) continue;
+      hits.push({
+        chunk_id: r.id,
+        document_id: r.document_id,
+        document_name: r.document_name,
+        ordinal: r.ordinal,
+        text: r.text,
+        page: r.page,
+        heading: r.heading,
+        score,
+        scores: {
+          vector: c.vector?.score ?? null,
+          vector_rank: c.vector?.rank ?? null,
+          keyword: c.keyword?.score ?? null,
+          keyword_rank: c.keyword?.rank ?? null,
+          fused: score,
+        },
+      });
+    }
+    this.#remember(cacheKey, hits);
+    return { hits, timings };
+  }
+
+  /** The compiled scope and its allowed documents, evaluated once per (scope, write counter). */
+  #scope(req: IndexSearchRequest): { scope: Scope | null; allowed: Set<string> | null } {
+    const parts = this.#parts;
+    if (!req.documentIds?.length && req.filter === undefined) return { scope: null, allowed: null };
+    const k = JSON.stringify([req.documentIds ?? null, req.filter ?? null]);
+    const hit = this.#scopes.get(k);
+    if (hit && hit.writes === parts.writes) return hit;
+    const scope = parts.st.scope(req.documentIds, req.filter);
+    const entry = { writes: parts.writes, scope, allowed: scope ? parts.st.allowedDocuments(scope) : null };
+    this.#scopes.delete(k);
+    this.#scopes.set(k, entry);
+    if (this.#scopes.size > SCOPE_CACHE) this.#scopes.delete(this.#scopes.keys().next().value as string);
+    return entry;
+  }
+
+  #remember(key: string | null, hits: IndexHit[]): void {
+    if (!key) return;
+    this.#results.set(key, { writes: this.#parts.writes, hits });
+    if (this.#results.size > RESULT_CACHE) this.#results.delete(this.#results.keys().next().value as string);
+  }
+}
+
+/** The normalised query (NFKC, lower case, single spaces) and everything else that shapes the result. */
+function resultKey(req: IndexSearchRequest, pool: number, hydrate: number): string {
+  const q = req.query.normalize("NFKC").toLowerCase().replace(/\s+/g, " ").trim();
+  const v = req.queryVector ? Array.from(req.queryVector, (x) => x.toFixed(6)).join(",") : "";
+  return JSON.stringify([
+    q,
+    req.mode,
+    req.topK,
+    pool,
+    hydrate,
+    req.fusion ?? "convex",
+    req.rrfK ?? null,
+    req.vectorWeight,
+    req.documentIds ?? null,
+    req.filter ?? null,
+    req.whiten === true,
+    v,
+  ]);
+}

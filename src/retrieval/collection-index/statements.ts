@@ -1,0 +1,338 @@
+/**
+ * Every statement the collection object runs, beside its schema (schema.ts): the writer, the
+ * keyword index, the vectors and the searcher go through this one class and never build SQL.
+ */
+import { compileFilter, type MetadataFilter } from "../filter";
+import { IndexError } from "./errors";
+import { HYDRATE_SQL, nameWords, SCHEMA, SUBSTRING_SQL, TRIGRAM_SQL } from "./schema";
+
+/** A compiled document scope (ids and/or metadata filter) over `docs d`. */
+export interface Scope {
+  sql: string;
+  params: unknown[];
+}
+
+export type StagedRow = {
+  ordinal: number;
+  text: string;
+  char_start: number;
+  char_end: number;
+  page: number | null;
+  heading: string | null;
+  token_count: number;
+};
+
+export type HydratedRow = {
+  id: number;
+  document_id: string;
+  ordinal: number;
+  text: string;
+  page: number | null;
+  heading: string | null;
+  document_name: string;
+};
+
+/** Statements bind at most 100 parameters. */
+const MAX_PARAMS = 100;
+
+export class Statements {
+  readonly #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+  }
+
+  get databaseSize(): number {
+    return this.#sql.databaseSize;
+  }
+
+  createSchema(): void {
+    this.#sql.exec(SCHEMA);
+  }
+
+  meta(key: string): string | null {
+    return this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.#sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value);
+  }
+
+  // --- documents ---------------------------------------------------------------------------
+
+  docRow(id: string): { generation: number; chunk_count: number; deleted: number } | null {
+    return (
+      this.#sql
+        .exec<{ generation: number; chunk_count: number; deleted: number }>(
+          "SELECT generation, chunk_count, deleted FROM docs WHERE id = ?",
+          id,
+        )
+        .toArray()[0] ?? null
+    );
+  }
+
+  upsertDoc(d: { id: string; generation: number; name: string; metadata: string }, chunkCount: number): void {
+    this.#sql.exec(
+      `INSERT INTO docs (id, generation, name, metadata, chunk_count, deleted) VALUES (?, ?, ?, ?, ?, 0)
+       ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, name = excluded.name, metadata = excluded.metadata,
+         chunk_count = excluded.chunk_count, deleted = 0`,
+      d.id,
+      d.generation,
+      d.name,
+      d.metadata,
+      chunkCount,
+    );
+    this.#sql.exec("INSERT INTO names (document_id, name) VALUES (?, ?)", d.id, nameWords(d.name));
+  }
+
+  tombstone(id: string, generation: number): void {
+    this.#sql.exec(
+      `INSERT INTO docs (id, generation, name, metadata, chunk_count, deleted) VALUES (?, ?, '', '{}', 0, 1)
+       ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, chunk_count = 0, deleted = 1, metadata = '{}'`,
+      id,
+      generation,
+    );
+  }
+
+  deleteDoc(id: string): void {
+    this.#sql.exec("DELETE FROM docs WHERE id = ?", id);
+  }
+
+  /** Deletes a document's live rows (chunks and, by trigger, their FTS and term rows; vectors; name); returns how many ordinals its vectors may have used. */
+  deleteLiveRows(documentId: string): number {
+    const max =
+      this.#sql.exec<{ n: number | null }>("SELECT MAX(ordinal) + 1 AS n FROM vectors WHERE document_id = ?", documentId).one().n ?? 0;
+    this.#sql.exec("DELETE FROM chunks WHERE document_id = ?", documentId);
+    this.#sql.exec("DELETE FROM vectors WHERE document_id = ?", documentId);
+    this.#sql.exec("DELETE FROM names WHERE document_id = ?", documentId);
+    return max;
+  }
+
+  /** Objects created before `names` existed: index the live documents' names once. */
+  backfillNames(transaction: (f: () => void) => void): void {
+    if (this.meta("names_v1") !== null) return;
+    transaction(() => {
+      this.#sql.exec("DELETE FROM names");
+      for (const d of this.#sql.exec<{ id: string; name: string }>("SELECT id, name FROM docs WHERE deleted = 0").toArray())
+        this.#sql.exec("INSERT INTO names (document_id, name) VALUES (?, ?)", d.id, nameWords(d.name));
+      this.setMeta("names_v1", "1");
+    });
+  }
+
+  // --- staging and commit --------------------------------------------------------------------
+
+  stage(documentId: string, generation: number, ch: StagedRow, vector: { scale: number; q: ArrayBuffer } | null): void {
+    this.#sql.exec(
+      `INSERT OR REPLACE INTO staged (document_id, generation, ordinal, text, char_start, char_end, page, heading, token_count, scale, q)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      documentId,
+      generation,
+      ch.ordinal,
+      ch.text,
+      ch.char_start,
+      ch.char_end,
+      ch.page,
+      ch.heading,
+      ch.token_count,
+      vector ? vector.scale : null,
+      vector ? vector.q : null,
+    );
+  }
+
+  stagedCount(documentId: string, generation: number): number {
+    return this.#sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM staged WHERE document_id = ? AND generation = ?", documentId, generation)
+      .one().n;
+  }
+
+  stagedRows(documentId: string, generation: number): StagedRow[] {
+    return this.#sql
+      .exec<StagedRow>(
+        "SELECT ordinal, text, char_start, char_end, page, heading, token_count FROM staged WHERE document_id = ? AND generation = ? ORDER BY ordinal",
+        documentId,
+        generation,
+      )
+      .toArray();
+  }
+
+  stagedVectors(documentId: string, generation: number): { ordinal: number; scale: number; q: ArrayBuffer }[] {
+    return this.#sql
+      .exec<{ ordinal: number; scale: number; q: ArrayBuffer }>(
+        "SELECT ordinal, scale, q FROM staged WHERE document_id = ? AND generation = ? AND q IS NOT NULL",
+        documentId,
+        generation,
+      )
+      .toArray();
+  }
+
+  /** Staged pages of a document (all, or those of generations up to `generation`). */
+  deleteStaged(documentId: string, upToGeneration?: number): void {
+    if (upToGeneration === undefined) this.#sql.exec("DELETE FROM staged WHERE document_id = ?", documentId);
+    else this.#sql.exec("DELETE FROM staged WHERE document_id = ? AND generation <= ?", documentId, upToGeneration);
+  }
+
+  /** Inserts a live chunk and its term counts; returns its row id. */
+  insertChunk(documentId: string, r: StagedRow, cjk: boolean, terms: string): number {
+    const id = this.#sql
+      .exec<{ id: number }>(
+        `INSERT INTO chunks (document_id, ordinal, text, char_start, char_end, page, heading, token_count, cjk)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        documentId,
+        r.ordinal,
+        r.text,
+        r.char_start,
+        r.char_end,
+        r.page,
+        r.heading,
+        r.token_count,
+        cjk ? 1 : 0,
+      )
+      .one().id;
+    this.#sql.exec("INSERT OR REPLACE INTO chunk_terms (id, terms) VALUES (?, ?)", id, terms);
+    return id;
+  }
+
+  insertVector(documentId: string, ordinal: number, scale: number, q: ArrayBuffer): void {
+    this.#sql.exec("INSERT INTO vectors (document_id, ordinal, scale, q) VALUES (?, ?, ?, ?)", documentId, ordinal, scale, q);
+  }
+
+  // --- keyword index --------------------------------------------------------------------------
+
+  /** Chunks written before `chunk_terms` existed get their term counts once (the only time text is tokenised after its write). */
+  backfillTerms(termsOf: (text: string) => { terms: string }): void {
+    if (this.meta("terms_v1") !== null) return;
+    for (const r of this.#sql
+      .exec<{ id: number; text: string }>("SELECT c.id, c.text FROM chunks c LEFT JOIN chunk_terms t ON t.id = c.id WHERE t.id IS NULL")
+      .toArray())
+      this.#sql.exec("INSERT INTO chunk_terms (id, terms) VALUES (?, ?)", r.id, termsOf(r.text).terms);
+    this.setMeta("terms_v1", "1");
+  }
+
+  /** Every live chunk's (id, document, ordinal, terms JSON), in id order (raw rows: the fastest read). */
+  allChunkTerms(): Iterable<SqlStorageValue[]> {
+    return this.#sql
+      .exec("SELECT c.id, c.document_id, c.ordinal, t.terms FROM chunks c JOIN chunk_terms t ON t.id = c.id ORDER BY c.id")
+      .raw();
+  }
+
+  chunkTermsOf(documentId: string): { id: number; terms: string }[] {
+    return this.#sql
+      .exec<{ id: number; terms: string }>(
+        "SELECT c.id, t.terms FROM chunks c JOIN chunk_terms t ON t.id = c.id WHERE c.document_id = ?",
+        documentId,
+      )
+      .toArray();
+  }
+
+  allNames(): { documentId: string; name: string }[] {
+    return this.#sql.exec<{ documentId: string; name: string }>("SELECT document_id AS documentId, name FROM names ORDER BY id").toArray();
+  }
+
+  trigram(match: string, scope: Scope | null, pool: number): { documentId: string; ordinal: number; bm25: number }[] {
+    return this.#sql
+      .exec<{ documentId: string; ordinal: number; bm25: number }>(TRIGRAM_SQL(scope?.sql ?? ""), match, ...(scope?.params ?? []), pool)
+      .toArray();
+  }
+
+  substrings(list: string[], scope: Scope | null, pool: number): { documentId: string; ordinal: number; m: number }[] {
+    const params = scope?.params ?? [];
+    if (list.length + params.length + 1 > MAX_PARAMS) return [];
+    return this.#sql
+      .exec<{ documentId: string; ordinal: number; m: number }>(SUBSTRING_SQL(list.length, scope?.sql ?? ""), ...list, ...params, pool)
+      .toArray();
+  }
+
+  /**
+   * One bounded FTS5 merge step on each FTS table (at most `pages` leaf pages each): every commit
+   * adds a segment that later queries visit; merging folds them. Returns the rows written (0 or
+   * nearly: nothing left to merge).
+   */
+  mergeStep(pages: number): number {
+    let written = 0;
+    for (const table of ["chunks_fts", "chunks_tri", "names_fts"])
+      // A negative count merges across levels too (towards one segment), not only full levels.
+      written += this.#sql.exec(`INSERT INTO ${table} (${table}, rank) VALUES ('merge', ?)`, -pages).rowsWritten;
+    return written;
+  }
+
+  // --- scope, vectors, hydration, stats -----------------------------------------------------------
+
+  /** Compiles a document scope; null when nothing narrows the search. */
+  scope(documentIds: string[] | undefined, filter: MetadataFilter | undefined): Scope | null {
+    const parts: string[] = ["d.deleted = 0"];
+    const params: unknown[] = [];
+    if (documentIds?.length) {
+      parts.push("d.id IN (SELECT value FROM json_each(?))");
+      params.push(JSON.stringify(documentIds));
+    }
+    if (filter) {
+      let f: ReturnType<typeof compileFilter>;
+      try {
+        f = compileFilter(filter, "d.metadata");
+      } catch (err) {
+        throw new IndexError("invalid_filter", err instanceof Error ? err.message : "the filter cannot be compiled");
+      }
+      parts.push(f.sql);
+      params.push(...f.params);
+    }
+    // Nothing asked for: no scope (a filter may bind no parameter at all, e.g. `eq true`).
+    if (parts.length === 1) return null;
+    // The trigram statement adds two parameters.
+    if (params.length > MAX_PARAMS - 2) throw new IndexError("invalid_filter", "the filter is too large");
+    return { sql: parts.join(" AND "), params };
+  }
+
+  allowedDocuments(scope: Scope): Set<string> {
+    return new Set(
+      this.#sql
+        .exec<{ id: string }>(`SELECT id FROM docs d WHERE ${scope.sql}`, ...scope.params)
+        .toArray()
+        .map((r) => r.id),
+    );
+  }
+
+  liveDocuments(ids: string[]): Set<string> {
+    if (ids.length === 0) return new Set();
+    return new Set(
+      this.#sql
+        .exec<{ id: string }>("SELECT id FROM docs WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?))", JSON.stringify([...new Set(ids)]))
+        .toArray()
+        .map((r) => r.id),
+    );
+  }
+
+  vectorCount(): number {
+    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM vectors").one().n;
+  }
+
+  allVectors(): Iterable<SqlStorageValue[]> {
+    return this.#sql.exec("SELECT document_id, ordinal, scale, q FROM vectors").raw();
+  }
+
+  hydrate(pairs: [string, number][]): HydratedRow[] {
+    return this.#sql.exec<HydratedRow>(HYDRATE_SQL, JSON.stringify(pairs)).toArray();
+  }
+
+  documentText(documentId: string): string[] {
+    return this.#sql
+      .exec<{ text: string }>("SELECT text FROM chunks WHERE document_id = ? ORDER BY ordinal", documentId)
+      .toArray()
+      .map((r) => r.text);
+  }
+
+  readChunks(documentId: string, from: number, max: number): { chunk: number; text: string; page: number | null; heading: string | null }[] {
+    return this.#sql
+      .exec<{ chunk: number; text: string; page: number | null; heading: string | null }>(
+        "SELECT ordinal AS chunk, text, page, heading FROM chunks WHERE document_id = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?",
+        documentId,
+        from,
+        max + 1,
+      )
+      .toArray();
+  }
+
+  counts(): { documents: number; chunks: number } {
+    const one = (q: string) => this.#sql.exec<{ n: number }>(q).one().n;
+    return { documents: one("SELECT COUNT(*) AS n FROM docs WHERE deleted = 0"), chunks: one("SELECT COUNT(*) AS n FROM chunks") };
+  }
+}

@@ -1,0 +1,89 @@
+/** The collection object's RPC shapes (object.ts is the RPC surface; the modules share these). */
+import type { MetadataFilter } from "../filter";
+import type { SearchMode } from "../fusion";
+
+export const MAX_TOP_K = 100;
+/** Chunks per write call; the client also cuts pages by bytes (RPC messages stay well under 32 MiB). */
+export const MAX_PAGE = 1000;
+
+export interface ChunkInput {
+  ordinal: number;
+  text: string;
+  start: number;
+  end: number;
+  page: number | null;
+  heading: string | null;
+  tokens: number;
+}
+
+export interface DocumentInput {
+  id: string;
+  generation: number;
+  name: string;
+  /** The document's metadata JSON (filters run on it). */
+  metadata: string;
+}
+
+export interface WritePage {
+  document: DocumentInput;
+  chunks: ChunkInput[];
+  /** Local embedder only: one vector per chunk, in order. With Vectorize there are none here. */
+  vectors?: (Float32Array | number[])[];
+  /** Set on the last page: the total number of chunks, and the page is committed atomically. */
+  commit?: { chunkCount: number };
+}
+
+export type WriteResult = { status: "staged" | "ready"; chunkCount: number } | { status: "stale"; chunkCount: 0 };
+
+export interface VectorCandidate {
+  documentId: string;
+  ordinal: number;
+  score: number;
+}
+
+export interface IndexSearchRequest {
+  query: string;
+  topK: number;
+  mode: SearchMode;
+  fusion?: "convex" | "rrf";
+  rrfK?: number;
+  vectorWeight: number;
+  /** Candidates per side before fusion. */
+  pool: number;
+  documentIds?: string[];
+  filter?: MetadataFilter;
+  /** Local vectors: the query embedding, scanned here. */
+  queryVector?: Float32Array | number[];
+  whiten?: boolean;
+  /** Vectorize: candidates the Worker got from Vectorize, post-filtered and fused here. */
+  vectorCandidates?: VectorCandidate[];
+  /** How many fused candidates to hydrate (a reranker wants more than topK). */
+  hydrate: number;
+}
+
+export interface IndexHit {
+  chunk_id: number;
+  document_id: string;
+  document_name: string;
+  ordinal: number;
+  text: string;
+  page: number | null;
+  heading: string | null;
+  score: number;
+  scores: { vector: number | null; vector_rank: number | null; keyword: number | null; keyword_rank: number | null; fused: number };
+}
+
+export interface IndexStats {
+  documents: number;
+  chunks: number;
+  vectors: number;
+  dims: number | null;
+  loaded: boolean;
+  /** Bytes of the in-memory vector matrix; 0 until the first vector query loads it. */
+  memoryBytes: number;
+  /** Size of the object's SQLite database (chunks, keyword indexes, vectors). */
+  storageBytes: number;
+  /** The in-memory keyword index: loaded, postings, distinct terms, bytes (0 until a keyword query loads it). */
+  keyword: { loaded: boolean; postings: number; terms: number; memoryBytes: number };
+}
+
