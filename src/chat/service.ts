@@ -3,9 +3,13 @@ import { type SearchHit, search } from "../retrieval/search";
 import type { MetadataFilter } from "../retrieval/filter";
 import type { Collection } from "../storage/collections";
 import { selectProviders } from "./providers";
+import { HISTORY } from "./tuning";
 import { answerCacheFor, answerKey, type CacheOutcome } from "./answer-cache";
-import type { AnswerProvider, SourcePassage } from "./answer/types";
+import type { AnswerProvider } from "./answer/types";
+import { type PublicSource, passageOf, type SourcePassage } from "./source";
 import { extractCitations } from "./answer/citations";
+
+export { type PublicSource, sourceWithoutHeading } from "./source";
 
 export interface ChatTurn {
   role: "user" | "assistant";
@@ -25,17 +29,6 @@ export interface ChatRequest {
   maxTokens?: number;
 }
 
-export interface PublicSource {
-  n: number;
-  document_id: string;
-  document_name: string;
-  chunk: number;
-  score: number;
-  text: string;
-  page: number | null;
-  heading: string | null;
-}
-
 /** Search hits as an answer's numbered sources ([1] is the best hit). */
 export function numberedSources(hits: SearchHit[]): PublicSource[] {
   return hits.map((h, i) => ({
@@ -47,12 +40,8 @@ export function numberedSources(hits: SearchHit[]): PublicSource[] {
     text: h.text,
     page: h.page,
     heading: h.heading,
+    char_start: h.char_start ?? null,
   }));
-}
-
-/** A source in the shape OpenAI-style and MCP clients get: without the heading. */
-export function sourceWithoutHeading({ heading: _heading, ...rest }: PublicSource): Omit<PublicSource, "heading"> {
-  return rest;
 }
 
 export interface ChatAnswer {
@@ -82,7 +71,7 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
   let retrievalQuery = req.query;
   if (req.history.length > 0) {
     if (provider.rewriteQuery) {
-      retrievalQuery = await provider.rewriteQuery(req.query, req.history.slice(-6));
+      retrievalQuery = await provider.rewriteQuery(req.query, req.history.slice(-HISTORY.prompt));
     } else {
       const lastUser = [...req.history].reverse().find((t) => t.role === "user");
       if (lastUser && req.query.split(/\s+/).length < 8) retrievalQuery = `${req.query} ${lastUser.content}`;
@@ -96,14 +85,7 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
     filter: req.filter,
   });
   const sources = numberedSources(hits);
-  const passages: SourcePassage[] = sources.map((s) => ({
-    n: s.n,
-    document_id: s.document_id,
-    document_name: s.document_name,
-    chunk: s.chunk,
-    text: s.text,
-    score: s.score,
-  }));
+  const passages: SourcePassage[] = sources.map(passageOf);
   return { provider, query: req.query, retrievalQuery, history: req.history, passages, sources, instructions: req.instructions };
 }
 

@@ -5,7 +5,8 @@ import { z } from "zod";
 import { toApiError } from "../http/errors";
 import { assertCollectionAccess, requireScope } from "../auth/authenticate";
 import type { Principal, Scope } from "../auth/principal";
-import { type ChatAnswer, type ChatTurn, numberedSources, sourceWithoutHeading } from "../chat/service";
+import { type ChatAnswer, type ChatTurn, numberedSources } from "../chat/service";
+import { HeadinglessSourceSchema, sourceWithoutHeading } from "../chat/source";
 import { ApiError } from "../http/errors";
 import { MetadataFilterSchema } from "../retrieval/filter";
 import { search } from "../retrieval/search";
@@ -29,15 +30,7 @@ const collectionArg = z
   .optional()
   .describe("Collection id; defaults to the API key's own collection (required with the master key)");
 
-const Source = z.object({
-  n: z.number(),
-  document_id: z.string(),
-  document_name: z.string(),
-  chunk: z.number(),
-  score: z.number(),
-  text: z.string(),
-  page: z.number().nullable(),
-});
+const Source = HeadinglessSourceSchema;
 
 function structured<T extends Record<string, unknown>>(data: T, text: string): CallToolResult & { structuredContent: T } {
   return { content: [{ type: "text", text }], structuredContent: data };

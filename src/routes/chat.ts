@@ -4,6 +4,8 @@ import { streamSSE } from "hono/streaming";
 import { assertCollectionAccess, isMasterKey, requireKeyOrMaster, requireSessionToken } from "../auth/authenticate";
 import type { Principal, SessionClaims } from "../auth/principal";
 import { type ChatSession, sessionStub } from "../chat/session-do";
+import { sessionSourceOf } from "../chat/source";
+import { HISTORY } from "../chat/tuning";
 import { type ChatAnswer, type ChatTurn, prepareChat } from "../chat/service";
 import { extractCitations } from "../chat/answer/citations";
 import type { AppEnv } from "../http/context";
@@ -34,7 +36,7 @@ function checkUrl(c: Ctx, url: string | undefined): void {
 async function openSession(c: Ctx, claims: SessionClaims, legacy: boolean) {
   const stub = sessionStub(c.env, claims.sid);
   // Meta and recent history in one call: a turn makes one read and one append on its session.
-  const opened = await stub.open(12);
+  const opened = await stub.open(HISTORY.sessionRead);
   const invalid = () =>
     legacy ? legacyError("invalid_session", "message", "Invalid session") : new ApiError("invalid_session", "Session not found or ended");
   if (!opened || opened.meta.key_id !== claims.sub) throw invalid();
@@ -53,13 +55,7 @@ async function recordTurn(stub: DurableObjectStub<ChatSession>, query: string, a
       role: "assistant",
       content: a.answer,
       at,
-      sources: a.sources.map((s) => ({
-        n: s.n,
-        document_id: s.document_id,
-        document_name: s.document_name,
-        chunk: s.chunk,
-        score: s.score,
-      })),
+      sources: a.sources.map(sessionSourceOf),
     },
   ]);
 }

@@ -11,7 +11,8 @@ import { json, jsonBody } from "../http/schemas";
 import { MetadataFilterSchema } from "../retrieval/filter";
 import { activeCollectionIds } from "../storage/collections";
 import { collectionForModel } from "./shared/model";
-import { SourceSchema } from "./shared/schemas";
+import { CompletionSourceSchema } from "./shared/schemas";
+import { HISTORY } from "../chat/tuning";
 import { answerTurn } from "./shared/turn";
 
 
@@ -61,8 +62,7 @@ export const ChatCompletionBody = z
     example: { model: "default", messages: [{ role: "user", content: "When does the office open?" }], stream: false },
   });
 
-// The issue-specified shape: the chat routes' source without its heading.
-const CompletionSource = SourceSchema.omit({ heading: true }).openapi("CompletionSource");
+const CompletionSource = CompletionSourceSchema;
 
 const Usage = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() });
 
@@ -132,7 +132,7 @@ export function splitMessages(messages: z.infer<typeof Message>[]): { instructio
     const text = contentText(m.content).trim();
     if (text) history.push({ role: m.role, content: text });
   }
-  return { instructions: instructions || undefined, history: history.slice(-12), query };
+  return { instructions: instructions || undefined, history: history.slice(-HISTORY.completionMessages), query };
 }
 
 function publicSources(sources: PublicSource[]): z.infer<typeof CompletionSource>[] {

@@ -1,21 +1,12 @@
 import { type AnswerType, answerTypes, definitionFit, definitionSubject, relatedStems, typeFit, typesMet } from "./question";
 import { wordGroups } from "./streaming";
 import { isBoilerplate, splitSentences, terms } from "./text";
+import { EXTRACTIVE as W } from "../tuning";
 import { type AnswerProvider, type AnswerRequest, type AnswerResult, NO_ANSWER } from "./types";
 
-/**
- * Below this score no statement answers the question and the answerer says so. Chosen from data
- * with bench/answers-offline.mjs on the QA set's tune half and its unanswerable questions: the
- * midpoint between the lowest score of a right answer and the highest unanswerable score below it
- * (figures in docs/performance.md, "Answers").
- */
-export const ANSWER_THRESHOLD = 0.49;
-/** Statements ranked below this fraction of the best one are left out. */
-const RELATIVE_CUTOFF = 0.8;
-/** ...unless they answer a part of the question the ones before leave open, down to this fraction. */
-const MIN_PART = 0.5;
-const MAX_SENTENCES = 3;
-const MAX_CHARS = 700;
+/** Below this score no statement answers the question and the answerer says so (src/chat/tuning.ts). */
+export const ANSWER_THRESHOLD = W.threshold;
+const { relativeCutoff: RELATIVE_CUTOFF, minPart: MIN_PART, maxSentences: MAX_SENTENCES, maxChars: MAX_CHARS } = W;
 const CJK_END = /[\u3002\uff01\uff1f\u300d\u300f\uff09\u3011]$/;
 const CONTINUES = /^(?:this|that|these|those|it|its|they|their|such|he|she|his|her|also|however|therefore|thus)\b/i;
 /** Words that only say which type of answer is wanted ("what year", "how many"): not content to match. */
@@ -26,11 +17,7 @@ const TYPE_WORDS: Record<AnswerType, Set<string>> = {
   person: new Set(["person"]),
   other: new Set(),
 };
-/** Credit for a related noun ("birth" for "born"), and for a term found only in the statement's context. */
-const RELATED_CREDIT = 1;
-const CONTEXT_CREDIT = 0.5;
-/** A short unterminated statement (a title, a label): it may be read together with the next one. */
-const SHORT = 8;
+const { relatedCredit: RELATED_CREDIT, contextCredit: CONTEXT_CREDIT, shortWords: SHORT } = W;
 
 interface Statement {
   text: string;
@@ -72,7 +59,7 @@ export class ExtractiveAnswerer implements AnswerProvider {
   /** Bump when the algorithm changes: answer caches key on it. */
   readonly model = "extractive-v3";
 
-  constructor(private readonly threshold = ANSWER_THRESHOLD) {}
+  constructor(private readonly threshold: number = ANSWER_THRESHOLD) {}
 
   async answer(req: AnswerRequest): Promise<AnswerResult> {
     return this.answerSync(req);
@@ -154,15 +141,16 @@ export class ExtractiveAnswerer implements AnswerProvider {
       if (s.coverage === 0 || !aboutNames(s.n)) continue;
       let phrases = 0;
       for (let i = 1; i < s.seq.length && phrases < 2; i++) if (qPairs.has(`${s.seq[i - 1]} ${s.seq[i]}`)) phrases++;
-      let score = s.coverage + 0.08 * phrases + 0.1 * proximity(s.seq, query) + 0.03 / (1 + s.index) + 0.04 * (1 - s.rank / N);
+      let score =
+        s.coverage + W.phraseBonus * phrases + W.proximityBonus * proximity(s.seq, query) + W.positionBonus / (1 + s.index) + W.rankBonus * (1 - s.rank / N);
       // A statement without the kind of answer asked for (no place for "where") keeps a third.
       const fit = typeFit(types, s.text, req.query) * (subject ? definitionFit(subject, s.text) : 1);
-      score *= 0.35 + 0.65 * fit;
-      if (s.words < 3) score *= 0.6; // headings, lone labels
+      score *= W.typeFloor + (1 - W.typeFloor) * fit;
+      if (s.words < 3) score *= W.fewWordsFactor; // headings, lone labels
       if (!s.joined && /[:：]$/.test(s.text))
-        score *= 0.7; // an introduction without what it introduces
-      else if (s.words > 60) score *= 0.85;
-      if (s.index === 0 && /^\p{Ll}/u.test(s.text)) score *= 0.85; // a chunk that starts mid-sentence
+        score *= W.introFactor; // an introduction without what it introduces
+      else if (s.words > W.longWords) score *= W.longFactor;
+      if (s.index === 0 && /^\p{Ll}/u.test(s.text)) score *= W.fragmentFactor; // a chunk that starts mid-sentence
       s.score = score;
     }
 
@@ -187,7 +175,7 @@ export class ExtractiveAnswerer implements AnswerProvider {
       const gain = query.reduce((g, q) => g + (s.terms.has(q) && !covered.has(q) ? (weight.get(q) ?? 0) : 0), 0) / total;
       const met = types.length > 1 ? typesMet(types, s.text, req.query) : [];
       const newType = met.some((t) => !typesCovered.has(t));
-      if (picked.length > 0 && s.score < RELATIVE_CUTOFF * best && gain < 0.15 && !newType) continue;
+      if (picked.length > 0 && s.score < RELATIVE_CUTOFF * best && gain < W.minGain && !newType) continue;
       if (picked.length > 0 && chars + s.text.length > MAX_CHARS) continue;
       picked.push(s);
       seenText.add(key);
@@ -199,7 +187,7 @@ export class ExtractiveAnswerer implements AnswerProvider {
     if (picked.length === 1 && !picked[0].joined) {
       const first = picked[0];
       const next = statements.find((s) => s.rank === first.rank && s.index === first.index + 1 && !s.joined);
-      if (next && next.words >= 4 && CONTINUES.test(next.text) && chars + next.text.length <= MAX_CHARS) picked.push(next);
+      if (next && next.words >= W.followOnWords && CONTINUES.test(next.text) && chars + next.text.length <= MAX_CHARS) picked.push(next);
     }
 
     // The best statement's source first, each source's statements in document order.
@@ -273,7 +261,7 @@ function proximity(seq: string[], query: string[]): number {
 function overlaps(a: Statement, b: Statement): boolean {
   if (a.rank === b.rank && (a.index === b.index || (a.joined && b.index === a.index + 1) || (b.joined && a.index === b.index + 1)))
     return true;
-  return jaccard(a.terms, b.terms) >= 0.8;
+  return jaccard(a.terms, b.terms) >= W.duplicateJaccard;
 }
 
 /** `The sentence [2].` – the citation goes inside the final punctuation. */

@@ -1,3 +1,4 @@
+import { HISTORY } from "../tuning";
 import { type AnswerRequest, NO_ANSWER, type SourcePassage } from "./types";
 
 export interface ChatMessage {
@@ -8,7 +9,7 @@ export interface ChatMessage {
 /** Prompt budget (characters): sources and history together stay far below a 24k-token context. */
 const MAX_SOURCE_CHARS = 24_000;
 const MAX_CHARS_PER_SOURCE = 6_000;
-const HISTORY_TURNS = 6;
+const HISTORY_TURNS = HISTORY.prompt;
 const MAX_CHARS_PER_TURN = 2_000;
 
 export const ANSWER_SYSTEM_PROMPT = [

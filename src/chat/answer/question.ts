@@ -4,6 +4,8 @@
  * German, French, Spanish, Chinese, Japanese and Korean are recognised by their question words;
  * anything else is "other" (no preference).
  */
+import { EXTRACTIVE } from "../tuning";
+
 export type AnswerType = "person" | "date" | "place" | "number" | "other";
 
 const TYPES: [AnswerType, RegExp][] = [
@@ -113,7 +115,7 @@ function fitOne(type: AnswerType, statement: string, question: string): number {
       if (cued) return 1;
       // A name without a cue: often a person, seldom the place asked for.
       const names = [...statement.matchAll(new RegExp(PROPER.source, "gu"))].filter((m) => fresh(m));
-      return names.length > 0 ? (type === "person" ? 0.6 : 0.2) : 0;
+      return names.length > 0 ? (type === "person" ? EXTRACTIVE.uncuedPerson : EXTRACTIVE.uncuedPlace) : 0;
     }
   }
 }

@@ -4,6 +4,7 @@
  * the shared text module (src/text). All regexes are compiled once: this is the hot path.
  */
 import { CJK_CLASS, FUNCTION_WORDS, QUESTION_WORDS, stem } from "../../text";
+import { EXTRACTIVE } from "../tuning";
 
 /** A run of CJK characters, or a word of any other script (letters, digits, marks, inner apostrophes). */
 const TOKEN = new RegExp(
@@ -148,7 +149,7 @@ const LIST_ITEM = /^\s*(?:[-*+\u2022\u2023\u25e6\u25aa\u2043]|\d{1,3}[.)]|[a-z][
 const TERMINATOR = /[.!?\u2026]+["'\u201d\u2019\u00bb)\]]*(?=\s|$)|[\u3002\uff01\uff1f]+[\u300d\u300f\u201d\u2019\uff09)\u3011]*/g;
 const WORD_BEFORE_DOT = /([\p{L}.]+)$/u;
 const ENDS_SENTENCE = /[.!?:;\u3002\uff01\uff1f\uff1a\u2026]["'\u201d\u2019)\]]*$/;
-const MAX_SENTENCE = 600;
+const MAX_SENTENCE = EXTRACTIVE.maxStatementChars;
 
 /**
  * Splits a passage into statements: sentences, and the lines that stand alone (table rows,

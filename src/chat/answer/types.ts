@@ -1,12 +1,6 @@
-export interface SourcePassage {
-  /** 1-based number the answer cites as `[n]`. */
-  n: number;
-  document_id: string;
-  document_name: string;
-  chunk: number;
-  text: string;
-  score: number;
-}
+import type { SourcePassage } from "../source";
+
+export type { SourcePassage } from "../source";
 
 export interface AnswerRequest {
   query: string;

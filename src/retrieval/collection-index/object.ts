@@ -72,6 +72,8 @@ export interface IndexHit {
   document_name: string;
   ordinal: number;
   text: string;
+  /** Where the chunk starts in the document's extracted text. */
+  char_start: number;
   page: number | null;
   heading: string | null;
   score: number;
@@ -327,6 +329,7 @@ export class CollectionIndex extends DurableObject<Env> {
           document_id: string;
           ordinal: number;
           text: string;
+          char_start: number;
           page: number | null;
           heading: string | null;
           document_name: string;
@@ -344,6 +347,7 @@ export class CollectionIndex extends DurableObject<Env> {
         document_name: r.document_name,
         ordinal: r.ordinal,
         text: r.text,
+        char_start: r.char_start,
         page: r.page,
         heading: r.heading,
         score,
