@@ -7,7 +7,7 @@ import { HISTORY } from "./tuning";
 import { answerCacheFor, answerKey, type CacheOutcome } from "./answer-cache";
 import type { AnswerProvider } from "./answer/types";
 import { type PublicSource, passageOf, type SourcePassage } from "./source";
-import { extractCitations } from "./answer/citations";
+import { extractCitations, neutraliseMarkers } from "./answer/citations";
 
 export { type PublicSource, sourceWithoutHeading } from "./source";
 
@@ -85,7 +85,8 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
     filter: req.filter,
   });
   const sources = numberedSources(hits);
-  const passages: SourcePassage[] = sources.map(passageOf);
+  // Before any answerer sees a passage, its bracketed numbers stop looking like citations.
+  const passages: SourcePassage[] = sources.map((s) => ({ ...passageOf(s), text: neutraliseMarkers(s.text) }));
   return { provider, query: req.query, retrievalQuery, history: req.history, passages, sources, instructions: req.instructions };
 }
 

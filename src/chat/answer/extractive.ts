@@ -1,4 +1,5 @@
 import { type AnswerType, answerTypes, definitionFit, definitionMatcher, definitionSubject, relatedStems, typeFit, typesMet } from "./question";
+import { neutraliseMarkers } from "./citations";
 import { wordGroups } from "./streaming";
 import { isBoilerplate, splitSentences, terms } from "./text";
 import { EXTRACTIVE as W } from "../tuning";
@@ -266,7 +267,8 @@ export function preparePassage(text: string): PreparedPassage {
     PREPARED.set(text, hit);
     return hit;
   }
-  const all = splitSentences(text);
+  // Bracketed numbers in a passage are never quoted as citations (citations.ts).
+  const all = splitSentences(neutraliseMarkers(text));
   const kept = all.filter((st) => !isBoilerplate(st));
   const tokenised = kept.map((st) => terms(st));
   const statements: PreparedStatement[] = [];

@@ -1,4 +1,5 @@
 import { HISTORY } from "../tuning";
+import { neutraliseMarkers } from "./citations";
 import { type AnswerRequest, NO_ANSWER, type SourcePassage } from "./types";
 
 export interface ChatMessage {
@@ -40,9 +41,8 @@ function clip(text: string, max: number): string {
  * Linear-time replacements only (no backtracking over the text).
  */
 export function neutralisePassage(text: string): string {
-  return text
+  return neutraliseMarkers(text) // [3], [ 3 ], [1, 2], 【3】 → ⟦3⟧: not a citation marker
     .replace(/<\/?\s*source\b/gi, (m) => m.replace("<", "\u2039")) // ‹source: not our delimiter
-    .replace(/\[(\d{1,4})\]/g, "($1)") // [3] → (3): not a citation marker
     .replace(/^([ \t>]*)(question|sources?|system|user|assistant|human|ai|instructions?)([ \t]*):/gim, "$1$2$3 -");
 }
 

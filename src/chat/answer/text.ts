@@ -134,14 +134,14 @@ export function terms(text: string): Terms {
 const NAV_PHRASE =
   /\b(?:toggle the table of contents|jump to (?:content|navigation)|skip to (?:main )?content|main menu|move to sidebar|edit links|create account|log in|personal tools|from wikipedia, the free encyclopedia|retrieved (?:on )?\d|archived from the original|cookies?\b.*\b(?:accept|consent)|all rights reserved|privacy policy|terms of (?:use|service)|subscribe to)/i;
 /** Reference-list entries and bibliographic debris. */
-const REFERENCE = /^(?:\^|↑|\[\d+\]\s*\^?|\d{1,3}\.\s*\^)|\b(?:isbn(?:-1[03])?:?\s*[\d-]{9,}|doi:\s*10\.|issn\s+\d{4})/i;
+const REFERENCE = /^(?:\^|↑|[[\u27e6]\d+[\]\u27e7]\s*\^?|\d{1,3}\.\s*\^)|\b(?:isbn(?:-1[03])?:?\s*[\d-]{9,}|doi:\s*10\.|issn\s+\d{4})/i;
 const URL_ONLY = /^(?:<?(?:https?:\/\/|www\.)\S+>?[\s.,;]*)+$/i;
 /** A URL anywhere (also as PDF text wraps it: "h ttps://"): prose seldom holds one, references always do. */
 const HAS_URL = /\bh\s?ttps?:\/\/|\bwww\.\S|\(https?:/i;
 /** A citation: a quoted title followed by its source ("Tales from the City" (…), "Title". Publisher). */
 const CITATION = /^["“][^"”]{3,200}["”]\s*(?:\(|\.|,)/;
-/** Wikipedia-style footnote markers inside a sentence ("born in Bangor,[1] and"). */
-const FOOTNOTE = /\[(?:\d{1,3}|note \d+|citation needed)\]/gi;
+/** Wikipedia-style footnote markers inside a sentence ("born in Bangor,[1] and"), also once neutralised (⟦1⟧, citations.ts). */
+const FOOTNOTE = /[[\u27e6](?:\d{1,3}|note \d+|citation needed)[\]\u27e7]/gi;
 
 const SPACE = /\s/;
 const LETTER = /\p{L}/u;
