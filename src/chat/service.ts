@@ -5,8 +5,9 @@ import type { Collection } from "../storage/collections";
 import { selectProviders } from "./providers";
 import { HISTORY } from "./tuning";
 import { answerCacheFor, answerKey, type CacheOutcome } from "./answer-cache";
-import type { AnswerProvider } from "./answer/types";
-import { type PublicSource, passageOf, type SourcePassage } from "./source";
+import type { AnswerProvider, AnswerResult } from "./answer/types";
+import { answerSentences, buildClaims, dropUnsupported, type Quote } from "./claims";
+import { type Claim, type PublicSource, passageOf, type SourcePassage } from "./source";
 import { extractCitations, neutraliseMarkers } from "./answer/citations";
 
 export { type PublicSource, sourceWithoutHeading } from "./source";
@@ -27,6 +28,8 @@ export interface ChatRequest {
   filter?: MetadataFilter;
   /** Lowers (never raises) the answer's token limit, ANSWER_MAX_TOKENS. */
   maxTokens?: number;
+  /** Remove sentences no source supports (default: the STRICT_GROUNDING setting). */
+  strictGrounding?: boolean;
 }
 
 /** Search hits as an answer's numbered sources ([1] is the best hit). */
@@ -48,6 +51,8 @@ export interface ChatAnswer {
   answer: string;
   sources: PublicSource[];
   citations: number[];
+  /** The answer's sentences and the verified spans behind them (src/chat/claims). */
+  claims: Claim[];
   model: string;
   usage: { prompt_tokens: number; completion_tokens: number };
   retrieval_query: string;
@@ -62,6 +67,7 @@ export interface PreparedChat {
   passages: SourcePassage[];
   sources: PublicSource[];
   instructions?: string;
+  strictGrounding: boolean;
 }
 
 export async function prepareChat(env: Env, settings: Settings, req: ChatRequest): Promise<PreparedChat> {
@@ -87,7 +93,16 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
   const sources = numberedSources(hits);
   // Before any answerer sees a passage, its bracketed numbers stop looking like citations.
   const passages: SourcePassage[] = sources.map((s) => ({ ...passageOf(s), text: neutraliseMarkers(s.text) }));
-  return { provider, query: req.query, retrievalQuery, history: req.history, passages, sources, instructions: req.instructions };
+  return {
+    provider,
+    query: req.query,
+    retrievalQuery,
+    history: req.history,
+    passages,
+    sources,
+    instructions: req.instructions,
+    strictGrounding: req.strictGrounding ?? settings.STRICT_GROUNDING,
+  };
 }
 
 export async function answerPrepared(p: PreparedChat, settings: Settings, signal?: AbortSignal): Promise<ChatAnswer> {
@@ -99,12 +114,29 @@ export async function answerPrepared(p: PreparedChat, settings: Settings, signal
     instructions: p.instructions,
     signal,
   });
+  return finishAnswer(p, result.answer, { model: result.model, usage: result.usage, sentences: result.sentences, quotes: result.quotes });
+}
+
+/**
+ * The answer with its claims: every sentence's spans located and scored (citations shown only when
+ * verified); with strict grounding, unsupported sentences removed. The citation list is read from
+ * the markers the answerer itself wrote (passages' own bracketed numbers were neutralised before).
+ */
+export function finishAnswer(
+  p: Pick<PreparedChat, "sources" | "retrievalQuery" | "strictGrounding">,
+  text: string,
+  meta: Pick<AnswerResult, "model" | "usage" | "sentences" | "quotes">,
+): ChatAnswer {
+  let answer = text;
+  let claims = buildClaims(answer, p.sources, { known: meta.sentences, quotes: meta.quotes });
+  if (p.strictGrounding) ({ answer, claims } = dropUnsupported(answer, claims));
   return {
-    answer: result.answer,
+    answer,
     sources: p.sources,
-    citations: result.citations.length ? result.citations : extractCitations(result.answer, p.sources.length),
-    model: result.model,
-    usage: result.usage,
+    citations: extractCitations(answer, p.sources.length),
+    claims,
+    model: meta.model,
+    usage: meta.usage,
     retrieval_query: p.retrievalQuery,
   };
 }
@@ -143,6 +175,7 @@ export async function answerChatTurn(
     ...(req.documentIds !== undefined ? { document_ids: req.documentIds } : {}),
     ...(req.filter !== undefined ? { filter: req.filter } : {}),
     ...(lowered ? { max_tokens: settings.ANSWER_MAX_TOKENS } : {}),
+    strict_grounding: req.strictGrounding ?? settings.STRICT_GROUNDING,
   };
   const key = await answerKey(req.collection, req.query, `${answerer.id}:${answerer.model}`, options);
   const hit = await cache.get(key, defer);
@@ -151,4 +184,42 @@ export async function answerChatTurn(
   const answer = await answerPrepared(prepared, settings, req.signal);
   defer(cache.put(key, answer));
   return { answer, cache: "MISS" };
+}
+
+/**
+ * Claims while an answer streams: `push` takes each delta and returns the claims of the sentences
+ * it completed (a sentence is complete when the next one has begun); `end` returns the finished
+ * answer and the claims not sent yet. An answerer that writes a quotes block (a language model)
+ * has its claims at the end, once its quotes are known: a citation is never shown unverified.
+ */
+export class ClaimStream {
+  private text = "";
+  private sentUpTo = 0;
+  private quotes: Quote[] = [];
+
+  constructor(private readonly p: PreparedChat) {}
+
+  /** Pass to the answerer's request: receives the model's quotes when its stream ends. */
+  readonly onQuotes = (quotes: Quote[]) => {
+    this.quotes = quotes;
+  };
+
+  push(delta: string): Claim[] {
+    this.text += delta;
+    if (this.p.provider.quotes) return [];
+    const sentences = answerSentences(this.text);
+    // The last sentence may still grow; those before it are final.
+    const done = sentences.slice(0, -1).filter((s) => s.start >= this.sentUpTo);
+    if (done.length === 0) return [];
+    const claims = buildClaims(this.text, this.p.sources, { known: done.map((s) => ({ ...s, quotes: [] })) });
+    this.sentUpTo = done[done.length - 1].end;
+    return claims;
+  }
+
+  end(meta: Pick<AnswerResult, "model" | "usage">): { answer: ChatAnswer; claims: Claim[] } {
+    const answer = finishAnswer(this.p, this.text, { ...meta, quotes: this.quotes });
+    // Strict grounding rewrites the answer: its claims are all sent again with `done`.
+    const rest = answer.answer === this.text ? answer.claims.filter((c) => c.start >= this.sentUpTo) : answer.claims;
+    return { answer, claims: rest };
+  }
 }

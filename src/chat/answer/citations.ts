@@ -38,6 +38,6 @@ export const NEUTRAL_CLOSE = "\u27e7";
  * stays an offset into the chunk's text. Linear time.
  */
 export function neutraliseMarkers(text: string): string {
-  if (!/[\[\uff3b\u3010\u3014\u3016\u301a]/.test(text)) return text;
+  if (!/[[\uff3b\u3010\u3014\u3016\u301a]/.test(text)) return text;
   return text.replace(FORGED, (_m, inner: string) => `${NEUTRAL_OPEN}${inner}${NEUTRAL_CLOSE}`);
 }

@@ -2,6 +2,7 @@ import { type AnswerType, answerTypes, definitionFit, definitionMatcher, definit
 import { neutraliseMarkers } from "./citations";
 import { wordGroups } from "./streaming";
 import { isBoilerplate, splitSentences, terms } from "./text";
+import type { KnownSentence } from "../claims";
 import { EXTRACTIVE as W } from "../tuning";
 import { type AnswerProvider, type AnswerRequest, type AnswerResult, NO_ANSWER } from "./types";
 
@@ -215,15 +216,19 @@ export class ExtractiveAnswerer implements AnswerProvider {
 
     timings.select = now() - t2;
     let answer = "";
+    const sentences: KnownSentence[] = [];
     for (const s of picked) {
       const cited = cite(s.text, s.n);
-      answer += answer && !CJK_END.test(answer) ? ` ${cited}` : cited;
+      if (answer && !CJK_END.test(answer)) answer += " ";
+      sentences.push({ start: answer.length, end: answer.length + cited.length, quotes: [{ n: s.n, quote: s.text }] });
+      answer += cited;
     }
     return {
       answer,
       citations: [...new Set(picked.map((s) => s.n))].sort((a, b) => a - b),
       model: this.model,
       usage: { prompt_tokens: 0, completion_tokens: 0 },
+      sentences,
       best,
       ...debug,
     };
