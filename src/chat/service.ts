@@ -175,11 +175,12 @@ export async function answerChatTurn(
     ...(req.documentIds !== undefined ? { document_ids: req.documentIds } : {}),
     ...(req.filter !== undefined ? { filter: req.filter } : {}),
     ...(lowered ? { max_tokens: settings.ANSWER_MAX_TOKENS } : {}),
-    strict_grounding: req.strictGrounding ?? settings.STRICT_GROUNDING,
+    ...((req.strictGrounding ?? settings.STRICT_GROUNDING) ? { strict_grounding: true } : {}),
   };
   const key = await answerKey(req.collection, req.query, `${answerer.id}:${answerer.model}`, options);
   const hit = await cache.get(key, defer);
-  if (hit) return { answer: hit.value, cache: hit.tier };
+  // An entry written before answers carried claims is a miss (it is overwritten below).
+  if (hit && Array.isArray(hit.value.claims)) return { answer: hit.value, cache: hit.tier };
   const prepared = await prepareChat(env, settings, req);
   const answer = await answerPrepared(prepared, settings, req.signal);
   defer(cache.put(key, answer));

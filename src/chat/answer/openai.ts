@@ -82,7 +82,7 @@ export class OpenAiCompatibleAnswerer implements AnswerProvider {
         citations: extractCitations(answer, req.sources.length),
         model: this.model,
         usage: { prompt_tokens: num(body.usage?.prompt_tokens), completion_tokens: num(body.usage?.completion_tokens) },
-        quotes,
+        ...(quotes.length ? { quotes } : {}),
       };
     } catch (err) {
       throw answerFailure("openai", err, deadline, req.signal);

@@ -63,7 +63,7 @@ export class WorkersAiAnswerer implements AnswerProvider {
         citations: extractCitations(answer, req.sources.length),
         model: this.model,
         usage: { prompt_tokens: num(usage.prompt_tokens), completion_tokens: num(usage.completion_tokens) },
-        quotes,
+        ...(quotes.length ? { quotes } : {}),
       };
     } catch (err) {
       throw answerFailure("workers-ai", err, deadline, req.signal);

@@ -7,8 +7,11 @@ import type { Quote } from "./index";
 
 const SENTINEL = /\n[ \t]*(?:\*\*)?quotes(?:\*\*)?[ \t]*:/i;
 const LINE = /\[(\d{1,4})\]\s*:?\s*["\u201c\u201e\u00ab'](.+?)["\u201d\u00bb']?\s*$/;
-/** Characters held back while streaming, in case the sentinel is split across deltas. */
-const HOLD = 16;
+/** Could the text after a line break still become the quotes line? Then it is held back while streaming. */
+function mayStartQuotes(tail: string): boolean {
+  const t = tail.replace(/^[ \t]*/, "").toLowerCase();
+  return t.length < 12 && ("quotes:".startsWith(t.replace(/^\*\*/, "").replace(/\*\*(?=:?$)/, "")) || t === "*" || t === "**");
+}
 
 /** A reply without its quotes block, and the quotes it held. */
 export function splitQuotes(reply: string): { answer: string; quotes: Quote[] } {
@@ -43,7 +46,11 @@ export class QuoteStripper {
       const m = SENTINEL.exec(this.text);
       if (m) this.cut = m.index;
     }
-    const upto = this.cut >= 0 ? this.cut : Math.max(this.sent, this.text.length - HOLD);
+    let upto = this.cut >= 0 ? this.cut : this.text.length;
+    if (this.cut < 0) {
+      const nl = this.text.lastIndexOf("\n");
+      if (nl >= this.sent && mayStartQuotes(this.text.slice(nl + 1))) upto = nl;
+    }
     const out = this.text.slice(this.sent, upto);
     this.sent = Math.max(this.sent, upto);
     return out;
