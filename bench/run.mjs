@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: runs every benchmark, prints their tables and writes bench/results/*.json.
 //
-//   npm run bench [-- --quick] [--only bundle,ingest,serve,abuse,chunker,vector-scan,keyword-index] [--skip ...] [--url URL --key KEY] [--wait-quiet S]
+//   npm run bench [-- --quick] [--only bundle,ingest,serve,abuse,chunker,vector-scan,keyword-index,answerer] [--skip ...] [--url URL --key KEY] [--wait-quiet S]
 //
 // Order: bundle size and cold start first (fresh processes, quiet machine), then ingestion and
 // serving on one private `wrangler dev` (rate limits off), then the abuse step on its own private
@@ -21,7 +21,7 @@ import { ROOT, serverFromArgs } from "./lib/server.mjs";
 import { checkQuiet, fmt, machineInfo, parseArgs, printTable, writeResult } from "./lib/util.mjs";
 import { printServe, runServe } from "./serve.mjs";
 
-const PIECES = ["bundle", "ingest", "serve", "abuse", "chunker", "vector-scan", "keyword-index"];
+const PIECES = ["bundle", "ingest", "serve", "abuse", "chunker", "vector-scan", "keyword-index", "answerer"];
 
 /**
  * bench/<name>.* scripts written by other helpers (e.g. vector-scan.ts and vector-scan.workerd.ts).
@@ -235,7 +235,7 @@ async function main() {
     }
   }
 
-  for (const name of ["chunker", "vector-scan", "keyword-index"]) {
+  for (const name of ["chunker", "vector-scan", "keyword-index", "answerer"]) {
     if (!want(name)) continue;
     const scripts = findScripts(name);
     if (scripts.length === 0) {

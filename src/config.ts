@@ -32,6 +32,8 @@ const SettingsSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_MODEL: z.string().min(1).default("gpt-4o-mini"),
   UPSTREAM_CHAT_URL: z.url().optional(),
+  // Default of the chat requests' `strict_grounding`: answers keep only sentences a source supports.
+  STRICT_GROUNDING: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
   // --- Edge data plane and answer cache (issues 9, 14) ---
   // How long an isolate trusts its copy of a collection's catalogue row (version, status).
   COLLECTION_CACHE_SECONDS: int(5, 0, 60),

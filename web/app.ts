@@ -3,20 +3,11 @@
 // and untrusted text (answers, passages, file names) only ever goes through textContent.
 
 import { createParser } from "eventsource-parser";
+import type { PublicSource as Source } from "../src/chat/source";
 
 type Kind = "master" | "temp";
 type Status = "queued" | "processing" | "ready" | "failed";
 
-interface Source {
-  n: number;
-  document_id: string;
-  document_name: string;
-  chunk: number;
-  score: number;
-  text: string;
-  page: number | null;
-  heading: string | null;
-}
 interface Doc {
   id: string;
   name: string;

@@ -3,9 +3,14 @@ import { type SearchHit, search } from "../retrieval/search";
 import type { MetadataFilter } from "../retrieval/filter";
 import type { Collection } from "../storage/collections";
 import { selectProviders } from "./providers";
+import { HISTORY } from "./tuning";
 import { answerCacheFor, answerKey, type CacheOutcome } from "./answer-cache";
-import type { AnswerProvider, SourcePassage } from "./answer/types";
-import { extractCitations } from "./answer/citations";
+import type { AnswerProvider, AnswerResult } from "./answer/types";
+import { answerSentences, buildClaims, dropUnsupported, type Quote } from "./claims";
+import { type Claim, type PublicSource, passageOf, type SourcePassage } from "./source";
+import { extractCitations, neutraliseMarkers } from "./answer/citations";
+
+export { type PublicSource, sourceWithoutHeading } from "./source";
 
 export interface ChatTurn {
   role: "user" | "assistant";
@@ -23,17 +28,8 @@ export interface ChatRequest {
   filter?: MetadataFilter;
   /** Lowers (never raises) the answer's token limit, ANSWER_MAX_TOKENS. */
   maxTokens?: number;
-}
-
-export interface PublicSource {
-  n: number;
-  document_id: string;
-  document_name: string;
-  chunk: number;
-  score: number;
-  text: string;
-  page: number | null;
-  heading: string | null;
+  /** Remove sentences no source supports (default: the STRICT_GROUNDING setting). */
+  strictGrounding?: boolean;
 }
 
 /** Search hits as an answer's numbered sources ([1] is the best hit). */
@@ -47,18 +43,16 @@ export function numberedSources(hits: SearchHit[]): PublicSource[] {
     text: h.text,
     page: h.page,
     heading: h.heading,
+    char_start: h.char_start ?? null,
   }));
-}
-
-/** A source in the shape OpenAI-style and MCP clients get: without the heading. */
-export function sourceWithoutHeading({ heading: _heading, ...rest }: PublicSource): Omit<PublicSource, "heading"> {
-  return rest;
 }
 
 export interface ChatAnswer {
   answer: string;
   sources: PublicSource[];
   citations: number[];
+  /** The answer's sentences and the verified spans behind them (src/chat/claims). */
+  claims: Claim[];
   model: string;
   usage: { prompt_tokens: number; completion_tokens: number };
   retrieval_query: string;
@@ -73,6 +67,7 @@ export interface PreparedChat {
   passages: SourcePassage[];
   sources: PublicSource[];
   instructions?: string;
+  strictGrounding: boolean;
 }
 
 export async function prepareChat(env: Env, settings: Settings, req: ChatRequest): Promise<PreparedChat> {
@@ -82,7 +77,7 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
   let retrievalQuery = req.query;
   if (req.history.length > 0) {
     if (provider.rewriteQuery) {
-      retrievalQuery = await provider.rewriteQuery(req.query, req.history.slice(-6));
+      retrievalQuery = await provider.rewriteQuery(req.query, req.history.slice(-HISTORY.prompt));
     } else {
       const lastUser = [...req.history].reverse().find((t) => t.role === "user");
       if (lastUser && req.query.split(/\s+/).length < 8) retrievalQuery = `${req.query} ${lastUser.content}`;
@@ -96,15 +91,18 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
     filter: req.filter,
   });
   const sources = numberedSources(hits);
-  const passages: SourcePassage[] = sources.map((s) => ({
-    n: s.n,
-    document_id: s.document_id,
-    document_name: s.document_name,
-    chunk: s.chunk,
-    text: s.text,
-    score: s.score,
-  }));
-  return { provider, query: req.query, retrievalQuery, history: req.history, passages, sources, instructions: req.instructions };
+  // Before any answerer sees a passage, its bracketed numbers stop looking like citations.
+  const passages: SourcePassage[] = sources.map((s) => ({ ...passageOf(s), text: neutraliseMarkers(s.text) }));
+  return {
+    provider,
+    query: req.query,
+    retrievalQuery,
+    history: req.history,
+    passages,
+    sources,
+    instructions: req.instructions,
+    strictGrounding: req.strictGrounding ?? settings.STRICT_GROUNDING,
+  };
 }
 
 export async function answerPrepared(p: PreparedChat, settings: Settings, signal?: AbortSignal): Promise<ChatAnswer> {
@@ -116,12 +114,29 @@ export async function answerPrepared(p: PreparedChat, settings: Settings, signal
     instructions: p.instructions,
     signal,
   });
+  return finishAnswer(p, result.answer, { model: result.model, usage: result.usage, sentences: result.sentences, quotes: result.quotes });
+}
+
+/**
+ * The answer with its claims: every sentence's spans located and scored (citations shown only when
+ * verified); with strict grounding, unsupported sentences removed. The citation list is read from
+ * the markers the answerer itself wrote (passages' own bracketed numbers were neutralised before).
+ */
+export function finishAnswer(
+  p: Pick<PreparedChat, "sources" | "retrievalQuery" | "strictGrounding">,
+  text: string,
+  meta: Pick<AnswerResult, "model" | "usage" | "sentences" | "quotes">,
+): ChatAnswer {
+  let answer = text;
+  let claims = buildClaims(answer, p.sources, { known: meta.sentences, quotes: meta.quotes });
+  if (p.strictGrounding) ({ answer, claims } = dropUnsupported(answer, claims));
   return {
-    answer: result.answer,
+    answer,
     sources: p.sources,
-    citations: result.citations.length ? result.citations : extractCitations(result.answer, p.sources.length),
-    model: result.model,
-    usage: result.usage,
+    citations: extractCitations(answer, p.sources.length),
+    claims,
+    model: meta.model,
+    usage: meta.usage,
     retrieval_query: p.retrievalQuery,
   };
 }
@@ -160,12 +175,52 @@ export async function answerChatTurn(
     ...(req.documentIds !== undefined ? { document_ids: req.documentIds } : {}),
     ...(req.filter !== undefined ? { filter: req.filter } : {}),
     ...(lowered ? { max_tokens: settings.ANSWER_MAX_TOKENS } : {}),
+    ...((req.strictGrounding ?? settings.STRICT_GROUNDING) ? { strict_grounding: true } : {}),
   };
   const key = await answerKey(req.collection, req.query, `${answerer.id}:${answerer.model}`, options);
   const hit = await cache.get(key, defer);
-  if (hit) return { answer: hit.value, cache: hit.tier };
+  // An entry written before answers carried claims is a miss (it is overwritten below).
+  if (hit && Array.isArray(hit.value.claims)) return { answer: hit.value, cache: hit.tier };
   const prepared = await prepareChat(env, settings, req);
   const answer = await answerPrepared(prepared, settings, req.signal);
   defer(cache.put(key, answer));
   return { answer, cache: "MISS" };
+}
+
+/**
+ * Claims while an answer streams: `push` takes each delta and returns the claims of the sentences
+ * it completed (a sentence is complete when the next one has begun); `end` returns the finished
+ * answer and the claims not sent yet. An answerer that writes a quotes block (a language model)
+ * has its claims at the end, once its quotes are known: a citation is never shown unverified.
+ */
+export class ClaimStream {
+  private text = "";
+  private sentUpTo = 0;
+  private quotes: Quote[] = [];
+
+  constructor(private readonly p: PreparedChat) {}
+
+  /** Pass to the answerer's request: receives the model's quotes when its stream ends. */
+  readonly onQuotes = (quotes: Quote[]) => {
+    this.quotes = quotes;
+  };
+
+  push(delta: string): Claim[] {
+    this.text += delta;
+    if (this.p.provider.quotes) return [];
+    const sentences = answerSentences(this.text);
+    // The last sentence may still grow; those before it are final.
+    const done = sentences.slice(0, -1).filter((s) => s.start >= this.sentUpTo);
+    if (done.length === 0) return [];
+    const claims = buildClaims(this.text, this.p.sources, { known: done.map((s) => ({ ...s, quotes: [] })) });
+    this.sentUpTo = done[done.length - 1].end;
+    return claims;
+  }
+
+  end(meta: Pick<AnswerResult, "model" | "usage">): { answer: ChatAnswer; claims: Claim[] } {
+    const answer = finishAnswer(this.p, this.text, { ...meta, quotes: this.quotes });
+    // Strict grounding rewrites the answer: its claims are all sent again with `done`.
+    const rest = answer.answer === this.text ? answer.claims.filter((c) => c.start >= this.sentUpTo) : answer.claims;
+    return { answer, claims: rest };
+  }
 }

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { SessionSource } from "./source";
 
 export interface SessionMeta {
   sid: string;
@@ -8,13 +9,7 @@ export interface SessionMeta {
   expires_at: number;
 }
 
-export interface SessionSource {
-  n: number;
-  document_id: string;
-  document_name: string;
-  chunk: number;
-  score: number;
-}
+export type { SessionSource } from "./source";
 
 export interface Turn {
   role: "user" | "assistant";

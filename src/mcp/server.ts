@@ -6,7 +6,8 @@ import { toApiError } from "../http/errors";
 import { assertCollectionAccess, requireScope } from "../auth/authenticate";
 import type { Cost } from "../auth/access";
 import type { Principal, Scope } from "../auth/principal";
-import { type ChatAnswer, type ChatTurn, numberedSources, sourceWithoutHeading } from "../chat/service";
+import { type ChatAnswer, type ChatTurn, numberedSources } from "../chat/service";
+import { ClaimSchema, HeadinglessSourceSchema, sourceWithoutHeading } from "../chat/source";
 import { ApiError } from "../http/errors";
 import { MetadataFilterSchema } from "../retrieval/filter";
 import { search } from "../retrieval/search";
@@ -38,15 +39,7 @@ const collectionArg = z
   .optional()
   .describe("Collection id; defaults to the API key's own collection (required with the master key)");
 
-const Source = z.object({
-  n: z.number(),
-  document_id: z.string(),
-  document_name: z.string(),
-  chunk: z.number(),
-  score: z.number(),
-  text: z.string(),
-  page: z.number().nullable(),
-});
+const Source = HeadinglessSourceSchema;
 
 function structured<T extends Record<string, unknown>>(data: T, text: string): CallToolResult & { structuredContent: T } {
   return { content: [{ type: "text", text }], structuredContent: data };
@@ -125,7 +118,12 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
         top_k: z.number().int().min(1).max(20).default(5).describe("Passages retrieved for grounding"),
         collection_id: collectionArg,
       },
-      outputSchema: { answer: z.string(), sources: z.array(Source), citations: z.array(z.number()) },
+      outputSchema: {
+        answer: z.string(),
+        sources: z.array(Source),
+        citations: z.array(z.number()),
+        claims: z.array(ClaimSchema).describe("Each sentence of the answer with the verified source spans (quote, offsets, support)"),
+      },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     guard("ask", async ({ question, top_k, collection_id }) => {
@@ -133,7 +131,10 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
       const a = await ctx.answer(collection, question, [], top_k);
       const sources = a.sources.map(sourceWithoutHeading);
       const list = sources.map((s) => `[${s.n}] ${s.document_name} (chunk ${s.chunk})`).join("\n");
-      return structured({ answer: a.answer, sources, citations: a.citations }, list ? `${a.answer}\n\nSources:\n${list}` : a.answer);
+      return structured(
+        { answer: a.answer, sources, citations: a.citations, claims: a.claims },
+        list ? `${a.answer}\n\nSources:\n${list}` : a.answer,
+      );
     }),
   );
 

@@ -5,14 +5,15 @@ import { streamSSE } from "hono/streaming";
 import { assertCollectionAccess, isMasterKey, requireKeyOrMaster, requireSessionToken } from "../auth/authenticate";
 import type { Principal, SessionClaims } from "../auth/principal";
 import { type ChatSession, sessionStub } from "../chat/session-do";
-import { type ChatAnswer, type ChatTurn, prepareChat } from "../chat/service";
-import { extractCitations } from "../chat/answer/citations";
+import { sessionSourceOf } from "../chat/source";
+import { HISTORY } from "../chat/tuning";
+import { type ChatAnswer, ClaimStream, type ChatTurn, prepareChat } from "../chat/service";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
 import { errorResponses, json, jsonBody, legacyErrorResponses } from "../http/schemas";
 import { requireCachedCollection } from "../storage/collection-cache";
 import { chatUrl } from "./shared/session";
-import { SourceSchema } from "./shared/schemas";
+import { ClaimSchema, SourceSchema } from "./shared/schemas";
 import { answerTurn } from "./shared/turn";
 
 type Ctx = Context<AppEnv>;
@@ -35,7 +36,7 @@ function checkUrl(c: Ctx, url: string | undefined): void {
 async function openSession(c: Ctx, claims: SessionClaims, legacy: boolean) {
   const stub = sessionStub(c.env, claims.sid);
   // Meta and recent history in one call: a turn makes one read and one append on its session.
-  const opened = await stub.open(12);
+  const opened = await stub.open(HISTORY.sessionRead);
   const invalid = () =>
     legacy ? legacyError("invalid_session", "message", "Invalid session") : new ApiError("invalid_session", "Session not found or ended");
   if (!opened || opened.meta.key_id !== claims.sub) throw invalid();
@@ -54,13 +55,7 @@ async function recordTurn(stub: DurableObjectStub<ChatSession>, query: string, a
       role: "assistant",
       content: a.answer,
       at,
-      sources: a.sources.map((s) => ({
-        n: s.n,
-        document_id: s.document_id,
-        document_name: s.document_name,
-        chunk: s.chunk,
-        score: s.score,
-      })),
+      sources: a.sources.map(sessionSourceOf),
     },
   ]);
 }
@@ -69,7 +64,7 @@ const LegacyChatBody = z
   .object({ query: z.string().trim().min(1).max(4000), url: z.string().max(2048).optional() })
   .openapi("LegacyChatRequest", { example: { query: "What is the refund policy?", url: "http://127.0.0.1:8787/api/chat" } });
 const LegacyChatResponse = z
-  .object({ query: z.string(), answer: z.string(), sources: z.array(Source), session_id: z.string() })
+  .object({ query: z.string(), answer: z.string(), sources: z.array(Source), claims: z.array(ClaimSchema), session_id: z.string() })
   .openapi("LegacyChatResponse");
 
 const legacyRoute = (path: "/api/chat" | "/chat") =>
@@ -96,6 +91,10 @@ const V1ChatBody = z
     collection_id: z.string().max(64).optional(),
     stream: z.boolean().default(false),
     top_k: z.number().int().min(1).max(20).default(5),
+    strict_grounding: z
+      .boolean()
+      .optional()
+      .openapi({ description: "Remove sentences no source supports (default: the STRICT_GROUNDING setting); nothing left → the no-answer reply" }),
   })
   .refine((b) => b.query !== undefined || (b.messages?.length ?? 0) > 0, { message: "Give `query` or `messages`", path: ["query"] })
   .openapi("ChatRequest", { example: { query: "What is the refund policy?", stream: false, top_k: 5 } });
@@ -105,6 +104,7 @@ const V1ChatResponse = z
     answer: z.string(),
     sources: z.array(Source),
     citations: z.array(z.number()),
+    claims: z.array(ClaimSchema).openapi({ description: "The answer's sentences, each with the verified source spans that support it" }),
     model: z.string(),
     usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }),
     session_id: z.string().nullable(),
@@ -120,7 +120,8 @@ const v1Route = defineRoute({
   description:
     "Authenticate with a session token (`Authorization: Bearer <jwt>`: the session's history is used and extended) or an API key " +
     "(`X-API-Key`/Bearer key with `collection_id`, stateless; master key via `X-Master-API-Key`). `stream: true` answers " +
-    "`text/event-stream`: one `sources` event, then `delta` events, then `done` (or `error`).",
+    "`text/event-stream`: one `sources` event, then `delta` events, with a `claims` event for each sentence once it is complete " +
+    "(a language model's claims come after its last delta, when its quotes are known), then `done` (or `error`).",
   request: { body: jsonBody(V1ChatBody) },
   responses: {
     200: {
@@ -168,7 +169,10 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
         const { answer, cache } = await answerTurn(c, collection, body.query, history, 5);
         await recordTurn(stub, body.query, answer);
         c.header("X-Cache", cache);
-        return c.json({ query: body.query, answer: answer.answer, sources: answer.sources, session_id: claims.sid }, 200);
+        return c.json(
+          { query: body.query, answer: answer.answer, sources: answer.sources, claims: answer.claims, session_id: claims.sid },
+          200,
+        );
       },
       (result) => {
         if (!result.success) throw legacyError("missing_fields", "error", "Missing required field: query");
@@ -207,7 +211,8 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
     }
 
     if (!body.stream) {
-      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k, {}, principal);
+      const opts = { strictGrounding: body.strict_grounding };
+      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k, opts, principal);
       if (session) await recordTurn(session.stub, query, answer);
       c.header("X-Cache", cache);
       return c.json(
@@ -215,6 +220,7 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
           answer: answer.answer,
           sources: answer.sources,
           citations: answer.citations,
+          claims: answer.claims,
           model: answer.model,
           usage: answer.usage,
           session_id: session?.meta.sid ?? null,
@@ -225,11 +231,17 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
 
     // Streaming: retrieval (and its errors) happens before the stream opens, so a bad request
     // still gets a proper status; a provider failure mid-stream becomes an `error` event.
-    const prepared = await prepareChat(c.env, c.var.settings, { collection, query, history, topK: body.top_k });
+    const prepared = await prepareChat(c.env, c.var.settings, {
+      collection,
+      query,
+      history,
+      topK: body.top_k,
+      strictGrounding: body.strict_grounding,
+    });
     c.header("X-Cache", "BYPASS");
     return streamSSE(c, async (stream) => {
       await stream.writeSSE({ event: "sources", data: JSON.stringify({ sources: prepared.sources }) });
-      let text = "";
+      const claimStream = new ClaimStream(prepared);
       try {
         for await (const delta of prepared.provider.stream({
           query,
@@ -237,9 +249,11 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
           sources: prepared.passages,
           maxTokens: c.var.settings.ANSWER_MAX_TOKENS,
           signal: c.req.raw.signal,
+          onQuotes: claimStream.onQuotes,
         })) {
-          text += delta;
           await stream.writeSSE({ event: "delta", data: JSON.stringify({ text: delta }) });
+          const done = claimStream.push(delta);
+          if (done.length) await stream.writeSSE({ event: "claims", data: JSON.stringify({ claims: done }) });
         }
       } catch (err) {
         const e = err instanceof ApiError ? err : new ApiError("upstream_error", "The answer provider failed", { cause: err });
@@ -250,18 +264,19 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
         });
         return;
       }
-      const answer: ChatAnswer = {
-        answer: text,
-        sources: prepared.sources,
-        citations: extractCitations(text, prepared.sources.length),
-        model: prepared.provider.model,
-        usage: { prompt_tokens: 0, completion_tokens: 0 },
-        retrieval_query: prepared.retrievalQuery,
-      };
+      const { answer, claims: rest } = claimStream.end({ model: prepared.provider.model, usage: { prompt_tokens: 0, completion_tokens: 0 } });
+      if (rest.length) await stream.writeSSE({ event: "claims", data: JSON.stringify({ claims: rest }) });
       if (session) await recordTurn(session.stub, query, answer);
+      // `done` carries the whole answer and all its claims (with strict grounding: the grounded answer).
       await stream.writeSSE({
         event: "done",
-        data: JSON.stringify({ answer: text, citations: answer.citations, model: answer.model, session_id: session?.meta.sid ?? null }),
+        data: JSON.stringify({
+          answer: answer.answer,
+          citations: answer.citations,
+          claims: answer.claims,
+          model: answer.model,
+          session_id: session?.meta.sid ?? null,
+        }),
       });
     }) as never;
   });

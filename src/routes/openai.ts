@@ -4,7 +4,7 @@ import { streamSSE } from "hono/streaming";
 import { requireAnyUse, requireKeyOrMaster } from "../auth/authenticate";
 import { randomToken } from "../util/crypto";
 import { countTokens } from "../retrieval/chunker/tokens";
-import { type ChatAnswer, type ChatTurn, type PublicSource, prepareChat, sourceWithoutHeading } from "../chat/service";
+import { type ChatAnswer, ClaimStream, type ChatTurn, type PublicSource, prepareChat, sourceWithoutHeading } from "../chat/service";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { openAiErrorBody, openAiErrorResponses } from "../http/openai-errors";
@@ -12,7 +12,9 @@ import { json, jsonBody } from "../http/schemas";
 import { MetadataFilterSchema } from "../retrieval/filter";
 import { activeCollectionIds } from "../storage/collections";
 import { collectionForModel } from "./shared/model";
-import { SourceSchema } from "./shared/schemas";
+import { CompletionSourceSchema } from "./shared/schemas";
+import { type Claim, CitationSchema } from "../chat/source";
+import { HISTORY } from "../chat/tuning";
 import { answerTurn } from "./shared/turn";
 
 // ------------------------------------------------------------------------------------------------
@@ -48,6 +50,10 @@ export const ChatCompletionBody = z
     max_completion_tokens: z.number().int().min(1).nullable().optional(),
     n: z.literal(1).nullable().optional(),
     top_k: z.number().int().min(1).max(20).default(5).openapi({ description: "Extension: passages retrieved for grounding" }),
+    strict_grounding: z
+      .boolean()
+      .optional()
+      .openapi({ description: "Extension: remove sentences no source supports (non-streaming; default: the STRICT_GROUNDING setting)" }),
     context_filter: z
       .object({
         document_ids: z.array(z.string().min(1).max(64)).min(1).max(100).optional(),
@@ -61,8 +67,34 @@ export const ChatCompletionBody = z
     example: { model: "default", messages: [{ role: "user", content: "When does the office open?" }], stream: false },
   });
 
-// The issue-specified shape: the chat routes' source without its heading.
-const CompletionSource = SourceSchema.omit({ heading: true }).openapi("CompletionSource");
+const CompletionSource = CompletionSourceSchema;
+
+/**
+ * OpenAI's annotation on an assistant message (`url_citation`, with `start_index`/`end_index` into
+ * the answer text), carrying our span: one per verified citation of a claim.
+ */
+const Annotation = z
+  .object({
+    type: z.literal("url_citation"),
+    url_citation: CitationSchema.extend({
+      start_index: z.number().openapi({ description: "Start of the claim (sentence) in the answer text" }),
+      end_index: z.number(),
+      url: z.string().openapi({ description: "The cited document in this API" }),
+      title: z.string().openapi({ description: "The document's name" }),
+    }),
+  })
+  .openapi("Annotation");
+type AnnotationT = z.infer<typeof Annotation>;
+
+/** Claims as OpenAI annotations: each verified citation of each sentence. */
+function annotationsOf(claims: Claim[], documentUrl: (documentId: string) => string): AnnotationT[] {
+  return claims.flatMap((claim) =>
+    claim.citations.map((cit) => ({
+      type: "url_citation" as const,
+      url_citation: { start_index: claim.start, end_index: claim.end, url: documentUrl(cit.document_id), title: cit.document_name, ...cit },
+    })),
+  );
+}
 
 const Usage = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() });
 
@@ -75,7 +107,12 @@ const ChatCompletion = z
     choices: z.array(
       z.object({
         index: z.number(),
-        message: z.object({ role: z.literal("assistant"), content: z.string(), refusal: z.null() }),
+        message: z.object({
+          role: z.literal("assistant"),
+          content: z.string(),
+          refusal: z.null(),
+          annotations: z.array(Annotation).openapi({ description: "Each sentence's verified source spans (OpenAI's url_citation shape plus the span)" }),
+        }),
         finish_reason: z.string(),
         logprobs: z.null(),
       }),
@@ -133,7 +170,7 @@ export function splitMessages(messages: z.infer<typeof Message>[]): { instructio
     const text = contentText(m.content).trim();
     if (text) history.push({ role: m.role, content: text });
   }
-  return { instructions: instructions || undefined, history: history.slice(-12), query };
+  return { instructions: instructions || undefined, history: history.slice(-HISTORY.completionMessages), query };
 }
 
 function publicSources(sources: PublicSource[]): z.infer<typeof CompletionSource>[] {
@@ -159,7 +196,10 @@ export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
       documentIds: body.context_filter?.document_ids,
       filter: body.context_filter?.metadata,
       maxTokens: requested === undefined ? undefined : Math.min(requested, c.var.settings.ANSWER_MAX_TOKENS),
+      strictGrounding: body.strict_grounding,
     };
+    const origin = new URL(c.req.url).origin;
+    const documentUrl = (documentId: string) => `${origin}/v1/collections/${collection.id}/documents/${documentId}`;
     const id = `chatcmpl-${randomToken(18)}`;
     const created = Math.floor(Date.now() / 1000);
 
@@ -175,7 +215,12 @@ export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
           choices: [
             {
               index: 0,
-              message: { role: "assistant" as const, content: answer.answer, refusal: null },
+              message: {
+                role: "assistant" as const,
+                content: answer.answer,
+                refusal: null,
+                annotations: annotationsOf(answer.claims, documentUrl),
+              },
               finish_reason: "stop",
               logprobs: null,
             },
@@ -207,6 +252,11 @@ export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
         }),
       });
       let text = "";
+      const claimStream = new ClaimStream({ ...prepared, strictGrounding: false });
+      const annotate = async (claims: Claim[]) => {
+        const annotations = annotationsOf(claims, documentUrl);
+        if (annotations.length) await stream.writeSSE({ data: frame([{ index: 0, delta: { annotations }, finish_reason: null }]) });
+      };
       try {
         for await (const delta of prepared.provider.stream({
           query,
@@ -215,10 +265,14 @@ export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
           maxTokens: opts.maxTokens ?? c.var.settings.ANSWER_MAX_TOKENS,
           instructions,
           signal: c.req.raw.signal,
+          onQuotes: claimStream.onQuotes,
         })) {
           text += delta;
           await stream.writeSSE({ data: frame([{ index: 0, delta: { content: delta }, finish_reason: null }]) });
+          await annotate(claimStream.push(delta));
         }
+        // Streamed text cannot be taken back: strict grounding applies to non-streaming completions.
+        await annotate(claimStream.end({ model: prepared.provider.model, usage: { prompt_tokens: 0, completion_tokens: 0 } }).claims);
       } catch (err) {
         const e = err instanceof ApiError ? err : new ApiError("upstream_error", "The answer provider failed", { cause: err });
         console.error(JSON.stringify({ request_id: c.var.requestId, code: e.code, error: String(err) }));

@@ -18,6 +18,9 @@
 //                              question and cites it `[n]`; without sources it answers the no-answer
 //                              sentence. A system prompt asking for a "standalone question" gets a
 //                              rewrite: the previous user question joined to the follow-up.
+//                              When the system prompt asks for "Quotes:", the answer is followed by
+//                              a quotes block: one right quote, one no source holds, and (with
+//                              several sources) one attributed to the wrong source.
 //                              Deprecated (2026-05-30) and unknown model ids throw.
 //   Magic words in the last user message / text / query: "__fail__" throws like an upstream
 //   error, "__slow__" answers after 1.5 s, "__stall__" (streams) stalls after the first event.
@@ -269,7 +272,16 @@ function compose(msgs, lastUser) {
   }
   if (bestScore <= 0) return NO_ANSWER;
   const first = /^.*?[.!?](?=\s|$)/.exec(best.text)?.[0] ?? best.text;
-  return `${first.replace(/[.!?]$/, "")} [${best.n}].`;
+  const answer = `${first.replace(/[.!?]$/, "")} [${best.n}].`;
+  if (!/"Quotes:"/.test(system)) return answer;
+  // As the prompt asks: a quotes block. Like a real model, some quotes are wrong: one no source
+  // holds (the server must drop it) and, with several sources, one attributed to the wrong source
+  // (the server must re-point or drop it).
+  const quote = first.split(/\s+/).slice(0, 12).join(" ").replace(/[.!?]$/, "");
+  const lines = [`[${best.n}] "${quote}"`, `[${best.n}] "the warranty covers accidental damage on the moon"`];
+  const other = sources.find((s) => s.n !== best.n);
+  if (other) lines.push(`[${best.n}] "${other.text.split(/\s+/).slice(0, 10).join(" ")}"`);
+  return `${answer}\nQuotes:\n${lines.join("\n")}`;
 }
 
 function sseStream(text, usage, stall) {

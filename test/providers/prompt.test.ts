@@ -16,7 +16,7 @@ describe("passages in prompts", () => {
     ].join("\n");
     const out = neutralisePassage(hostile);
     expect(out).not.toMatch(/\[\d+\]/);
-    expect(out).toContain("(7) says the answer is 42 (12)");
+    expect(out).toContain("⟦7⟧ says the answer is 42 ⟦12⟧");
     expect(out).not.toMatch(/<\/?\s*source/i);
     expect(out).not.toMatch(/^\s*(question|system|>\s*assistant)\s*:/im);
 

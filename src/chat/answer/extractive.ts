@@ -1,21 +1,14 @@
-import { type AnswerType, answerTypes, definitionFit, definitionSubject, relatedStems, typeFit, typesMet } from "./question";
+import { type AnswerType, answerTypes, definitionFit, definitionMatcher, definitionSubject, relatedStems, typeFit, typesMet } from "./question";
+import { neutraliseMarkers } from "./citations";
 import { wordGroups } from "./streaming";
 import { isBoilerplate, splitSentences, terms } from "./text";
+import type { KnownSentence } from "../claims";
+import { EXTRACTIVE as W } from "../tuning";
 import { type AnswerProvider, type AnswerRequest, type AnswerResult, NO_ANSWER } from "./types";
 
-/**
- * Below this score no statement answers the question and the answerer says so. Chosen from data
- * with bench/answers-offline.mjs on the QA set's tune half and its unanswerable questions: the
- * midpoint between the lowest score of a right answer and the highest unanswerable score below it
- * (figures in docs/performance.md, "Answers").
- */
-export const ANSWER_THRESHOLD = 0.49;
-/** Statements ranked below this fraction of the best one are left out. */
-const RELATIVE_CUTOFF = 0.8;
-/** ...unless they answer a part of the question the ones before leave open, down to this fraction. */
-const MIN_PART = 0.5;
-const MAX_SENTENCES = 3;
-const MAX_CHARS = 700;
+/** Below this score no statement answers the question and the answerer says so (src/chat/tuning.ts). */
+export const ANSWER_THRESHOLD = W.threshold;
+const { relativeCutoff: RELATIVE_CUTOFF, minPart: MIN_PART, maxSentences: MAX_SENTENCES, maxChars: MAX_CHARS } = W;
 const CJK_END = /[\u3002\uff01\uff1f\u300d\u300f\uff09\u3011]$/;
 const CONTINUES = /^(?:this|that|these|those|it|its|they|their|such|he|she|his|her|also|however|therefore|thus)\b/i;
 /** Words that only say which type of answer is wanted ("what year", "how many"): not content to match. */
@@ -26,23 +19,34 @@ const TYPE_WORDS: Record<AnswerType, Set<string>> = {
   person: new Set(["person"]),
   other: new Set(),
 };
-/** Credit for a related noun ("birth" for "born"), and for a term found only in the statement's context. */
-const RELATED_CREDIT = 1;
-const CONTEXT_CREDIT = 0.5;
-/** A short unterminated statement (a title, a label): it may be read together with the next one. */
-const SHORT = 8;
+const { relatedCredit: RELATED_CREDIT, contextCredit: CONTEXT_CREDIT, shortWords: SHORT } = W;
 
-interface Statement {
+/** A statement of a passage as prepared once per chunk text (the question does not matter yet). */
+interface PreparedStatement {
   text: string;
-  n: number;
-  /** Position of its source among the sources, 0 = retrieved first. */
-  rank: number;
   index: number;
   terms: Set<string>;
   seq: string[];
   words: number;
   /** This statement joined with the next one (a title and its date, a label and its value). */
   joined: boolean;
+}
+
+/** A passage's statements and terms: everything the answerer needs of a chunk that does not depend on the question. */
+interface PreparedPassage {
+  statements: PreparedStatement[];
+  /** Every term of its statements (which of the question's terms the passage holds: their document frequency). */
+  terms: Set<string>;
+  /** Terms of the passage's first line when it is a title. */
+  titleTerms: string[];
+  /** Every term of the passage (headings and boilerplate too): computed only when a question names something. */
+  allTerms(): Set<string>;
+}
+
+interface Statement extends PreparedStatement {
+  n: number;
+  /** Position of its source among the sources, 0 = retrieved first. */
+  rank: number;
   coverage: number;
   matched: number;
   score: number;
@@ -72,7 +76,7 @@ export class ExtractiveAnswerer implements AnswerProvider {
   /** Bump when the algorithm changes: answer caches key on it. */
   readonly model = "extractive-v3";
 
-  constructor(private readonly threshold = ANSWER_THRESHOLD) {}
+  constructor(private readonly threshold: number = ANSWER_THRESHOLD) {}
 
   async answer(req: AnswerRequest): Promise<AnswerResult> {
     return this.answerSync(req);
@@ -80,8 +84,10 @@ export class ExtractiveAnswerer implements AnswerProvider {
 
   /** The best statement's score too, for choosing the threshold from data (bench/answers-offline.mjs). */
   answerSync(
-    req: Pick<AnswerRequest, "query" | "sources"> & { debug?: boolean },
+    req: Pick<AnswerRequest, "query" | "sources"> & { debug?: boolean; timings?: Record<string, number> },
   ): AnswerResult & { best: number; ranked?: { text: string; n: number; score: number; coverage: number }[] } {
+    const timings = req.timings ?? {};
+    const t0 = now();
     const none = { answer: NO_ANSWER, citations: [], model: this.model, usage: { prompt_tokens: 0, completion_tokens: 0 }, best: 0 };
     const sources = req.sources.filter((s) => s.text.trim().length > 0);
     const types = answerTypes(req.query);
@@ -92,80 +98,80 @@ export class ExtractiveAnswerer implements AnswerProvider {
     const query = [...new Set(qSeq)];
     const qPairs = new Set(qAll.slice(1).map((t, i) => `${qAll[i]} ${t}`));
 
-    const statements: Statement[] = [];
     const contextTerms = new Map<number, Set<string>>();
     const subject = definitionSubject(req.query);
     const df = new Map<string, number>();
+    const prepared = sources.map((src) => preparePassage(src.text));
     sources.forEach((src, rank) => {
-      const seen = new Set<string>();
-      const kept = splitSentences(src.text).filter((s) => !isBoilerplate(s));
-      const make = (text: string, index: number, joined: boolean): Statement => {
-        const t = terms(text);
-        const set = new Set(t.seq);
-        for (const q of query) if (set.has(q)) seen.add(q);
-        return { text, n: src.n, rank, index, terms: set, seq: t.seq, words: t.words, joined, coverage: 0, matched: 0, score: 0 };
-      };
-      kept.forEach((text, index) => {
-        statements.push(make(text, index, false));
-        const next = kept[index + 1];
-        // A title and its date, a label and its value, an instruction and the command it introduces.
-        if (next && ((isShort(text) && isShort(next) && !/[:：]$/.test(next)) || /[:：]$/.test(text)))
-          statements.push(make(`${text} ${next}`, index, true));
-      });
+      const prep = prepared[rank];
       // Context of each statement of the passage: the document's name and the passage's first line
       // when it is a title ("Iwan Roberts", "The Crazy Ones").
-      const first = splitSentences(src.text)[0] ?? "";
-      const title = isShort(first) ? first : "";
-      contextTerms.set(src.n, new Set(terms(`${src.document_name.replace(/\.[a-z0-9]+$/i, "").replace(/[_-]+/g, " ")} ${title}`).seq));
-      for (const q of seen) df.set(q, (df.get(q) ?? 0) + 1);
+      contextTerms.set(src.n, new Set([...nameTerms(src.document_name), ...prep.titleTerms]));
+      for (const q of query) if (prep.terms.has(q)) df.set(q, (df.get(q) ?? 0) + 1);
     });
+    timings.prepare = now() - t0;
 
     // A name the question asks about (a capitalised word past the first) that no source and no
     // document name mentions: the documents are about something else ("the first iPhone"). And a
     // statement answers about a name only if its own passage (or the passage's document name or
     // title) mentions it: one passage naming the iPhone does not make another's "first release" about it.
-    // Most questions name nothing past their first word: tokenize the sources again only when one does.
     const names = questionNames(req.query);
-    const mentionedIn = new Map<number, Set<string>>();
-    if (names.length > 0)
-      for (const src of sources) mentionedIn.set(src.n, new Set([...terms(src.text).seq, ...(contextTerms.get(src.n) ?? [])])); // headings too
-    const aboutNames = (n: number) => names.every((name) => mentionedIn.get(n)?.has(name));
-    if (names.length > 0 && !sources.some((src) => aboutNames(src.n))) return none;
+    const mentions = (rank: number, name: string) =>
+      prepared[rank].allTerms().has(name) || (contextTerms.get(sources[rank].n)?.has(name) ?? false);
+    const aboutNamesRank = sources.map((_, rank) => names.every((name) => mentions(rank, name)));
+    if (names.length > 0 && !aboutNamesRank.some(Boolean)) return none;
 
+    const t1 = now();
+    const definition = subject ? definitionMatcher(subject) : null;
     const N = sources.length;
     const idf = (d: number) => 1 + Math.log(1 + (N - d + 0.5) / (d + 0.5));
     const weight = new Map(query.map((q) => [q, idf(Math.max(1, df.get(q) ?? 0))]));
     const total = query.reduce((s, q) => s + (weight.get(q) ?? 0), 0);
 
-    for (const s of statements) {
-      let covered = 0;
-      for (const q of query) {
-        if (s.terms.has(q)) {
-          covered += weight.get(q) ?? 0;
-          s.matched++;
-        } else if (relatedStems(q).some((r) => s.terms.has(r))) {
-          covered += RELATED_CREDIT * (weight.get(q) ?? 0);
-          s.matched++;
-        } else if (contextTerms.get(s.n)?.has(q)) {
-          covered += CONTEXT_CREDIT * (weight.get(q) ?? 0);
+    // Only statements that match something become objects: most of a passage's statements match nothing.
+    const statements: Statement[] = [];
+    const related = query.map((q) => relatedStems(q));
+    const weights = query.map((q) => weight.get(q) ?? 0);
+    sources.forEach((src, rank) => {
+      if (!aboutNamesRank[rank]) return;
+      const context = contextTerms.get(src.n);
+      for (const p of prepared[rank].statements) {
+        let covered = 0;
+        let matched = 0;
+        for (let i = 0; i < query.length; i++) {
+          const q = query[i];
+          if (p.terms.has(q)) {
+            covered += weights[i];
+            matched++;
+          } else if (related[i].length > 0 && related[i].some((r) => p.terms.has(r))) {
+            covered += RELATED_CREDIT * weights[i];
+            matched++;
+          } else if (context?.has(q)) {
+            covered += CONTEXT_CREDIT * weights[i];
+          }
         }
+        if (covered === 0) continue;
+        statements.push({ ...p, n: src.n, rank, coverage: covered / total, matched, score: 0 });
       }
-      s.coverage = covered / total;
-      if (s.coverage === 0 || !aboutNames(s.n)) continue;
+    });
+    for (const s of statements) {
       let phrases = 0;
       for (let i = 1; i < s.seq.length && phrases < 2; i++) if (qPairs.has(`${s.seq[i - 1]} ${s.seq[i]}`)) phrases++;
-      let score = s.coverage + 0.08 * phrases + 0.1 * proximity(s.seq, query) + 0.03 / (1 + s.index) + 0.04 * (1 - s.rank / N);
+      let score =
+        s.coverage + W.phraseBonus * phrases + W.proximityBonus * proximity(s.seq, query) + W.positionBonus / (1 + s.index) + W.rankBonus * (1 - s.rank / N);
       // A statement without the kind of answer asked for (no place for "where") keeps a third.
-      const fit = typeFit(types, s.text, req.query) * (subject ? definitionFit(subject, s.text) : 1);
-      score *= 0.35 + 0.65 * fit;
-      if (s.words < 3) score *= 0.6; // headings, lone labels
+      const fit = typeFit(types, s.text, req.query) * (definition ? definitionFit(definition, s.text) : 1);
+      score *= W.typeFloor + (1 - W.typeFloor) * fit;
+      if (s.words < 3) score *= W.fewWordsFactor; // headings, lone labels
       if (!s.joined && /[:：]$/.test(s.text))
-        score *= 0.7; // an introduction without what it introduces
-      else if (s.words > 60) score *= 0.85;
-      if (s.index === 0 && /^\p{Ll}/u.test(s.text)) score *= 0.85; // a chunk that starts mid-sentence
+        score *= W.introFactor; // an introduction without what it introduces
+      else if (s.words > W.longWords) score *= W.longFactor;
+      if (s.index === 0 && /^\p{Ll}/u.test(s.text)) score *= W.fragmentFactor; // a chunk that starts mid-sentence
       s.score = score;
     }
 
+    timings.score = now() - t1;
+    const t2 = now();
     const ranked = statements
       .filter((s) => s.score > 0 && s.matched > 0)
       .sort((a, b) => b.score - a.score || a.rank - b.rank || a.index - b.index);
@@ -187,7 +193,7 @@ export class ExtractiveAnswerer implements AnswerProvider {
       const gain = query.reduce((g, q) => g + (s.terms.has(q) && !covered.has(q) ? (weight.get(q) ?? 0) : 0), 0) / total;
       const met = types.length > 1 ? typesMet(types, s.text, req.query) : [];
       const newType = met.some((t) => !typesCovered.has(t));
-      if (picked.length > 0 && s.score < RELATIVE_CUTOFF * best && gain < 0.15 && !newType) continue;
+      if (picked.length > 0 && s.score < RELATIVE_CUTOFF * best && gain < W.minGain && !newType) continue;
       if (picked.length > 0 && chars + s.text.length > MAX_CHARS) continue;
       picked.push(s);
       seenText.add(key);
@@ -198,8 +204,9 @@ export class ExtractiveAnswerer implements AnswerProvider {
     // A lone sentence sometimes needs the one after it ("It ...", "This ...") to make sense.
     if (picked.length === 1 && !picked[0].joined) {
       const first = picked[0];
-      const next = statements.find((s) => s.rank === first.rank && s.index === first.index + 1 && !s.joined);
-      if (next && next.words >= 4 && CONTINUES.test(next.text) && chars + next.text.length <= MAX_CHARS) picked.push(next);
+      const next = prepared[first.rank].statements.find((s) => s.index === first.index + 1 && !s.joined);
+      if (next && next.words >= W.followOnWords && CONTINUES.test(next.text) && chars + next.text.length <= MAX_CHARS)
+        picked.push({ ...next, n: first.n, rank: first.rank, coverage: 0, matched: 0, score: 0 });
     }
 
     // The best statement's source first, each source's statements in document order.
@@ -207,16 +214,21 @@ export class ExtractiveAnswerer implements AnswerProvider {
     for (const s of picked) if (!order.has(s.rank)) order.set(s.rank, order.size);
     picked.sort((a, b) => (order.get(a.rank) ?? 0) - (order.get(b.rank) ?? 0) || a.index - b.index);
 
+    timings.select = now() - t2;
     let answer = "";
+    const sentences: KnownSentence[] = [];
     for (const s of picked) {
       const cited = cite(s.text, s.n);
-      answer += answer && !CJK_END.test(answer) ? ` ${cited}` : cited;
+      if (answer && !CJK_END.test(answer)) answer += " ";
+      sentences.push({ start: answer.length, end: answer.length + cited.length, quotes: [{ n: s.n, quote: s.text }] });
+      answer += cited;
     }
     return {
       answer,
       citations: [...new Set(picked.map((s) => s.n))].sort((a, b) => a - b),
       model: this.model,
       usage: { prompt_tokens: 0, completion_tokens: 0 },
+      sentences,
       best,
       ...debug,
     };
@@ -236,7 +248,72 @@ function questionNames(question: string): string[] {
     .flatMap((w) => terms(w).seq);
 }
 
-const isShort = (text: string) => terms(text).words <= SHORT && !/[.!?。！？]$/.test(text);
+const isShort = (words: number, text: string) => words <= SHORT && !/[.!?。！？]$/.test(text);
+const INTRO_END = /[:：]$/;
+
+/**
+ * Passages prepared in this isolate, by chunk text: a chunk retrieved again (a popular passage, a
+ * follow-up, another question about the same document) is split and tokenised once. Kept here, not
+ * in the collection's index object, so the index's schema stays the search engine's own; the cache
+ * is as versioned as the code that fills it (a deploy starts empty). Bounded in entries, oldest out.
+ */
+const PREPARED = new Map<string, PreparedPassage>();
+const MAX_PREPARED = 512;
+
+export function clearPreparedPassages(): void {
+  PREPARED.clear();
+}
+
+export function preparePassage(text: string): PreparedPassage {
+  const hit = PREPARED.get(text);
+  if (hit) {
+    // Refresh its place: the map's order is the eviction order.
+    PREPARED.delete(text);
+    PREPARED.set(text, hit);
+    return hit;
+  }
+  // Bracketed numbers in a passage are never quoted as citations (citations.ts).
+  const all = splitSentences(neutraliseMarkers(text));
+  const kept = all.filter((st) => !isBoilerplate(st));
+  const tokenised = kept.map((st) => terms(st));
+  const statements: PreparedStatement[] = [];
+  kept.forEach((st, index) => {
+    const t = tokenised[index];
+    statements.push({ text: st, index, terms: new Set(t.seq), seq: t.seq, words: t.words, joined: false });
+    const next = kept[index + 1];
+    if (next === undefined) return;
+    const nt = tokenised[index + 1];
+    // A title and its date, a label and its value, an instruction and the command it introduces.
+    if ((isShort(t.words, st) && isShort(nt.words, next) && !INTRO_END.test(next)) || INTRO_END.test(st)) {
+      const seq = [...t.seq, ...nt.seq];
+      statements.push({ text: `${st} ${next}`, index, terms: new Set(seq), seq, words: t.words + nt.words, joined: true });
+    }
+  });
+  const first = all[0] ?? "";
+  const firstTerms = first === kept[0] ? tokenised[0] : terms(first);
+  let allTerms: Set<string> | null = null;
+  const passageTerms = new Set<string>();
+  for (const t of tokenised) for (const term of t.seq) passageTerms.add(term);
+  const prepared: PreparedPassage = {
+    statements,
+    terms: passageTerms,
+    titleTerms: isShort(firstTerms.words, first) ? firstTerms.seq : [],
+    allTerms: () => {
+      allTerms ??= new Set(terms(text).seq);
+      return allTerms;
+    },
+  };
+  PREPARED.set(text, prepared);
+  if (PREPARED.size > MAX_PREPARED) PREPARED.delete(PREPARED.keys().next().value as string);
+  return prepared;
+}
+
+/** Terms of a document's name without its extension ("war_and-peace.txt" → war, peace). */
+function nameTerms(name: string): string[] {
+  return terms(name.replace(/\.[a-z0-9]+$/i, "").replace(/[_-]+/g, " ")).seq;
+}
+
+const now = () => performance.now();
 
 /**
  * How tightly the matched query terms sit together: matched terms / length of the smallest window
@@ -273,7 +350,7 @@ function proximity(seq: string[], query: string[]): number {
 function overlaps(a: Statement, b: Statement): boolean {
   if (a.rank === b.rank && (a.index === b.index || (a.joined && b.index === a.index + 1) || (b.joined && a.index === b.index + 1)))
     return true;
-  return jaccard(a.terms, b.terms) >= 0.8;
+  return jaccard(a.terms, b.terms) >= W.duplicateJaccard;
 }
 
 /** `The sentence [2].` – the citation goes inside the final punctuation. */

@@ -1,3 +1,4 @@
+import { QuoteStripper, splitQuotes } from "../claims/quotes";
 import { extractCitations } from "./citations";
 import { groundedMessages } from "./prompt";
 import { sseData } from "./streaming";
@@ -32,6 +33,7 @@ export interface OpenAiCompatibleOptions {
  */
 export class OpenAiCompatibleAnswerer implements AnswerProvider {
   readonly id = "openai";
+  readonly quotes = true;
   readonly model: string;
   private readonly url: string;
   private readonly fetchFn: FetchFn;
@@ -74,12 +76,13 @@ export class OpenAiCompatibleAnswerer implements AnswerProvider {
       };
       const content = body?.choices?.[0]?.message?.content;
       if (typeof content !== "string" || !content.trim()) throw new UpstreamProtocolError("no message content");
-      const answer = content.trim();
+      const { answer, quotes } = splitQuotes(content.trim());
       return {
         answer,
         citations: extractCitations(answer, req.sources.length),
         model: this.model,
         usage: { prompt_tokens: num(body.usage?.prompt_tokens), completion_tokens: num(body.usage?.completion_tokens) },
+        ...(quotes.length ? { quotes } : {}),
       };
     } catch (err) {
       throw answerFailure("openai", err, deadline, req.signal);
@@ -101,6 +104,7 @@ export class OpenAiCompatibleAnswerer implements AnswerProvider {
         throw new UpstreamStatusError(res.status);
       }
       let any = false;
+      const strip = new QuoteStripper();
       for await (const payload of sseData(res.body, deadline)) {
         let event: { choices?: { delta?: { content?: unknown } }[]; error?: unknown };
         try {
@@ -112,10 +116,14 @@ export class OpenAiCompatibleAnswerer implements AnswerProvider {
         const delta = event?.choices?.[0]?.delta?.content;
         if (typeof delta === "string" && delta) {
           any = true;
-          yield delta;
+          const shown = strip.push(delta);
+          if (shown) yield shown;
         }
       }
       if (!any) throw new UpstreamProtocolError("empty stream");
+      const rest = strip.end();
+      if (rest) yield rest;
+      req.onQuotes?.(strip.quotes);
     } catch (err) {
       throw answerFailure("openai", err, deadline, req.signal);
     } finally {

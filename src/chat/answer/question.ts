@@ -4,6 +4,8 @@
  * German, French, Spanish, Chinese, Japanese and Korean are recognised by their question words;
  * anything else is "other" (no preference).
  */
+import { EXTRACTIVE } from "../tuning";
+
 export type AnswerType = "person" | "date" | "place" | "number" | "other";
 
 const TYPES: [AnswerType, RegExp][] = [
@@ -30,10 +32,15 @@ export function definitionSubject(question: string): string | null {
   return m[1];
 }
 
-/** How well a statement defines `subject`: 1 when it says "X is/are ...", "X: ...", "X (...)", "X, a ...". */
-export function definitionFit(subject: string, statement: string): number {
+/** The pattern of a definition of `subject` ("X is/are ...", "X: ...", "X (...)", "X, a ..."): built once per question. */
+export function definitionMatcher(subject: string): RegExp {
   const esc = subject.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`${esc}(?:\\s+(?:is|are|was|were)\\b|\\s*[:(]|,\\s+(?:an?|the)\\b)`, "i").test(statement) ? 1 : 0.6;
+  return new RegExp(`${esc}(?:\\s+(?:is|are|was|were)\\b|\\s*[:(]|,\\s+(?:an?|the)\\b)`, "i");
+}
+
+/** How well a statement defines the subject: 1 when it matches the definition pattern, else 0.6. */
+export function definitionFit(definition: RegExp, statement: string): number {
+  return definition.test(statement) ? 1 : 0.6;
 }
 
 /** The answer types a question asks for ("Who founded Microsoft, and when?" asks two), or ["other"]. */
@@ -79,6 +86,16 @@ function cued(cues: string, between: string): RegExp {
     .join("|");
   return new RegExp(`(?<![\\p{L}])(?:${anyCase})(?![\\p{L}])[:\\s]+${between}(\\p{Lu}[\\p{L}\\p{M}'’.-]+)`, "gu");
 }
+/** The question in lower case, kept for the statements of one answer (the same question is asked of each). */
+let lastQuestion = "";
+let lastLower = "";
+function lowerOf(question: string): string {
+  if (question !== lastQuestion) {
+    lastQuestion = question;
+    lastLower = question.toLowerCase();
+  }
+  return lastLower;
+}
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 
 /**
@@ -94,15 +111,21 @@ export function typesMet(types: AnswerType[], statement: string, question: strin
   return types.filter((t) => t !== "other" && fitOne(t, statement, question) === 1);
 }
 
+const DATE_ALL = new RegExp(DATE.source, "giu");
+const NUMBER_ALL = new RegExp(NUMBER.source, "giu");
+const PROPER_ALL = new RegExp(PROPER.source, "gu");
+
 function fitOne(type: AnswerType, statement: string, question: string): number {
   if (type === "other") return 1;
-  const q = question.toLowerCase();
+  const q = lowerOf(question);
   const fresh = (match: RegExpMatchArray | null) => match !== null && !q.includes(match[0].toLowerCase());
   switch (type) {
     case "date":
-      return [...statement.matchAll(new RegExp(DATE.source, "giu"))].some((m) => fresh(m)) ? 1 : 0;
+      for (const m of statement.matchAll(DATE_ALL)) if (fresh(m)) return 1;
+      return 0;
     case "number":
-      return [...statement.matchAll(new RegExp(NUMBER.source, "giu"))].some((m) => fresh(m)) ? 1 : 0;
+      for (const m of statement.matchAll(NUMBER_ALL)) if (fresh(m)) return 1;
+      return 0;
     case "person":
     case "place": {
       if (CJK.test(statement)) return 1; // no capitals to look for
@@ -112,8 +135,13 @@ function fitOne(type: AnswerType, statement: string, question: string): number {
       const cued = [...statement.matchAll(type === "place" ? PLACE : PERSON)].some((m) => !q.includes(m[1].toLowerCase()));
       if (cued) return 1;
       // A name without a cue: often a person, seldom the place asked for.
-      const names = [...statement.matchAll(new RegExp(PROPER.source, "gu"))].filter((m) => fresh(m));
-      return names.length > 0 ? (type === "person" ? 0.6 : 0.2) : 0;
+      let named = false;
+      for (const m of statement.matchAll(PROPER_ALL))
+        if (fresh(m)) {
+          named = true;
+          break;
+        }
+      return named ? (type === "person" ? EXTRACTIVE.uncuedPerson : EXTRACTIVE.uncuedPlace) : 0;
     }
   }
 }

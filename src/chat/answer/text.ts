@@ -4,6 +4,7 @@
  * the shared text module (src/text). All regexes are compiled once: this is the hot path.
  */
 import { CJK_CLASS, FUNCTION_WORDS, QUESTION_WORDS, stem } from "../../text";
+import { EXTRACTIVE } from "../tuning";
 
 /** A run of CJK characters, or a word of any other script (letters, digits, marks, inner apostrophes). */
 const TOKEN = new RegExp(
@@ -71,10 +72,40 @@ export interface Terms {
   words: number;
 }
 
+/** Printable ASCII and whitespace only: NFKC leaves it unchanged and the Unicode tokenizer is not needed. */
+const ASCII = /^[\x00-\x7f]*$/;
+/** The Unicode TOKEN's words restricted to ASCII: letters and digits, then inner-apostrophe letter runs. */
+const ASCII_TOKEN = /[a-z0-9]+(?:'[a-z]+)*/g;
+/** Stems of words (irregular forms mapped first), per isolate: most words recur across passages. */
+const WORD_STEMS = new Map<string, string>();
+
+function wordTerm(w: string): string | null {
+  let t = WORD_STEMS.get(w);
+  if (t === undefined) {
+    if (isStop(w)) t = "";
+    else {
+      const base = w.endsWith("'s") ? w.slice(0, -2) : w;
+      t = stem(IRREGULAR.get(base) ?? base);
+    }
+    if (WORD_STEMS.size >= 100_000) WORD_STEMS.clear();
+    WORD_STEMS.set(w, t);
+  }
+  return t === "" ? null : t;
+}
+
 /** Content terms of a text. */
 export function terms(text: string): Terms {
   const seq: string[] = [];
   let words = 0;
+  if (ASCII.test(text)) {
+    // The fast path: most passages and questions are ASCII.
+    for (const m of text.toLowerCase().matchAll(ASCII_TOKEN)) {
+      words++;
+      const t = wordTerm(m[0]);
+      if (t !== null) seq.push(t);
+    }
+    return { seq, words };
+  }
   for (const m of text.normalize("NFKC").toLowerCase().matchAll(TOKEN)) {
     if (m[1]) {
       const chars = Array.from(m[1]);
@@ -89,10 +120,8 @@ export function terms(text: string): Terms {
       }
     } else {
       words++;
-      const w = m[2].replace(/\u2019/g, "'");
-      if (isStop(w)) continue;
-      const base = w.endsWith("'s") ? w.slice(0, -2) : w;
-      seq.push(stem(IRREGULAR.get(base) ?? base));
+      const t = wordTerm(m[2].replace(/\u2019/g, "'"));
+      if (t !== null) seq.push(t);
     }
   }
   return { seq, words };
@@ -105,24 +134,54 @@ export function terms(text: string): Terms {
 const NAV_PHRASE =
   /\b(?:toggle the table of contents|jump to (?:content|navigation)|skip to (?:main )?content|main menu|move to sidebar|edit links|create account|log in|personal tools|from wikipedia, the free encyclopedia|retrieved (?:on )?\d|archived from the original|cookies?\b.*\b(?:accept|consent)|all rights reserved|privacy policy|terms of (?:use|service)|subscribe to)/i;
 /** Reference-list entries and bibliographic debris. */
-const REFERENCE = /^(?:\^|↑|\[\d+\]\s*\^?|\d{1,3}\.\s*\^)|\b(?:isbn(?:-1[03])?:?\s*[\d-]{9,}|doi:\s*10\.|issn\s+\d{4})/i;
+const REFERENCE = /^(?:\^|↑|[[\u27e6]\d+[\]\u27e7]\s*\^?|\d{1,3}\.\s*\^)|\b(?:isbn(?:-1[03])?:?\s*[\d-]{9,}|doi:\s*10\.|issn\s+\d{4})/i;
 const URL_ONLY = /^(?:<?(?:https?:\/\/|www\.)\S+>?[\s.,;]*)+$/i;
 /** A URL anywhere (also as PDF text wraps it: "h ttps://"): prose seldom holds one, references always do. */
 const HAS_URL = /\bh\s?ttps?:\/\/|\bwww\.\S|\(https?:/i;
 /** A citation: a quoted title followed by its source ("Tales from the City" (…), "Title". Publisher). */
 const CITATION = /^["“][^"”]{3,200}["”]\s*(?:\(|\.|,)/;
-/** Wikipedia-style footnote markers inside a sentence ("born in Bangor,[1] and"). */
-const FOOTNOTE = /\[(?:\d{1,3}|note \d+|citation needed)\]/gi;
+/** Wikipedia-style footnote markers inside a sentence ("born in Bangor,[1] and"), also once neutralised (⟦1⟧, citations.ts). */
+const FOOTNOTE = /[[\u27e6](?:\d{1,3}|note \d+|citation needed)[\]\u27e7]/gi;
+
+const SPACE = /\s/;
+const LETTER = /\p{L}/u;
+const DIGIT = /\p{N}/u;
+
+/**
+ * Length without whitespace (UTF-16 units), letters and digits (code points): one pass, no
+ * allocation per character, ASCII decided by code.
+ */
+function charCounts(s: string): { length: number; letters: number; digits: number } {
+  let length = 0;
+  let letters = 0;
+  let digits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 128) {
+      if (c === 32 || (c >= 9 && c <= 13)) continue;
+      length++;
+      if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) letters++;
+      else if (c >= 48 && c <= 57) digits++;
+      continue;
+    }
+    const cp = s.codePointAt(i) as number;
+    const ch = String.fromCodePoint(cp);
+    if (cp > 0xffff) i++;
+    if (SPACE.test(ch)) continue;
+    length += ch.length;
+    if (LETTER.test(ch)) letters++;
+    else if (DIGIT.test(ch)) digits++;
+  }
+  return { length, letters, digits };
+}
 
 /** True when a statement is page furniture, a reference, a bare URL or mostly numbers. */
 export function isBoilerplate(s: string): boolean {
   if (URL_ONLY.test(s) || HAS_URL.test(s) || CITATION.test(s) || NAV_PHRASE.test(s) || REFERENCE.test(s)) return true;
-  const chars = s.replace(/\s+/g, "");
-  if (chars.length === 0) return true;
-  const letters = (chars.match(/\p{L}/gu) ?? []).length;
-  const digits = (chars.match(/\p{N}/gu) ?? []).length;
+  const { length, letters, digits } = charCounts(s);
+  if (length === 0) return true;
   // Score tables, career statistics, page numbers: more digits and symbols than letters.
-  if (letters < chars.length * 0.45 && digits > letters * 0.6) return true;
+  if (letters < length * 0.45 && digits > letters * 0.6) return true;
   // A line that is half URL.
   const urls = s.match(/https?:\/\/\S+/g);
   if (urls && urls.join("").length > s.length * 0.5) return true;
@@ -148,7 +207,7 @@ const LIST_ITEM = /^\s*(?:[-*+\u2022\u2023\u25e6\u25aa\u2043]|\d{1,3}[.)]|[a-z][
 const TERMINATOR = /[.!?\u2026]+["'\u201d\u2019\u00bb)\]]*(?=\s|$)|[\u3002\uff01\uff1f]+[\u300d\u300f\u201d\u2019\uff09)\u3011]*/g;
 const WORD_BEFORE_DOT = /([\p{L}.]+)$/u;
 const ENDS_SENTENCE = /[.!?:;\u3002\uff01\uff1f\uff1a\u2026]["'\u201d\u2019)\]]*$/;
-const MAX_SENTENCE = 600;
+const MAX_SENTENCE = EXTRACTIVE.maxStatementChars;
 
 /**
  * Splits a passage into statements: sentences, and the lines that stand alone (table rows,

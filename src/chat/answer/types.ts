@@ -1,12 +1,7 @@
-export interface SourcePassage {
-  /** 1-based number the answer cites as `[n]`. */
-  n: number;
-  document_id: string;
-  document_name: string;
-  chunk: number;
-  text: string;
-  score: number;
-}
+import type { KnownSentence, Quote } from "../claims";
+import type { SourcePassage } from "../source";
+
+export type { SourcePassage } from "../source";
 
 export interface AnswerRequest {
   query: string;
@@ -17,6 +12,8 @@ export interface AnswerRequest {
   instructions?: string;
   /** Aborts the provider's upstream call (for example when the client goes away). */
   signal?: AbortSignal;
+  /** Streaming: receives the model's quotes (parsed off its reply) when the stream ends. */
+  onQuotes?: (quotes: Quote[]) => void;
 }
 
 export interface AnswerResult {
@@ -26,12 +23,18 @@ export interface AnswerResult {
   model: string;
   /** As reported by the provider; 0 when it reports nothing (or runs locally). */
   usage: { prompt_tokens: number; completion_tokens: number };
+  /** The answer's sentences with the statements they quote, when the answerer knows them (extractive). */
+  sentences?: KnownSentence[];
+  /** Verbatim quotes a language model gave for its sources (parsed off its reply; never shown unverified). */
+  quotes?: Quote[];
 }
 
 export interface AnswerProvider {
   /** "extractive" | "workers-ai" | "openai" | "chat-url". */
   readonly id: string;
   readonly model: string;
+  /** True when it writes a quotes block after its answer (language models): streamed claims wait for it. */
+  readonly quotes?: boolean;
   answer(req: AnswerRequest): Promise<AnswerResult>;
   /** Text deltas; their concatenation is the answer. Failures throw ApiError (502/504). */
   stream(req: AnswerRequest): AsyncIterable<string>;

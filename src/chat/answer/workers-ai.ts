@@ -1,4 +1,5 @@
 import type { AiBinding } from "../../cloudflare/bindings";
+import { QuoteStripper, splitQuotes } from "../claims/quotes";
 import { extractCitations } from "./citations";
 import { cleanRewrite, groundedMessages, rewriteMessages } from "./prompt";
 import { sseData } from "./streaming";
@@ -23,6 +24,7 @@ export interface WorkersAiAnswererOptions {
  */
 export class WorkersAiAnswerer implements AnswerProvider {
   readonly id = "workers-ai";
+  readonly quotes = true;
   private readonly timeoutMs: number;
 
   constructor(
@@ -52,14 +54,16 @@ export class WorkersAiAnswerer implements AnswerProvider {
       const res = (await deadline.race(
         this.run({ messages: groundedMessages(req), max_tokens: this.tokens(req), temperature: 0.2 }),
       )) as Record<string, unknown>;
-      const answer = textOf(res).trim();
-      if (!answer) throw new UpstreamProtocolError("empty answer");
+      const reply = textOf(res).trim();
+      if (!reply) throw new UpstreamProtocolError("empty answer");
+      const { answer, quotes } = splitQuotes(reply);
       const usage = (res?.usage ?? {}) as { prompt_tokens?: unknown; completion_tokens?: unknown };
       return {
         answer,
         citations: extractCitations(answer, req.sources.length),
         model: this.model,
         usage: { prompt_tokens: num(usage.prompt_tokens), completion_tokens: num(usage.completion_tokens) },
+        ...(quotes.length ? { quotes } : {}),
       };
     } catch (err) {
       throw answerFailure("workers-ai", err, deadline, req.signal);
@@ -80,14 +84,19 @@ export class WorkersAiAnswerer implements AnswerProvider {
       );
       if (!(body instanceof ReadableStream)) throw new UpstreamProtocolError("stream: true did not return a stream");
       let any = false;
+      const strip = new QuoteStripper();
       for await (const payload of sseData(body as ReadableStream<Uint8Array>, deadline)) {
         const delta = deltaOf(payload);
         if (delta) {
           any = true;
-          yield delta;
+          const shown = strip.push(delta);
+          if (shown) yield shown;
         }
       }
       if (!any) throw new UpstreamProtocolError("empty stream");
+      const rest = strip.end();
+      if (rest) yield rest;
+      req.onQuotes?.(strip.quotes);
     } catch (err) {
       throw answerFailure("workers-ai", err, deadline, req.signal);
     } finally {

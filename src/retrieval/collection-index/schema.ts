@@ -118,7 +118,7 @@ export const SUBSTRING_SQL = (n: number, filterSql: string) => `
 
 /** Candidate list in, stored rows out; CROSS JOIN keeps the list as the outer loop (one index lookup each). */
 export const HYDRATE_SQL = `
-  SELECT c.id, c.document_id, c.ordinal, c.text, c.page, c.heading, d.name AS document_name
+  SELECT c.id, c.document_id, c.ordinal, c.text, c.char_start, c.page, c.heading, d.name AS document_name
   FROM json_each(?) j
   CROSS JOIN chunks c ON c.document_id = json_extract(j.value, '$[0]') AND c.ordinal = json_extract(j.value, '$[1]')
   JOIN docs d ON d.id = c.document_id AND d.deleted = 0`;

@@ -95,6 +95,7 @@ export class Searcher {
         document_name: r.document_name,
         ordinal: r.ordinal,
         text: r.text,
+        char_start: r.char_start,
         page: r.page,
         heading: r.heading,
         score,

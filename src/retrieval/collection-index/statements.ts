@@ -27,6 +27,7 @@ export type HydratedRow = {
   document_id: string;
   ordinal: number;
   text: string;
+  char_start: number;
   page: number | null;
   heading: string | null;
   document_name: string;

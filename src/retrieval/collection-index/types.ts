@@ -67,6 +67,8 @@ export interface IndexHit {
   document_name: string;
   ordinal: number;
   text: string;
+  /** Where the chunk starts in the document's extracted text. */
+  char_start: number;
   page: number | null;
   heading: string | null;
   score: number;

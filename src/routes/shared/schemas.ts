@@ -1,15 +1,8 @@
-import { z } from "@hono/zod-openapi";
+import { ClaimSchema as BaseClaim, HeadinglessSourceSchema, SourceSchema as BaseSource } from "../../chat/source";
 
-/** A numbered source of an answer, as the chat routes return it. */
-export const SourceSchema = z
-  .object({
-    n: z.number(),
-    document_id: z.string(),
-    document_name: z.string(),
-    chunk: z.number(),
-    score: z.number(),
-    text: z.string(),
-    page: z.number().nullable(),
-    heading: z.string().nullable(),
-  })
-  .openapi("Source");
+/** The chat routes' source (src/chat/source.ts), named for the OpenAPI document. */
+export const SourceSchema = BaseSource.openapi("Source");
+/** OpenAI-style and MCP clients get the source without its heading. */
+export const CompletionSourceSchema = HeadinglessSourceSchema.openapi("CompletionSource");
+/** An answer sentence and its verified source spans. */
+export const ClaimSchema = BaseClaim.openapi("Claim");

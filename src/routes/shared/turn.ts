@@ -5,7 +5,7 @@ import type { AppEnv } from "../../http/context";
 import type { Collection } from "../../storage/collections";
 
 /** Extra instructions, retrieval filters and a lowered token limit (OpenAI chat completions, MCP). */
-export type TurnOptions = Pick<ChatRequest, "instructions" | "documentIds" | "filter" | "maxTokens">;
+export type TurnOptions = Pick<ChatRequest, "instructions" | "documentIds" | "filter" | "maxTokens" | "strictGrounding">;
 
 /**
  * One chat turn from an HTTP request, through the two-tier answer cache (first turns only): the
