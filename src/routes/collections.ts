@@ -9,6 +9,7 @@ import { beginCollectionDeletion } from "../ingest/pipeline";
 import { collectionIndex } from "../retrieval/collection-index/client";
 import { enqueueAll } from "../ingest/queue";
 import { selectEmbedder } from "../retrieval/providers";
+import { bindingOf } from "../retrieval/scope";
 import { type Collection, countDocuments, createCollection, listCollections, requireCollection } from "../storage/collections";
 
 export const CollectionSchema = z
@@ -166,6 +167,8 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
     const p = await requireKeyOrMaster(c, "write");
     const { id } = c.req.valid("param");
     assertCollectionAccess(p, id);
+    // A key bound to part of the collection acts on that part only; the whole collection is not its to re-index.
+    if (bindingOf(p)) throw new ApiError("forbidden", "This API key is bound to part of the collection and cannot re-index all of it");
     await requireCollection(c.env.DB, id);
     await claimReindex(c.env, c.var.settings, id);
     const queued = await countDocuments(c.env.DB, id);

@@ -10,6 +10,25 @@ import { enqueueAll } from "../ingest/queue";
 import { acceptAll, readMultipartFiles, textRecordToUpload } from "../ingest/uploads";
 import { requireCollection } from "../storage/collections";
 import { listDocuments, publicDocument, requireDocument } from "../storage/documents";
+import { assertVisible, bindingOf, canSee, effectiveScope, scopeSql } from "../retrieval/scope";
+import type { Principal } from "../auth/principal";
+import type { UploadInput } from "../ingest/pipeline";
+
+/**
+ * A bound key may add only documents it will see: each file's metadata must match its filter
+ * (multipart files carry none), and a key bound to document ids can add none at all.
+ */
+function assertUploadsVisible(p: Principal, inputs: UploadInput[]): void {
+  const binding = bindingOf(p);
+  if (!binding) return;
+  if (binding.document_ids) throw new ApiError("forbidden", "This API key is bound to a list of documents and cannot add documents");
+  const outside = inputs.filter((i) => !canSee(p, { id: "", metadata: i.metadata ?? {} }));
+  if (outside.length > 0) {
+    throw new ApiError("forbidden", "This API key may only add documents whose metadata matches its filter", {
+      details: outside.map((i) => ({ name: i.name })),
+    });
+  }
+}
 
 const DocumentSchema = z
   .object({
@@ -150,6 +169,7 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
       ? (c.req.valid("json") as z.infer<typeof TextBatch>).documents.map(textRecordToUpload)
       : await readMultipartFiles(c);
     if (inputs.length === 0) throw new ApiError("bad_request", "No files in the request (multipart field `file`)");
+    assertUploadsVisible(p, inputs);
 
     const outcomes = await acceptAll(c.env, c.var.settings, collection, inputs);
     const fresh = outcomes.flatMap((o) => (o.accepted && !o.accepted.duplicate ? [o.accepted.document] : []));
@@ -182,7 +202,8 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
     assertCollectionAccess(p, id);
     await requireCollection(c.env.DB, id);
     const q = c.req.valid("query");
-    const { rows, counts } = await listDocuments(c.env.DB, id, { cursor: q.cursor, status: q.status, limit: q.limit + 1 });
+    const scope = scopeSql(effectiveScope(p), { id: "id", metadata: "metadata" });
+    const { rows, counts } = await listDocuments(c.env.DB, id, { cursor: q.cursor, status: q.status, limit: q.limit + 1, scope });
     const docs = rows.slice(0, q.limit);
     return c.json(
       {
@@ -198,14 +219,14 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
     const p = await requireKeyOrMaster(c, "read");
     const { id, docId } = c.req.valid("param");
     assertCollectionAccess(p, id);
-    return c.json(publicDocument(await requireDocument(c.env.DB, id, docId)), 200);
+    return c.json(publicDocument(assertVisible(p, await requireDocument(c.env.DB, id, docId))), 200);
   });
 
   app.openapi(download, async (c) => {
     const p = await requireKeyOrMaster(c, "read");
     const { id, docId } = c.req.valid("param");
     assertCollectionAccess(p, id);
-    const doc = await requireDocument(c.env.DB, id, docId);
+    const doc = assertVisible(p, await requireDocument(c.env.DB, id, docId));
     const obj = await c.env.DOCUMENTS.get(doc.r2_key);
     if (!obj) throw new ApiError("not_found", "The original of this document is not stored");
     const headers = new Headers({
@@ -222,7 +243,7 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
     const p = await requireKeyOrMaster(c, "write");
     const { id, docId } = c.req.valid("param");
     assertCollectionAccess(p, id);
-    await deleteDocument(c.env, await requireDocument(c.env.DB, id, docId));
+    await deleteDocument(c.env, assertVisible(p, await requireDocument(c.env.DB, id, docId)));
     return c.json({ id: docId, deleted: true as const }, 200);
   });
 
@@ -230,7 +251,7 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
     const p = await requireKeyOrMaster(c, "write");
     const { id, docId } = c.req.valid("param");
     assertCollectionAccess(p, id);
-    const doc = await requireDocument(c.env.DB, id, docId);
+    const doc = assertVisible(p, await requireDocument(c.env.DB, id, docId));
     const generation = await requeueDocument(c.env, doc);
     try {
       await enqueueAll(c.env, [{ type: "index", document_id: doc.id, generation }]);

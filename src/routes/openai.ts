@@ -12,8 +12,7 @@ import { MetadataFilterSchema } from "../retrieval/filter";
 import { activeCollectionIds } from "../storage/collections";
 import { collectionForModel } from "./shared/model";
 import { SourceSchema } from "./shared/schemas";
-import { answerTurn } from "./shared/turn";
-
+import { answerTurn, scopedOptions } from "./shared/turn";
 
 // ------------------------------------------------------------------------------------------------
 // ------------------------------------------------------------------------------------------------
@@ -163,7 +162,7 @@ export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
     const created = Math.floor(Date.now() / 1000);
 
     if (!body.stream) {
-      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k, opts);
+      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k, opts, principal);
       c.header("X-Cache", cache);
       return c.json(
         {
@@ -187,7 +186,13 @@ export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
     }
 
     // Retrieval (and its errors) happens before the stream opens, so a bad request still gets its status.
-    const prepared = await prepareChat(c.env, c.var.settings, { collection, query, history, topK: body.top_k, ...opts });
+    const prepared = await prepareChat(c.env, c.var.settings, {
+      collection,
+      query,
+      history,
+      topK: body.top_k,
+      ...scopedOptions(principal, opts),
+    });
     const includeUsage = body.stream_options?.include_usage === true;
     const frame = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       JSON.stringify({

@@ -239,16 +239,31 @@ export async function claimDocuments(
   };
 }
 
+/**
+ * A condition over the `documents` table (columns `id`, `metadata`) with its bound values, from
+ * src/retrieval/scope.ts `scopeSql`: what the caller's key may see. Appended to listings as is.
+ */
+export interface RowScope {
+  sql: string;
+  params: unknown[];
+}
+
 export async function listDocuments(
   db: D1Database,
   collectionId: string,
-  q: { cursor?: string; status?: DocumentStatus; limit: number },
+  q: { cursor?: string; status?: DocumentStatus; limit: number; scope?: RowScope | null },
 ): Promise<{ rows: DocumentRow[]; counts: Record<string, number> }> {
+  // Anonymous parameters only, in order: the scope's own follow the listing's.
+  const scoped = q.scope ? ` AND (${q.scope.sql})` : "";
+  const scopeParams = q.scope?.params ?? [];
+  const status = q.status ?? null;
   const [rows, counts] = await db.batch<DocumentRow | { status: string; n: number }>([
     db
-      .prepare("SELECT * FROM documents WHERE collection_id = ?1 AND id > ?2 AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4")
-      .bind(collectionId, q.cursor ?? "", q.status ?? null, q.limit),
-    db.prepare("SELECT status, COUNT(*) AS n FROM documents WHERE collection_id = ? GROUP BY status").bind(collectionId),
+      .prepare(`SELECT * FROM documents WHERE collection_id = ? AND id > ? AND (? IS NULL OR status = ?)${scoped} ORDER BY id LIMIT ?`)
+      .bind(collectionId, q.cursor ?? "", status, status, ...scopeParams, q.limit),
+    db
+      .prepare(`SELECT status, COUNT(*) AS n FROM documents WHERE collection_id = ?${scoped} GROUP BY status`)
+      .bind(collectionId, ...scopeParams),
   ]);
   return {
     rows: rows.results as DocumentRow[],
@@ -330,10 +345,14 @@ export async function documentSummaries(
   collectionId: string,
   after: string,
   limit: number,
+  scope?: RowScope | null,
 ): Promise<{ id: string; name: string; status: string; chunk_count: number; metadata: string }[]> {
+  const scoped = scope ? ` AND (${scope.sql})` : "";
   const rows = await db
-    .prepare("SELECT id, name, status, chunk_count, metadata FROM documents WHERE collection_id = ? AND id > ? ORDER BY id LIMIT ?")
-    .bind(collectionId, after, limit)
+    .prepare(
+      `SELECT id, name, status, chunk_count, metadata FROM documents WHERE collection_id = ? AND id > ?${scoped} ORDER BY id LIMIT ?`,
+    )
+    .bind(collectionId, after, ...(scope?.params ?? []), limit)
     .all<{ id: string; name: string; status: string; chunk_count: number; metadata: string }>();
   return rows.results;
 }
