@@ -24,6 +24,7 @@ export function newApp(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({ defaultHook: (result) => validationHook(result) });
 }
 
+
 /** Upload routes set their own, larger limit (MAX_UPLOAD_BYTES). */
 function isUploadPath(path: string): boolean {
   return path === "/make_embedding" || /^\/v1\/collections\/[^/]+\/documents$/.test(path);

@@ -190,13 +190,9 @@ async function chargePrincipal(c: Ctx, p: Principal, cost: number): Promise<Reco
     forgetCachedKeys();
     const legacy = LEGACY_PATHS.has(new URL(c.req.url).pathname);
     if (p.kind === "session") {
-      throw legacy
-        ? legacyError("invalid_session", "message", "Invalid session")
-        : new ApiError("invalid_session", "Session not found or ended");
+      throw legacy ? legacyError("invalid_session", "message", "Invalid session") : new ApiError("invalid_session", "Session not found or ended");
     }
-    throw legacy
-      ? legacyError("invalid_api_key", "message", "Invalid API key")
-      : new ApiError("invalid_api_key", "Invalid or expired API key");
+    throw legacy ? legacyError("invalid_api_key", "message", "Invalid API key") : new ApiError("invalid_api_key", "Invalid or expired API key");
   }
   const headers = rateLimitHeaders(shown);
   if (!r.allowed) {

@@ -368,11 +368,7 @@ export class CollectionIndex extends DurableObject<Env> {
   }
 
   /** Chunks of a document from ordinal `from`, at most `max` (+1 to tell whether more follow). */
-  readChunks(
-    documentId: string,
-    from: number,
-    max: number,
-  ): { chunk: number; text: string; page: number | null; heading: string | null }[] {
+  readChunks(documentId: string, from: number, max: number): { chunk: number; text: string; page: number | null; heading: string | null }[] {
     return this.sql
       .exec<{ chunk: number; text: string; page: number | null; heading: string | null }>(
         "SELECT ordinal AS chunk, text, page, heading FROM chunks WHERE document_id = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?",
