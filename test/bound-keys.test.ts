@@ -395,10 +395,11 @@ describe("session history of a bound session", () => {
     // The shed document leaves the binding (deleted): the turn that cited it, and its question, go with it.
     expect((await call(`/v1/collections/${c}/documents/${shed}`, { method: "DELETE", headers: master() })).status).toBe(200);
     const visible = await history(bearer(s.jwt_token));
-    const expected = [
+    const turns: [string, Json][] = [
       ["Where is the bicycle shed?", first],
       ["When is coffee brewed in the kitchen?", second],
-    ].flatMap(([q, a]) => (a.sources.some((x: Json) => x.document_id === shed) ? [] : [q, a.answer]));
+    ];
+    const expected = turns.flatMap(([q, a]) => (a.sources.some((x: Json) => x.document_id === shed) ? [] : [q, a.answer]));
     expect(visible.map((m) => m.content)).toEqual(expected);
     expect(visible.flatMap((m) => m.sources ?? []).every((x: Json) => x.document_id !== shed)).toBe(true);
     expect(await history(master())).toHaveLength(4);

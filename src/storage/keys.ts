@@ -17,12 +17,15 @@ export interface KeyRow {
   binding: string | null;
 }
 
-export async function insertKeyRow(db: D1Database, row: Omit<KeyRow, "revoked_at">): Promise<void> {
+export async function insertKeyRow(
+  db: D1Database,
+  row: Omit<KeyRow, "revoked_at" | "binding"> & { binding?: string | null },
+): Promise<void> {
   await db
     .prepare(
       "INSERT INTO api_keys (id, key_hash, collection_id, model, scopes, created_at, expires_at, binding) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(row.id, row.key_hash, row.collection_id, row.model, row.scopes, row.created_at, row.expires_at, row.binding)
+    .bind(row.id, row.key_hash, row.collection_id, row.model, row.scopes, row.created_at, row.expires_at, row.binding ?? null)
     .run();
 }
 
