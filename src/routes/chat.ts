@@ -315,7 +315,7 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
     const stub = sessionStub(c.env, id);
     const meta = await stub.meta();
     if (!meta) throw new ApiError("not_found", "Session not found or ended");
-    let messages = await stub.messages(limit);
+    let messages: Turn[] = await stub.messages(limit);
     if (claims) {
       const binding = await sessionBinding(meta.binding, claims);
       if (binding === "mismatch") throw new ApiError("not_found", "Session not found or ended");
