@@ -1,5 +1,6 @@
 import { collectionIndex } from "../retrieval/collection-index/client";
 import type { Principal } from "../auth/principal";
+import { touched } from "../ingest/pipeline";
 import { assertVisible, effectiveScope, scopeSql } from "../retrieval/scope";
 import { documentSummaries, requireDocument } from "../storage/documents";
 
@@ -18,7 +19,7 @@ export async function listDocuments(db: D1Database, p: Principal, collectionId: 
 
 export async function readChunks(env: Env, p: Principal, collectionId: string, documentId: string, from: number, max: number) {
   // Outside the key's binding reads as not found, before any chunk is read.
-  const doc = assertVisible(p, await requireDocument(env.DB, collectionId, documentId));
+  const doc = await touched(env, assertVisible(p, await requireDocument(env.DB, collectionId, documentId)));
   const rows = await collectionIndex(env, collectionId).readChunks(documentId, from, max);
   const chunks = rows.slice(0, max);
   return {

@@ -12,7 +12,8 @@ import { requireCollection } from "../storage/collections";
 import { listDocuments, publicDocument, requireDocument } from "../storage/documents";
 import { assertVisible, bindingOf, canSee, effectiveScope, scopeSql } from "../retrieval/scope";
 import type { Principal } from "../auth/principal";
-import type { UploadInput } from "../ingest/pipeline";
+import { touched, type UploadInput } from "../ingest/pipeline";
+import { UploadExpiryFields } from "../ingest/expiry";
 
 /**
  * A bound key may add only documents it will see: each file's metadata must match its filter
@@ -47,6 +48,7 @@ const DocumentSchema = z
     metadata: z.record(z.string(), z.unknown()),
     created_at: z.string(),
     updated_at: z.string(),
+    expires_at: z.string().nullable().openapi({ description: "When the expiry sweeper deletes the document (ISO 8601); null: never" }),
   })
   .openapi("Document");
 
@@ -54,6 +56,7 @@ const TextRecord = z.object({
   name: z.string().trim().min(1).max(512),
   text: z.string().min(1).max(5_000_000),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  ...UploadExpiryFields,
 });
 export const TextBatch = z.object({ documents: z.array(TextRecord).min(1).max(500) }).openapi("TextDocuments", {
   example: { documents: [{ name: "faq.md", text: "# FAQ\n\nOur office opens at 9am.", metadata: { lang: "en" } }] },
@@ -86,6 +89,12 @@ const upload = createRoute({
         "multipart/form-data": {
           schema: z.object({
             file: z.any().optional().openapi({ type: "string", format: "binary", description: "One or more files (repeat the field)" }),
+            expires_at: UploadExpiryFields.expires_at.openapi({ description: "Expiry of every file of the request (ISO 8601)" }),
+            expires_after_seconds: z.coerce
+              .number()
+              .int()
+              .optional()
+              .openapi({ description: "Expiry of every file of the request, in seconds from now (60 … 10 years)" }),
           }),
         },
         "application/json": { schema: TextBatch },
@@ -226,7 +235,8 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
     const p = await requireKeyOrMaster(c, "read");
     const { id, docId } = c.req.valid("param");
     assertCollectionAccess(p, id);
-    const doc = assertVisible(p, await requireDocument(c.env.DB, id, docId));
+    // A download is activity: a document whose expiry follows its last activity is kept longer.
+    const doc = await touched(c.env, assertVisible(p, await requireDocument(c.env.DB, id, docId)));
     const obj = await c.env.DOCUMENTS.get(doc.r2_key);
     if (!obj) throw new ApiError("not_found", "The original of this document is not stored");
     const headers = new Headers({
