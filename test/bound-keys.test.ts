@@ -405,3 +405,22 @@ describe("session history of a bound session", () => {
     expect(await history(master())).toHaveLength(4);
   });
 });
+
+describe("OpenAPI", () => {
+  it("describes the binding, POST /v1/keys and the expiry fields", async () => {
+    const doc = await body(await call("/openapi.json"));
+    const schemas = doc.components.schemas;
+    expect(doc.paths["/v1/keys"].post).toBeDefined();
+    for (const name of ["TempKeyRequest", "NewKeyRequest"]) expect(JSON.stringify(schemas[name]), name).toMatch(/"document_ids"/);
+    expect(Object.keys(schemas.NewKeyRequest.properties)).toEqual(expect.arrayContaining(["filter", "document_ids"]));
+    expect(Object.keys(schemas.TempKey.properties)).toContain("binding");
+    expect(Object.keys(schemas.KeyListing.properties)).toContain("binding");
+    expect(Object.keys(schemas.Document.properties)).toContain("expires_at");
+    expect(Object.keys(schemas.Collection.properties)).toContain("expires_after");
+    expect(Object.keys(schemas.CreateCollection.properties)).toContain("expires_after");
+    expect(Object.keys(schemas.TextDocuments.properties.documents.items.properties)).toEqual(
+      expect.arrayContaining(["expires_at", "expires_after_seconds"]),
+    );
+    expect(schemas.ExpiresAfter.properties.anchor.enum).toEqual(["created_at", "last_active_at"]);
+  });
+});
