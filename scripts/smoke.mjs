@@ -147,9 +147,13 @@ async function run() {
             {
               name: "smoke-hours.md",
               text: "# Hours\n\nThe Lisbon office opens at 9am and closes at 6pm on weekdays.",
-              metadata: { lang: "en" },
+              metadata: { lang: "en", team: "red" },
             },
-            { name: "smoke-expenses.md", text: "# Expenses\n\nTravel expenses are reimbursed within 30 days.", metadata: { lang: "en" } },
+            {
+              name: "smoke-expenses.md",
+              text: "# Expenses\n\nTravel expenses are reimbursed within 30 days.",
+              metadata: { lang: "en", team: "blue" },
+            },
           ],
         },
       },
@@ -205,7 +209,55 @@ async function run() {
   check(/9/.test(viaMcp.answer ?? ""), "mcp tools/call ask", viaMcp);
   ok("mcp tools/list + ask", viaMcp.tools.join(", "));
 
-  // 5. A delete.
+  // 5. A key bound to team=red: blue is never returned, cited or readable (404), even when asked for.
+  const bound = (
+    await api(
+      "v1/keys (bound)",
+      "/v1/keys",
+      {
+        method: "POST",
+        headers: master(),
+        json: { collection_id: col, ttl_seconds: 600, scopes: ["read", "chat"], filter: { type: "eq", key: "team", value: "red" } },
+      },
+      [201],
+    )
+  ).json;
+  created.keys.add(bound.key_id);
+  check(bound.binding?.filter?.value === "red", "v1/keys (bound)", bound);
+  const blue = docIds["smoke-expenses.md"];
+  const boundHits = (
+    await api("search (bound key)", `/v1/collections/${col}/search`, {
+      method: "POST",
+      headers: { "X-API-Key": bound.temp_api_key },
+      json: { query: "travel expenses reimbursed office", top_k: 10 },
+    })
+  ).json;
+  check(boundHits.results.length > 0 && boundHits.results.every((r) => r.document_id !== blue), "search (bound key)", boundHits);
+  const widened = (
+    await api("search (bound key, blue filter)", `/v1/collections/${col}/search`, {
+      method: "POST",
+      headers: { "X-API-Key": bound.temp_api_key },
+      json: { query: "travel expenses", filter: { document_ids: [blue] } },
+    })
+  ).json;
+  check(widened.results.length === 0, "search (bound key, blue filter)", widened);
+  const boundChat = (
+    await api("v1/chat (bound key)", "/v1/chat", {
+      method: "POST",
+      headers: { "X-API-Key": bound.temp_api_key },
+      json: { query: "How long until travel expenses are reimbursed?" },
+    })
+  ).json;
+  check(boundChat.sources.every((x) => x.document_id !== blue) && !/30 days/.test(boundChat.answer), "v1/chat (bound key)", boundChat);
+  await api(
+    "blue document (bound key)",
+    `/v1/collections/${col}/documents/${blue}/content`,
+    { headers: { "X-API-Key": bound.temp_api_key } },
+    [404],
+  );
+  ok("bound key", "search, chat and download never reach the blue document");
+
+  // 6. A delete.
   await api("delete document", `/v1/collections/${col}/documents/${docIds["smoke-hours.md"]}`, { method: "DELETE", headers: master() });
   await api("deleted document is gone", `/v1/collections/${col}/documents/${docIds["smoke-hours.md"]}`, { headers: master() }, [404]);
   ok("delete document");

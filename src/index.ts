@@ -1,6 +1,6 @@
 import { createApp } from "./app";
 import { handleQueue, type IngestMessage } from "./ingest/queue";
-import { requeueStuckDocuments } from "./ingest/sweeper";
+import { requeueStuckDocuments, sweepExpiredDocuments } from "./ingest/sweeper";
 import { mountRoutes } from "./routes";
 
 export { KeyGuard } from "./auth/guard-do";
@@ -14,5 +14,7 @@ export default {
   queue: handleQueue,
   scheduled: async (_controller, env, ctx) => {
     ctx.waitUntil(requeueStuckDocuments(env));
+    // Expired documents go through the normal delete path (src/ingest/expiry.ts).
+    ctx.waitUntil(sweepExpiredDocuments(env));
   },
 } satisfies ExportedHandler<Env, IngestMessage>;

@@ -9,6 +9,7 @@
  * | search (key)                  | 0  | 1             | –          | 1            | ≤ 1                    | 0         | 1 embed + 1 query            |
  * | uncached chat (key)           | 0  | 1             | –          | 1            | ≤ 1 + 1 read + 1 write | 2         | 1 embed + 1 query + 1 answer |
  * | session turn (JWT)            | 0  | 1             | ≤ 2        | 1            | cache read + write     | ≤ 2       | as above                     |
+ * | search / cached chat, bound key | as the unbound key: the binding travels in the key's record and the filter runs in the index object |
  *
  * Auth answers from the isolate's copy of the key (or one KV read) and never reads D1; the
  * collection's version comes from the isolate (or its KV mirror). The key guard call is the exact
@@ -201,5 +202,35 @@ describe("round-trip budget per request kind (steady state, production providers
     expect(f.d1).toBe(0);
     expect(f.guardDO).toBe(1);
     console.log(JSON.stringify({ budget: "session follow-up", counts: f }));
+  });
+
+  it("a key bound to a filter costs what an unbound key does: search and a cached chat turn add no round trip", async () => {
+    const bound = (await tempKey(col, { filter: { type: "ne", key: "lang", value: "xx" } })).temp_api_key;
+    const { res, counts } = await steady("search (bound key)", () =>
+      counted.fetch(`/v1/collections/${col}/search`, {
+        method: "POST",
+        headers: { "X-API-Key": bound },
+        json: { query: "When are expenses reimbursed?", top_k: 3 },
+      }),
+    );
+    expect((await body(res)).results[0].document_name).toBe("expenses.md");
+    expect(counts).toMatchObject({ d1: 0, collectionDO: 1, sessionDO: 0, guardDO: 1, cache: 0, aiEmbed: 1, vectorizeQuery: 1, r2: 0 });
+    expect(counts.kvReads + counts.kvWrites).toBeLessThanOrEqual(1);
+
+    const ask = chat("Are dogs allowed in the office on Fridays?", { "X-API-Key": bound });
+    expect((await ask()).headers.get("X-Cache")).toBe("MISS");
+    const cached = await steady("cached chat, local hit (bound key)", ask);
+    expect(cached.res.headers.get("X-Cache")).toBe("HIT-LOCAL");
+    expect(cached.counts).toMatchObject({
+      d1: 0,
+      collectionDO: 0,
+      cache: 1,
+      aiEmbed: 0,
+      aiOther: 0,
+      vectorizeQuery: 0,
+      kvWrites: 0,
+      guardDO: 1,
+    });
+    expect(cached.counts.kvReads).toBeLessThanOrEqual(1);
   });
 });

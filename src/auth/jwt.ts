@@ -11,7 +11,7 @@ export const CLOCK_SKEW = 30;
 
 export async function signSessionToken(
   secret: string,
-  claims: { sid: string; sub: string; col: string | null; exp: number },
+  claims: { sid: string; sub: string; col: string | null; exp: number; bnd?: string },
 ): Promise<{ token: string; jti: string }> {
   const now = Math.floor(Date.now() / 1000);
   const jti = newId("jti");
@@ -23,6 +23,8 @@ export async function signSessionToken(
     // The original's claim name, kept so tokens remain readable by the original's tooling.
     session_id: claims.sid,
     col: claims.col,
+    // A bound key's session: the digest of its binding (the binding itself is in the session object).
+    ...(claims.bnd ? { bnd: claims.bnd } : {}),
     iat: now,
     nbf: now,
     exp: claims.exp,
@@ -58,7 +60,7 @@ export async function verifySessionToken(
     return { ok: false, reason: "invalid" };
   }
   const now = Math.floor(Date.now() / 1000);
-  const { sub, sid, col, exp, nbf, iat, jti } = payload as Record<string, unknown>;
+  const { sub, sid, col, exp, nbf, iat, jti, bnd } = payload as Record<string, unknown>;
   if (
     typeof sub !== "string" ||
     typeof sid !== "string" ||
@@ -66,11 +68,12 @@ export async function verifySessionToken(
     !(typeof col === "string" || col === null) ||
     typeof exp !== "number" ||
     typeof nbf !== "number" ||
-    typeof iat !== "number"
+    typeof iat !== "number" ||
+    !(bnd === undefined || typeof bnd === "string")
   ) {
     return { ok: false, reason: "invalid" };
   }
   if (nbf > now + CLOCK_SKEW || iat > now + CLOCK_SKEW) return { ok: false, reason: "invalid" };
   if (exp <= now - CLOCK_SKEW) return { ok: false, reason: "expired" };
-  return { ok: true, claims: { sub, sid, col, exp, jti } };
+  return { ok: true, claims: { sub, sid, col, exp, jti, ...(bnd !== undefined ? { bnd } : {}) } };
 }

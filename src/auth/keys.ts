@@ -3,7 +3,7 @@ import { ApiError } from "../http/errors";
 import { newId, randomToken, sha256Hex } from "../util/crypto";
 import { collectionKeyIds, insertKeyRow, keyHashAndRevocation, keyRowsPage, markKeyRevoked } from "../storage/keys";
 import { guardName, guardStub } from "./guard-do";
-import type { KeyRecord, Scope } from "./principal";
+import type { KeyBinding, KeyRecord, Scope } from "./principal";
 
 /** Recognisable prefix so leaked keys can be found by secret scanners. */
 export const KEY_PREFIX = "dck_";
@@ -26,7 +26,7 @@ export function resolveTtl(requested: number | undefined, settings: Settings): n
 
 export async function issueKey(
   env: Env,
-  opts: { collectionId: string | null; model: string | null; scopes: Scope[]; ttl: number },
+  opts: { collectionId: string | null; model: string | null; scopes: Scope[]; ttl: number; binding?: KeyBinding | null },
 ): Promise<IssuedKey> {
   // 32 random bytes = 256 bits of entropy, as the original's secrets.token_urlsafe(32).
   const key = `${KEY_PREFIX}${randomToken(32)}`;
@@ -39,6 +39,8 @@ export async function issueKey(
     scopes: opts.scopes,
     created_at: now,
     expires_at: now + opts.ttl,
+    // Only bound keys carry the field, so unbound records keep their old shape.
+    ...(opts.binding ? { binding: opts.binding } : {}),
   };
   // D1 first: it is the list that revocation and listing rely on. If KV then fails the key simply
   // never works (no usable key without a row), and the row expires.
@@ -50,6 +52,7 @@ export async function issueKey(
     scopes: JSON.stringify(record.scopes),
     created_at: now,
     expires_at: record.expires_at,
+    binding: opts.binding ? JSON.stringify(opts.binding) : null,
   });
   await env.API_KEYS.put(KV_PREFIX + hash, JSON.stringify(record), { expirationTtl: opts.ttl });
   return { key, record };
@@ -98,8 +101,9 @@ export async function lookupKey(
   return record;
 }
 
-export interface KeyListing extends KeyRecord {
+export interface KeyListing extends Omit<KeyRecord, "binding"> {
   revoked_at: number | null;
+  binding: KeyBinding | null;
 }
 
 export async function listKeys(
@@ -108,7 +112,11 @@ export async function listKeys(
 ): Promise<{ keys: KeyListing[]; next_cursor: string | null }> {
   const now = Math.floor(Date.now() / 1000);
   const rows = await keyRowsPage(env.DB, { after: opts.cursor ?? "", limit: opts.limit, includeInactive: opts.includeInactive, now });
-  const keys = rows.slice(0, opts.limit).map((r) => ({ ...r, scopes: JSON.parse(r.scopes) as Scope[] }));
+  const keys = rows.slice(0, opts.limit).map((r) => ({
+    ...r,
+    scopes: JSON.parse(r.scopes) as Scope[],
+    binding: r.binding ? (JSON.parse(r.binding) as KeyBinding) : null,
+  }));
   const next = rows.length > opts.limit ? (keys[keys.length - 1]?.id ?? null) : null;
   return { keys, next_cursor: next };
 }

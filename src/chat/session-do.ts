@@ -7,6 +7,11 @@ export interface SessionMeta {
   collection_id: string | null;
   created_at: number;
   expires_at: number;
+  /**
+   * The binding of the key that started the session, as JSON (a KeyBinding, src/auth/principal.ts):
+   * every turn of the session sees only those documents. Absent or null: unbound.
+   */
+  binding?: string | null;
 }
 
 export type { SessionSource } from "./source";

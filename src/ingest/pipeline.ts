@@ -24,8 +24,11 @@ import {
   originalKey,
   requeueDocumentRow,
   setPendingVectors,
+  touchDocumentExpiry,
 } from "../storage/documents";
+import { type DeletionReason, emitDocumentDeleted } from "./events";
 import { detectKind, extract } from "./extract";
+import { type DocumentExpiry, resolveExpiry } from "./expiry";
 
 export { activeEmbedderFor } from "../retrieval/providers";
 
@@ -34,6 +37,8 @@ export interface UploadInput {
   bytes: Uint8Array;
   contentType: string | null;
   metadata?: Record<string, unknown>;
+  /** The upload's own `expires_at` / `expires_after_seconds` (the collection's default applies otherwise). */
+  expiry?: { expires_at?: string; expires_after_seconds?: number };
 }
 
 export interface Accepted {
@@ -55,7 +60,8 @@ export async function acceptUpload(env: Env, settings: Settings, collection: Col
   const kind = detectKind(input.bytes, input.name, input.contentType);
   const sha256 = await sha256Hex(input.bytes);
   const existing = await findDocumentBySha(env.DB, collection.id, sha256);
-  if (existing) return { document: existing, duplicate: true };
+  if (existing) return { document: await touched(env, existing), duplicate: true };
+  const expiry: DocumentExpiry | null = resolveExpiry(now(), input.expiry ?? {}, collection);
 
   const id = newId("doc");
   const t = now();
@@ -79,6 +85,8 @@ export async function acceptUpload(env: Env, settings: Settings, collection: Col
     pending_vectors: 0,
     created_at: t,
     updated_at: t,
+    expires_at: expiry?.at ?? null,
+    expiry_slide_seconds: expiry?.slide ?? null,
   };
   if (!(await insertQueuedDocument(env.DB, doc))) {
     // A concurrent upload of the same bytes won the race.
@@ -283,7 +291,7 @@ export async function requeueDocument(env: Env, doc: DocumentRow): Promise<numbe
  * commit cannot bring it back), every vector id it may have written, the R2 original, then the row.
  * Each step is idempotent, so a retry after a crash finishes the job.
  */
-export async function deleteDocument(env: Env, doc: DocumentRow): Promise<void> {
+export async function deleteDocument(env: Env, doc: DocumentRow, reason: DeletionReason = "deleted"): Promise<void> {
   await collectionIndex(env, doc.collection_id).remove(doc.id);
   const { vectorize } = selectRetrieval(env);
   const n = Math.max(doc.chunk_count, doc.pending_vectors);
@@ -291,6 +299,18 @@ export async function deleteDocument(env: Env, doc: DocumentRow): Promise<void> 
   await env.DOCUMENTS.delete(doc.r2_key);
   await deleteDocumentAndBump(env.DB, doc);
   await publishCollection(env, doc.collection_id);
+  await emitDocumentDeleted(env, doc, reason);
+}
+
+/**
+ * Activity on a document whose expiry slides (`last_active_at` anchor) moves its expiry; the row
+ * is returned as it now is. Costs nothing for other documents.
+ */
+export async function touched(env: Env, doc: DocumentRow): Promise<DocumentRow> {
+  if (doc.expiry_slide_seconds === null || doc.expiry_slide_seconds === undefined) return doc;
+  const t = now();
+  await touchDocumentExpiry(env.DB, doc.id, t);
+  return { ...doc, expires_at: t + doc.expiry_slide_seconds };
 }
 
 /** Loads the documents of a queue batch (marking them `processing`) with their collections. */

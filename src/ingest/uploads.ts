@@ -5,6 +5,8 @@ import { UploadBudget } from "../auth/quotas";
 import { ApiError } from "../http/errors";
 import type { Collection } from "../storage/collections";
 import { type Accepted, acceptUpload, type UploadInput } from "./pipeline";
+import { EXPIRY_LIMITS, UploadExpiryFields } from "./expiry";
+import { z } from "@hono/zod-openapi";
 
 export const MAX_FILES_PER_REQUEST = 100;
 const encoder = new TextEncoder();
@@ -28,13 +30,39 @@ export async function readMultipartFiles(c: Context<AppEnv>, field = "file"): Pr
   if (files.length > MAX_FILES_PER_REQUEST) {
     throw new ApiError("payload_too_large", `At most ${MAX_FILES_PER_REQUEST} files per request`);
   }
+  const expiry = formExpiry(form);
   return Promise.all(
     files.map(async (f) => ({
       name: f.name || "",
       bytes: new Uint8Array(await f.arrayBuffer()),
       contentType: f.type || null,
+      ...(expiry ? { expiry } : {}),
     })),
   );
+}
+
+const FormExpiry = z
+  .object({
+    expires_at: UploadExpiryFields.expires_at,
+    expires_after_seconds: z.coerce.number().int().min(EXPIRY_LIMITS.minSeconds).max(EXPIRY_LIMITS.maxSeconds).optional(),
+  })
+  .strict();
+
+/** A multipart upload's `expires_at` / `expires_after_seconds` form fields: the expiry of every file in it. */
+function formExpiry(form: FormData): UploadInput["expiry"] | undefined {
+  const raw: Record<string, string> = {};
+  for (const name of ["expires_at", "expires_after_seconds"]) {
+    const v = form.get(name);
+    if (typeof v === "string" && v.trim() !== "") raw[name] = v.trim();
+  }
+  if (Object.keys(raw).length === 0) return undefined;
+  const parsed = FormExpiry.safeParse(raw);
+  if (!parsed.success) {
+    throw new ApiError("validation_error", "Invalid expiry fields", {
+      details: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    });
+  }
+  return parsed.data;
 }
 
 /** Upload metadata is stored with every document and returned by every listing: kept small and flat. */
@@ -59,7 +87,13 @@ export function checkMetadata(metadata: Record<string, unknown> | undefined): vo
   }
 }
 
-export function textRecordToUpload(r: { name: string; text: string; metadata?: Record<string, unknown> }): UploadInput {
+export function textRecordToUpload(r: {
+  name: string;
+  text: string;
+  metadata?: Record<string, unknown>;
+  expires_at?: string;
+  expires_after_seconds?: number;
+}): UploadInput {
   checkMetadata(r.metadata);
   const name = /\.[a-z0-9]{1,5}$/i.test(r.name) ? r.name : `${r.name}.txt`;
   return {
@@ -67,6 +101,9 @@ export function textRecordToUpload(r: { name: string; text: string; metadata?: R
     bytes: encoder.encode(r.text),
     contentType: name.endsWith(".md") ? "text/markdown" : "text/plain; charset=utf-8",
     metadata: r.metadata,
+    ...(r.expires_at !== undefined || r.expires_after_seconds !== undefined
+      ? { expiry: { expires_at: r.expires_at, expires_after_seconds: r.expires_after_seconds } }
+      : {}),
   };
 }
 

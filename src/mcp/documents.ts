@@ -1,11 +1,15 @@
 import { collectionIndex } from "../retrieval/collection-index/client";
+import type { Principal } from "../auth/principal";
+import { touched } from "../ingest/pipeline";
+import { assertVisible, effectiveScope, scopeSql } from "../retrieval/scope";
 import { documentSummaries, requireDocument } from "../storage/documents";
 
 // The two reads the MCP tools need beyond search: the catalogue (D1) lists documents, the
 // collection's index object holds their chunks.
 
-export async function listDocuments(db: D1Database, collectionId: string, cursor: string | undefined, limit: number) {
-  const rows = await documentSummaries(db, collectionId, cursor ?? "", limit + 1);
+export async function listDocuments(db: D1Database, p: Principal, collectionId: string, cursor: string | undefined, limit: number) {
+  const scope = scopeSql(effectiveScope(p), { id: "id", metadata: "metadata" });
+  const rows = await documentSummaries(db, collectionId, cursor ?? "", limit + 1, scope);
   const page = rows.slice(0, limit);
   return {
     documents: page.map((d) => ({ ...d, metadata: JSON.parse(d.metadata) as Record<string, unknown> })),
@@ -13,8 +17,9 @@ export async function listDocuments(db: D1Database, collectionId: string, cursor
   };
 }
 
-export async function readChunks(env: Env, collectionId: string, documentId: string, from: number, max: number) {
-  const doc = await requireDocument(env.DB, collectionId, documentId);
+export async function readChunks(env: Env, p: Principal, collectionId: string, documentId: string, from: number, max: number) {
+  // Outside the key's binding reads as not found, before any chunk is read.
+  const doc = await touched(env, assertVisible(p, await requireDocument(env.DB, collectionId, documentId)));
   const rows = await collectionIndex(env, collectionId).readChunks(documentId, from, max);
   const chunks = rows.slice(0, max);
   return {

@@ -11,6 +11,7 @@ import { ClaimSchema, HeadinglessSourceSchema, sourceWithoutHeading } from "../c
 import { ApiError } from "../http/errors";
 import { MetadataFilterSchema } from "../retrieval/filter";
 import { search } from "../retrieval/search";
+import { effectiveScope } from "../retrieval/scope";
 import { type Collection, requireCollection } from "../storage/collections";
 import { readChunks, listDocuments } from "./documents";
 
@@ -98,7 +99,7 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
     },
     guard("search_documents", async ({ query, top_k, filter, collection_id }) => {
       const collection = await collectionFor(collection_id);
-      const hits = await search(ctx.env, collection, { query, topK: top_k, mode: "hybrid", filter });
+      const hits = await search(ctx.env, collection, { query, topK: top_k, mode: "hybrid", ...effectiveScope(ctx.principal, { filter }) });
       const results = numberedSources(hits).map(sourceWithoutHeading);
       const text = results.length
         ? results.map((r) => `[${r.n}] ${r.document_name} (chunk ${r.chunk}, score ${r.score.toFixed(3)})\n${r.text}`).join("\n\n")
@@ -164,7 +165,7 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
     },
     guard("list_documents", async ({ cursor, limit, collection_id }) => {
       const collection = await collectionFor(collection_id);
-      const page = await listDocuments(ctx.env.DB, collection.id, cursor, limit);
+      const page = await listDocuments(ctx.env.DB, ctx.principal, collection.id, cursor, limit);
       const text = page.documents.length
         ? page.documents.map((d) => `${d.id}  ${d.name}  (${d.status}, ${d.chunk_count} chunks)`).join("\n")
         : "No documents.";
@@ -194,7 +195,7 @@ export function buildMcpServer(ctx: ToolContext): McpServer {
     },
     guard("read_document", async ({ document_id, from_chunk, max_chunks, collection_id }) => {
       const collection = await collectionFor(collection_id);
-      const doc = await readChunks(ctx.env, collection.id, document_id, from_chunk, max_chunks);
+      const doc = await readChunks(ctx.env, ctx.principal, collection.id, document_id, from_chunk, max_chunks);
       const text = doc.chunks.map((ch) => ch.text).join("\n\n") || "(no chunks in this range)";
       return structured(doc, text);
     }),

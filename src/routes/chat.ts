@@ -14,7 +14,10 @@ import { errorResponses, json, jsonBody, legacyErrorResponses } from "../http/sc
 import { requireCachedCollection } from "../storage/collection-cache";
 import { chatUrl } from "./shared/session";
 import { ClaimSchema, SourceSchema } from "./shared/schemas";
-import { answerTurn } from "./shared/turn";
+import { answerTurn, scopedOptions } from "./shared/turn";
+import { canSee, sessionBinding } from "../retrieval/scope";
+import { documentMetadata } from "../storage/documents";
+import type { Turn } from "../chat/session-do";
 
 type Ctx = Context<AppEnv>;
 
@@ -41,10 +44,14 @@ async function openSession(c: Ctx, claims: SessionClaims, legacy: boolean) {
     legacy ? legacyError("invalid_session", "message", "Invalid session") : new ApiError("invalid_session", "Session not found or ended");
   if (!opened || opened.meta.key_id !== claims.sub) throw invalid();
   const { meta } = opened;
+  // The session's binding (from its object) must be the one its token refers to.
+  const binding = await sessionBinding(meta.binding, claims);
+  if (binding === "mismatch") throw invalid();
+  const principal: Principal = { kind: "session", claims, binding };
   // Revoking a key ends its sessions (src/auth/guard-do.ts), so a live session object is proof enough.
   if (!meta.collection_id) throw new ApiError("not_found", "This session has no collection to chat with");
   const history: ChatTurn[] = opened.messages.map((t) => ({ role: t.role, content: t.content }));
-  return { stub, meta, history, collection: await requireCachedCollection(c.env, meta.collection_id) };
+  return { stub, meta, history, principal, collection: await requireCachedCollection(c.env, meta.collection_id) };
 }
 
 async function recordTurn(stub: DurableObjectStub<ChatSession>, query: string, a: ChatAnswer): Promise<void> {
@@ -153,6 +160,30 @@ const messagesRoute = defineRoute({
   },
 });
 
+/**
+ * A bound session's history as its binding sees it now: a turn citing a document the binding no
+ * longer covers (deleted, or whose metadata changed) is left out with the question that asked it,
+ * so neither its sources nor an answer built from them is shown. One catalogue read of the cited ids.
+ */
+async function visibleHistory(env: Env, p: Principal, collectionId: string, turns: Turn[]): Promise<Turn[]> {
+  const cited = [...new Set(turns.flatMap((t) => (t.sources ?? []).map((s) => s.document_id)))];
+  const metadata = await documentMetadata(env.DB, collectionId, cited);
+  const visible = (docId: string) => {
+    const m = metadata.get(docId);
+    return m !== undefined && canSee(p, { id: docId, metadata: m });
+  };
+  const out: Turn[] = [];
+  for (let i = 0; i < turns.length; i++) {
+    const t = turns[i];
+    if (t.role === "assistant" && (t.sources ?? []).some((s) => !visible(s.document_id))) {
+      if (out.length > 0 && out[out.length - 1].role === "user") out.pop();
+      continue;
+    }
+    out.push(t);
+  }
+  return out;
+}
+
 function looksLikeJwt(s: string | undefined): boolean {
   return !!s && /^(Bearer\s+)?[\w-]+\.[\w-]+\.[\w-]+$/i.test(s.trim());
 }
@@ -165,8 +196,8 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
         const claims = await requireSessionToken(c, true);
         const body = c.req.valid("json");
         checkUrl(c, body.url);
-        const { stub, collection, history } = await openSession(c, claims, true);
-        const { answer, cache } = await answerTurn(c, collection, body.query, history, 5);
+        const { stub, collection, history, principal } = await openSession(c, claims, true);
+        const { answer, cache } = await answerTurn(c, collection, body.query, history, 5, {}, principal);
         await recordTurn(stub, body.query, answer);
         c.header("X-Cache", cache);
         return c.json(
@@ -188,7 +219,7 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
     if (looksLikeJwt(c.req.header("Authorization"))) {
       const claims = await requireSessionToken(c, false);
       session = await openSession(c, claims, false);
-      principal = { kind: "session", claims };
+      principal = session.principal;
     } else {
       principal = await requireKeyOrMaster(c, "chat");
     }
@@ -237,6 +268,7 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
       history,
       topK: body.top_k,
       strictGrounding: body.strict_grounding,
+      ...scopedOptions(principal),
     });
     c.header("X-Cache", "BYPASS");
     return streamSSE(c, async (stream) => {
@@ -284,12 +316,21 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
   app.openapi(messagesRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { limit } = c.req.valid("query");
+    let claims: SessionClaims | null = null;
     if (!(await isMasterKey(c, c.req.header("X-Master-API-Key")))) {
-      const claims = await requireSessionToken(c, false);
+      claims = await requireSessionToken(c, false);
       if (claims.sid !== id) throw new ApiError("not_found", "Session not found");
     }
     const stub = sessionStub(c.env, id);
-    if (!(await stub.meta())) throw new ApiError("not_found", "Session not found or ended");
-    return c.json({ session_id: id, messages: await stub.messages(limit) }, 200);
+    const meta = await stub.meta();
+    if (!meta) throw new ApiError("not_found", "Session not found or ended");
+    let messages: Turn[] = await stub.messages(limit);
+    if (claims) {
+      const binding = await sessionBinding(meta.binding, claims);
+      if (binding === "mismatch") throw new ApiError("not_found", "Session not found or ended");
+      if (binding && meta.collection_id)
+        messages = await visibleHistory(c.env, { kind: "session", claims, binding }, meta.collection_id, messages);
+    }
+    return c.json({ session_id: id, messages }, 200);
   });
 }

@@ -10,6 +10,8 @@ import { beginCollectionDeletion } from "../ingest/pipeline";
 import { collectionIndex } from "../retrieval/collection-index/client";
 import { enqueueAll } from "../ingest/queue";
 import { selectEmbedder } from "../retrieval/providers";
+import { bindingOf } from "../retrieval/scope";
+import { collectionExpiry, ExpiresAfterSchema } from "../ingest/expiry";
 import { type Collection, countDocuments, createCollection, listCollections, requireCollection } from "../storage/collections";
 
 export const CollectionSchema = z
@@ -21,6 +23,7 @@ export const CollectionSchema = z
     chunk_tokens: z.number(),
     chunk_overlap: z.number(),
     version: z.number(),
+    expires_after: ExpiresAfterSchema.nullable().openapi({ description: "Default expiry of new documents; null: they never expire" }),
     document_count: z.number().optional(),
     index: z
       .object({ chunks: z.number(), vectors: z.number(), storage_bytes: z.number() })
@@ -34,6 +37,7 @@ export const CollectionSchema = z
 export function publicCollection(c: Collection, documentCount?: number) {
   return {
     ...c,
+    expires_after: collectionExpiry(c),
     document_count: documentCount,
     created_at: new Date(c.created_at * 1000).toISOString(),
     updated_at: new Date(c.updated_at * 1000).toISOString(),
@@ -45,6 +49,7 @@ const CreateBody = z
     name: z.string().trim().min(1).max(200),
     chunk_tokens: z.number().int().min(64).max(512).default(400),
     chunk_overlap: z.number().int().min(0).max(128).default(60),
+    expires_after: ExpiresAfterSchema.optional(),
   })
   .refine((b) => b.chunk_overlap < b.chunk_tokens / 2, {
     message: "chunk_overlap must be less than half of chunk_tokens",
@@ -117,6 +122,7 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
       dimensions: embedder.dimensions,
       chunkTokens: body.chunk_tokens,
       chunkOverlap: body.chunk_overlap,
+      expiresAfter: body.expires_after ? JSON.stringify(body.expires_after) : null,
     });
     return c.json(publicCollection(col, 0), 201);
   });
@@ -172,6 +178,8 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
     const p = await requireKeyOrMaster(c, "write");
     const { id } = c.req.valid("param");
     assertCollectionAccess(p, id);
+    // A key bound to part of the collection acts on that part only; the whole collection is not its to re-index.
+    if (bindingOf(p)) throw new ApiError("forbidden", "This API key is bound to part of the collection and cannot re-index all of it");
     await requireCollection(c.env.DB, id);
     await claimReindex(c.env, c.var.settings, id);
     const queued = await countDocuments(c.env.DB, id);

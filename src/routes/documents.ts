@@ -10,6 +10,26 @@ import { enqueueAll } from "../ingest/queue";
 import { acceptAll, readMultipartFiles, textRecordToUpload } from "../ingest/uploads";
 import { requireCollection } from "../storage/collections";
 import { listDocuments, publicDocument, requireDocument } from "../storage/documents";
+import { assertVisible, bindingOf, canSee, effectiveScope, scopeSql } from "../retrieval/scope";
+import type { Principal } from "../auth/principal";
+import { touched, type UploadInput } from "../ingest/pipeline";
+import { UploadExpiryFields } from "../ingest/expiry";
+
+/**
+ * A bound key may add only documents it will see: each file's metadata must match its filter
+ * (multipart files carry none), and a key bound to document ids can add none at all.
+ */
+function assertUploadsVisible(p: Principal, inputs: UploadInput[]): void {
+  const binding = bindingOf(p);
+  if (!binding) return;
+  if (binding.document_ids) throw new ApiError("forbidden", "This API key is bound to a list of documents and cannot add documents");
+  const outside = inputs.filter((i) => !canSee(p, { id: "", metadata: i.metadata ?? {} }));
+  if (outside.length > 0) {
+    throw new ApiError("forbidden", "This API key may only add documents whose metadata matches its filter", {
+      details: outside.map((i) => ({ name: i.name })),
+    });
+  }
+}
 
 const DocumentSchema = z
   .object({
@@ -28,6 +48,7 @@ const DocumentSchema = z
     metadata: z.record(z.string(), z.unknown()),
     created_at: z.string(),
     updated_at: z.string(),
+    expires_at: z.string().nullable().openapi({ description: "When the expiry sweeper deletes the document (ISO 8601); null: never" }),
   })
   .openapi("Document");
 
@@ -35,6 +56,7 @@ const TextRecord = z.object({
   name: z.string().trim().min(1).max(512),
   text: z.string().min(1).max(5_000_000),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  ...UploadExpiryFields,
 });
 export const TextBatch = z.object({ documents: z.array(TextRecord).min(1).max(500) }).openapi("TextDocuments", {
   example: { documents: [{ name: "faq.md", text: "# FAQ\n\nOur office opens at 9am.", metadata: { lang: "en" } }] },
@@ -68,6 +90,12 @@ const upload = defineRoute({
         "multipart/form-data": {
           schema: z.object({
             file: z.any().optional().openapi({ type: "string", format: "binary", description: "One or more files (repeat the field)" }),
+            expires_at: UploadExpiryFields.expires_at.openapi({ description: "Expiry of every file of the request (ISO 8601)" }),
+            expires_after_seconds: z.coerce
+              .number()
+              .int()
+              .optional()
+              .openapi({ description: "Expiry of every file of the request, in seconds from now (60 … 10 years)" }),
           }),
         },
         "application/json": { schema: TextBatch },
@@ -145,6 +173,7 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
       ? (c.req.valid("json") as z.infer<typeof TextBatch>).documents.map(textRecordToUpload)
       : await readMultipartFiles(c);
     if (inputs.length === 0) throw new ApiError("bad_request", "No files in the request (multipart field `file`)");
+    assertUploadsVisible(p, inputs);
 
     const outcomes = await acceptAll(c.env, c.var.settings, collection, inputs);
     const fresh = outcomes.flatMap((o) => (o.accepted && !o.accepted.duplicate ? [o.accepted.document] : []));
@@ -177,7 +206,8 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
     assertCollectionAccess(p, id);
     await requireCollection(c.env.DB, id);
     const q = c.req.valid("query");
-    const { rows, counts } = await listDocuments(c.env.DB, id, { cursor: q.cursor, status: q.status, limit: q.limit + 1 });
+    const scope = scopeSql(effectiveScope(p), { id: "id", metadata: "metadata" });
+    const { rows, counts } = await listDocuments(c.env.DB, id, { cursor: q.cursor, status: q.status, limit: q.limit + 1, scope });
     const docs = rows.slice(0, q.limit);
     return c.json(
       {
@@ -193,14 +223,15 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
     const p = await requireKeyOrMaster(c, "read");
     const { id, docId } = c.req.valid("param");
     assertCollectionAccess(p, id);
-    return c.json(publicDocument(await requireDocument(c.env.DB, id, docId)), 200);
+    return c.json(publicDocument(assertVisible(p, await requireDocument(c.env.DB, id, docId))), 200);
   });
 
   app.openapi(download, async (c) => {
     const p = await requireKeyOrMaster(c, "read");
     const { id, docId } = c.req.valid("param");
     assertCollectionAccess(p, id);
-    const doc = await requireDocument(c.env.DB, id, docId);
+    // A download is activity: a document whose expiry follows its last activity is kept longer.
+    const doc = await touched(c.env, assertVisible(p, await requireDocument(c.env.DB, id, docId)));
     const obj = await c.env.DOCUMENTS.get(doc.r2_key);
     if (!obj) throw new ApiError("not_found", "The original of this document is not stored");
     const headers = new Headers({
@@ -217,7 +248,7 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
     const p = await requireKeyOrMaster(c, "write");
     const { id, docId } = c.req.valid("param");
     assertCollectionAccess(p, id);
-    await deleteDocument(c.env, await requireDocument(c.env.DB, id, docId));
+    await deleteDocument(c.env, assertVisible(p, await requireDocument(c.env.DB, id, docId)));
     return c.json({ id: docId, deleted: true as const }, 200);
   });
 
@@ -225,7 +256,7 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
     const p = await requireKeyOrMaster(c, "write");
     const { id, docId } = c.req.valid("param");
     assertCollectionAccess(p, id);
-    const doc = await requireDocument(c.env.DB, id, docId);
+    const doc = assertVisible(p, await requireDocument(c.env.DB, id, docId));
     const generation = await requeueDocument(c.env, doc);
     try {
       await enqueueAll(c.env, [{ type: "index", document_id: doc.id, generation }]);

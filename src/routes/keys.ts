@@ -7,7 +7,11 @@ import { ingestLegacyDocuments } from "../ingest/legacy";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
 import { errorResponses, json, jsonBody, legacyErrorResponses } from "../http/schemas";
+import { bindingFrom, KeyBindingFields, KeyBindingSchema } from "../retrieval/scope";
 import { requireCollection } from "../storage/collections";
+import { documentMetadata } from "../storage/documents";
+import type { Context } from "hono";
+import type { KeyBinding } from "../auth/principal";
 
 const ScopeSchema = z.enum(["read", "write", "chat"]);
 
@@ -20,15 +24,25 @@ const LegacyKeyBody = z.object({
     .max(10_000),
   ttl_seconds: z.number().int().optional(),
   scopes: z.array(ScopeSchema).min(1).optional(),
+  ...KeyBindingFields,
 });
 const CollectionKeyBody = z.object({
   collection_id: z.string().min(1).max(64),
   model: z.string().min(1).max(200).optional(),
   ttl_seconds: z.number().int().optional(),
   scopes: z.array(ScopeSchema).min(1).optional(),
+  ...KeyBindingFields,
 });
 const KeyBody = z.union([CollectionKeyBody, LegacyKeyBody]).openapi("TempKeyRequest", {
-  example: { collection_id: "col_AbCdEf123456789012", ttl_seconds: 3600, scopes: ["read", "chat"] },
+  example: {
+    collection_id: "col_AbCdEf123456789012",
+    ttl_seconds: 3600,
+    scopes: ["read", "chat"],
+    filter: { type: "eq", key: "team", value: "red" },
+  },
+});
+const NewKeyBody = CollectionKeyBody.openapi("NewKeyRequest", {
+  example: { collection_id: "col_AbCdEf123456789012", scopes: ["read", "chat"], filter: { type: "eq", key: "team", value: "red" } },
 });
 
 const KeyResponse = z
@@ -38,6 +52,9 @@ const KeyResponse = z
     expires_at: z.string().openapi({ example: "2026-11-28T00:00:00.000Z" }),
     collection_id: z.string().nullable(),
     scopes: z.array(ScopeSchema),
+    binding: KeyBindingSchema.nullable().openapi({
+      description: "The part of the collection the key sees (its `filter` and/or `document_ids`); null: all of it",
+    }),
   })
   .openapi("TempKey");
 
@@ -50,7 +67,8 @@ const getTempKey = defineRoute({
   description:
     "The original's endpoint. Header `X-Master-API-Key`. Body either the original's `{model, embeddings, document}` " +
     "(documents from a `/make_embedding` response of this deployment bind the key to their collection without ingesting again; " +
-    "other texts are ingested into a new collection bound to the key, named by `name` or `id`) or `{collection_id, model?, ttl_seconds?, scopes?}`.",
+    "other texts are ingested into a new collection bound to the key, named by `name` or `id`) or `{collection_id, model?, ttl_seconds?, scopes?}`. " +
+    "Either form takes `filter` (a metadata filter) and/or `document_ids`: the key then sees only those documents, on every surface.",
   request: { body: jsonBody(KeyBody) },
   responses: { 200: json(KeyResponse, "The new key"), ...legacyErrorResponses(400, 401, 404, 500) },
 });
@@ -64,8 +82,52 @@ const KeyListing = z
     created_at: z.number(),
     expires_at: z.number(),
     revoked_at: z.number().nullable(),
+    binding: KeyBindingSchema.nullable(),
   })
   .openapi("KeyListing");
+
+const createRouteDef = defineRoute({
+  method: "post",
+  path: "/v1/keys",
+  access: { need: need.master },
+  tags: ["Keys"],
+  summary: "Issue a temporary API key for a collection (master key)",
+  description:
+    "`{collection_id, scopes?, ttl_seconds?, model?, filter?, document_ids?}`. With `filter` and/or `document_ids` the key sees only " +
+    "the matching documents of its collection everywhere (search, chat, completions, vector-store search, MCP, listing, download, " +
+    "session history); a document outside them answers 404. A request's own filters are AND-combined with the key's.",
+  request: { body: jsonBody(NewKeyBody) },
+  responses: { 201: json(KeyResponse, "The new key (shown once)"), ...errorResponses(400, 401, 404, 500) },
+});
+
+/**
+ * Issues a key, bound when `filter` / `document_ids` are given. The document ids must be documents
+ * of the key's collection: a typo would otherwise yield a key that silently sees nothing.
+ */
+async function issueFor(
+  c: Context<AppEnv>,
+  opts: { collectionId: string; model: string | null; scopes: Scope[]; ttl: number; binding: KeyBinding | null },
+) {
+  const ids = opts.binding?.document_ids;
+  if (ids) {
+    const found = await documentMetadata(c.env.DB, opts.collectionId, ids);
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length > 0) {
+      throw new ApiError("validation_error", `document_ids names documents that are not in collection ${opts.collectionId}`, {
+        details: [{ path: "document_ids", message: `unknown: ${missing.slice(0, 10).join(", ")}` }],
+      });
+    }
+  }
+  const { key, record } = await issueKey(c.env, opts);
+  return {
+    temp_api_key: key,
+    key_id: record.id,
+    expires_at: new Date(record.expires_at * 1000).toISOString(),
+    collection_id: record.collection_id,
+    scopes: record.scopes,
+    binding: (record.binding ?? null) as z.infer<typeof KeyBindingSchema> | null,
+  };
+}
 
 const listRoute = defineRoute({
   method: "get",
@@ -113,17 +175,7 @@ export function mountKeys(app: OpenAPIHono<AppEnv>): void {
         model = body.model;
       }
       const scopes: Scope[] = body.scopes ?? [...ALL_SCOPES];
-      const { key, record } = await issueKey(c.env, { collectionId, model, scopes, ttl });
-      return c.json(
-        {
-          temp_api_key: key,
-          key_id: record.id,
-          expires_at: new Date(record.expires_at * 1000).toISOString(),
-          collection_id: record.collection_id,
-          scopes: record.scopes,
-        },
-        200,
-      );
+      return c.json(await issueFor(c, { collectionId, model, scopes, ttl, binding: bindingFrom(body) }), 200);
     },
     (result) => {
       if (!result.success) throw legacyError("missing_fields", "error", "Missing required fields (model, embeddings, document)");
@@ -131,11 +183,21 @@ export function mountKeys(app: OpenAPIHono<AppEnv>): void {
     },
   );
 
+  app.openapi(createRouteDef, async (c) => {
+    await requireMaster(c);
+    const body = c.req.valid("json");
+    const ttl = resolveTtl(body.ttl_seconds, c.var.settings);
+    const collectionId = (await requireCollection(c.env.DB, body.collection_id)).id;
+    const scopes: Scope[] = body.scopes ?? [...ALL_SCOPES];
+    return c.json(await issueFor(c, { collectionId, model: body.model ?? null, scopes, ttl, binding: bindingFrom(body) }), 201);
+  });
+
   app.openapi(listRoute, async (c) => {
     await requireMaster(c);
     const q = c.req.valid("query");
     const page = await listKeys(c.env, { limit: q.limit, cursor: q.cursor, includeInactive: q.include_inactive === "true" });
-    return c.json(page, 200);
+    // A stored binding was validated by KeyBindingSchema's own filter schema when the key was issued.
+    return c.json(page as { keys: z.infer<typeof KeyListing>[]; next_cursor: string | null }, 200);
   });
 
   app.openapi(revokeRoute, async (c) => {

@@ -8,6 +8,7 @@ import { indexDocument } from "../ingest/pipeline";
 import { collectionIndex } from "../retrieval/collection-index/client";
 import { acceptAll, readMultipartFiles } from "../ingest/uploads";
 import { selectEmbedder } from "../retrieval/providers";
+import { bindingOf } from "../retrieval/scope";
 import { type Collection, createCollection, requireCollection } from "../storage/collections";
 
 const Result = z
@@ -59,6 +60,9 @@ const route = defineRoute({
 export function mountMakeEmbedding(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const p = await requireKeyOrMaster(c, "write");
+    // Files posted here carry no metadata, so a key bound to part of its collection could never see them.
+    if (bindingOf(p))
+      throw legacyError("forbidden", "error", "This API key is bound to part of its collection and cannot add documents here");
     let form: FormData | null = null;
     try {
       form = await c.req.formData();

@@ -75,7 +75,7 @@ async function handle(c: Context<AppEnv>): Promise<Response> {
     env: c.env,
     principal,
     requestId: c.var.requestId,
-    answer: async (collection, query, history, topK) => (await answerTurn(c, collection, query, history, topK)).answer,
+    answer: async (collection, query, history, topK) => (await answerTurn(c, collection, query, history, topK, {}, principal)).answer,
     charge: (cost) => chargeMore(c, costUnits(cost, c.var.settings)),
   });
   // Stateless: a new server and transport per request, no session id, plain JSON responses.

@@ -15,7 +15,7 @@ import { collectionForModel } from "./shared/model";
 import { CompletionSourceSchema } from "./shared/schemas";
 import { type Claim, CitationSchema } from "../chat/source";
 import { HISTORY } from "../chat/tuning";
-import { answerTurn } from "./shared/turn";
+import { answerTurn, scopedOptions } from "./shared/turn";
 
 // ------------------------------------------------------------------------------------------------
 // ------------------------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
     const created = Math.floor(Date.now() / 1000);
 
     if (!body.stream) {
-      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k, opts);
+      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k, opts, principal);
       c.header("X-Cache", cache);
       return c.json(
         {
@@ -233,7 +233,13 @@ export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
     }
 
     // Retrieval (and its errors) happens before the stream opens, so a bad request still gets its status.
-    const prepared = await prepareChat(c.env, c.var.settings, { collection, query, history, topK: body.top_k, ...opts });
+    const prepared = await prepareChat(c.env, c.var.settings, {
+      collection,
+      query,
+      history,
+      topK: body.top_k,
+      ...scopedOptions(principal, opts),
+    });
     const includeUsage = body.stream_options?.include_usage === true;
     const frame = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       JSON.stringify({

@@ -6,6 +6,7 @@ import { errorResponses, json, jsonBody } from "../http/schemas";
 import { type SearchTimings, search, serverTiming } from "../retrieval/search";
 import { MetadataFilterSchema } from "../retrieval/filter";
 import { requireCachedCollection } from "../storage/collection-cache";
+import { effectiveScope } from "../retrieval/scope";
 
 export const SearchBody = z
   .object({
@@ -71,6 +72,7 @@ export function mountSearch(app: OpenAPIHono<AppEnv>): void {
     const collection = await requireCachedCollection(c.env, id);
     const body = c.req.valid("json");
     const timings: SearchTimings = {};
+    const scope = effectiveScope(p, { documentIds: body.filter?.document_ids, filter: body.filter?.metadata });
     const results = await search(
       c.env,
       collection,
@@ -78,8 +80,7 @@ export function mountSearch(app: OpenAPIHono<AppEnv>): void {
         query: body.query,
         topK: body.top_k,
         mode: body.mode,
-        documentIds: body.filter?.document_ids,
-        filter: body.filter?.metadata,
+        ...scope,
         fusion: body.fusion,
         rrfK: body.rrf_k,
         vectorWeight: body.vector_weight,

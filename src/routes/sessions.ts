@@ -90,7 +90,10 @@ export function mountSessions(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(apiStartChat, async (c) => {
     const key = await requireLegacyTempKey(c);
-    return c.json(await startSession(c, { keyId: key.id, collectionId: key.collection_id, keyExpiresAt: key.expires_at }), 200);
+    return c.json(
+      await startSession(c, { keyId: key.id, collectionId: key.collection_id, keyExpiresAt: key.expires_at, binding: key.binding }),
+      200,
+    );
   });
 
   app.openapi(
@@ -122,7 +125,10 @@ export function mountSessions(app: OpenAPIHono<AppEnv>): void {
           collectionId: key.collection_id,
         });
       }
-      return c.json(await startSession(c, { keyId: key.id, collectionId: key.collection_id, keyExpiresAt: key.expires_at }), 200);
+      return c.json(
+        await startSession(c, { keyId: key.id, collectionId: key.collection_id, keyExpiresAt: key.expires_at, binding: key.binding }),
+        200,
+      );
     },
     (result) => {
       if (!result.success) throw legacyError("missing_fields", "error", "Missing required fields (model, embeddings, document)");

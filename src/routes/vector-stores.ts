@@ -6,6 +6,7 @@ import { openAiErrorResponses } from "../http/openai-errors";
 import { jsonBody } from "../http/schemas";
 import { MetadataFilterSchema } from "../retrieval/filter";
 import { search } from "../retrieval/search";
+import { effectiveScope } from "../retrieval/scope";
 import { documentMetadata } from "../storage/documents";
 import { collectionForModel } from "./shared/model";
 
@@ -82,7 +83,7 @@ export function mountVectorStores(app: OpenAPIHono<AppEnv>): void {
       query: queries.join(" "),
       topK: body.max_num_results,
       mode: "hybrid",
-      filter: body.filters ?? undefined,
+      ...effectiveScope(p, { filter: body.filters ?? undefined }),
     });
     const threshold = body.ranking_options?.score_threshold ?? 0;
     const kept = hits.filter((h) => h.score >= threshold);

@@ -11,6 +11,8 @@ export interface Collection {
   version: number;
   /** `deleting`: removal is under way (through the queue); the collection reads as gone. */
   status: "active" | "deleting";
+  /** JSON `{anchor, days}`: the default expiry of new documents (src/ingest/expiry.ts); null: none. */
+  expires_after: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -21,7 +23,7 @@ const now = () => Math.floor(Date.now() / 1000);
 
 export async function createCollection(
   db: D1Database,
-  opts: { name: string; embedder: string; dimensions: number; chunkTokens?: number; chunkOverlap?: number },
+  opts: { name: string; embedder: string; dimensions: number; chunkTokens?: number; chunkOverlap?: number; expiresAfter?: string | null },
 ): Promise<Collection> {
   const t = now();
   const col: Collection = {
@@ -33,14 +35,15 @@ export async function createCollection(
     chunk_overlap: opts.chunkOverlap ?? CHUNK_DEFAULTS.overlap,
     version: 0,
     status: "active",
+    expires_after: opts.expiresAfter ?? null,
     created_at: t,
     updated_at: t,
   };
   await db
     .prepare(
-      "INSERT INTO collections (id, name, embedder, dimensions, chunk_tokens, chunk_overlap, version, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, 'active', ?, ?)",
+      "INSERT INTO collections (id, name, embedder, dimensions, chunk_tokens, chunk_overlap, version, status, created_at, updated_at, expires_after) VALUES (?, ?, ?, ?, ?, ?, 0, 'active', ?, ?, ?)",
     )
-    .bind(col.id, col.name, col.embedder, col.dimensions, col.chunk_tokens, col.chunk_overlap, t, t)
+    .bind(col.id, col.name, col.embedder, col.dimensions, col.chunk_tokens, col.chunk_overlap, t, t, col.expires_after)
     .run();
   return col;
 }

@@ -23,6 +23,10 @@ export interface DocumentRow {
   pending_vectors: number;
   created_at: number;
   updated_at: number;
+  /** When the expiry sweeper deletes the document (epoch seconds); null: never. */
+  expires_at: number | null;
+  /** Set for a `last_active_at` expiry: activity on the document moves `expires_at` to now + this. */
+  expiry_slide_seconds: number | null;
 }
 
 /** R2 layout: one object per original upload, under its collection. */
@@ -63,6 +67,7 @@ export function publicDocument(d: DocumentRow) {
     metadata: JSON.parse(d.metadata) as Record<string, unknown>,
     created_at: new Date(d.created_at * 1000).toISOString(),
     updated_at: new Date(d.updated_at * 1000).toISOString(),
+    expires_at: d.expires_at === null || d.expires_at === undefined ? null : new Date(d.expires_at * 1000).toISOString(),
   };
 }
 export type PublicDocument = ReturnType<typeof publicDocument>;
@@ -83,8 +88,9 @@ export async function findDocumentBySha(db: D1Database, collectionId: string, sh
 export async function insertQueuedDocument(db: D1Database, doc: DocumentRow): Promise<boolean> {
   const res = await db
     .prepare(
-      `INSERT INTO documents (id, collection_id, name, content_type, kind, size, sha256, r2_key, status, metadata, generation, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, 1, ?, ?) ON CONFLICT (collection_id, sha256) DO NOTHING`,
+      `INSERT INTO documents (id, collection_id, name, content_type, kind, size, sha256, r2_key, status, metadata, generation, created_at, updated_at,
+       expires_at, expiry_slide_seconds)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, 1, ?, ?, ?, ?) ON CONFLICT (collection_id, sha256) DO NOTHING`,
     )
     .bind(
       doc.id,
@@ -98,6 +104,8 @@ export async function insertQueuedDocument(db: D1Database, doc: DocumentRow): Pr
       doc.metadata,
       doc.created_at,
       doc.updated_at,
+      doc.expires_at ?? null,
+      doc.expiry_slide_seconds ?? null,
     )
     .run();
   return res.meta.changes > 0;
@@ -242,16 +250,31 @@ export async function claimDocuments(
   };
 }
 
+/**
+ * A condition over the `documents` table (columns `id`, `metadata`) with its bound values, from
+ * src/retrieval/scope.ts `scopeSql`: what the caller's key may see. Appended to listings as is.
+ */
+export interface RowScope {
+  sql: string;
+  params: unknown[];
+}
+
 export async function listDocuments(
   db: D1Database,
   collectionId: string,
-  q: { cursor?: string; status?: DocumentStatus; limit: number },
+  q: { cursor?: string; status?: DocumentStatus; limit: number; scope?: RowScope | null },
 ): Promise<{ rows: DocumentRow[]; counts: Record<string, number> }> {
+  // Anonymous parameters only, in order: the scope's own follow the listing's.
+  const scoped = q.scope ? ` AND (${q.scope.sql})` : "";
+  const scopeParams = q.scope?.params ?? [];
+  const status = q.status ?? null;
   const [rows, counts] = await db.batch<DocumentRow | { status: string; n: number }>([
     db
-      .prepare("SELECT * FROM documents WHERE collection_id = ?1 AND id > ?2 AND (?3 IS NULL OR status = ?3) ORDER BY id LIMIT ?4")
-      .bind(collectionId, q.cursor ?? "", q.status ?? null, q.limit),
-    db.prepare("SELECT status, COUNT(*) AS n FROM documents WHERE collection_id = ? GROUP BY status").bind(collectionId),
+      .prepare(`SELECT * FROM documents WHERE collection_id = ? AND id > ? AND (? IS NULL OR status = ?)${scoped} ORDER BY id LIMIT ?`)
+      .bind(collectionId, q.cursor ?? "", status, status, ...scopeParams, q.limit),
+    db
+      .prepare(`SELECT status, COUNT(*) AS n FROM documents WHERE collection_id = ?${scoped} GROUP BY status`)
+      .bind(collectionId, ...scopeParams),
   ]);
   return {
     rows: rows.results as DocumentRow[],
@@ -333,10 +356,41 @@ export async function documentSummaries(
   collectionId: string,
   after: string,
   limit: number,
+  scope?: RowScope | null,
 ): Promise<{ id: string; name: string; status: string; chunk_count: number; metadata: string }[]> {
+  const scoped = scope ? ` AND (${scope.sql})` : "";
   const rows = await db
-    .prepare("SELECT id, name, status, chunk_count, metadata FROM documents WHERE collection_id = ? AND id > ? ORDER BY id LIMIT ?")
-    .bind(collectionId, after, limit)
+    .prepare(
+      `SELECT id, name, status, chunk_count, metadata FROM documents WHERE collection_id = ? AND id > ?${scoped} ORDER BY id LIMIT ?`,
+    )
+    .bind(collectionId, after, ...(scope?.params ?? []), limit)
     .all<{ id: string; name: string; status: string; chunk_count: number; metadata: string }>();
   return rows.results;
+}
+
+/**
+ * Activity on a document whose expiry is anchored on its last activity (`expiry_slide_seconds` set)
+ * moves its expiry to `now` + the slide; other documents are untouched. Callers skip the call for
+ * documents without a slide, so it costs nothing where expiry does not slide.
+ */
+export async function touchDocumentExpiry(db: D1Database, id: string, t: number): Promise<void> {
+  await db
+    .prepare("UPDATE documents SET expires_at = ?1 + expiry_slide_seconds WHERE id = ?2 AND expiry_slide_seconds IS NOT NULL")
+    .bind(t, id)
+    .run();
+}
+
+/**
+ * Documents of active collections whose expiry has passed at `t`, oldest expiry first, at most
+ * `limit` (a collection being deleted is removed by its own deletion, not here).
+ */
+export async function expiredDocuments(db: D1Database, t: number, limit: number): Promise<DocumentRow[]> {
+  const res = await db
+    .prepare(
+      `SELECT d.* FROM documents d JOIN collections c ON c.id = d.collection_id
+       WHERE d.expires_at IS NOT NULL AND d.expires_at <= ? AND c.status = 'active' ORDER BY d.expires_at, d.id LIMIT ?`,
+    )
+    .bind(t, limit)
+    .all<DocumentRow>();
+  return res.results;
 }

@@ -13,12 +13,19 @@ export interface KeyRow {
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
+  /** JSON `{filter?, document_ids?}` of a key bound to part of its collection; null: all of it. */
+  binding: string | null;
 }
 
-export async function insertKeyRow(db: D1Database, row: Omit<KeyRow, "revoked_at">): Promise<void> {
+export async function insertKeyRow(
+  db: D1Database,
+  row: Omit<KeyRow, "revoked_at" | "binding"> & { binding?: string | null },
+): Promise<void> {
   await db
-    .prepare("INSERT INTO api_keys (id, key_hash, collection_id, model, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-    .bind(row.id, row.key_hash, row.collection_id, row.model, row.scopes, row.created_at, row.expires_at)
+    .prepare(
+      "INSERT INTO api_keys (id, key_hash, collection_id, model, scopes, created_at, expires_at, binding) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(row.id, row.key_hash, row.collection_id, row.model, row.scopes, row.created_at, row.expires_at, row.binding ?? null)
     .run();
 }
 
@@ -29,7 +36,7 @@ export async function keyRowsPage(
 ): Promise<Omit<KeyRow, "key_hash">[]> {
   const rows = await db
     .prepare(
-      `SELECT id, collection_id, model, scopes, created_at, expires_at, revoked_at FROM api_keys
+      `SELECT id, collection_id, model, scopes, created_at, expires_at, revoked_at, binding FROM api_keys
        WHERE (?4 = 1 OR (revoked_at IS NULL AND expires_at > ?2)) AND id > ?1 ORDER BY id LIMIT ?3`,
     )
     .bind(opts.after, opts.now, opts.limit + 1, opts.includeInactive ? 1 : 0)
@@ -38,7 +45,10 @@ export async function keyRowsPage(
 }
 
 export async function keyHashAndRevocation(db: D1Database, id: string): Promise<{ key_hash: string; revoked_at: number | null } | null> {
-  return db.prepare("SELECT key_hash, revoked_at FROM api_keys WHERE id = ?").bind(id).first<{ key_hash: string; revoked_at: number | null }>();
+  return db
+    .prepare("SELECT key_hash, revoked_at FROM api_keys WHERE id = ?")
+    .bind(id)
+    .first<{ key_hash: string; revoked_at: number | null }>();
 }
 
 export async function markKeyRevoked(db: D1Database, id: string, at: number): Promise<void> {

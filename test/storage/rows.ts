@@ -24,6 +24,8 @@ export function documentRow(collectionId: string, i: number, patch: Partial<Docu
     pending_vectors: 0,
     created_at: t,
     updated_at: t,
+    expires_at: null,
+    expiry_slide_seconds: null,
     ...patch,
   };
 }

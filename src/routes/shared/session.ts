@@ -7,6 +7,8 @@ import { parseSecrets } from "../../config";
 import type { AppEnv } from "../../http/context";
 import { ApiError } from "../../http/errors";
 import { newId } from "../../util/crypto";
+import type { KeyBinding } from "../../auth/principal";
+import { bindingDigest } from "../../retrieval/scope";
 
 /** The public URL of this deployment's chat endpoint: CHAT_URL if configured, else <origin>/api/chat. */
 export function chatUrl(c: Context<AppEnv>): string {
@@ -14,7 +16,10 @@ export function chatUrl(c: Context<AppEnv>): string {
 }
 
 /** Creates the session object and signs its token; the token never outlives the key that asked for it. */
-export async function startSession(c: Context<AppEnv>, owner: { keyId: string; collectionId: string | null; keyExpiresAt: number | null }) {
+export async function startSession(
+  c: Context<AppEnv>,
+  owner: { keyId: string; collectionId: string | null; keyExpiresAt: number | null; binding?: KeyBinding | null },
+) {
   const { JWT_SECRET_KEY } = parseSecrets(c.env);
   const now = Math.floor(Date.now() / 1000);
   let exp = now + c.var.settings.SESSION_TTL_SECONDS;
@@ -22,8 +27,7 @@ export async function startSession(c: Context<AppEnv>, owner: { keyId: string; c
   const sid = newId("ses");
   // Registered with the key's guard (or, for the master key, the collection's): revocation and
   // collection delete end it from there, and the key's live sessions are capped.
-  const guard =
-    owner.keyId === "master" ? guardName.collection(owner.collectionId ?? "none") : guardName.key(owner.keyId);
+  const guard = owner.keyId === "master" ? guardName.collection(owner.collectionId ?? "none") : guardName.key(owner.keyId);
   const max = c.var.settings.QUOTA_KEY_LIVE_SESSIONS;
   const slot = await guardStub(c.env, guard).addSession(sid, exp, owner.keyId === "master" ? Number.MAX_SAFE_INTEGER : max);
   if (!slot.ok) {
@@ -36,8 +40,11 @@ export async function startSession(c: Context<AppEnv>, owner: { keyId: string; c
     collection_id: owner.collectionId,
     created_at: now,
     expires_at: exp,
+    // A session started from a bound key stays bound: its object keeps the binding, its token the digest.
+    binding: owner.binding ? JSON.stringify(owner.binding) : null,
   });
-  const { token } = await signSessionToken(JWT_SECRET_KEY, { sid, sub: owner.keyId, col: owner.collectionId, exp });
+  const bnd = await bindingDigest(owner.binding);
+  const { token } = await signSessionToken(JWT_SECRET_KEY, { sid, sub: owner.keyId, col: owner.collectionId, exp, bnd });
   return {
     jwt_token: token,
     url: chatUrl(c),

@@ -3,9 +3,20 @@ import type { Principal } from "../../auth/principal";
 import { type AnsweredTurn, answerChatTurn, type ChatRequest, type ChatTurn } from "../../chat/service";
 import type { AppEnv } from "../../http/context";
 import type { Collection } from "../../storage/collections";
+import { effectiveScope } from "../../retrieval/scope";
 
 /** Extra instructions, retrieval filters and a lowered token limit (OpenAI chat completions, MCP). */
 export type TurnOptions = Pick<ChatRequest, "instructions" | "documentIds" | "filter" | "maxTokens" | "strictGrounding">;
+
+/**
+ * The turn's options with the principal's binding applied: the request's `documentIds`/`filter`
+ * replaced by the effective scope (src/retrieval/scope.ts). Every chat surface goes through it,
+ * so the bound filter also joins the answer cache key (chat/service.ts keys on both fields).
+ */
+export function scopedOptions(principal: Principal, opts: TurnOptions = {}): TurnOptions {
+  const { documentIds, filter, ...rest } = opts;
+  return { ...rest, ...effectiveScope(principal, { documentIds, filter }) };
+}
 
 /**
  * One chat turn from an HTTP request, through the two-tier answer cache (first turns only): the
@@ -18,18 +29,18 @@ export async function answerTurn(
   query: string,
   history: ChatTurn[],
   topK: number,
-  opts: TurnOptions = {},
-  principal?: Principal,
+  opts: TurnOptions,
+  principal: Principal,
 ): Promise<AnsweredTurn> {
   // Diagnostics for operators (master key only): `X-Answer-Cache: global-only` skips the local tier,
   // to measure the KV tier where the Cache API would answer first (benchmarks, debugging).
-  const globalOnly = principal?.kind === "master" && c.req.header("X-Answer-Cache") === "global-only";
+  const globalOnly = principal.kind === "master" && c.req.header("X-Answer-Cache") === "global-only";
   return answerChatTurn(c.env, c.var.settings, (p) => c.executionCtx.waitUntil(p), {
     collection,
     query,
     history,
     topK,
-    ...opts,
+    ...scopedOptions(principal, opts),
     signal: c.req.raw.signal,
     tiers: globalOnly ? "global" : "both",
   });
