@@ -38,6 +38,9 @@ export function needOf(method: string, path: string): Need {
   if (path.startsWith("/v1/collections/")) {
     const rest = path.slice("/v1/collections/".length);
     if (m === "DELETE" && !rest.includes("/")) return { kind: "master", legacy: false };
+    // Collection settings and webhook endpoints (issue 20): the master key or a key with `admin`.
+    if (m === "PATCH" && !rest.includes("/")) return { kind: "key", scope: "admin" };
+    if (/^[^/]+\/webhooks(\/|$)/.test(rest)) return { kind: "key", scope: "admin" };
     if (m === "GET" || m === "HEAD" || (m === "POST" && rest.endsWith("/search"))) return { kind: "key", scope: "read" };
     return { kind: "key", scope: "write" };
   }

@@ -2,6 +2,8 @@ import { newId, sha256Hex } from "../util/crypto";
 import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
 import { chunkText } from "../retrieval/chunker";
+import { chunkOptionsFor } from "../retrieval/chunker/strategy";
+import { embeddingModelOf } from "../retrieval/models";
 import { collectionIndex, writeDocument } from "../retrieval/collection-index/client";
 import { activeEmbedderFor, selectRetrieval } from "../retrieval/providers";
 import { vectorId } from "../retrieval/types";
@@ -34,6 +36,8 @@ export interface UploadInput {
   bytes: Uint8Array;
   contentType: string | null;
   metadata?: Record<string, unknown>;
+  /** A chunking strategy for this upload (JSON, validated by the route); absent = the collection's. */
+  chunking?: string | null;
 }
 
 export interface Accepted {
@@ -77,6 +81,7 @@ export async function acceptUpload(env: Env, settings: Settings, collection: Col
     metadata: JSON.stringify(input.metadata ?? {}),
     generation: 1,
     pending_vectors: 0,
+    chunking: input.chunking ?? null,
     created_at: t,
     updated_at: t,
   };
@@ -156,7 +161,7 @@ export async function indexDocument(
   const collection = opts.loaded?.collection ?? (await getCollectionRow(env.DB, doc.collection_id));
   if (collection?.status !== "active") return { status: "stale", chunkCount: 0 };
 
-  const { vectorize } = selectRetrieval(env);
+  const { vectorize } = selectRetrieval(env, embeddingModelOf(collection));
   const index = collectionIndex(env, collection.id);
   // A previous attempt may have written vectors (and a previous generation more chunks than now).
   const previous = Math.max(doc.pending_vectors, doc.chunk_count);
@@ -168,7 +173,7 @@ export async function indexDocument(
     if (!obj) throw new ApiError("corrupt_document", "The stored original of this document is missing; upload it again");
     const bytes = new Uint8Array(await obj.arrayBuffer());
     const extracted = await extract(bytes, { name: doc.name, contentType: doc.content_type });
-    const chunks = chunkText(extracted, { maxTokens: collection.chunk_tokens, overlapTokens: collection.chunk_overlap });
+    const chunks = chunkText(extracted, chunkOptionsFor(collection, doc.chunking));
     if (chunks.length === 0) throw new ApiError("empty_document", "The document contains no text");
 
     let vectors: Float32Array[];
@@ -258,11 +263,18 @@ const logCleanup = (documentId: string) => (err: unknown) =>
 export async function failDocument(env: Env, documentId: string, generation: number, err: ApiError): Promise<void> {
   const doc = await getDocumentById(env.DB, documentId);
   if (!doc || doc.generation !== generation) return;
-  const { vectorize } = selectRetrieval(env);
+  const vectorize = await vectorStoreOf(env, doc.collection_id);
   const n = Math.max(doc.chunk_count, doc.pending_vectors);
   if (vectorize && n > 0) await vectorize.deleteByIds(doc.collection_id, idsUpTo(doc.id, n));
   await collectionIndex(env, doc.collection_id).remove(doc.id, generation);
   await markFailedRow(env.DB, doc.id, generation, err.code, err.message);
+}
+
+/** The Vectorize store of a collection's model (null offline); reads its row only when Vectorize is bound. */
+async function vectorStoreOf(env: Env, collectionId: string) {
+  if (!env.VECTORIZE) return null;
+  const col = await getCollectionRow(env.DB, collectionId);
+  return selectRetrieval(env, embeddingModelOf(col ?? {})).vectorize;
 }
 
 /** Re-queues a document: a new generation makes any in-flight message for the old one stale. */
@@ -277,7 +289,7 @@ export async function requeueDocument(env: Env, doc: DocumentRow): Promise<numbe
  */
 export async function deleteDocument(env: Env, doc: DocumentRow): Promise<void> {
   await collectionIndex(env, doc.collection_id).remove(doc.id);
-  const { vectorize } = selectRetrieval(env);
+  const vectorize = await vectorStoreOf(env, doc.collection_id);
   const n = Math.max(doc.chunk_count, doc.pending_vectors);
   if (vectorize && n > 0) await vectorize.deleteByIds(doc.collection_id, idsUpTo(doc.id, n));
   await env.DOCUMENTS.delete(doc.r2_key);
@@ -311,7 +323,7 @@ export async function dropCollectionPage(env: Env, collectionId: string): Promis
   if (col.status !== "deleting") throw new Error(`collection ${collectionId} is not marked deleting`);
   const docs = await documentsPage(env.DB, collectionId, DROP_PAGE);
   if (docs.length > 0) {
-    const { vectorize } = selectRetrieval(env);
+    const { vectorize } = selectRetrieval(env, embeddingModelOf(col));
     if (vectorize) {
       const ids = docs.flatMap((d) => idsUpTo(d.id, Math.max(d.chunk_count, d.pending_vectors)));
       if (ids.length) await vectorize.deleteByIds(collectionId, ids);

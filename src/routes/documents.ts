@@ -7,9 +7,11 @@ import { ApiError, errorBody } from "../http/errors";
 import { errorResponses, json } from "../http/schemas";
 import { deleteDocument, discardUpload, requeueDocument } from "../ingest/pipeline";
 import { enqueueAll } from "../ingest/queue";
-import { acceptAll, readMultipartFiles, textRecordToUpload } from "../ingest/uploads";
+import type { UploadInput } from "../ingest/pipeline";
+import { acceptAll, readMultipartUpload, textRecordToUpload } from "../ingest/uploads";
 import { requireCollection } from "../storage/collections";
 import { listDocuments, publicDocument, requireDocument } from "../storage/documents";
+import { ChunkingStrategySchema } from "./shared/schemas";
 
 const DocumentSchema = z
   .object({
@@ -26,6 +28,7 @@ const DocumentSchema = z
     char_count: z.number(),
     pages: z.number().nullable(),
     metadata: z.record(z.string(), z.unknown()),
+    chunking_strategy: ChunkingStrategySchema.nullable().openapi({ description: "The upload's own strategy; null = the collection's" }),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -36,9 +39,16 @@ const TextRecord = z.object({
   text: z.string().min(1).max(5_000_000),
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
-export const TextBatch = z.object({ documents: z.array(TextRecord).min(1).max(500) }).openapi("TextDocuments", {
-  example: { documents: [{ name: "faq.md", text: "# FAQ\n\nOur office opens at 9am.", metadata: { lang: "en" } }] },
-});
+export const TextBatch = z
+  .object({
+    documents: z.array(TextRecord).min(1).max(500),
+    chunking_strategy: ChunkingStrategySchema.optional().openapi({
+      description: "How these documents are chunked (`auto` = the default sizes); absent = the collection's strategy",
+    }),
+  })
+  .openapi("TextDocuments", {
+    example: { documents: [{ name: "faq.md", text: "# FAQ\n\nOur office opens at 9am.", metadata: { lang: "en" } }] },
+  });
 
 const UploadResult = z
   .object({
@@ -67,6 +77,10 @@ const upload = createRoute({
         "multipart/form-data": {
           schema: z.object({
             file: z.any().optional().openapi({ type: "string", format: "binary", description: "One or more files (repeat the field)" }),
+            chunking_strategy: z.string().optional().openapi({
+              description: "A ChunkingStrategy as JSON text, for every file of the request; absent = the collection's",
+              example: '{"type":"static","static":{"max_chunk_size_tokens":200,"chunk_overlap_tokens":50}}',
+            }),
           }),
         },
         "application/json": { schema: TextBatch },
@@ -128,6 +142,25 @@ const reindex = createRoute({
   responses: { 202: json(DocumentSchema), ...errorResponses(401, 403, 404, 500, 503) },
 });
 
+/** The multipart `chunking_strategy` field: JSON text validated like the JSON body's. */
+function parseFormChunking(raw: string | undefined): z.infer<typeof ChunkingStrategySchema> | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ApiError("validation_error", "Invalid request: chunking_strategy: not valid JSON");
+  }
+  const r = ChunkingStrategySchema.safeParse(value);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new ApiError("validation_error", `Invalid request: chunking_strategy.${i?.path.map(String).join(".")}: ${i?.message}`, {
+      details: r.error.issues.map((x) => ({ path: ["chunking_strategy", ...x.path.map(String)].join("."), message: x.message })),
+    });
+  }
+  return r.data;
+}
+
 export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
   app.use("/v1/collections/:id/documents", async (c, next) => {
     if (c.req.method !== "POST") return next();
@@ -146,9 +179,18 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
     assertCollectionAccess(p, id);
     const collection = await requireCollection(c.env.DB, id);
     const isJson = isJsonContentType(c.req.header("Content-Type")); // the validator's own test
-    const inputs = isJson
-      ? (c.req.valid("json") as z.infer<typeof TextBatch>).documents.map(textRecordToUpload)
-      : await readMultipartFiles(c);
+    let inputs: UploadInput[];
+    let chunking: z.infer<typeof ChunkingStrategySchema> | undefined;
+    if (isJson) {
+      const batch = c.req.valid("json") as z.infer<typeof TextBatch>;
+      inputs = batch.documents.map(textRecordToUpload);
+      chunking = batch.chunking_strategy;
+    } else {
+      const form = await readMultipartUpload(c);
+      inputs = form.files;
+      chunking = parseFormChunking(form.fields.get("chunking_strategy"));
+    }
+    for (const input of inputs) input.chunking = chunking ? JSON.stringify(chunking) : null;
     if (inputs.length === 0) throw new ApiError("bad_request", "No files in the request (multipart field `file`)");
 
     const outcomes = await acceptAll(c.env, c.var.settings, collection, inputs);

@@ -1,14 +1,16 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { requireMaster } from "../auth/authenticate";
 import { issueKey, listKeys, resolveTtl, revokeKey } from "../auth/keys";
-import { ALL_SCOPES, type Scope } from "../auth/principal";
+import { DEFAULT_SCOPES, SCOPES, type Scope } from "../auth/principal";
 import { ingestLegacyDocuments } from "../ingest/legacy";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
 import { errorResponses, json, jsonBody, legacyErrorResponses } from "../http/schemas";
 import { requireCollection } from "../storage/collections";
 
-const ScopeSchema = z.enum(["read", "write", "chat"]);
+const ScopeSchema = z.enum(SCOPES).openapi({
+  description: "`read`, `write`, `chat` (the default set), or `admin` (collection settings and webhooks; only when named)",
+});
 
 const LegacyKeyBody = z.object({
   model: z.string().min(1).max(200),
@@ -113,7 +115,7 @@ export function mountKeys(app: OpenAPIHono<AppEnv>): void {
         });
         model = body.model;
       }
-      const scopes: Scope[] = body.scopes ?? [...ALL_SCOPES];
+      const scopes: Scope[] = body.scopes ?? [...DEFAULT_SCOPES];
       const { key, record } = await issueKey(c.env, { collectionId, model, scopes, ttl });
       return c.json(
         {
