@@ -28,6 +28,8 @@ import {
   setPendingVectors,
 } from "../storage/documents";
 import { detectKind, extract } from "./extract";
+import { emitQuietly } from "../events/emit";
+import { deleteCollectionWebhooks } from "../storage/webhooks";
 
 export { activeEmbedderFor } from "../retrieval/providers";
 
@@ -233,6 +235,8 @@ export async function indexDocument(
       if (vectorize && !(await getDocumentById(env.DB, doc.id))) await vectorize.deleteByIds(collection.id, idsUpTo(doc.id, written));
       return { status: "stale", chunkCount: 0 };
     }
+    // --- issue 20: ingestion event at the commit point ---
+    await emitQuietly(env, collection.id, "document.ready", documentEvent(doc, generation, { chunk_count: chunks.length }), [doc.id, generation]);
     return {
       status: "ready",
       chunkCount: chunks.length,
@@ -249,6 +253,8 @@ export async function indexDocument(
       throw err; // transient: the queue retries with backoff; the row stays `queued` until then
     }
     await markFailedRow(env.DB, doc.id, generation, apiErr.code, apiErr.message);
+    // --- issue 20: ingestion event at the (permanent) failure point ---
+    await emitQuietly(env, collection.id, "document.failed", failedEvent(doc, generation, apiErr), [doc.id, generation]);
     return { status: "failed", chunkCount: 0, error: apiErr };
   }
 }
@@ -268,6 +274,17 @@ export async function failDocument(env: Env, documentId: string, generation: num
   if (vectorize && n > 0) await vectorize.deleteByIds(doc.collection_id, idsUpTo(doc.id, n));
   await collectionIndex(env, doc.collection_id).remove(doc.id, generation);
   await markFailedRow(env.DB, doc.id, generation, err.code, err.message);
+  // --- issue 20: ingestion event at the dead-letter failure point ---
+  await emitQuietly(env, doc.collection_id, "document.failed", failedEvent(doc, generation, err), [doc.id, generation]);
+}
+
+// --- issue 20: the data of document events (webhook payloads) ---
+function documentEvent(doc: DocumentRow, generation: number, extra: Record<string, unknown> = {}) {
+  return { document_id: doc.id, name: doc.name, generation, metadata: JSON.parse(doc.metadata) as unknown, ...extra };
+}
+
+function failedEvent(doc: DocumentRow, generation: number, err: ApiError) {
+  return documentEvent(doc, generation, { error: { code: err.code, message: err.message } });
 }
 
 /** The Vectorize store of a collection's model (null offline); reads its row only when Vectorize is bound. */
@@ -285,9 +302,11 @@ export async function requeueDocument(env: Env, doc: DocumentRow): Promise<numbe
 /**
  * Deletes a document from every store: its rows in the index object (leaving a tombstone so a late
  * commit cannot bring it back), every vector id it may have written, the R2 original, then the row.
- * Each step is idempotent, so a retry after a crash finishes the job.
+ * Each step is idempotent, so a retry after a crash finishes the job. Ends with a
+ * `document.deleted` event (`reason`: why it went, e.g. `deleted` or `expired`), whose id is the
+ * document's, so a retried delete never notifies twice.
  */
-export async function deleteDocument(env: Env, doc: DocumentRow): Promise<void> {
+export async function deleteDocument(env: Env, doc: DocumentRow, reason = "deleted"): Promise<void> {
   await collectionIndex(env, doc.collection_id).remove(doc.id);
   const vectorize = await vectorStoreOf(env, doc.collection_id);
   const n = Math.max(doc.chunk_count, doc.pending_vectors);
@@ -295,6 +314,7 @@ export async function deleteDocument(env: Env, doc: DocumentRow): Promise<void> 
   await env.DOCUMENTS.delete(doc.r2_key);
   await deleteDocumentAndBump(env.DB, doc);
   await publishCollection(env, doc.collection_id);
+  await emitQuietly(env, doc.collection_id, "document.deleted", { document_id: doc.id, name: doc.name, reason }, [doc.id]);
 }
 
 /** Loads the documents of a queue batch (marking them `processing`) with their collections. */
@@ -336,6 +356,7 @@ export async function dropCollectionPage(env: Env, collectionId: string): Promis
     return { deleted: docs.length, done: false };
   }
   await collectionIndex(env, collectionId).drop();
+  await deleteCollectionWebhooks(env.DB, collectionId); // those awaiting `collection.deleted` go after it
   await deleteCollectionRow(env.DB, collectionId);
   await forgetCollection(env, collectionId);
   return { deleted: 0, done: true };

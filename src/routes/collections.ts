@@ -5,6 +5,7 @@ import { claimReindex, UsageSchema, usageReport } from "../auth/quotas";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { errorResponses, json, jsonBody } from "../http/schemas";
+import { emitQuietly } from "../events/emit";
 import { beginCollectionDeletion } from "../ingest/pipeline";
 import { collectionIndex } from "../retrieval/collection-index/client";
 import { enqueueAll } from "../ingest/queue";
@@ -246,11 +247,13 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
   app.openapi(del, async (c) => {
     await requireMaster(c);
     const { id } = c.req.valid("param");
-    await requireCollection(c.env.DB, id);
+    const col = await requireCollection(c.env.DB, id);
     const documents = await countDocuments(c.env.DB, id);
     await revokeCollectionKeys(c.env, id); // its keys stop working and its sessions end, first
     // `deleting` at once, so nothing reads the collection from here on; the queue removes it page by page.
     await beginCollectionDeletion(c.env, id);
+    // The endpoints' last event; they are removed once it is delivered (src/events/deliver.ts).
+    await emitQuietly(c.env, id, "collection.deleted", { name: col.name, documents }, []);
     await enqueueDeletion(c.env, id);
     return c.json({ id, status: "deleting" as const, documents }, 202);
   });
