@@ -415,3 +415,28 @@ describe("webhook deliveries", () => {
     expect(logs?.n).toBe(0);
   });
 });
+
+describe("OpenAPI document", () => {
+  it("describes every new route and field (webhooks, deliveries, PATCH, embedding_model, chunking_strategy, admin scope)", async () => {
+    const doc = await body(await call("/openapi.json"));
+    expect(doc.paths["/v1/collections/{id}/webhooks"]?.post?.responses?.["201"]).toBeTruthy();
+    expect(doc.paths["/v1/collections/{id}/webhooks"]?.get).toBeTruthy();
+    expect(doc.paths["/v1/collections/{id}/webhooks/{wid}"]?.delete).toBeTruthy();
+    expect(doc.paths["/v1/collections/{id}/webhooks/{wid}/deliveries"]?.get).toBeTruthy();
+    expect(doc.paths["/v1/collections/{id}"]?.patch).toBeTruthy();
+    const s = doc.components.schemas;
+    expect(s.CreateWebhook.properties.events.items.enum).toEqual(["document.ready", "document.failed", "document.deleted", "collection.deleted"]);
+    expect(Object.keys(s.WebhookDelivery.properties)).toEqual(
+      expect.arrayContaining(["event_id", "event_type", "attempt", "status", "response_code", "event_created_at", "attempted_at"]),
+    );
+    expect(s.CreateCollection.properties.embedding_model.enum).toEqual(["@cf/baai/bge-base-en-v1.5", "@cf/baai/bge-m3"]);
+    expect(s.CreateCollection.properties.chunking_strategy).toBeTruthy();
+    expect(s.Collection.properties.embedding_model).toBeTruthy();
+    expect(s.Collection.properties.chunking_strategy).toBeTruthy();
+    expect(s.TextDocuments.properties.chunking_strategy).toBeTruthy();
+    expect(s.Document.properties.chunking_strategy).toBeTruthy();
+    const strategy = JSON.stringify(s.ChunkingStrategy);
+    for (const f of ["max_chunk_size_tokens", "chunk_overlap_tokens", '"minimum":100', '"maximum":4096']) expect(strategy).toContain(f);
+    expect(JSON.stringify(doc.paths["/v1/keys"] ?? doc.paths["/get_temp_api_key"])).toContain("admin");
+  });
+});
