@@ -224,13 +224,25 @@ describe("round-trip budget: webhook delivery (one queue message)", () => {
       json: { url: "https://hooks.example.com/budget", events: ["document.ready"] },
     });
     expect(hook.status).toBe(201);
-    await c.fetch(`/v1/collections/${col}/documents`, { method: "POST", headers: master(), json: { documents: [{ name: "b.md", text: "Budget." }] } });
-    await runQueue("docchat-ingest", sent.splice(0).map((b, i) => ({ id: `i${i}`, body: b })), c.env);
+    await c.fetch(`/v1/collections/${col}/documents`, {
+      method: "POST",
+      headers: master(),
+      json: { documents: [{ name: "b.md", text: "Budget." }] },
+    });
+    await runQueue(
+      "docchat-ingest",
+      sent.splice(0).map((b, i) => ({ id: `i${i}`, body: b })),
+      c.env,
+    );
     expect(sent).toHaveLength(1); // the document.ready delivery
     const fetches = vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response(null, { status: 204 }));
     try {
       c.reset();
-      await runQueue("docchat-ingest", sent.splice(0).map((b, i) => ({ id: `w${i}`, body: b })), c.env);
+      await runQueue(
+        "docchat-ingest",
+        sent.splice(0).map((b, i) => ({ id: `w${i}`, body: b })),
+        c.env,
+      );
       const counts = { ...c.counts };
       console.log(JSON.stringify({ budget: "webhook delivery", counts, fetches: fetches.mock.calls.length }));
       expect(fetches).toHaveBeenCalledTimes(1);

@@ -425,7 +425,12 @@ describe("OpenAPI document", () => {
     expect(doc.paths["/v1/collections/{id}/webhooks/{wid}/deliveries"]?.get).toBeTruthy();
     expect(doc.paths["/v1/collections/{id}"]?.patch).toBeTruthy();
     const s = doc.components.schemas;
-    expect(s.CreateWebhook.properties.events.items.enum).toEqual(["document.ready", "document.failed", "document.deleted", "collection.deleted"]);
+    expect(s.CreateWebhook.properties.events.items.enum).toEqual([
+      "document.ready",
+      "document.failed",
+      "document.deleted",
+      "collection.deleted",
+    ]);
     expect(Object.keys(s.WebhookDelivery.properties)).toEqual(
       expect.arrayContaining(["event_id", "event_type", "attempt", "status", "response_code", "event_created_at", "attempted_at"]),
     );
@@ -437,6 +442,27 @@ describe("OpenAPI document", () => {
     expect(s.Document.properties.chunking_strategy).toBeTruthy();
     const strategy = JSON.stringify(s.ChunkingStrategy);
     for (const f of ["max_chunk_size_tokens", "chunk_overlap_tokens", '"minimum":100', '"maximum":4096']) expect(strategy).toContain(f);
-    expect(JSON.stringify(doc.paths["/v1/keys"] ?? doc.paths["/get_temp_api_key"])).toContain("admin");
+    expect(JSON.stringify(doc)).toContain('"enum":["read","write","chat","admin"]'); // the key scopes
+  });
+});
+
+describe("secrets at rest", () => {
+  it("open only with the same master key and endpoint id; signatures verify with the reference implementation", async () => {
+    const { newWebhookSecret, openSecret, sealSecret, signPayload } = await import("../src/events/signing");
+    const secret = newWebhookSecret();
+    const mk = "m".repeat(40);
+    const sealed = await sealSecret(mk, "wh_a", secret);
+    expect(sealed).not.toContain(secret.slice(6));
+    expect(await openSecret(mk, "wh_a", sealed)).toBe(secret);
+    expect(await openSecret("n".repeat(40), "wh_a", sealed)).toBeNull(); // master key rotated
+    expect(await openSecret(mk, "wh_b", sealed)).toBeNull(); // copied onto another endpoint
+    const ts = Math.floor(Date.now() / 1000);
+    const payload = JSON.stringify({ type: "document.ready", timestamp: new Date().toISOString(), data: {} });
+    const headers = new Headers({
+      "webhook-id": "evt_1",
+      "webhook-timestamp": String(ts),
+      "webhook-signature": await signPayload(secret, "evt_1", ts, payload),
+    });
+    expect(await verifyStandardWebhook(secret, headers, payload)).toMatchObject({ type: "document.ready" });
   });
 });
