@@ -80,6 +80,7 @@ export default defineConfig(async () => {
             SHARED_FILES: sharedFiles,
             TEST_AI: { name: "cloudflare-doubles", entrypoint: "AiDouble" },
             TEST_VECTORIZE: { name: "cloudflare-doubles", entrypoint: "VectorizeDouble" },
+            TEST_VECTORIZE_M3: { name: "cloudflare-doubles", entrypoint: "VectorizeM3Double" },
           },
           workers: [
             {

@@ -10,6 +10,7 @@
 //   routes                            HTTP surfaces (routes/shared: helpers several routes use)
 //   mcp                               the MCP server's tools (mounted by routes/mcp.ts)
 //   chat | ingest                     use cases
+//   events                            ingestion events: webhook emission, signing and delivery
 //   retrieval                         chunking, embedding, indexes, search
 //   auth                              keys, JWTs, principals, limits (reads the key catalogue)
 //   storage                           the D1 catalogue and R2 layout
@@ -32,6 +33,7 @@ const RANK = {
   mcp: 55,
   chat: 50,
   ingest: 50,
+  events: 45,
   retrieval: 40,
   auth: 35,
   storage: 30,

@@ -8,13 +8,18 @@
 //      plus models.list and vectorStores.search (the README's own snippets, examples/openai-sdk.mjs)
 //   4. MCP: initialize + tools/list + one tools/call through the SDK's client (examples/mcp-client.mjs)
 //   5. a document delete, then cleanup of everything it created (collections and keys), even on failure.
+//   6. webhooks: with --local, a receiver this script runs on 127.0.0.1 (the local server is started
+//      with WEBHOOK_ALLOW_LOOPBACK=1) gets a signed document.ready per upload and a document.deleted,
+//      each signature verified here, and the delivery log says `succeeded`. Against --url, the
+//      deployment must refuse a loopback endpoint, and an https one is registered, listed and removed.
 // Exits 0 when every step passed, 1 on the first failure (after cleaning up).
 //
 // `--local` starts its own `npm run dev` (a private wrangler registry and state directory, port
 // --port, else a free one) with fresh secrets, runs the checks against it and stops it: the CI mode.
 // The master key comes from --master-key, else $MASTER_API_KEY, else MASTER_API_KEY in .dev.vars.
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createServer } from "node:http";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -93,6 +98,49 @@ async function waitReady(collectionId, documentId) {
   }
 }
 
+/** A webhook receiver on 127.0.0.1 (local mode): records each request; `verify` checks its Standard Webhooks signature. */
+let receiver = null;
+async function startReceiver() {
+  const events = [];
+  const srv = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      events.push({ headers: req.headers, body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+  receiver = { srv, events, url: `http://127.0.0.1:${srv.address().port}/hook` };
+}
+
+function verifySignature(secret, headers, body) {
+  const id = headers["webhook-id"];
+  const ts = headers["webhook-timestamp"];
+  if (!id || !ts || Math.abs(Date.now() / 1000 - Number(ts)) > 300) return false;
+  const expected = createHmac("sha256", Buffer.from(secret.slice("whsec_".length), "base64")).update(`${id}.${ts}.${body}`).digest();
+  return String(headers["webhook-signature"] ?? "")
+    .split(" ")
+    .some((s) => {
+      const [v, sig] = s.split(",");
+      const got = Buffer.from(sig ?? "", "base64");
+      return v === "v1" && got.length === expected.length && timingSafeEqual(got, expected);
+    });
+}
+
+async function waitForEvent(secret, predicate, what) {
+  const deadline = Date.now() + TIMEOUT;
+  for (;;) {
+    const hit = receiver.events.find((e) => predicate(JSON.parse(e.body)));
+    if (hit) {
+      check(verifySignature(secret, hit.headers, hit.body), what, "signature does not verify");
+      return JSON.parse(hit.body);
+    }
+    check(Date.now() < deadline, what, `no ${what} after ${TIMEOUT} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 const DOC = `# The Kallvik lighthouse
 
 The Kallvik lighthouse was first lit on 3 October 1874. The light flashes white twice every 12 seconds.
@@ -135,6 +183,29 @@ async function run() {
     await api("create collection", "/v1/collections", { method: "POST", headers: master(), json: { name: "smoke-test" } }, [201])
   ).json.id;
   created.collections.add(col);
+  // 6. Webhooks, registered before the upload so that its events reach the receiver.
+  const loopback = await api(
+    "webhook on loopback",
+    `/v1/collections/${col}/webhooks`,
+    { method: "POST", headers: master(), json: { url: receiver?.url ?? "http://127.0.0.1:9/hook", events: ["document.ready", "document.deleted"] } },
+    receiver ? [201] : [400],
+  );
+  const hook = receiver ? loopback.json : null;
+  ok(receiver ? "webhook registered (loopback allowed locally)" : "webhook to loopback refused", receiver ? hook.id : loopback.json.error?.message);
+  if (!receiver) {
+    const remote = (
+      await api("webhook (https)", `/v1/collections/${col}/webhooks`, {
+        method: "POST",
+        headers: master(),
+        json: { url: "https://webhook-smoke.invalid/hook", events: ["collection.deleted"] },
+      }, [201])
+    ).json;
+    check(/^whsec_/.test(remote.secret), "webhook (https)", "no whsec_ secret");
+    const listed = (await api("list webhooks", `/v1/collections/${col}/webhooks`, { headers: master() })).json;
+    check(listed.webhooks.some((w) => w.id === remote.id && w.secret === undefined), "list webhooks", listed);
+    await api("delete webhook", `/v1/collections/${col}/webhooks/${remote.id}`, { method: "DELETE", headers: master() });
+    ok("webhook (https) registered, listed, removed");
+  }
   const up = (
     await api(
       "upload",
@@ -163,6 +234,14 @@ async function run() {
   const docIds = Object.fromEntries(up.documents.map((d) => [d.name, d.id]));
   for (const id of Object.values(docIds)) await waitReady(col, id);
   ok("upload + index", `${up.documents.length} documents`);
+  if (hook) {
+    for (const id of Object.values(docIds)) {
+      await waitForEvent(hook.secret, (e) => e.type === "document.ready" && e.data.document_id === id, "document.ready event");
+    }
+    const log = (await api("webhook deliveries", `/v1/collections/${col}/webhooks/${hook.id}/deliveries`, { headers: master() })).json;
+    check(log.deliveries.filter((d) => d.status === "succeeded").length >= 2, "webhook deliveries", log);
+    ok("webhook: signed document.ready received and verified", `${log.deliveries.length} deliveries logged`);
+  }
   const key = (
     await api("v1 key", "/get_temp_api_key", { method: "POST", headers: master(), json: { collection_id: col, ttl_seconds: 600 } })
   ).json;
@@ -261,6 +340,11 @@ async function run() {
   await api("delete document", `/v1/collections/${col}/documents/${docIds["smoke-hours.md"]}`, { method: "DELETE", headers: master() });
   await api("deleted document is gone", `/v1/collections/${col}/documents/${docIds["smoke-hours.md"]}`, { headers: master() }, [404]);
   ok("delete document");
+  if (hook) {
+    const id = docIds["smoke-hours.md"];
+    await waitForEvent(hook.secret, (e) => e.type === "document.deleted" && e.data.document_id === id, "document.deleted event");
+    ok("webhook: signed document.deleted received and verified");
+  }
 }
 
 async function cleanup() {
@@ -292,7 +376,11 @@ async function startLocal() {
   // Secrets for this run only, in a 0600 file: with an explicit --env-file wrangler ignores any
   // .dev.vars, and the secrets stay out of the process list (where --var would put them).
   const vars = path.join(stateDir, "smoke.env");
-  writeFileSync(vars, `MASTER_API_KEY=${masterKey}\nJWT_SECRET_KEY=${randomBytes(48).toString("base64url")}\n`, { mode: 0o600 });
+  // WEBHOOK_ALLOW_LOOPBACK: this throwaway server may deliver to the receiver this script runs on
+  // 127.0.0.1 (never set in production: there the same registration must be refused).
+  writeFileSync(vars, `MASTER_API_KEY=${masterKey}\nJWT_SECRET_KEY=${randomBytes(48).toString("base64url")}\nWEBHOOK_ALLOW_LOOPBACK=1\n`, {
+    mode: 0o600,
+  });
   server = spawn(
     process.execPath,
     [
@@ -335,6 +423,7 @@ function stopLocal() {
     }
   }
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  receiver?.srv.close();
 }
 
 function readDevVarsKey() {
@@ -352,7 +441,10 @@ function readDevVarsKey() {
 }
 
 try {
-  if (args.local) await startLocal();
+  if (args.local) {
+    await startReceiver();
+    await startLocal();
+  }
   masterKey ??= readDevVarsKey();
   if (!masterKey) throw new SmokeError("no master key: pass --master-key, set MASTER_API_KEY, or keep it in .dev.vars");
   await run();

@@ -61,6 +61,13 @@ const SettingsSchema = z.object({
   QUOTA_COLLECTION_CHUNKS: int(500_000, 1, 100_000_000),
   QUOTA_KEY_LIVE_SESSIONS: int(100, 1, 1_000_000),
   REINDEX_COOLDOWN_SECONDS: int(300, 0, 86_400),
+
+  // --- Webhooks (issue 20) ---
+  /**
+   * 1 lets webhook endpoints be http://localhost / 127.0.0.1 / [::1]: for a receiver on the same
+   * machine in local development (`npm run smoke -- --local`). Never set it in production.
+   */
+  WEBHOOK_ALLOW_LOOPBACK: int(0, 0, 1),
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;

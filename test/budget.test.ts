@@ -10,6 +10,7 @@
  * | uncached chat (key)           | 0  | 1             | –          | 1            | ≤ 1 + 1 read + 1 write | 2         | 1 embed + 1 query + 1 answer |
  * | session turn (JWT)            | 0  | 1             | ≤ 2        | 1            | cache read + write     | ≤ 2       | as above                     |
  * | search / cached chat, bound key | as the unbound key: the binding travels in the key's record and the filter runs in the index object |
+ * | webhook delivery (queue)      | 2  | 0             | 0          | 0            | 0                      | 0         | 0; one outbound fetch        |
  *
  * Auth answers from the isolate's copy of the key (or one KV read) and never reads D1; the
  * collection's version comes from the isolate (or its KV mirror). The key guard call is the exact
@@ -17,9 +18,9 @@
  * it is not made.
  */
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { type Counted, countedEnv } from "./budget";
-import { body, master, recordingQueue, startChat, tempKey } from "./helpers";
+import { body, master, recordingQueue, runQueue, startChat, tempKey } from "./helpers";
 
 const DOCS = [
   { name: "hours.md", text: "# Opening hours\n\nThe Lisbon office opens at 9am and closes at 6pm on weekdays." },
@@ -232,5 +233,54 @@ describe("round-trip budget per request kind (steady state, production providers
       guardDO: 1,
     });
     expect(cached.counts.kvReads).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("round-trip budget: webhook delivery (one queue message)", () => {
+  it("one attempt: two D1 round trips (endpoint + idempotency record, then the log), one outbound fetch, nothing else", async () => {
+    const c = countedEnv("local");
+    const sent: unknown[] = [];
+    c.env.INGEST_QUEUE = {
+      async send(b: unknown) {
+        sent.push(b);
+      },
+      async sendBatch(ms: Iterable<{ body: unknown }>) {
+        for (const m of ms) sent.push(m.body);
+      },
+    } as unknown as Queue;
+    const col = (await body(await c.fetch("/v1/collections", { method: "POST", headers: master(), json: { name: "budget-hooks" } }))).id;
+    const hook = await c.fetch(`/v1/collections/${col}/webhooks`, {
+      method: "POST",
+      headers: master(),
+      json: { url: "https://hooks.example.com/budget", events: ["document.ready"] },
+    });
+    expect(hook.status).toBe(201);
+    await c.fetch(`/v1/collections/${col}/documents`, {
+      method: "POST",
+      headers: master(),
+      json: { documents: [{ name: "b.md", text: "Budget." }] },
+    });
+    await runQueue(
+      "docchat-ingest",
+      sent.splice(0).map((b, i) => ({ id: `i${i}`, body: b })),
+      c.env,
+    );
+    expect(sent).toHaveLength(1); // the document.ready delivery
+    const fetches = vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response(null, { status: 204 }));
+    try {
+      c.reset();
+      await runQueue(
+        "docchat-ingest",
+        sent.splice(0).map((b, i) => ({ id: `w${i}`, body: b })),
+        c.env,
+      );
+      const counts = { ...c.counts };
+      console.log(JSON.stringify({ budget: "webhook delivery", counts, fetches: fetches.mock.calls.length }));
+      expect(fetches).toHaveBeenCalledTimes(1);
+      expect(counts).toMatchObject({ d1: 2, kvReads: 0, kvWrites: 0, collectionDO: 0, sessionDO: 0, guardDO: 0, r2: 0, cache: 0 });
+      expect(sent).toHaveLength(0); // succeeded: nothing queued again
+    } finally {
+      fetches.mockRestore();
+    }
   });
 });

@@ -152,7 +152,12 @@ export function countedEnv(providers: "local" | "cloudflare" = "cloudflare"): Co
   };
   if (base.AI) {
     wrapped.AI = counting(base.AI, ["run"], (_name, args) => {
-      if (String(args[0]).includes("bge-base") || String(args[0]).includes("bge-small") || String(args[0]).includes("embedding"))
+      if (
+        String(args[0]).includes("bge-base") ||
+        String(args[0]).includes("bge-small") ||
+        String(args[0]).includes("bge-m3") ||
+        String(args[0]).includes("embedding")
+      )
         counts().aiEmbed++;
       else counts().aiOther++;
     });

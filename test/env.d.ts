@@ -12,6 +12,8 @@ declare global {
       SHARED_FILES: Fetcher;
       TEST_AI: Ai;
       TEST_VECTORIZE: VectorizeIndex;
+      /** The 1024-dimension index of bge-m3 collections. */
+      TEST_VECTORIZE_M3: VectorizeIndex;
       TEST_IP_RATE_LIMITER: RateLimit;
     }
     interface GlobalProps {

@@ -191,7 +191,13 @@ export function recordingQueue() {
  */
 export function cloudflareProviders(extra: Partial<Env> = {}) {
   const queue = recordingQueue();
-  const override = { AI: env.TEST_AI, VECTORIZE: env.TEST_VECTORIZE, ...extra, INGEST_QUEUE: queue.binding } as Partial<Env>;
+  const override = {
+    AI: env.TEST_AI,
+    VECTORIZE: env.TEST_VECTORIZE,
+    VECTORIZE_M3: env.TEST_VECTORIZE_M3,
+    ...extra,
+    INGEST_QUEUE: queue.binding,
+  } as Partial<Env>;
   return {
     env: override,
     queue,

@@ -1,5 +1,13 @@
-export type Scope = "read" | "write" | "chat";
-export const ALL_SCOPES: readonly Scope[] = ["read", "write", "chat"];
+/**
+ * `admin`: manage its collection's settings and webhook endpoints. Never granted by default: a key
+ * gets it only when asked for by name.
+ */
+export const SCOPES = ["read", "write", "chat", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+/** The scopes of a key issued without `scopes`. */
+export const DEFAULT_SCOPES: readonly Scope[] = ["read", "write", "chat"];
+/** The default scopes under their older name (before `admin`, they were all of them). */
+export const ALL_SCOPES: readonly Scope[] = DEFAULT_SCOPES;
 
 export interface KeyRecord {
   id: string;

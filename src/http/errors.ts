@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   master_key_not_allowed: 400,
   url_mismatch: 400,
   ttl_out_of_range: 400,
+  unsupported_model: 400,
   unauthorized: 401,
   invalid_master_key: 401,
   invalid_api_key: 401,

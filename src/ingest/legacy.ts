@@ -1,6 +1,7 @@
 import { UploadBudget } from "../auth/quotas";
 import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
+import { DEFAULT_EMBEDDING_MODEL, embeddingModelOf } from "../retrieval/models";
 import { selectEmbedder } from "../retrieval/providers";
 import { createCollection, requireCollection } from "../storage/collections";
 import { soleCollectionOf } from "../storage/documents";
@@ -46,14 +47,17 @@ export async function ingestLegacyDocuments(
     );
     if (own) return own;
   }
-  const embedder = selectEmbedder(env);
+  const fresh = selectEmbedder(env);
   const collection = input.collectionId
     ? await requireCollection(env.DB, input.collectionId)
     : await createCollection(env.DB, {
         name: `original-api ${new Date().toISOString()}`,
-        embedder: embedder.id,
-        dimensions: embedder.dimensions,
+        embedder: fresh.id,
+        dimensions: fresh.dimensions,
+        embeddingModel: DEFAULT_EMBEDDING_MODEL,
       });
+  // A named collection may use another model than the default (issue 20).
+  const embedder = selectEmbedder(env, embeddingModelOf(collection));
   const reuse =
     input.model === embedder.id &&
     input.embeddings.length === input.documents.length &&

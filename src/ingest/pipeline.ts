@@ -2,6 +2,8 @@ import { newId, sha256Hex } from "../util/crypto";
 import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
 import { chunkText } from "../retrieval/chunker";
+import { chunkOptionsFor } from "../retrieval/chunker/strategy";
+import { embeddingModelOf } from "../retrieval/models";
 import { collectionIndex, writeDocument } from "../retrieval/collection-index/client";
 import { activeEmbedderFor, selectRetrieval } from "../retrieval/providers";
 import { vectorId } from "../retrieval/types";
@@ -26,9 +28,10 @@ import {
   setPendingVectors,
   touchDocumentExpiry,
 } from "../storage/documents";
-import { type DeletionReason, emitDocumentDeleted } from "./events";
 import { detectKind, extract } from "./extract";
 import { type DocumentExpiry, resolveExpiry } from "./expiry";
+import { emitQuietly } from "../events/emit";
+import { deleteCollectionWebhooks } from "../storage/webhooks";
 
 export { activeEmbedderFor } from "../retrieval/providers";
 
@@ -39,6 +42,8 @@ export interface UploadInput {
   metadata?: Record<string, unknown>;
   /** The upload's own `expires_at` / `expires_after_seconds` (the collection's default applies otherwise). */
   expiry?: { expires_at?: string; expires_after_seconds?: number };
+  /** A chunking strategy for this upload (JSON, validated by the route); absent = the collection's. */
+  chunking?: string | null;
 }
 
 export interface Accepted {
@@ -83,6 +88,7 @@ export async function acceptUpload(env: Env, settings: Settings, collection: Col
     metadata: JSON.stringify(input.metadata ?? {}),
     generation: 1,
     pending_vectors: 0,
+    chunking: input.chunking ?? null,
     created_at: t,
     updated_at: t,
     expires_at: expiry?.at ?? null,
@@ -165,7 +171,7 @@ export async function indexDocument(
   const collection = opts.loaded?.collection ?? (await getCollectionRow(env.DB, doc.collection_id));
   if (collection?.status !== "active") return { status: "stale", chunkCount: 0 };
 
-  const { vectorize } = selectRetrieval(env);
+  const { vectorize } = selectRetrieval(env, embeddingModelOf(collection));
   const index = collectionIndex(env, collection.id);
   // A previous attempt may have written vectors (and a previous generation more chunks than now).
   const previous = Math.max(doc.pending_vectors, doc.chunk_count);
@@ -177,7 +183,7 @@ export async function indexDocument(
     if (!obj) throw new ApiError("corrupt_document", "The stored original of this document is missing; upload it again");
     const bytes = new Uint8Array(await obj.arrayBuffer());
     const extracted = await extract(bytes, { name: doc.name, contentType: doc.content_type });
-    const chunks = chunkText(extracted, { maxTokens: collection.chunk_tokens, overlapTokens: collection.chunk_overlap });
+    const chunks = chunkText(extracted, chunkOptionsFor(collection, doc.chunking));
     if (chunks.length === 0) throw new ApiError("empty_document", "The document contains no text");
 
     let vectors: Float32Array[];
@@ -237,6 +243,8 @@ export async function indexDocument(
       if (vectorize && !(await getDocumentById(env.DB, doc.id))) await vectorize.deleteByIds(collection.id, idsUpTo(doc.id, written));
       return { status: "stale", chunkCount: 0 };
     }
+    // --- issue 20: ingestion event at the commit point ---
+    await emitQuietly(env, collection.id, "document.ready", documentEvent(doc, generation, { chunk_count: chunks.length }), [doc.id, generation]);
     return {
       status: "ready",
       chunkCount: chunks.length,
@@ -259,6 +267,8 @@ export async function indexDocument(
       throw err; // transient: the queue retries with backoff; the row stays `queued` until then
     }
     await markFailedRow(env.DB, doc.id, generation, apiErr.code, apiErr.message);
+    // --- issue 20: ingestion event at the (permanent) failure point ---
+    await emitQuietly(env, collection.id, "document.failed", failedEvent(doc, generation, apiErr), [doc.id, generation]);
     return { status: "failed", chunkCount: 0, error: apiErr };
   }
 }
@@ -273,12 +283,30 @@ const logCleanup = (documentId: string) => (err: unknown) =>
 export async function failDocument(env: Env, documentId: string, generation: number, err: ApiError): Promise<void> {
   const doc = await getDocumentById(env.DB, documentId);
   if (!doc || doc.generation !== generation) return;
-  const { vectorize } = selectRetrieval(env);
+  const vectorize = await vectorStoreOf(env, doc.collection_id);
   const n = Math.max(doc.chunk_count, doc.pending_vectors);
   // A failed re-index keeps the generation committed before it (and the vector ids it uses).
   const { kept } = await collectionIndex(env, doc.collection_id).remove(doc.id, generation);
   if (vectorize && n > kept) await vectorize.deleteByIds(doc.collection_id, idsUpTo(doc.id, n).slice(kept));
   await markFailedRow(env.DB, doc.id, generation, err.code, err.message);
+  // --- issue 20: ingestion event at the dead-letter failure point ---
+  await emitQuietly(env, doc.collection_id, "document.failed", failedEvent(doc, generation, err), [doc.id, generation]);
+}
+
+// --- issue 20: the data of document events (webhook payloads) ---
+function documentEvent(doc: DocumentRow, generation: number, extra: Record<string, unknown> = {}) {
+  return { document_id: doc.id, name: doc.name, generation, metadata: JSON.parse(doc.metadata) as unknown, ...extra };
+}
+
+function failedEvent(doc: DocumentRow, generation: number, err: ApiError) {
+  return documentEvent(doc, generation, { error: { code: err.code, message: err.message } });
+}
+
+/** The Vectorize store of a collection's model (null offline); reads its row only when Vectorize is bound. */
+async function vectorStoreOf(env: Env, collectionId: string) {
+  if (!env.VECTORIZE) return null;
+  const col = await getCollectionRow(env.DB, collectionId);
+  return selectRetrieval(env, embeddingModelOf(col ?? {})).vectorize;
 }
 
 /** Re-queues a document: a new generation makes any in-flight message for the old one stale. */
@@ -289,17 +317,22 @@ export async function requeueDocument(env: Env, doc: DocumentRow): Promise<numbe
 /**
  * Deletes a document from every store: its rows in the index object (leaving a tombstone so a late
  * commit cannot bring it back), every vector id it may have written, the R2 original, then the row.
- * Each step is idempotent, so a retry after a crash finishes the job.
+ * Each step is idempotent, so a retry after a crash finishes the job. Ends with a
+ * `document.deleted` event (`reason`: why it went, e.g. `deleted` or `expired`), whose id is the
+ * document's, so a retried delete never notifies twice.
  */
+/** Why a document went (the `document.deleted` event says so). */
+export type DeletionReason = "deleted" | "expired";
+
 export async function deleteDocument(env: Env, doc: DocumentRow, reason: DeletionReason = "deleted"): Promise<void> {
   await collectionIndex(env, doc.collection_id).remove(doc.id);
-  const { vectorize } = selectRetrieval(env);
+  const vectorize = await vectorStoreOf(env, doc.collection_id);
   const n = Math.max(doc.chunk_count, doc.pending_vectors);
   if (vectorize && n > 0) await vectorize.deleteByIds(doc.collection_id, idsUpTo(doc.id, n));
   await env.DOCUMENTS.delete(doc.r2_key);
   await deleteDocumentAndBump(env.DB, doc);
   await publishCollection(env, doc.collection_id);
-  await emitDocumentDeleted(env, doc, reason);
+  await emitQuietly(env, doc.collection_id, "document.deleted", { document_id: doc.id, name: doc.name, reason }, [doc.id]);
 }
 
 /**
@@ -339,7 +372,7 @@ export async function dropCollectionPage(env: Env, collectionId: string): Promis
   if (col.status !== "deleting") throw new Error(`collection ${collectionId} is not marked deleting`);
   const docs = await documentsPage(env.DB, collectionId, DROP_PAGE);
   if (docs.length > 0) {
-    const { vectorize } = selectRetrieval(env);
+    const { vectorize } = selectRetrieval(env, embeddingModelOf(col));
     if (vectorize) {
       const ids = docs.flatMap((d) => idsUpTo(d.id, Math.max(d.chunk_count, d.pending_vectors)));
       if (ids.length) await vectorize.deleteByIds(collectionId, ids);
@@ -352,6 +385,7 @@ export async function dropCollectionPage(env: Env, collectionId: string): Promis
     return { deleted: docs.length, done: false };
   }
   await collectionIndex(env, collectionId).drop();
+  await deleteCollectionWebhooks(env.DB, collectionId); // those awaiting `collection.deleted` go after it
   await deleteCollectionRow(env.DB, collectionId);
   await forgetCollection(env, collectionId);
   return { deleted: 0, done: true };

@@ -1,4 +1,6 @@
 import { parseSettings } from "../config";
+import { deliverWebhook } from "../events/deliver";
+import { isWebhookMessage, type WebhookMessage } from "../events/types";
 import { ApiError } from "../http/errors";
 import { publishCollection } from "../storage/collection-cache";
 import { requeueCollectionPage } from "../storage/documents";
@@ -9,7 +11,9 @@ export type IngestMessage =
   /** Deletes one page of a collection marked `deleting`, then queues the next page. */
   | { type: "drop_collection"; collection_id: string }
   /** Re-queues one page of a collection's documents (ids after `after`), then queues the next page. */
-  | { type: "reindex_collection"; collection_id: string; after: string };
+  | { type: "reindex_collection"; collection_id: string; after: string }
+  /** One attempt of one event to one webhook endpoint (src/events/deliver.ts). */
+  | WebhookMessage;
 
 /** Sends messages in batches of 100 (the Queues limit per sendBatch call). */
 export async function enqueueAll(env: Env, messages: IngestMessage[]): Promise<void> {
@@ -75,7 +79,10 @@ export async function handleQueue(batch: MessageBatch<IngestMessage>, env: Env):
   if (batch.queue === DEAD_LETTER_QUEUE) {
     for (const msg of batch.messages) {
       try {
-        if (msg.body?.type === "index") {
+        if (isWebhookMessage(msg.body)) {
+          // Only a crash of the delivery code itself (D1 or the queue down 4 times) lands here.
+          console.error(JSON.stringify({ event: "webhook_dead_letter", webhook_id: msg.body.webhook_id, event_id: msg.body.event_id }));
+        } else if (msg.body?.type === "index") {
           await failDocument(
             env,
             msg.body.document_id,
@@ -92,14 +99,44 @@ export async function handleQueue(batch: MessageBatch<IngestMessage>, env: Env):
     return;
   }
   const index: (Msg & { body: Extract<IngestMessage, { type: "index" }> })[] = [];
+  const webhooks: (Msg & { body: WebhookMessage })[] = [];
   for (const msg of batch.messages) {
     const b = msg.body;
     if (b?.type === "index" && typeof b.document_id === "string" && Number.isInteger(b.generation))
       index.push(msg as (typeof index)[number]);
+    else if (isWebhookMessage(b)) webhooks.push(msg as (typeof webhooks)[number]);
     else if ((b?.type === "drop_collection" || b?.type === "reindex_collection") && typeof b.collection_id === "string")
       await collectionStep(env, msg);
     else msg.ack(); // malformed: retrying cannot help
   }
+  await Promise.all([indexBatch(env, batch, index), webhookBatch(env, webhooks)]);
+}
+
+/** Receivers answer slowly or not at all: a few deliveries at once, each bounded by its timeout. */
+const WEBHOOK_CONCURRENCY = 10;
+
+async function webhookBatch(env: Env, messages: (Msg & { body: WebhookMessage })[]): Promise<void> {
+  await runWithin(
+    messages,
+    () => 1,
+    WEBHOOK_CONCURRENCY,
+    async (msg) => {
+      try {
+        await deliverWebhook(env, msg.body);
+        msg.ack(); // a failed attempt has queued its own retry (with its delay) or given up
+      } catch (err) {
+        console.error(JSON.stringify({ webhook_id: msg.body.webhook_id, event_id: msg.body.event_id, error: String(err) }));
+        msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+      }
+    },
+  );
+}
+
+async function indexBatch(
+  env: Env,
+  batch: MessageBatch<IngestMessage>,
+  index: (Msg & { body: Extract<IngestMessage, { type: "index" }> })[],
+): Promise<void> {
   if (index.length === 0) return;
 
   let loaded: Awaited<ReturnType<typeof loadBatch>>;
@@ -146,7 +183,7 @@ export async function handleQueue(batch: MessageBatch<IngestMessage>, env: Env):
 
 /** Paged collection work: constant work per message, the next page queued as a new message. */
 async function collectionStep(env: Env, msg: Msg): Promise<void> {
-  const b = msg.body as Exclude<IngestMessage, { type: "index" }>;
+  const b = msg.body as Extract<IngestMessage, { type: "drop_collection" | "reindex_collection" }>;
   try {
     if (b.type === "drop_collection") {
       const page = await dropCollectionPage(env, b.collection_id);

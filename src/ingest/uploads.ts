@@ -19,12 +19,26 @@ export interface FileOutcome {
 
 /** Reads the `file` (or `files`) parts of a multipart body into upload inputs. */
 export async function readMultipartFiles(c: Context<AppEnv>, field = "file"): Promise<UploadInput[]> {
+  return (await readMultipartUpload(c, field)).files;
+}
+
+/** The files of a multipart body and its text fields (e.g. `chunking_strategy`). */
+export async function readMultipartUpload(
+  c: Context<AppEnv>,
+  field = "file",
+): Promise<{ files: UploadInput[]; fields: Map<string, string> }> {
   let form: FormData;
   try {
     form = await c.req.formData();
   } catch (err) {
     throw new ApiError("bad_request", "Body must be multipart/form-data with one or more `file` parts", { cause: err });
   }
+  const fields = new Map<string, string>();
+  for (const [name, value] of form.entries()) if (typeof value === "string" && name !== field) fields.set(name, value);
+  return { files: await filesOf(form, field), fields };
+}
+
+async function filesOf(form: FormData, field: string): Promise<UploadInput[]> {
   const parts = [...form.getAll(field), ...(field === "file" ? form.getAll("files") : [])];
   const files = parts.filter((p): p is File => typeof p !== "string");
   if (files.length > MAX_FILES_PER_REQUEST) {

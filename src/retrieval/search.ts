@@ -5,6 +5,7 @@ import { CLIENT_INDEX_ERRORS, indexErrorOf } from "./collection-index/errors";
 import type { IndexHit } from "./collection-index/object";
 import type { MetadataFilter } from "./filter";
 import { defaultVectorWeight, type SearchMode } from "./fusion";
+import { embeddingModelOf } from "./models";
 import { activeEmbedderFor, selectRetrieval } from "./providers";
 
 export { defaultVectorWeight, type SearchMode } from "./fusion";
@@ -53,7 +54,7 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
       timings[name] = performance.now() - t0;
     }
   };
-  const providers = selectRetrieval(env);
+  const providers = selectRetrieval(env, embeddingModelOf(collection));
   const filtered = (opts.documentIds?.length ?? 0) > 0 || opts.filter !== undefined;
   const pool = filtered ? CANDIDATES : Math.min(CANDIDATES, Math.max(opts.topK * 2, 50));
   const rerank = opts.rerank === true && providers.reranker !== null;

@@ -6,21 +6,36 @@ import { claimReindex, UsageSchema, usageReport } from "../auth/quotas";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { errorResponses, json, jsonBody } from "../http/schemas";
+import { emitQuietly } from "../events/emit";
 import { beginCollectionDeletion } from "../ingest/pipeline";
 import { collectionIndex } from "../retrieval/collection-index/client";
 import { enqueueAll } from "../ingest/queue";
-import { selectEmbedder } from "../retrieval/providers";
 import { bindingOf } from "../retrieval/scope";
 import { collectionExpiry, ExpiresAfterSchema } from "../ingest/expiry";
-import { type Collection, countDocuments, createCollection, listCollections, requireCollection } from "../storage/collections";
+import { collectionStrategy } from "../retrieval/chunker/strategy";
+import { DEFAULT_EMBEDDING_MODEL, EMBEDDING_MODEL_IDS, EMBEDDING_MODELS, embeddingModelOf } from "../retrieval/models";
+import { modelAvailable, selectEmbedder } from "../retrieval/providers";
+import { publishCollection } from "../storage/collection-cache";
+import {
+  CHUNK_DEFAULTS,
+  type Collection,
+  countDocuments,
+  createCollection,
+  listCollections,
+  requireCollection,
+  updateCollectionSettings,
+} from "../storage/collections";
+import { ChunkingStrategySchema } from "./shared/schemas";
 
 export const CollectionSchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    embedder: z.string(),
+    embedder: z.string().openapi({ description: "The embedder that built the vectors (implementation id, e.g. `local-hash-v1` offline)" }),
+    embedding_model: z.enum(EMBEDDING_MODEL_IDS).openapi({ description: "The embedding model asked for at creation; fixed" }),
     dimensions: z.number(),
-    chunk_tokens: z.number(),
+    chunking_strategy: ChunkingStrategySchema,
+    chunk_tokens: z.number().openapi({ description: "Chunk size in force (tokens, the chunker's estimate)" }),
     chunk_overlap: z.number(),
     version: z.number(),
     expires_after: ExpiresAfterSchema.nullable().openapi({ description: "Default expiry of new documents; null: they never expire" }),
@@ -35,8 +50,11 @@ export const CollectionSchema = z
   .openapi("Collection");
 
 export function publicCollection(c: Collection, documentCount?: number) {
+  const { chunking: _, ...rest } = c;
   return {
-    ...c,
+    ...rest,
+    embedding_model: embeddingModelOf(c),
+    chunking_strategy: collectionStrategy(c),
     expires_after: collectionExpiry(c),
     document_count: documentCount,
     created_at: new Date(c.created_at * 1000).toISOString(),
@@ -44,18 +62,48 @@ export function publicCollection(c: Collection, documentCount?: number) {
   };
 }
 
+const EmbeddingModelSchema = z.enum(EMBEDDING_MODEL_IDS).openapi({
+  description: `Fixed at creation. ${EMBEDDING_MODEL_IDS.map((m) => `\`${m}\`: ${EMBEDDING_MODELS[m].description}`).join("; ")}. Offline (no Workers AI) the local embedder serves every model and the choice is recorded.`,
+});
+
 const CreateBody = z
   .object({
     name: z.string().trim().min(1).max(200),
-    chunk_tokens: z.number().int().min(64).max(512).default(400),
-    chunk_overlap: z.number().int().min(0).max(128).default(60),
     expires_after: ExpiresAfterSchema.optional(),
+    embedding_model: EmbeddingModelSchema.default(DEFAULT_EMBEDDING_MODEL),
+    chunking_strategy: ChunkingStrategySchema.optional(),
+    // The `auto` strategy's sizes (this API's older fields); `static` gives its own.
+    chunk_tokens: z.number().int().min(64).max(512).optional().openapi({ description: "`auto` chunk size (default 400)" }),
+    chunk_overlap: z.number().int().min(0).max(128).optional().openapi({ description: "`auto` overlap (default 60)" }),
   })
-  .refine((b) => b.chunk_overlap < b.chunk_tokens / 2, {
+  .refine((b) => (b.chunk_overlap ?? CHUNK_DEFAULTS.overlap) < (b.chunk_tokens ?? CHUNK_DEFAULTS.tokens) / 2, {
     message: "chunk_overlap must be less than half of chunk_tokens",
     path: ["chunk_overlap"],
   })
-  .openapi("CreateCollection", { example: { name: "handbook", chunk_tokens: 400, chunk_overlap: 60 } });
+  .refine((b) => b.chunking_strategy?.type !== "static" || (b.chunk_tokens === undefined && b.chunk_overlap === undefined), {
+    message: "give the sizes of a static strategy in chunking_strategy.static, not chunk_tokens/chunk_overlap",
+    path: ["chunking_strategy"],
+  })
+  .openapi("CreateCollection", {
+    example: {
+      name: "handbook",
+      embedding_model: "@cf/baai/bge-m3",
+      chunking_strategy: { type: "static", static: { max_chunk_size_tokens: 200, chunk_overlap_tokens: 50 } },
+    },
+  });
+
+const PatchBody = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    chunking_strategy: ChunkingStrategySchema.optional().openapi({
+      description: "Applies to later uploads and re-indexes; documents already indexed keep their chunks until re-indexed",
+    }),
+    embedding_model: EmbeddingModelSchema.optional().openapi({
+      description: "Only the collection's own model is accepted: a model is fixed at creation (409 otherwise)",
+    }),
+  })
+  .strict()
+  .openapi("UpdateCollection", { example: { chunking_strategy: { type: "auto" } } });
 
 const IdParam = z.object({ id: z.string().min(1).max(64) });
 
@@ -89,6 +137,15 @@ const get = defineRoute({
   request: { params: IdParam },
   responses: { 200: json(CollectionSchema.extend({ usage: UsageSchema })), ...errorResponses(401, 404, 500) },
 });
+const patch = defineRoute({
+  method: "patch",
+  path: "/v1/collections/{id}",
+  access: { need: need.key("admin") },
+  tags: ["Collections"],
+  summary: "Change a collection's name or chunking (master key or `admin` scope); its embedding model is fixed (409)",
+  request: { params: IdParam, body: jsonBody(PatchBody) },
+  responses: { 200: json(CollectionSchema), ...errorResponses(400, 401, 403, 404, 409, 500) },
+});
 const del = defineRoute({
   method: "delete",
   path: "/v1/collections/{id}",
@@ -115,16 +172,54 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
   app.openapi(create, async (c) => {
     await requireMaster(c);
     const body = c.req.valid("json");
-    const embedder = selectEmbedder(c.env);
+    const model = body.embedding_model;
+    if (!modelAvailable(c.env, model)) {
+      throw new ApiError(
+        "unsupported_model",
+        `embedding_model ${model} is not available on this deployment: it needs a Vectorize index of ${EMBEDDING_MODELS[model].dimensions} dimensions bound as ${EMBEDDING_MODELS[model].binding}`,
+      );
+    }
+    const embedder = selectEmbedder(c.env, model);
+    const strategy = body.chunking_strategy;
     const col = await createCollection(c.env.DB, {
       name: body.name,
       embedder: embedder.id,
       dimensions: embedder.dimensions,
-      chunkTokens: body.chunk_tokens,
-      chunkOverlap: body.chunk_overlap,
       expiresAfter: body.expires_after ? JSON.stringify(body.expires_after) : null,
+      embeddingModel: model,
+      chunking: strategy?.type ?? "auto",
+      chunkTokens: strategy?.type === "static" ? strategy.static.max_chunk_size_tokens : body.chunk_tokens,
+      chunkOverlap: strategy?.type === "static" ? strategy.static.chunk_overlap_tokens : body.chunk_overlap,
     });
     return c.json(publicCollection(col, 0), 201);
+  });
+
+  app.openapi(patch, async (c) => {
+    const p = await requireKeyOrMaster(c, "admin");
+    const { id } = c.req.valid("param");
+    assertCollectionAccess(p, id);
+    const body = c.req.valid("json");
+    const current = await requireCollection(c.env.DB, id);
+    const model = embeddingModelOf(current);
+    if (body.embedding_model !== undefined && body.embedding_model !== model) {
+      throw new ApiError(
+        "conflict",
+        `A collection's embedding model is fixed at creation (this one uses ${model}): to use ${body.embedding_model}, create a new collection with embedding_model ${body.embedding_model} and upload (re-index) the documents into it`,
+      );
+    }
+    const s = body.chunking_strategy;
+    const updated = await updateCollectionSettings(c.env.DB, id, {
+      name: body.name,
+      chunking:
+        s === undefined
+          ? undefined
+          : s.type === "static"
+            ? { type: "static", tokens: s.static.max_chunk_size_tokens, overlap: s.static.chunk_overlap_tokens }
+            : { type: "auto", tokens: CHUNK_DEFAULTS.tokens, overlap: CHUNK_DEFAULTS.overlap },
+    });
+    if (!updated) throw new ApiError("not_found", "Collection not found");
+    await publishCollection(c.env, id);
+    return c.json(publicCollection(updated, await countDocuments(c.env.DB, id)), 200);
   });
 
   app.openapi(list, async (c) => {
@@ -165,11 +260,13 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
   app.openapi(del, async (c) => {
     await requireMaster(c);
     const { id } = c.req.valid("param");
-    await requireCollection(c.env.DB, id);
+    const col = await requireCollection(c.env.DB, id);
     const documents = await countDocuments(c.env.DB, id);
     await revokeCollectionKeys(c.env, id); // its keys stop working and its sessions end, first
     // `deleting` at once, so nothing reads the collection from here on; the queue removes it page by page.
     await beginCollectionDeletion(c.env, id);
+    // The endpoints' last event; they are removed once it is delivered (src/events/deliver.ts).
+    await emitQuietly(c.env, id, "collection.deleted", { name: col.name, documents }, []);
     await enqueueDeletion(c.env, id);
     return c.json({ id, status: "deleting" as const, documents }, 202);
   });

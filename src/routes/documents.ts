@@ -7,7 +7,8 @@ import { ApiError, errorBody } from "../http/errors";
 import { errorResponses, json } from "../http/schemas";
 import { deleteDocument, discardUpload, requeueDocument } from "../ingest/pipeline";
 import { enqueueAll } from "../ingest/queue";
-import { acceptAll, readMultipartFiles, textRecordToUpload } from "../ingest/uploads";
+
+import { acceptAll, readMultipartUpload, textRecordToUpload } from "../ingest/uploads";
 import { requireCollection } from "../storage/collections";
 import { listDocuments, publicDocument, requireDocument } from "../storage/documents";
 import { assertVisible, bindingOf, canSee, effectiveScope, scopeSql } from "../retrieval/scope";
@@ -30,6 +31,7 @@ function assertUploadsVisible(p: Principal, inputs: UploadInput[]): void {
     });
   }
 }
+import { ChunkingStrategySchema } from "./shared/schemas";
 
 const DocumentSchema = z
   .object({
@@ -46,6 +48,7 @@ const DocumentSchema = z
     char_count: z.number(),
     pages: z.number().nullable(),
     metadata: z.record(z.string(), z.unknown()),
+    chunking_strategy: ChunkingStrategySchema.nullable().openapi({ description: "The upload's own strategy; null = the collection's" }),
     created_at: z.string(),
     updated_at: z.string(),
     expires_at: z.string().nullable().openapi({ description: "When the expiry sweeper deletes the document (ISO 8601); null: never" }),
@@ -58,9 +61,16 @@ const TextRecord = z.object({
   metadata: z.record(z.string(), z.unknown()).optional(),
   ...UploadExpiryFields,
 });
-export const TextBatch = z.object({ documents: z.array(TextRecord).min(1).max(500) }).openapi("TextDocuments", {
-  example: { documents: [{ name: "faq.md", text: "# FAQ\n\nOur office opens at 9am.", metadata: { lang: "en" } }] },
-});
+export const TextBatch = z
+  .object({
+    documents: z.array(TextRecord).min(1).max(500),
+    chunking_strategy: ChunkingStrategySchema.optional().openapi({
+      description: "How these documents are chunked (`auto` = the default sizes); absent = the collection's strategy",
+    }),
+  })
+  .openapi("TextDocuments", {
+    example: { documents: [{ name: "faq.md", text: "# FAQ\n\nOur office opens at 9am.", metadata: { lang: "en" } }] },
+  });
 
 const UploadResult = z
   .object({
@@ -96,6 +106,10 @@ const upload = defineRoute({
               .int()
               .optional()
               .openapi({ description: "Expiry of every file of the request, in seconds from now (60 … 10 years)" }),
+            chunking_strategy: z.string().optional().openapi({
+              description: "A ChunkingStrategy as JSON text, for every file of the request; absent = the collection's",
+              example: '{"type":"static","static":{"max_chunk_size_tokens":200,"chunk_overlap_tokens":50}}',
+            }),
           }),
         },
         "application/json": { schema: TextBatch },
@@ -162,6 +176,25 @@ const reindex = defineRoute({
   responses: { 202: json(DocumentSchema), ...errorResponses(401, 403, 404, 500, 503) },
 });
 
+/** The multipart `chunking_strategy` field: JSON text validated like the JSON body's. */
+function parseFormChunking(raw: string | undefined): z.infer<typeof ChunkingStrategySchema> | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ApiError("validation_error", "Invalid request: chunking_strategy: not valid JSON");
+  }
+  const r = ChunkingStrategySchema.safeParse(value);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new ApiError("validation_error", `Invalid request: chunking_strategy.${i?.path.map(String).join(".")}: ${i?.message}`, {
+      details: r.error.issues.map((x) => ({ path: ["chunking_strategy", ...x.path.map(String)].join("."), message: x.message })),
+    });
+  }
+  return r.data;
+}
+
 export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
   app.openapi(upload, async (c) => {
     const p = await requireKeyOrMaster(c, "write");
@@ -169,9 +202,18 @@ export function mountDocuments(app: OpenAPIHono<AppEnv>): void {
     assertCollectionAccess(p, id);
     const collection = await requireCollection(c.env.DB, id);
     const isJson = isJsonContentType(c.req.header("Content-Type")); // the validator's own test
-    const inputs = isJson
-      ? (c.req.valid("json") as z.infer<typeof TextBatch>).documents.map(textRecordToUpload)
-      : await readMultipartFiles(c);
+    let inputs: UploadInput[];
+    let chunking: z.infer<typeof ChunkingStrategySchema> | undefined;
+    if (isJson) {
+      const batch = c.req.valid("json") as z.infer<typeof TextBatch>;
+      inputs = batch.documents.map(textRecordToUpload);
+      chunking = batch.chunking_strategy;
+    } else {
+      const form = await readMultipartUpload(c);
+      inputs = form.files;
+      chunking = parseFormChunking(form.fields.get("chunking_strategy"));
+    }
+    for (const input of inputs) input.chunking = chunking ? JSON.stringify(chunking) : null;
     if (inputs.length === 0) throw new ApiError("bad_request", "No files in the request (multipart field `file`)");
     assertUploadsVisible(p, inputs);
 

@@ -12,6 +12,7 @@ import { mountOpenAi } from "./openai";
 import { mountSearch } from "./search";
 import { mountSessions } from "./sessions";
 import { mountVectorStores } from "./vector-stores";
+import { mountWebhooks } from "./webhooks";
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   mountHealth(app);
@@ -21,6 +22,7 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   mountMakeEmbedding(app);
   mountCollections(app);
   mountDocuments(app);
+  mountWebhooks(app);
   mountSearch(app);
   mountOpenAi(app);
   mountVectorStores(app);

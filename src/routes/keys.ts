@@ -2,7 +2,7 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { defineRoute, need } from "../auth/access";
 import { requireMaster } from "../auth/authenticate";
 import { issueKey, listKeys, resolveTtl, revokeKey } from "../auth/keys";
-import { ALL_SCOPES, type Scope } from "../auth/principal";
+import { DEFAULT_SCOPES, SCOPES, type Scope } from "../auth/principal";
 import { ingestLegacyDocuments } from "../ingest/legacy";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
@@ -13,7 +13,9 @@ import { documentMetadata } from "../storage/documents";
 import type { Context } from "hono";
 import type { KeyBinding } from "../auth/principal";
 
-const ScopeSchema = z.enum(["read", "write", "chat"]);
+const ScopeSchema = z.enum(SCOPES).openapi({
+  description: "`read`, `write`, `chat` (the default set), or `admin` (collection settings and webhooks; only when named)",
+});
 
 const LegacyKeyBody = z.object({
   model: z.string().min(1).max(200),
@@ -174,7 +176,7 @@ export function mountKeys(app: OpenAPIHono<AppEnv>): void {
         });
         model = body.model;
       }
-      const scopes: Scope[] = body.scopes ?? [...ALL_SCOPES];
+      const scopes: Scope[] = body.scopes ?? [...DEFAULT_SCOPES];
       return c.json(await issueFor(c, { collectionId, model, scopes, ttl, binding: bindingFrom(body) }), 200);
     },
     (result) => {
@@ -188,7 +190,7 @@ export function mountKeys(app: OpenAPIHono<AppEnv>): void {
     const body = c.req.valid("json");
     const ttl = resolveTtl(body.ttl_seconds, c.var.settings);
     const collectionId = (await requireCollection(c.env.DB, body.collection_id)).id;
-    const scopes: Scope[] = body.scopes ?? [...ALL_SCOPES];
+    const scopes: Scope[] = body.scopes ?? [...DEFAULT_SCOPES];
     return c.json(await issueFor(c, { collectionId, model: body.model ?? null, scopes, ttl, binding: bindingFrom(body) }), 201);
   });
 

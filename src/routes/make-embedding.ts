@@ -7,6 +7,7 @@ import { json, legacyErrorResponses } from "../http/schemas";
 import { indexDocument } from "../ingest/pipeline";
 import { collectionIndex } from "../retrieval/collection-index/client";
 import { acceptAll, readMultipartFiles } from "../ingest/uploads";
+import { DEFAULT_EMBEDDING_MODEL, embeddingModelOf } from "../retrieval/models";
 import { selectEmbedder } from "../retrieval/providers";
 import { bindingOf } from "../retrieval/scope";
 import { type Collection, createCollection, requireCollection } from "../storage/collections";
@@ -87,6 +88,7 @@ export function mountMakeEmbedding(app: OpenAPIHono<AppEnv>): void {
         name: `make_embedding ${new Date().toISOString()}`,
         embedder: embedder.id,
         dimensions: embedder.dimensions,
+        embeddingModel: DEFAULT_EMBEDDING_MODEL,
       });
     }
 
@@ -115,7 +117,10 @@ export function mountMakeEmbedding(app: OpenAPIHono<AppEnv>): void {
         // Already indexed earlier: rebuild the document text and vector from its stored chunks.
         const chunks = await collectionIndex(c.env, doc.collection_id).documentText(doc.id);
         documents.push({ id: doc.id, name: doc.name, collection_id: collection.id, text: chunks.join("\n\n") });
-        const [v] = await selectEmbedder(c.env).embed([documents[documents.length - 1].text.slice(0, 8000)], "document");
+        const [v] = await selectEmbedder(c.env, embeddingModelOf(collection)).embed(
+          [documents[documents.length - 1].text.slice(0, 8000)],
+          "document",
+        );
         embeddings.push(Array.from(v));
       }
       results.push({

@@ -8,6 +8,10 @@ export interface Collection {
   dimensions: number;
   chunk_tokens: number;
   chunk_overlap: number;
+  /** The embedding model asked for at creation (src/retrieval/models.ts); fixed for the collection's life. */
+  embedding_model: string;
+  /** `auto` (the structure-following chunker at chunk_tokens/chunk_overlap) or `static` (OpenAI's numbers). */
+  chunking: "auto" | "static";
   version: number;
   /** `deleting`: removal is under way (through the queue); the collection reads as gone. */
   status: "active" | "deleting";
@@ -19,11 +23,39 @@ export interface Collection {
 
 export const CHUNK_DEFAULTS = { tokens: 400, overlap: 60 } as const;
 
+/**
+ * Chunking strategies in OpenAI's vector-store shape. `auto` is the structure-following chunker at
+ * the collection's sizes (400 tokens, 60 overlap unless the collection was created with others);
+ * `static` fixes the sizes: `max_chunk_size_tokens` 100–4096 and `chunk_overlap_tokens` at most
+ * half of it (OpenAI's limits). Tokens are the chunker's estimate (tokens.ts), which errs high.
+ */
+export type ChunkingStrategy =
+  | { type: "auto" }
+  | { type: "static"; static: { max_chunk_size_tokens: number; chunk_overlap_tokens: number } };
+
+export const STATIC_CHUNK_LIMITS = { minTokens: 100, maxTokens: 4096 } as const;
+
+/** A collection's strategy as the API shows it. */
+export function collectionStrategy(c: { chunking: "auto" | "static"; chunk_tokens: number; chunk_overlap: number }): ChunkingStrategy {
+  return c.chunking === "static"
+    ? { type: "static", static: { max_chunk_size_tokens: c.chunk_tokens, chunk_overlap_tokens: c.chunk_overlap } }
+    : { type: "auto" };
+}
+
 const now = () => Math.floor(Date.now() / 1000);
 
 export async function createCollection(
   db: D1Database,
-  opts: { name: string; embedder: string; dimensions: number; chunkTokens?: number; chunkOverlap?: number; expiresAfter?: string | null },
+  opts: {
+    name: string;
+    embedder: string;
+    dimensions: number;
+    embeddingModel: string;
+    chunking?: "auto" | "static";
+    chunkTokens?: number;
+    chunkOverlap?: number;
+    expiresAfter?: string | null;
+  },
 ): Promise<Collection> {
   const t = now();
   const col: Collection = {
@@ -33,6 +65,8 @@ export async function createCollection(
     dimensions: opts.dimensions,
     chunk_tokens: opts.chunkTokens ?? CHUNK_DEFAULTS.tokens,
     chunk_overlap: opts.chunkOverlap ?? CHUNK_DEFAULTS.overlap,
+    embedding_model: opts.embeddingModel,
+    chunking: opts.chunking ?? "auto",
     version: 0,
     status: "active",
     expires_after: opts.expiresAfter ?? null,
@@ -41,9 +75,10 @@ export async function createCollection(
   };
   await db
     .prepare(
-      "INSERT INTO collections (id, name, embedder, dimensions, chunk_tokens, chunk_overlap, version, status, created_at, updated_at, expires_after) VALUES (?, ?, ?, ?, ?, ?, 0, 'active', ?, ?, ?)",
+      `INSERT INTO collections (id, name, embedder, dimensions, chunk_tokens, chunk_overlap, embedding_model, chunking, version, status, created_at, updated_at, expires_after)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'active', ?, ?, ?)`,
     )
-    .bind(col.id, col.name, col.embedder, col.dimensions, col.chunk_tokens, col.chunk_overlap, t, t, col.expires_after)
+    .bind(col.id, col.name, col.embedder, col.dimensions, col.chunk_tokens, col.chunk_overlap, col.embedding_model, col.chunking, t, t, col.expires_after)
     .run();
   return col;
 }
@@ -63,6 +98,25 @@ export async function requireCollection(db: D1Database, id: string): Promise<Col
   const col = await getCollection(db, id);
   if (!col) throw new ApiError("not_found", "Collection not found");
   return col;
+}
+
+/**
+ * Changes the settings a collection may change after creation (its name and chunking, which apply
+ * to later uploads and re-indexes); returns the row as it now is, or null when it is not active.
+ */
+export async function updateCollectionSettings(
+  db: D1Database,
+  id: string,
+  patch: { name?: string; chunking?: { type: "auto" | "static"; tokens: number; overlap: number } },
+): Promise<Collection | null> {
+  const c = patch.chunking;
+  return db
+    .prepare(
+      `UPDATE collections SET name = COALESCE(?1, name), chunking = COALESCE(?2, chunking), chunk_tokens = COALESCE(?3, chunk_tokens),
+       chunk_overlap = COALESCE(?4, chunk_overlap), updated_at = ?5 WHERE id = ?6 AND status = 'active' RETURNING *`,
+    )
+    .bind(patch.name ?? null, c?.type ?? null, c?.tokens ?? null, c?.overlap ?? null, now(), id)
+    .first<Collection>();
 }
 
 export function bumpVersionStatement(db: D1Database, collectionId: string): D1PreparedStatement {

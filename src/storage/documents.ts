@@ -1,4 +1,4 @@
-import { bumpVersionStatement, type Collection } from "./collections";
+import { bumpVersionStatement, type ChunkingStrategy, type Collection } from "./collections";
 import { ApiError } from "../http/errors";
 
 export type DocumentStatus = "queued" | "processing" | "ready" | "failed";
@@ -21,6 +21,8 @@ export interface DocumentRow {
   metadata: string;
   generation: number;
   pending_vectors: number;
+  /** The chunking strategy given with the upload (JSON, OpenAI's shape); null = the collection's. */
+  chunking: string | null;
   created_at: number;
   updated_at: number;
   /** When the expiry sweeper deletes the document (epoch seconds); null: never. */
@@ -65,6 +67,8 @@ export function publicDocument(d: DocumentRow) {
     char_count: d.char_count,
     pages: d.pages,
     metadata: JSON.parse(d.metadata) as Record<string, unknown>,
+    // Only when the upload asked for its own; otherwise the collection's applies.
+    chunking_strategy: d.chunking ? (JSON.parse(d.chunking) as ChunkingStrategy) : null,
     created_at: new Date(d.created_at * 1000).toISOString(),
     updated_at: new Date(d.updated_at * 1000).toISOString(),
     expires_at: d.expires_at === null || d.expires_at === undefined ? null : new Date(d.expires_at * 1000).toISOString(),
@@ -88,9 +92,9 @@ export async function findDocumentBySha(db: D1Database, collectionId: string, sh
 export async function insertQueuedDocument(db: D1Database, doc: DocumentRow): Promise<boolean> {
   const res = await db
     .prepare(
-      `INSERT INTO documents (id, collection_id, name, content_type, kind, size, sha256, r2_key, status, metadata, generation, created_at, updated_at,
+      `INSERT INTO documents (id, collection_id, name, content_type, kind, size, sha256, r2_key, status, metadata, generation, chunking, created_at, updated_at,
        expires_at, expiry_slide_seconds)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, 1, ?, ?, ?, ?) ON CONFLICT (collection_id, sha256) DO NOTHING`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, 1, ?, ?, ?, ?, ?) ON CONFLICT (collection_id, sha256) DO NOTHING`,
     )
     .bind(
       doc.id,
@@ -102,6 +106,7 @@ export async function insertQueuedDocument(db: D1Database, doc: DocumentRow): Pr
       doc.sha256,
       doc.r2_key,
       doc.metadata,
+      doc.chunking,
       doc.created_at,
       doc.updated_at,
       doc.expires_at ?? null,

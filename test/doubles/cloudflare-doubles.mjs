@@ -9,6 +9,9 @@
 //                              pseudo-embeddings from hashed words and character trigrams, so texts
 //                              sharing words are close; "mean" and "cls" give incompatible spaces,
 //                              as on the real model; vectors are deliberately not unit length.
+//   @cf/baai/bge-m3            {text: string | string[] (1..100 items, each non-empty), truncate_inputs?: boolean}
+//                              -> {shape: [n, 1024], data: number[][], pooling: "cls"}; a space of its
+//                              own (a different seed), and no `pooling` input (not in the model's schema).
 //   @cf/baai/bge-reranker-base {query, contexts: [{text}], top_k?} -> {response: [{id, score}]}, best first.
 //   text generation            {messages: [{role, content}] | prompt, max_tokens?, stream?, ...}
 //                              -> {response, usage} or, with stream: true, a byte ReadableStream of
@@ -25,7 +28,9 @@
 //   Magic words in the last user message / text / query: "__fail__" throws like an upstream
 //   error, "__slow__" answers after 1.5 s, "__stall__" (streams) stalls after the first event.
 //
-// Vectorize (V2 index, 768 dimensions, cosine), state in memory for the life of the pool:
+// Vectorize (V2 index, cosine), two indexes with their own state in memory for the life of the pool:
+//   VectorizeDouble at 768 dimensions (bge-base-en-v1.5), VectorizeM3Double at 1024 (bge-m3); each
+//   refuses vectors of any other dimension, as a real index does.
 //   upsert/insert (1..1000 vectors a call, ids 1..64 bytes, namespace <= 64 bytes, metadata <= 10 KiB,
 //   exact dimensions) -> {mutationId}; query(vector, {topK = 5, namespace, returnValues,
 //   returnMetadata: "none" | "indexed" | "all", filter}) with topK <= 100, or <= 20 with values or
@@ -41,6 +46,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 
 const DIMENSIONS = 768;
+const M3_DIMENSIONS = 1024;
 const EMBED_MAX_BATCH = 100;
 const UPSERT_MAX = 1000;
 const TOPK_MAX = 100;
@@ -132,12 +138,12 @@ function fnv1a(s, seed) {
   return h >>> 0;
 }
 
-function pseudoEmbedding(text, pooling) {
-  const seed = pooling === "cls" ? 0x5bd1e995 : 0x27d4eb2d;
-  const v = new Array(DIMENSIONS).fill(0);
+function pseudoEmbedding(text, pooling, dims = DIMENSIONS, modelSeed = 0) {
+  const seed = (pooling === "cls" ? 0x5bd1e995 : 0x27d4eb2d) ^ modelSeed;
+  const v = new Array(dims).fill(0);
   const add = (feature, weight) => {
     const h = fnv1a(feature, seed);
-    v[h % DIMENSIONS] += (h & 0x80000000 ? -1 : 1) * weight;
+    v[h % dims] += (h & 0x80000000 ? -1 : 1) * weight;
   };
   const ws = words(text);
   for (const w of ws) {
@@ -147,7 +153,7 @@ function pseudoEmbedding(text, pooling) {
   }
   if (ws.length === 0) add(`raw:${text}`, 1);
   // Not unit length, and a small shared component, like real embeddings: callers must normalise.
-  for (let i = 0; i < DIMENSIONS; i++) v[i] = v[i] * 2.5 + 0.01;
+  for (let i = 0; i < dims; i++) v[i] = v[i] * 2.5 + 0.01;
   return v;
 }
 
@@ -181,6 +187,7 @@ export class AiDouble extends WorkerEntrypoint {
     record(model, inputs);
     if (DEPRECATED_MODELS.has(model)) throw aiError(5028, `Model ${model} has been deprecated`);
     if (model === "@cf/baai/bge-base-en-v1.5") return this.#embed(inputs);
+    if (model === "@cf/baai/bge-m3") return this.#embedM3(inputs);
     if (model === "@cf/baai/bge-reranker-base") return this.#rerank(inputs);
     if (TEXT_MODELS.has(model)) return this.#generate(inputs);
     throw aiError(5007, `No such model ${model} or task`);
@@ -199,6 +206,27 @@ export class AiDouble extends WorkerEntrypoint {
     if (texts.some((t) => t.includes("__fail__"))) throw aiError(3010, "Internal server error (double)");
     const p = pooling ?? "mean";
     return { shape: [texts.length, DIMENSIONS], data: texts.map((t) => pseudoEmbedding(t, p)), pooling: p };
+  }
+
+  async #embedM3(inputs) {
+    const { text, truncate_inputs, ...rest } = inputs;
+    const extra = Object.keys(rest);
+    if (extra.length > 0) throw aiError(5006, `Invalid input: must NOT have additional properties (${extra.join(", ")})`);
+    if (typeof text !== "string" && !Array.isArray(text)) throw aiError(5006, "Invalid input: must have required property 'text'");
+    const texts = Array.isArray(text) ? text : [text];
+    if (texts.length > EMBED_MAX_BATCH) throw aiError(5006, `Invalid input: text must NOT have more than ${EMBED_MAX_BATCH} items`);
+    if (texts.length === 0) throw aiError(5006, "Invalid input: text must NOT have fewer than 1 items");
+    for (const t of texts) {
+      if (typeof t !== "string" || t.length < 1) throw aiError(5006, "Invalid input: text items must NOT have fewer than 1 characters");
+    }
+    if (truncate_inputs !== undefined && typeof truncate_inputs !== "boolean")
+      throw aiError(5006, "Invalid input: truncate_inputs must be boolean");
+    if (texts.some((t) => t.includes("__fail__"))) throw aiError(3010, "Internal server error (double)");
+    return {
+      shape: [texts.length, M3_DIMENSIONS],
+      data: texts.map((t) => pseudoEmbedding(t, "cls", M3_DIMENSIONS, 0x6d3)),
+      pooling: "cls",
+    };
   }
 
   async #rerank(inputs) {
@@ -311,15 +339,17 @@ function sseStream(text, usage, stall) {
 // ---------------------------------------------------------------------------------------------
 // Vectorize
 
-/** id -> {id, namespace, values: Float32Array, metadata} */
-const index = new Map();
-let lastMutation = null;
+/** One index: id -> {id, namespace, values: Float32Array, metadata}, and its dimension. */
+function newIndex(dimensions) {
+  return { dimensions, rows: new Map(), lastMutation: null };
+}
+const INDEXES = { base: newIndex(DIMENSIONS), m3: newIndex(M3_DIMENSIONS) };
 
-function toValues(values, op) {
+function toValues(values, op, dims) {
   if (!(Array.isArray(values) || values instanceof Float32Array || values instanceof Float64Array)) {
     throw vectorizeError(op, "vector values must be an array of numbers, a Float32Array or a Float64Array");
   }
-  if (values.length !== DIMENSIONS) throw vectorizeError(op, `vector has ${values.length} dimensions, the index expects ${DIMENSIONS}`);
+  if (values.length !== dims) throw vectorizeError(op, `vector has ${values.length} dimensions, the index expects ${dims}`);
   const out = Float32Array.from(values);
   for (const x of out) if (!Number.isFinite(x)) throw vectorizeError(op, "vector values must be finite numbers");
   return out;
@@ -342,9 +372,9 @@ function checkMetadata(metadata, op) {
   if (bytes(JSON.stringify(metadata)) > METADATA_MAX_BYTES) throw vectorizeError(op, `metadata larger than ${METADATA_MAX_BYTES} bytes`);
 }
 
-function mutation() {
-  lastMutation = crypto.randomUUID();
-  return { mutationId: lastMutation };
+function mutation(ix) {
+  ix.lastMutation = crypto.randomUUID();
+  return { mutationId: ix.lastMutation };
 }
 
 function cosine(a, b) {
@@ -394,12 +424,17 @@ function matchesFilter(metadata, filter) {
 }
 
 export class VectorizeDouble extends WorkerEntrypoint {
+  /** Which index this entrypoint serves (overridden by VectorizeM3Double). */
+  get ix() {
+    return INDEXES.base;
+  }
+
   async describe() {
     return {
-      vectorCount: index.size,
-      dimensions: DIMENSIONS,
+      vectorCount: this.ix.rows.size,
+      dimensions: this.ix.dimensions,
       processedUpToDatetime: Date.now(),
-      processedUpToMutation: lastMutation ?? "",
+      processedUpToMutation: this.ix.lastMutation ?? "",
     };
   }
 
@@ -422,21 +457,22 @@ export class VectorizeDouble extends WorkerEntrypoint {
       return {
         id: v.id,
         namespace: v.namespace,
-        values: toValues(v.values, op),
+        values: toValues(v.values, op, this.ix.dimensions),
         metadata: v.metadata ? structuredClone(v.metadata) : undefined,
       };
     });
+    const index = this.ix.rows;
     for (const row of rows) if (replace || !index.has(row.id)) index.set(row.id, row);
-    return mutation();
+    return mutation(this.ix);
   }
 
   async query(vector, options = {}) {
-    const q = toValues(vector, "QUERY");
+    const q = toValues(vector, "QUERY", this.ix.dimensions);
     return this.#search(q, options);
   }
 
   async queryById(id, options = {}) {
-    const row = index.get(id);
+    const row = this.ix.rows.get(id);
     if (!row) return { count: 0, matches: [] };
     return this.#search(row.values, options);
   }
@@ -454,7 +490,7 @@ export class VectorizeDouble extends WorkerEntrypoint {
       );
     checkNamespace(namespace, "QUERY");
     const scored = [];
-    for (const row of index.values()) {
+    for (const row of this.ix.rows.values()) {
       if (namespace !== undefined && row.namespace !== namespace) continue;
       if (!matchesFilter(row.metadata, filter)) continue;
       scored.push({ row, score: cosine(q, row.values) });
@@ -474,7 +510,7 @@ export class VectorizeDouble extends WorkerEntrypoint {
   async getByIds(ids) {
     if (!Array.isArray(ids)) throw vectorizeError("GET", "ids must be an array");
     return ids
-      .map((id) => index.get(id))
+      .map((id) => this.ix.rows.get(id))
       .filter(Boolean)
       .map((row) => ({
         id: row.id,
@@ -486,8 +522,15 @@ export class VectorizeDouble extends WorkerEntrypoint {
 
   async deleteByIds(ids) {
     if (!Array.isArray(ids)) throw vectorizeError("DELETE", "ids must be an array");
-    for (const id of ids) index.delete(id);
-    return mutation();
+    for (const id of ids) this.ix.rows.delete(id);
+    return mutation(this.ix);
+  }
+}
+
+/** The bge-m3 index: 1024 dimensions, its own vectors. */
+export class VectorizeM3Double extends VectorizeDouble {
+  get ix() {
+    return INDEXES.m3;
   }
 }
 

@@ -34,7 +34,8 @@ import {
 import { documentRow } from "./rows";
 
 const db = () => env.DB;
-const newCollection = () => createCollection(db(), { name: "catalogue", embedder: "local-hash-v1", dimensions: 384 });
+const newCollection = () =>
+  createCollection(db(), { name: "catalogue", embedder: "local-hash-v1", dimensions: 384, embeddingModel: "@cf/baai/bge-base-en-v1.5" });
 
 const row = (collectionId: string, i: number, patch: Partial<DocumentRow> = {}) => documentRow(collectionId, i, patch, "doc_cat");
 

@@ -16,7 +16,8 @@ import { collectionKeyIds, insertKeyRow, keyHashAndRevocation, keyRowsPage, mark
 import { documentRow } from "./rows";
 
 const db = () => env.DB;
-const newCollection = () => createCollection(db(), { name: "listings", embedder: "local-hash-v1", dimensions: 384 });
+const newCollection = () =>
+  createCollection(db(), { name: "listings", embedder: "local-hash-v1", dimensions: 384, embeddingModel: "@cf/baai/bge-base-en-v1.5" });
 const now = () => Math.floor(Date.now() / 1000);
 
 // Sizes grow with i (100 bytes each), which the usage test sums.

@@ -22,6 +22,7 @@ export function documentRow(collectionId: string, i: number, patch: Partial<Docu
     metadata: "{}",
     generation: 1,
     pending_vectors: 0,
+    chunking: null,
     created_at: t,
     updated_at: t,
     expires_at: null,

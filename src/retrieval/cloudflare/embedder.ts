@@ -1,8 +1,8 @@
 import type { EmbedKind, Embedder } from "../types";
 import { type AiBinding, upstreamFailure } from "../../cloudflare/bindings";
+import { DEFAULT_EMBEDDING_MODEL, EMBEDDING_MODELS, type EmbeddingModel } from "../models";
 
 export const BGE_BASE_MODEL = "@cf/baai/bge-base-en-v1.5";
-const DIMENSIONS = 768;
 /** Workers AI rejects more than 100 texts in one embeddings call (input schema `maxItems: 100`). */
 const MAX_BATCH = 100;
 /**
@@ -13,15 +13,28 @@ const MAX_BATCH = 100;
 const POOLING = "cls" as const;
 
 /**
- * Workers AI `bge-base-en-v1.5` (768 dimensions). Queries are embedded as-is: the v1.5 models
- * retrieve well without the query instruction prefix, and leaving it out keeps `kind` irrelevant.
+ * A Workers AI embedding model: `bge-base-en-v1.5` (768 dimensions, the default) or `bge-m3`
+ * (1024, multilingual). Queries are embedded as-is: the v1.5 models retrieve well without the
+ * query instruction prefix and bge-m3 needs none, and leaving it out keeps `kind` irrelevant.
  */
 export class WorkersAiEmbedder implements Embedder {
-  readonly id = `${BGE_BASE_MODEL}#${POOLING}`;
-  readonly dimensions = DIMENSIONS;
+  readonly id: string;
+  readonly dimensions: number;
   readonly maxBatch = MAX_BATCH;
 
-  constructor(private readonly ai: AiBinding) {}
+  constructor(
+    private readonly ai: AiBinding,
+    private readonly model: EmbeddingModel = DEFAULT_EMBEDDING_MODEL,
+  ) {
+    this.dimensions = EMBEDDING_MODELS[model].dimensions;
+    // bge-m3 takes no pooling option; its id is the model's own.
+    this.id = model === BGE_BASE_MODEL ? `${BGE_BASE_MODEL}#${POOLING}` : model;
+  }
+
+  /** The model's input: bge-base with its pooling; bge-m3 truncating inputs longer than it reads. */
+  private inputs(texts: string[]): Record<string, unknown> {
+    return this.model === BGE_BASE_MODEL ? { text: texts, pooling: POOLING } : { text: texts, truncate_inputs: true };
+  }
 
   async embed(texts: string[], _kind: EmbedKind): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
@@ -38,7 +51,11 @@ export class WorkersAiEmbedder implements Embedder {
     const input = texts.map((t) => (t.length > 0 ? t : " "));
     let res: unknown;
     try {
-      res = await this.ai.run(BGE_BASE_MODEL, { text: input, pooling: POOLING });
+      // Typed per model by workers-types; the two models' input shapes are chosen in inputs().
+      res = await (this.ai as unknown as { run(model: string, inputs: Record<string, unknown>): Promise<unknown> }).run(
+        this.model,
+        this.inputs(input),
+      );
     } catch (err) {
       throw upstreamFailure("embedding", err);
     }
@@ -50,10 +67,10 @@ export class WorkersAiEmbedder implements Embedder {
       );
     }
     return data.map((row: unknown) => {
-      if (!Array.isArray(row) || row.length !== DIMENSIONS) {
+      if (!Array.isArray(row) || row.length !== this.dimensions) {
         throw upstreamFailure(
           "embedding",
-          new Error(`expected ${DIMENSIONS} dimensions, got ${Array.isArray(row) ? row.length : typeof row}`),
+          new Error(`expected ${this.dimensions} dimensions, got ${Array.isArray(row) ? row.length : typeof row}`),
         );
       }
       return normalise(row as number[]);
