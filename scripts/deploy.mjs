@@ -11,8 +11,8 @@
 //   bindings carry no id; the deployed Worker keeps them linked on later deploys).
 // - D1 database: `wrangler d1 create` here when missing (automatic provisioning would also create it,
 //   but only at deploy, and the migrations must be applied before the new code serves).
-// - Queues (ingest + its dead-letter queue) and the Vectorize index (dimensions of the Workers AI
-//   embedding model, cosine): wrangler commands, which automatic provisioning does not cover.
+// - Queues (ingest + its dead-letter queue) and one Vectorize index per embedding model (dimensions from src/retrieval/models.ts;
+//   cosine): wrangler commands, which automatic provisioning does not cover.
 // - Secrets MASTER_API_KEY and JWT_SECRET_KEY: only those the Worker does not have yet, from the
 //   environment variable of that name or freshly generated, uploaded with the deploy itself
 //   (`wrangler deploy --secrets-file`, additive), so no version ever runs without them. A generated
@@ -51,11 +51,15 @@ export function parseJsonc(text) {
   return JSON.parse(out.replace(/,(\s*[}\]])/g, "$1"));
 }
 
-/** The Workers AI embedding model's dimensions, read from where the embedder declares them. */
-export function embeddingDimensions(source = readFileSync(path.join(ROOT, "src/retrieval/cloudflare/embedder.ts"), "utf8")) {
-  const m = /const DIMENSIONS = (\d+)/.exec(source);
-  if (!m) throw new Error("src/retrieval/cloudflare/embedder.ts declares no DIMENSIONS");
-  return Number(m[1]);
+/**
+ * Each Vectorize binding's dimensions, read from where the embedding models are declared
+ * (src/retrieval/models.ts: every model names its dimensions and the binding of its index).
+ */
+export function embeddingDimensions(source = readFileSync(path.join(ROOT, "src/retrieval/models.ts"), "utf8")) {
+  const byBinding = {};
+  for (const m of source.matchAll(/dimensions:\s*(\d+),\s*binding:\s*"(\w+)"/g)) byBinding[m[2]] = Number(m[1]);
+  if (Object.keys(byBinding).length === 0) throw new Error("src/retrieval/models.ts declares no model with dimensions and binding");
+  return byBinding;
 }
 
 /** What the environment needs, from the wrangler config. */
@@ -73,7 +77,11 @@ export function planFor(config, envName, dimensions) {
     worker: env.name ?? config.name,
     d1: d1.map((d) => ({ binding: d.binding, name: d.database_name, hasId: Boolean(d.database_id), migrations: Boolean(d.migrations_dir) })),
     queues: [...queueNames],
-    vectorize: (env.vectorize ?? []).map((v) => ({ name: v.index_name, dimensions, metric: VECTORIZE_METRIC })),
+    vectorize: (env.vectorize ?? []).map((v) => {
+      // Unknown means refused: an index whose dimensions no model declares would be created wrong.
+      if (!(v.binding in dimensions)) throw new Error(`no embedding model in src/retrieval/models.ts uses the Vectorize binding ${v.binding}`);
+      return { name: v.index_name, dimensions: dimensions[v.binding], metric: VECTORIZE_METRIC };
+    }),
     autoProvisioned: [
       ...(env.kv_namespaces ?? []).filter((k) => !k.id).map((k) => `KV namespace for ${k.binding}`),
       ...(env.r2_buckets ?? []).map((b) => `R2 bucket ${b.bucket_name}`),

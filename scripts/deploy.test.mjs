@@ -68,7 +68,11 @@ test("the plan comes from wrangler.jsonc's production environment", () => {
   const plan = planFor(config, "production", dimensions);
   assert.deepEqual(plan.d1.map((d) => d.name), ["docchat"]);
   assert.deepEqual(plan.queues.sort(), ["docchat-ingest", "docchat-ingest-dlq"]);
-  assert.deepEqual(plan.vectorize, [{ name: "docchat-chunks", dimensions: 768, metric: "cosine" }]);
+  assert.deepEqual(plan.vectorize, [
+    { name: "docchat-chunks", dimensions: 768, metric: "cosine" },
+    { name: "docchat-chunks-m3", dimensions: 1024, metric: "cosine" },
+  ]);
+  assert.throws(() => planFor(config, "production", { VECTORIZE: 768 }), /VECTORIZE_M3/);
   // KV and R2 are left to wrangler's automatic provisioning: no placeholder id to paste.
   assert.equal(config.env.production.kv_namespaces[0].id, undefined);
   assert.equal(config.env.production.d1_databases[0].database_id, undefined);
@@ -95,8 +99,10 @@ test("first run provisions everything, second run creates nothing", async () => 
     "queues docchat-ingest",
     "queues docchat-ingest-dlq",
     "vectorize docchat-chunks",
+    "vectorize docchat-chunks-m3",
   ]);
   assert.deepEqual(account.state.indexes[0].config, { dimensions: 768, metric: "cosine" });
+  assert.deepEqual(account.state.indexes[1].config, { dimensions: 1024, metric: "cosine" });
   assert.deepEqual(first.secretsSet, ["MASTER_API_KEY", "JWT_SECRET_KEY"]);
   assert.deepEqual(account.state.secrets.sort(), ["JWT_SECRET_KEY", "MASTER_API_KEY"]);
   assert.equal(first.url, "https://docchat-edge.example.workers.dev");
@@ -134,7 +140,11 @@ test("--plan changes nothing; secrets from the environment are used as given", a
     log: () => {},
     smoke: async (_url, key) => smoked.push(key),
   });
-  assert.deepEqual(r.created, ["queue docchat-ingest-dlq", "Vectorize index docchat-chunks (768 dimensions, cosine)"]);
+  assert.deepEqual(r.created, [
+    "queue docchat-ingest-dlq",
+    "Vectorize index docchat-chunks (768 dimensions, cosine)",
+    "Vectorize index docchat-chunks-m3 (1024 dimensions, cosine)",
+  ]);
   assert.deepEqual(smoked, ["mk_from_env_0123456789012345678901234567890"]);
 });
 
