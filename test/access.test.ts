@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import apiDoc from "../docs/api.md?raw";
 import { body, call, createCollection, type Json, master, startChat, tempKey, uploadTexts, waitForDocument } from "./helpers";
+import { SCOPES } from "../src/auth/principal";
 
 /**
  * Issue 17 item 1: every operation's access is declared once, beside its route, and denied by
@@ -77,7 +78,8 @@ describe("every operation of /openapi.json is declared and enforced", () => {
       checked++;
       const name = `${op.method} ${op.path}`;
       // A key of its own per operation (sessions count against a key's live-session quota).
-      const key = (await tempKey(col, { scopes: ["read", "write", "chat"] })).temp_api_key as string;
+      // Every scope (admin included, which is never a default) so that a valid key passes any declaration.
+      const key = (await tempKey(col, { scopes: [...SCOPES] })).temp_api_key as string;
       const session = op.security?.some((r) => "sessionToken" in r) ? ((await startChat(key)).jwt_token as string) : undefined;
       // Master-only operations get ids that do not exist (DELETE /v1/collections/{id} would delete).
       const masterOnly = op.security?.every((r) => "masterKey" in r);

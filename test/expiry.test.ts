@@ -223,16 +223,30 @@ describe("the expiry sweep", () => {
     const ids = Array.from({ length: row?.chunk_count }, (_, k) => `${doc.id}:${k}`);
     expect((await env.TEST_VECTORIZE.getByIds(ids)).length).toBe(ids.length);
 
-    const log = vi.spyOn(console, "log");
+    // A webhook endpoint subscribed to document.deleted receives the sweep's deletion, reason "expired".
+    const hook = await call(
+      `/v1/collections/${created.id}/webhooks`,
+      { method: "POST", headers: master(), json: { url: "https://hooks.example.com/expiry", events: ["document.deleted"] } },
+      cf.env,
+    );
+    expect(hook.status).toBe(201);
+    expect(await sweepExpiredDocuments({ ...env, ...cf.env } as Env, nowS() + 61)).toBeGreaterThanOrEqual(1);
+    const received: Json[] = [];
+    const fetches = vi.spyOn(globalThis, "fetch").mockImplementation(async (_url, init) => {
+      received.push(JSON.parse(String((init as RequestInit).body)));
+      return new Response(null, { status: 204 });
+    });
     try {
-      expect(await sweepExpiredDocuments({ ...env, ...cf.env } as Env, nowS() + 61)).toBeGreaterThanOrEqual(1);
-      const events = log.mock.calls.map((c) => String(c[0])).filter((s) => s.includes('"document.deleted"'));
-      expect(events.map((e) => JSON.parse(e))).toContainEqual(
-        expect.objectContaining({ event: "document.deleted", document_id: doc.id, collection_id: created.id, reason: "expired" }),
-      );
+      await cf.queue.deliver(cf.env);
     } finally {
-      log.mockRestore();
+      fetches.mockRestore();
     }
+    expect(received).toContainEqual(
+      expect.objectContaining({
+        type: "document.deleted",
+        data: expect.objectContaining({ document_id: doc.id, collection_id: created.id, reason: "expired" }),
+      }),
+    );
     expect(await env.TEST_VECTORIZE.getByIds(ids)).toEqual([]);
     expect(await storesFor(created.id, doc.id, r2Key(created.id, doc.id))).toMatchObject({ row: 0, chunks: 0, r2: false });
   });
