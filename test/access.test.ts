@@ -284,3 +284,57 @@ describe("issue 17's done-when checks", () => {
     expect(JSON.stringify(results[3].result.content)).toContain("rate_limited");
   });
 });
+
+describe("issue 17's smaller holes", () => {
+  it("IPv6 clients are counted by /64: another address of the same /64 meets the same failed-auth limit", async () => {
+    const { addressBucket } = await import("../src/auth/rate-limit");
+    expect(addressBucket("2001:db8:1:2::1")).toBe("2001:db8:1:2::/64");
+    expect(addressBucket("2001:0DB8:0001:0002:ffff:1:2:3")).toBe("2001:db8:1:2::/64");
+    expect(addressBucket("::ffff:192.0.2.7")).toBe("192.0.2.7");
+    expect(addressBucket("192.0.2.7")).toBe("192.0.2.7");
+    expect(addressBucket("::1")).toBe("0:0:0:0::/64");
+    const n = Math.floor(Math.random() * 0xffff).toString(16);
+    const once = limits({ RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: "1" });
+    const wrong = (ip: string) => call("/v1/models", { headers: { "X-API-Key": "dck_wrong", "CF-Connecting-IP": ip } }, once);
+    expect((await wrong(`2001:db8:${n}:7::1`)).status).toBe(401);
+    expect((await wrong(`2001:db8:${n}:7:abcd::42`)).status).toBe(429); // same /64
+    expect((await wrong(`2001:db8:${n}:8::1`)).status).toBe(401); // the next /64 is another client
+  });
+
+  it("the original's /start_chat: at most 100 documents, ids of at most 128 characters, each document charged", async () => {
+    const col = await createCollection("legacy-caps");
+    const key = (await tempKey(col)).temp_api_key as string;
+    const start = (document: Json[]) =>
+      call("/start_chat", { method: "POST", headers: { "X-API-Key": key }, json: { model: "m", document } }, limits());
+    const many = await start(Array.from({ length: 101 }, (_, i) => ({ id: i, text: `document ${i}` })));
+    expect(many.status).toBe(400);
+    expect((await body(many)).code).toBe("missing_fields"); // the original's flat shape and code
+    expect((await start([{ id: "x".repeat(129), text: "a long id" }])).status).toBe(400);
+    const three = await start([1, 2, 3].map((i) => ({ id: `id-${i}`, text: `Charged document number ${i}.` })));
+    expect(three.status).toBe(200);
+    // 300 a minute: the two refused requests paid their declared cost (5 each), the three documents 5 each.
+    expect(three.headers.get("RateLimit")).toMatch(/"key";r=275;/);
+  });
+
+  it("a filter nested 10,000 levels deep is 400 without being parsed recursively", async () => {
+    const col = await createCollection("deep-filter");
+    let filter: Json = { type: "eq", key: "k", value: "v" };
+    for (let i = 0; i < 10_000; i++) filter = { type: "and", filters: [filter] };
+    const res = await call(`/v1/collections/${col}/search`, {
+      method: "POST",
+      headers: master(),
+      json: { query: "x", filter: { metadata: filter } },
+    });
+    expect(res.status).toBe(400);
+    expect((await body(res)).error.code).toBe("validation_error");
+    // Five levels are still fine.
+    let ok: Json = { type: "eq", key: "k", value: "v" };
+    for (let i = 0; i < 4; i++) ok = { type: "and", filters: [ok] };
+    const fine = await call(`/v1/collections/${col}/search`, {
+      method: "POST",
+      headers: master(),
+      json: { query: "x", filter: { metadata: ok } },
+    });
+    expect(fine.status).toBe(200);
+  });
+});

@@ -434,8 +434,12 @@ describe("POST /v1/vector_stores/{id}/search and search filters", () => {
     const doc = await body(await call("/openapi.json"));
     for (const p of ["/v1/chat/completions", "/v1/models", "/v1/vector_stores/{id}/search", "/mcp"]) expect(doc.paths[p], p).toBeDefined();
     expect(doc.components.schemas).toHaveProperty("ChatCompletionRequest");
-    // The recursive filter grammar is a named component that refers to itself.
-    expect(JSON.stringify(doc.components.schemas.MetadataFilterNode)).toContain("#/components/schemas/MetadataFilterNode");
+    // The filter grammar is unrolled to its depth limit (issue 17): comparisons are a named
+    // component, compounds nest `filters`, and nothing refers back to itself.
+    const filter = JSON.stringify(doc.components.schemas.MetadataFilter);
+    expect(filter).toContain("#/components/schemas/MetadataComparison");
+    expect(filter).toContain('"filters"');
+    expect(filter).not.toContain("#/components/schemas/MetadataFilter");
   });
 });
 

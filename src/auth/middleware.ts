@@ -3,7 +3,7 @@ import { parseSecrets } from "../config";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
 import { type AccessTable, costUnits, type Need } from "./access";
-import { clientIp, rateLimited, rateLimitHeaders, setResponseHeaders } from "./rate-limit";
+import { addressBucket, clientIp, rateLimited, rateLimitHeaders, setResponseHeaders } from "./rate-limit";
 import { isMasterKey, looksLikeJwt, requireKeyOrMaster, requireLegacyTempKey, requireMaster, requireSessionToken } from "./authenticate";
 import { type Bucket, guardName, guardStub } from "./guard-do";
 import { forgetCachedKeys, lookupKey } from "./keys";
@@ -66,10 +66,10 @@ async function requireKeyWithAnyScope(c: Ctx, scopes: readonly Scope[]): Promise
 const blockedUntil = new Map<string, number>();
 
 function blockedFor(ip: string): number {
-  const until = blockedUntil.get(ip);
+  const until = blockedUntil.get(addressBucket(ip));
   if (until === undefined) return 0;
   const left = (until - Date.now()) / 1000;
-  if (left <= 0) blockedUntil.delete(ip);
+  if (left <= 0) blockedUntil.delete(addressBucket(ip));
   return Math.max(0, left);
 }
 
@@ -98,10 +98,11 @@ function presentsCredentials(c: Ctx): boolean {
 async function onFailure(c: Ctx, ip: string, err: ApiError, path: string): Promise<ApiError> {
   console.warn(JSON.stringify({ event: "auth_failed", request_id: c.var.requestId, ip, code: err.code, path }));
   const limit = c.var.settings.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE;
-  const r = await guardStub(c.env, guardName.failures(ip)).hit([{ name: "auth_failures", limit, period: 60 }], 1);
+  // Counted per /64 for IPv6 (rate-limit.ts `addressBucket`); logged with the full address.
+  const r = await guardStub(c.env, guardName.failures(addressBucket(ip))).hit([{ name: "auth_failures", limit, period: 60 }], 1);
   if (r.allowed) return err;
   const reset = r.buckets[0]?.reset ?? 60;
-  blockedUntil.set(ip, Date.now() + reset * 1000);
+  blockedUntil.set(addressBucket(ip), Date.now() + reset * 1000);
   return rateLimited(`Too many failed authentications from this address; retry in ${reset} s`, reset, rateLimitHeaders(r.buckets));
 }
 

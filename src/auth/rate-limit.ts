@@ -30,6 +30,29 @@ export function clientIp(c: Context<AppEnv>): string {
   return c.req.header("CF-Connecting-IP")?.trim() || "unknown";
 }
 
+/**
+ * The bucket a client address is counted in: an IPv4 address as it is, an IPv6 address by its /64
+ * (one subscriber is usually given a whole /64, so counting single addresses would give one client
+ * 2^64 buckets). IPv4-mapped IPv6 counts as its IPv4 address.
+ */
+export function addressBucket(ip: string): string {
+  if (!ip.includes(":")) return ip;
+  const mapped = /^(?:0*:)*:?(?:0*:)?ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1];
+  const bare = ip.replace(/%.*$/, "").toLowerCase(); // no zone id
+  const [head, tail] = bare.split("::");
+  const groups = (part: string | undefined) => (part ? part.split(":") : []);
+  let all = groups(head);
+  if (tail !== undefined) {
+    const rest = groups(tail);
+    all = [...all, ...Array(Math.max(0, 8 - all.length - rest.length)).fill("0"), ...rest];
+  }
+  return `${all
+    .slice(0, 4)
+    .map((g) => (Number.parseInt(g || "0", 16) || 0).toString(16))
+    .join(":")}::/64`;
+}
+
 /** The IP window of the Rate Limiting binding is fixed at 60 s (wrangler.jsonc `ratelimits`). */
 const IP_PERIOD = 60;
 
@@ -43,7 +66,7 @@ export function ipRateLimit(): MiddlewareHandler<AppEnv> {
     const limit = c.var.settings.RATE_LIMIT_IP_PER_MINUTE;
     if (limit === 0 || c.req.method === "OPTIONS") return next();
     const ip = clientIp(c);
-    const { success } = await c.env.IP_RATE_LIMITER.limit({ key: ip });
+    const { success } = await c.env.IP_RATE_LIMITER.limit({ key: addressBucket(ip) });
     if (!success) {
       console.warn(JSON.stringify({ event: "rate_limited", policy: "ip", request_id: c.var.requestId, ip }));
       throw rateLimited(`Too many requests from this address; the limit is ${limit} per minute`, IP_PERIOD, {

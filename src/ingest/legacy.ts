@@ -6,8 +6,14 @@ import { selectEmbedder } from "../retrieval/providers";
 import { createCollection, requireCollection } from "../storage/collections";
 import { soleCollectionOf } from "../storage/documents";
 import { acceptUpload, deleteCollectionEverywhere, indexDocument } from "./pipeline";
+import { checkMetadata, MAX_FILES_PER_REQUEST } from "./uploads";
 
 const encoder = new TextEncoder();
+
+/** The original's document ids: kept as metadata, so short (the routes' schemas say the same). */
+export const LEGACY_ID_MAX = 128;
+/** Documents one original-API request may carry (the same as an upload request's files). */
+export const LEGACY_MAX_DOCUMENTS = MAX_FILES_PER_REQUEST;
 
 /** Document ids of this deployment look like this (ingest/pipeline.ts `newId("doc")`). */
 const OWN_ID = /^doc_[A-Za-z0-9_-]{8,40}$/;
@@ -71,6 +77,12 @@ export async function ingestLegacyDocuments(
         failures.push(String(d.id ?? i));
         continue;
       }
+      // The original's ids become `original_id` metadata: the same caps as any upload's metadata.
+      const metadata = d.id !== undefined ? { original_id: d.id } : {};
+      if (typeof d.id === "string" && d.id.length > LEGACY_ID_MAX) {
+        throw new ApiError("validation_error", `A document id may be at most ${LEGACY_ID_MAX} characters`);
+      }
+      checkMetadata(metadata);
       budget.reserve(encoder.encode(d.text).byteLength);
       const given = d.name?.trim();
       const name = given || `${d.id ?? `document-${i + 1}`}.txt`;
@@ -78,7 +90,7 @@ export async function ingestLegacyDocuments(
         name,
         bytes: encoder.encode(d.text),
         contentType: "text/plain; charset=utf-8",
-        metadata: d.id !== undefined ? { original_id: d.id } : {},
+        metadata,
       });
       if (duplicate && document.status === "ready") continue;
       const precomputed = reuse ? [Float32Array.from(input.embeddings[i])] : undefined;

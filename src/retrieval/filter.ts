@@ -41,30 +41,44 @@ const Key = z
 const Str = z.string().max(FILTER_LIMITS.maxStringLength);
 const Num = z.number().finite();
 
-const Comparison = z.union([
-  z.object({ type: z.enum(["eq", "ne"]), key: Key, value: z.union([Str, Num, z.boolean()]) }).strict(),
-  z.object({ type: z.enum(["gt", "gte", "lt", "lte"]), key: Key, value: z.union([Str, Num]) }).strict(),
-  z
-    .object({
-      type: z.enum(["in", "nin"]),
-      key: Key,
-      value: z
-        .array(z.union([Str, Num]))
-        .min(1)
-        .max(FILTER_LIMITS.maxListItems),
-    })
-    .strict(),
-]);
+const Comparison = z
+  .union([
+    z.object({ type: z.enum(["eq", "ne"]), key: Key, value: z.union([Str, Num, z.boolean()]) }).strict(),
+    z.object({ type: z.enum(["gt", "gte", "lt", "lte"]), key: Key, value: z.union([Str, Num]) }).strict(),
+    z
+      .object({
+        type: z.enum(["in", "nin"]),
+        key: Key,
+        value: z
+          .array(z.union([Str, Num]))
+          .min(1)
+          .max(FILTER_LIMITS.maxListItems),
+      })
+      .strict(),
+  ])
+  .openapi("MetadataComparison");
 
-// Registered under a name so that the OpenAPI document can refer to it recursively.
-const Node: z.ZodType<MetadataFilter> = z
-  .lazy(() =>
-    z.union([
-      Comparison,
-      z.object({ type: z.enum(["and", "or"]), filters: z.array(Node).min(1).max(FILTER_LIMITS.maxComparisons) }).strict(),
-    ]),
-  )
-  .openapi("MetadataFilterNode");
+/**
+ * The grammar unrolled to FILTER_LIMITS.maxDepth levels, the last holding comparisons only: zod
+ * never descends deeper than the limit, so a filter nested 10,000 levels is refused at level 6 (its
+ * `filters` key is unknown there) instead of being parsed recursively before any depth check.
+ */
+function level(depth: number): z.ZodType<MetadataFilter> {
+  if (depth >= FILTER_LIMITS.maxDepth) return Comparison;
+  return z.union([
+    Comparison,
+    z
+      .object({
+        type: z.enum(["and", "or"]),
+        filters: z
+          .array(level(depth + 1))
+          .min(1)
+          .max(FILTER_LIMITS.maxComparisons),
+      })
+      .strict(),
+  ]) as z.ZodType<MetadataFilter>;
+}
+const Node = level(1);
 
 function measure(f: MetadataFilter, depth = 1): { depth: number; comparisons: number } {
   if (!isCompound(f)) return { depth, comparisons: 1 };

@@ -3,7 +3,7 @@ import { defineRoute, need } from "../auth/access";
 import { requireMaster } from "../auth/authenticate";
 import { issueKey, listKeys, resolveTtl, revokeKey } from "../auth/keys";
 import { DEFAULT_SCOPES, SCOPES, type Scope } from "../auth/principal";
-import { ingestLegacyDocuments } from "../ingest/legacy";
+import { ingestLegacyDocuments, LEGACY_ID_MAX } from "../ingest/legacy";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
 import { errorResponses, json, jsonBody, legacyErrorResponses } from "../http/schemas";
@@ -21,7 +21,9 @@ const LegacyKeyBody = z.object({
   model: z.string().min(1).max(200),
   embeddings: z.array(z.array(z.number())).max(10_000),
   document: z
-    .array(z.object({ id: z.union([z.string(), z.number()]).optional(), name: z.string().max(512).optional(), text: z.string() }))
+    .array(
+      z.object({ id: z.union([z.string().max(LEGACY_ID_MAX), z.number()]).optional(), name: z.string().max(512).optional(), text: z.string() }),
+    )
     .min(1)
     .max(10_000),
   ttl_seconds: z.number().int().optional(),

@@ -1,12 +1,13 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { defineRoute, need } from "../auth/access";
+import { costUnits, defineRoute, need } from "../auth/access";
 import { principalOf, requireLegacyTempKey } from "../auth/authenticate";
+import { chargeMore } from "../auth/middleware";
 import { guardName, guardStub } from "../auth/guard-do";
 import { sessionStub } from "../chat/session-do";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
 import { errorResponses, json, legacyErrorResponses } from "../http/schemas";
-import { ingestLegacyDocuments } from "../ingest/legacy";
+import { ingestLegacyDocuments, LEGACY_ID_MAX, LEGACY_MAX_DOCUMENTS } from "../ingest/legacy";
 import { startSession } from "./shared/session";
 
 export const SessionResponse = z
@@ -32,11 +33,12 @@ const apiStartChat = defineRoute({
 const LegacyStartBody = z
   .object({
     model: z.string().min(1).max(200).optional(),
-    embeddings: z.array(z.array(z.number())).max(10_000).optional(),
+    embeddings: z.array(z.array(z.number())).max(LEGACY_MAX_DOCUMENTS).optional(),
+    // Indexed synchronously in this request: at most an upload request's files, each charged.
     document: z
-      .array(z.object({ id: z.union([z.string(), z.number()]).optional(), text: z.string() }))
+      .array(z.object({ id: z.union([z.string().max(LEGACY_ID_MAX), z.number()]).optional(), text: z.string() }))
       .min(1)
-      .max(10_000)
+      .max(LEGACY_MAX_DOCUMENTS)
       .optional(),
   })
   .openapi("StartChatRequest");
@@ -51,7 +53,8 @@ const startChat = defineRoute({
   description:
     "Open in the original; here it requires a temporary key (`X-API-Key`) or the master key (`X-Master-API-Key`). " +
     "With the original's `{model, embeddings, document}` body the documents are ingested into a new collection " +
-    "(master key, or a key with the `write` scope whose collection receives them).",
+    "(master key, or a key with the `write` scope whose collection receives them): at most 100 documents, ids of at most 128 " +
+      "characters, each document charged as an upload (RATE_COST_UPLOAD).",
   request: { body: { required: false, content: { "application/json": { schema: LegacyStartBody } } } },
   responses: { 200: json(SessionResponse, "Session token and chat URL"), ...legacyErrorResponses(400, 401, 403, 500) },
 });
@@ -101,6 +104,8 @@ export function mountSessions(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const body = c.req.valid("json") ?? {};
       const hasDocs = body.document !== undefined && body.document.length > 0;
+      // The declared cost paid for one document; each further one costs an upload too.
+      if (hasDocs) await chargeMore(c, ((body.document?.length ?? 0) - 1) * costUnits("upload", c.var.settings));
       // The auth middleware established who this is before the body was read.
       if (principalOf(c).kind === "master") {
         if (!hasDocs || !body.model) {

@@ -100,23 +100,25 @@ export async function inflateWithin(
     if (!stop) await writer.close();
   })().catch(() => {});
   let size = 0;
+  let damaged = false;
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) return { size, damaged: false };
+      if (done) break;
       size += value.byteLength;
       if (size > bound) {
         stop = true;
         await reader.cancel().catch(() => {});
-        over(size);
+        break;
       }
       sink?.(value);
     }
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    return { size, damaged: true };
+  } catch {
+    damaged = true;
   } finally {
     stop = true;
     await feed;
   }
+  if (size > bound) over(size);
+  return { size, damaged };
 }
