@@ -77,21 +77,23 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
     timings: inner,
     sealed,
   } = await timed("index", () =>
-    collectionIndex(env, collection.id).search({
-      query: opts.query,
-      topK: opts.topK,
-      mode: opts.mode,
-      fusion: opts.fusion,
-      rrfK: opts.rrfK,
-      vectorWeight: opts.vectorWeight ?? defaultVectorWeight(collection.embedder),
-      pool,
-      documentIds: opts.documentIds,
-      filter: opts.filter,
-      queryVector,
-      whiten: providers.whitenQueries,
-      vectorCandidates,
-      hydrate: rerank ? Math.max(RERANK_POOL, opts.topK * 2) : opts.topK,
-    }).catch(toApiError),
+    collectionIndex(env, collection.id)
+      .search({
+        query: opts.query,
+        topK: opts.topK,
+        mode: opts.mode,
+        fusion: opts.fusion,
+        rrfK: opts.rrfK,
+        vectorWeight: opts.vectorWeight ?? defaultVectorWeight(collection.embedder),
+        pool,
+        documentIds: opts.documentIds,
+        filter: opts.filter,
+        queryVector,
+        whiten: providers.whitenQueries,
+        vectorCandidates,
+        hydrate: rerank ? Math.max(RERANK_POOL, opts.topK * 2) : opts.topK,
+      })
+      .catch(toApiError),
   );
   // Deletion began after this isolate cached the collection: it is gone.
   if (sealed) throw new ApiError("not_found", "Collection not found");

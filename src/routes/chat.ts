@@ -38,7 +38,15 @@ function checkUrl(c: Ctx, url: string | undefined): void {
 /** A session is usable while its object exists, its token is valid and its key is not revoked. */
 async function openSession(c: Ctx, claims: SessionClaims, legacy: boolean) {
   const stub = sessionStub(c.env, claims.sid);
-  // Meta and recent history in one call: a turn makes one read and one append on its session.
+  // Meta and recent history in one call: a turn makes one read and one append on its session. The
+  // token names the session's collection, so its lookup runs alongside (its outcome is used only
+  // once the session checks out, and only if the session names the same collection).
+  const early = claims.col
+    ? requireCachedCollection(c.env, claims.col).then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      )
+    : null;
   const opened = await stub.open(HISTORY.sessionRead);
   const invalid = () =>
     legacy ? legacyError("invalid_session", "message", "Invalid session") : new ApiError("invalid_session", "Session not found or ended");
@@ -51,7 +59,12 @@ async function openSession(c: Ctx, claims: SessionClaims, legacy: boolean) {
   // Revoking a key ends its sessions (src/auth/guard-do.ts), so a live session object is proof enough.
   if (!meta.collection_id) throw new ApiError("not_found", "This session has no collection to chat with");
   const history: ChatTurn[] = opened.messages.map((t) => ({ role: t.role, content: t.content }));
-  return { stub, meta, history, principal, collection: await requireCachedCollection(c.env, meta.collection_id) };
+  let collection: Awaited<ReturnType<typeof requireCachedCollection>>;
+  const looked = early && meta.collection_id === claims.col ? await early : null;
+  if (looked?.ok) collection = looked.value;
+  else if (looked) throw looked.error;
+  else collection = await requireCachedCollection(c.env, meta.collection_id);
+  return { stub, meta, history, principal, collection };
 }
 
 async function recordTurn(stub: DurableObjectStub<ChatSession>, query: string, a: ChatAnswer): Promise<void> {

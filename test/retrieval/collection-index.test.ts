@@ -377,7 +377,9 @@ describe("collection index: keyword search, including CJK", () => {
 
   it("a Latin word written inside CJK text is found by a CJK question naming it", async () => {
     const stub = freshStub();
-    await put(stub, "dnc", null, { texts: ["DeepMind表示，这款名为DNC（可微神经计算机）的AI模型可以接受家谱和伦敦地铁网络地图这样的信息。"] });
+    await put(stub, "dnc", null, {
+      texts: ["DeepMind表示，这款名为DNC（可微神经计算机）的AI模型可以接受家谱和伦敦地铁网络地图这样的信息。"],
+    });
     await put(stub, "nav", null, { texts: ["华为Mate 8成功的内外因素是什么？"] });
     await put(stub, "faq", null, { texts: ["人工智能是什么？它可以回答问题。"] });
     const ids = async (q: string) => (await stub.search(kq(q, 3))).hits.map((h) => h.document_id);
@@ -430,7 +432,8 @@ describe("collection index: errors, caches and segment merges", () => {
     expect(indexErrorOf(err)).toMatchObject({ code: "invalid_filter" });
     const col = await createCollection();
     const collection = await getCollectionRow(env.DB, col);
-    const apiErr = await search(env, collection!, { query: "alpha", topK: 5, mode: "keyword", filter: huge }).catch((e: unknown) => e);
+    if (!collection) throw new Error("collection row missing");
+    const apiErr = await search(env, collection, { query: "alpha", topK: 5, mode: "keyword", filter: huge }).catch((e: unknown) => e);
     expect(apiErr).toBeInstanceOf(ApiError);
     expect(apiErr).toMatchObject({ code: "invalid_filter", status: 400 });
   });
@@ -455,7 +458,12 @@ describe("collection index: errors, caches and segment merges", () => {
     const stub = freshStub();
     const vs = vectors(3, 5);
     await put(stub, "d", vs, { texts: ["red fox", "red fox jumps", "blue whale"] });
-    const req = (extra: Partial<IndexSearchRequest>): IndexSearchRequest => ({ ...kq("red fox", 2), mode: "hybrid", queryVector: vs[2], ...extra });
+    const req = (extra: Partial<IndexSearchRequest>): IndexSearchRequest => ({
+      ...kq("red fox", 2),
+      mode: "hybrid",
+      queryVector: vs[2],
+      ...extra,
+    });
     const skipped = await stub.search(req({ vectorWeight: 0 }));
     expect(skipped.timings.vector).toBeUndefined();
     expect(skipped.hits.map((h) => h.ordinal)).toEqual((await stub.search(kq("red fox", 2))).hits.map((h) => h.ordinal));
@@ -469,8 +477,9 @@ describe("collection index: errors, caches and segment merges", () => {
     const stub = freshStub();
     for (let i = 0; i < 12; i++) await put(stub, `d${i}`, null, { texts: [`segment number ${i} 東京の天気 ${i}`] });
     const segments = () =>
-      runInDurableObject(stub, (_o, state) =>
-        state.storage.sql.exec<{ n: number }>("SELECT COUNT(DISTINCT segid) AS n FROM chunks_tri_idx").one().n,
+      runInDurableObject(
+        stub,
+        (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(DISTINCT segid) AS n FROM chunks_tri_idx").one().n,
       );
     const before = await segments();
     expect(await runDurableObjectAlarm(stub)).toBe(true);

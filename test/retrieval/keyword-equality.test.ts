@@ -47,8 +47,20 @@ async function load(stub: Stub, docs: Doc[]): Promise<void> {
   for (let i = 0; i < docs.length; i += batch) {
     await Promise.all(
       docs.slice(i, i + batch).map((d) => {
-        const chunks: ChunkInput[] = d.chunks.map((text, ordinal) => ({ ordinal, text, start: 0, end: text.length, page: null, heading: null, tokens: 1 }));
-        return stub.write({ document: { id: d.id, generation: 1, name: d.name, metadata: "{}" }, chunks, commit: { chunkCount: chunks.length } });
+        const chunks: ChunkInput[] = d.chunks.map((text, ordinal) => ({
+          ordinal,
+          text,
+          start: 0,
+          end: text.length,
+          page: null,
+          heading: null,
+          tokens: 1,
+        }));
+        return stub.write({
+          document: { id: d.id, generation: 1, name: d.name, metadata: "{}" },
+          chunks,
+          commit: { chunkCount: chunks.length },
+        });
       }),
     );
   }
@@ -132,8 +144,14 @@ function differences(got: Row[], want: Row[]): string[] {
     let j = i + 1;
     while (j < n && close(want[j].bm25, want[i].bm25)) j++;
     if (j < n) {
-      const a = got.slice(i, j).map((r) => `${r.documentId}:${r.ordinal}`).sort();
-      const b = want.slice(i, j).map((r) => `${r.documentId}:${r.ordinal}`).sort();
+      const a = got
+        .slice(i, j)
+        .map((r) => `${r.documentId}:${r.ordinal}`)
+        .sort();
+      const b = want
+        .slice(i, j)
+        .map((r) => `${r.documentId}:${r.ordinal}`)
+        .sort();
       if (a.join() !== b.join()) out.push(`#${i}-${j - 1}: ${a} ≠ ${b}`);
     }
     i = j;
@@ -150,7 +168,11 @@ async function compare(stub: Stub, queries: string[]): Promise<{ failures: strin
     const part = queries.slice(i, i + 50);
     const want = await runInDurableObject(stub, (_o, state) => part.map((q) => reference(state.storage.sql, q, TOP)));
     for (let j = 0; j < part.length; j++) {
-      const got = (await stub.search(kq(part[j]))).hits.map((h) => ({ documentId: h.document_id, ordinal: h.ordinal, bm25: h.scores.keyword as number }));
+      const got = (await stub.search(kq(part[j]))).hits.map((h) => ({
+        documentId: h.document_id,
+        ordinal: h.ordinal,
+        bm25: h.scores.keyword as number,
+      }));
       if (want[j].length > 0) nonEmpty++;
       const d = differences(got, want[j]);
       if (d.length) failures.push(`${JSON.stringify(part[j])}: ${d.slice(0, 3).join("; ")}`);
@@ -166,8 +188,8 @@ async function tokenDifferences(stub: Stub): Promise<string[]> {
     sql.exec("CREATE VIRTUAL TABLE IF NOT EXISTS eq_vocab USING fts5vocab(chunks_fts, 'instance')");
     const stored = new Map<number, Map<string, number>>();
     for (const r of sql.exec<{ term: string; doc: number }>("SELECT term, doc FROM eq_vocab")) {
-      let m = stored.get(r.doc);
-      if (!m) stored.set(r.doc, (m = new Map()));
+      const m = stored.get(r.doc) ?? new Map<string, number>();
+      stored.set(r.doc, m);
       m.set(r.term, (m.get(r.term) ?? 0) + 1);
     }
     const out: string[] = [];
@@ -185,7 +207,7 @@ async function tokenDifferences(stub: Stub): Promise<string[]> {
 function generatedQueries(docs: Doc[], seed: number, cjk: string[]): string[] {
   const df = new Map<string, number>();
   for (const d of docs) for (const c of d.chunks) for (const w of new Set(words(c))) df.set(w, (df.get(w) ?? 0) + 1);
-  const vocab = [...df.keys()].sort((a, b) => df.get(a)! - df.get(b)! || (a < b ? -1 : 1));
+  const vocab = [...df.keys()].sort((a, b) => (df.get(a) ?? 0) - (df.get(b) ?? 0) || (a < b ? -1 : 1));
   const rare = vocab.slice(0, Math.max(1, Math.floor(vocab.length * 0.8)));
   const common = vocab.slice(Math.floor(vocab.length * 0.95));
   const r = rng(seed);
@@ -198,7 +220,8 @@ function generatedQueries(docs: Doc[], seed: number, cjk: string[]): string[] {
       const x = r();
       if (x < 0.45) terms.push(pick(rare));
       else if (x < 0.8) terms.push(pick(common));
-      else if (x < 0.9 && terms.length > 0) terms.push(pick(terms).toUpperCase()); // a repeat (case differs)
+      else if (x < 0.9 && terms.length > 0)
+        terms.push(pick(terms).toUpperCase()); // a repeat (case differs)
       else if (x < 0.95 && cjk.length > 0) terms.push(pick(cjk));
       else terms.push(pick(vocab));
     }
@@ -208,7 +231,11 @@ function generatedQueries(docs: Doc[], seed: number, cjk: string[]): string[] {
 }
 
 const CJK_DOCS: Doc[] = [
-  { id: "zh", name: "压缩存档说明.txt", chunks: ["使用 tar 命令可以创建存档文件，并把它压缩。存档创建以后可以解压。", "东京和北京都是大城市。"] },
+  {
+    id: "zh",
+    name: "压缩存档说明.txt",
+    chunks: ["使用 tar 命令可以创建存档文件，并把它压缩。存档创建以后可以解压。", "东京和北京都是大城市。"],
+  },
   { id: "ja", name: "archive-ja.txt", chunks: ["アーカイブを作成し、それをファイルに書き込む。東京の天気は晴れです。"] },
   { id: "ko", name: "korean.txt", chunks: ["한국어 문서를 검색합니다. 서울의 날씨는 맑습니다."] },
   { id: "mixed", name: "dnc-notes.txt", chunks: ["名为DNC（可微分神经计算机）的模型。", "The DNC model writes to an external memory."] },
@@ -218,7 +245,9 @@ const CJK_FRAGMENTS = ["创建存档", "东京", "天", "アーカイブの作�
 function syntheticCorpus(seed: number): Doc[] {
   const r = rng(seed);
   const syll = ["ka", "lo", "mi", "ne", "ru", "to", "sa", "vi", "en", "or", "ti", "ba", "qu", "ex", "zo"];
-  const made = Array.from({ length: 3000 }, () => Array.from({ length: 2 + Math.floor(r() * 3) }, () => syll[Math.floor(r() * syll.length)]).join(""));
+  const made = Array.from({ length: 3000 }, () =>
+    Array.from({ length: 2 + Math.floor(r() * 3) }, () => syll[Math.floor(r() * syll.length)]).join(""),
+  );
   const english =
     "the of and a to in is was for on that with as by at from protein cell cells gene genes expression patients patient study studies running runs ran runner treatment treated treating results increased increase increasing café naïve résumé Straße Ωμέγα αβ beta-cell IL-6 CD4+ 2004 covid-19".split(
       " ",
@@ -257,7 +286,11 @@ describe("in-memory BM25 equals FTS5", () => {
       commit: { chunkCount: 1 },
     });
     await stub.remove("s2");
-    const after = await compare(stub, ["protein expression replaced", "cell cells gene", ...generatedQueries(docs, 8, CJK_FRAGMENTS).slice(0, 200)]);
+    const after = await compare(stub, [
+      "protein expression replaced",
+      "cell cells gene",
+      ...generatedQueries(docs, 8, CJK_FRAGMENTS).slice(0, 200),
+    ]);
     expect(after.failures).toEqual([]);
   }, 300_000);
 
@@ -278,7 +311,9 @@ describe("in-memory BM25 equals FTS5", () => {
       const chunks = text.length > 1200 && mid > 0 ? [text.slice(0, mid + 1), text.slice(mid + 2)] : [text];
       return { id: String(d._id ?? d.id), name: `${d._id ?? d.id}.txt`, chunks };
     });
-    const queries = (await (await fetchShared("eval/scifact/queries.jsonl"))!.text())
+    const queriesRes = await fetchShared("eval/scifact/queries.jsonl");
+    if (!queriesRes?.ok) throw new Error("../shared/eval/scifact/queries.jsonl could not be read");
+    const queries = (await queriesRes.text())
       .split("\n")
       .filter((l) => l.trim())
       .map((l) => (JSON.parse(l) as { text: string }).text);

@@ -97,7 +97,8 @@ describe("documents", () => {
     await markFailedRow(db(), a.id, 1, "internal_error", "old generation");
     expect((await getDocumentById(db(), a.id))?.status).toBe("queued"); // a stale failure changes nothing
     await markFailedRow(db(), a.id, 2, "internal_error", "Indexing failed after several attempts");
-    expect(await getDocumentById(db(), a.id)).toMatchObject({ status: "failed", error_code: "internal_error", chunk_count: 0 });
+    // A failed re-index keeps generation 1 searchable (issue 17): the row keeps its live chunk count.
+    expect(await getDocumentById(db(), a.id)).toMatchObject({ status: "failed", error_code: "internal_error", chunk_count: 3 });
 
     await deleteDocumentAndBump(db(), a);
     expect(await getDocumentById(db(), a.id)).toBeNull();

@@ -247,7 +247,6 @@ function addName(l: Loaded, d: number, name: string, words = false): void {
   l.docName.set(d, { slot, terms: [...terms.keys()] });
 }
 
-
 function allowedDocs(l: Loaded, allowed: Set<string>): Uint8Array {
   const out = new Uint8Array(l.docIds.length);
   for (const id of allowed) {
@@ -256,4 +255,3 @@ function allowedDocs(l: Loaded, allowed: Set<string>): Uint8Array {
   }
   return out;
 }
-

@@ -119,7 +119,11 @@ export class CollectionIndex extends DurableObject<Env> {
   }
 
   /** Chunks of a document from ordinal `from`, at most `max` (+1 to tell whether more follow). */
-  readChunks(documentId: string, from: number, max: number): { chunk: number; text: string; page: number | null; heading: string | null }[] {
+  readChunks(
+    documentId: string,
+    from: number,
+    max: number,
+  ): { chunk: number; text: string; page: number | null; heading: string | null }[] {
     return this.#parts.st.readChunks(documentId, from, max);
   }
 

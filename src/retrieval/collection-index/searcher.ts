@@ -64,7 +64,9 @@ export class Searcher {
     if (req.mode !== "vector") keywordList = timed("keyword", () => parts.keyword.candidates(req.query, pool, scope, allowed));
     // With weight 0 the vector side only adds chunks after every keyword hit: when keyword search
     // already fills the hits, the scan cannot change them and is skipped.
-    const vectorsNeeded = req.mode === "vector" || (req.mode === "hybrid" && !(req.vectorWeight === 0 && keywordList.length >= hydrate && (req.fusion ?? "convex") === "convex"));
+    const vectorsNeeded =
+      req.mode === "vector" ||
+      (req.mode === "hybrid" && !(req.vectorWeight === 0 && keywordList.length >= hydrate && (req.fusion ?? "convex") === "convex"));
     if (vectorsNeeded) {
       const list = timed("vector", () => parts.vectors.candidates(req, pool, allowed));
       let rank = 0;

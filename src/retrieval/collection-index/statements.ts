@@ -250,8 +250,8 @@ export class Statements {
    */
   mergeStep(pages: number): number {
     let written = 0;
+    // A negative count merges across levels too (towards one segment), not only full levels.
     for (const table of ["chunks_fts", "chunks_tri", "names_fts"])
-      // A negative count merges across levels too (towards one segment), not only full levels.
       written += this.#sql.exec(`INSERT INTO ${table} (${table}, rank) VALUES ('merge', ?)`, -pages).rowsWritten;
     return written;
   }
@@ -296,7 +296,10 @@ export class Statements {
     if (ids.length === 0) return new Set();
     return new Set(
       this.#sql
-        .exec<{ id: string }>("SELECT id FROM docs WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?))", JSON.stringify([...new Set(ids)]))
+        .exec<{ id: string }>(
+          "SELECT id FROM docs WHERE deleted = 0 AND id IN (SELECT value FROM json_each(?))",
+          JSON.stringify([...new Set(ids)]),
+        )
         .toArray()
         .map((r) => r.id),
     );
@@ -321,7 +324,11 @@ export class Statements {
       .map((r) => r.text);
   }
 
-  readChunks(documentId: string, from: number, max: number): { chunk: number; text: string; page: number | null; heading: string | null }[] {
+  readChunks(
+    documentId: string,
+    from: number,
+    max: number,
+  ): { chunk: number; text: string; page: number | null; heading: string | null }[] {
     return this.#sql
       .exec<{ chunk: number; text: string; page: number | null; heading: string | null }>(
         "SELECT ordinal AS chunk, text, page, heading FROM chunks WHERE document_id = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?",

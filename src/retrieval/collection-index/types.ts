@@ -88,4 +88,3 @@ export interface IndexStats {
   /** The in-memory keyword index: loaded, postings, distinct terms, bytes (0 until a keyword query loads it). */
   keyword: { loaded: boolean; postings: number; terms: number; memoryBytes: number };
 }
-

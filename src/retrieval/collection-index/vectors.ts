@@ -100,7 +100,8 @@ function checkValues(values: unknown, dims: number): void {
   if (!(values instanceof Float32Array) && !Array.isArray(values)) {
     throw new IndexError("invalid_vector", "values must be a Float32Array or an array of numbers");
   }
-  if (values.length !== dims) throw new IndexError("dimension_mismatch", `the index holds ${dims}-dimensional vectors, got ${values.length}`);
+  if (values.length !== dims)
+    throw new IndexError("dimension_mismatch", `the index holds ${dims}-dimensional vectors, got ${values.length}`);
   for (let i = 0; i < dims; i++) {
     const v = values[i];
     if (typeof v !== "number" || !Number.isFinite(v)) throw new IndexError("invalid_vector", "values must be finite numbers");

@@ -50,7 +50,8 @@ export function write(parts: Parts, page: WritePage): WriteResult {
     });
     if (!page.commit) return;
     const staged = st.stagedCount(doc.id, doc.generation);
-    if (staged !== page.commit.chunkCount) throw new IndexError("incomplete_document", `${staged} of ${page.commit.chunkCount} chunks staged`);
+    if (staged !== page.commit.chunkCount)
+      throw new IndexError("incomplete_document", `${staged} of ${page.commit.chunkCount} chunks staged`);
     const old = keyword.beforeRemove(doc.id);
     const removed = st.deleteLiveRows(doc.id);
     const rows: { id: number; ordinal: number; length: number; terms: string }[] = [];
