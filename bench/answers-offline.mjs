@@ -5,20 +5,25 @@
 //
 //   node bench/answers-offline.mjs                 figures per half + the threshold sweep
 //   node bench/answers-offline.mjs --debug q07     the statements the answerer ranked for q07
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
-import { baseName, norm, SOURCES_FILE } from "./lib/qa.mjs";
+import { baseName, claimFigures, loadQaSet, norm, SOURCES_FILE, summariseClaims } from "./lib/qa.mjs";
 import { ROOT } from "./lib/server.mjs";
 import { fmt, parseArgs, printTable } from "./lib/util.mjs";
 
 const args = parseArgs(process.argv.slice(2));
 const dir = mkdtempSync(path.join(tmpdir(), "answers-offline-"));
 const out = path.join(dir, "extractive.mjs");
+const entry = path.join(dir, "entry.ts");
+writeFileSync(
+  entry,
+  `export * from ${JSON.stringify(path.join(ROOT, "src/chat/answer/extractive.ts"))};\nexport * as claims from ${JSON.stringify(path.join(ROOT, "src/chat/claims/index.ts"))};\nexport { CLAIMS } from ${JSON.stringify(path.join(ROOT, "src/chat/tuning.ts"))};\n`,
+);
 await build({
-  entryPoints: [path.join(ROOT, "src/chat/answer/extractive.ts")],
+  entryPoints: [entry],
   bundle: true,
   format: "esm",
   platform: "neutral",
@@ -80,3 +85,60 @@ for (const split of ["tune", "heldout"]) {
 for (const r of rows)
   if (r.split === "tune" && !(r.contains && r.cited))
     console.log(`  ✗ ${r.id} ${r.question} (best ${fmt(r.best, 3)})\n      ${r.answer.slice(0, 200)}`);
+
+// Claims: citation figures against the gold evidence spans, per half, and the support threshold
+// chosen on the tune half (the one whose "supported" best agrees with "its citations cover the
+// gold evidence"), reported on the held-out half.
+const evidence = new Map(loadQaSet().map((q) => [q.id, q.evidence ?? []]));
+const shipped = new mod.ExtractiveAnswerer();
+const claimed = data.questions.map((q) => {
+  const sources = (q.sources ?? []).map((s) => ({ ...s, char_start: s.char_start ?? null }));
+  const r = shipped.answerSync({ query: q.question, sources });
+  const claims = mod.claims.buildClaims(r.answer, sources, { known: r.sentences, threshold: 0 });
+  return { ...q, evidence: evidence.get(q.id), res: { answer: r.answer, sources, claims } };
+});
+const agreement = (rows, t) => {
+  let agree = 0;
+  let n = 0;
+  for (const r of rows)
+    for (const c of r.res.claims) {
+      const supported = c.citations.some((x) => x.support >= t);
+      const recalled = claimFigures(r, { ...r.res, claims: [c] }).recalled === 1;
+      n++;
+      if (supported === recalled) agree++;
+    }
+  return n ? agree / n : 0;
+};
+const tuneRows = claimed.filter((r) => r.split === "tune");
+let bestT = 0;
+let bestA = -1;
+for (let t = 0.05; t <= 0.95001; t += 0.05) {
+  const a = agreement(tuneRows, t);
+  if (a > bestA + 1e-9) {
+    bestA = a;
+    bestT = t;
+  }
+}
+console.log(`\nsupport threshold chosen on the tune half: ${fmt(bestT, 2)} (agreement with gold coverage ${fmt(bestA * 100, 1)}%); shipped: ${mod.CLAIMS.supportThreshold}`);
+const claimRows = [];
+for (const split of ["tune", "heldout"]) {
+  const rows = claimed.filter((r) => r.split === split);
+  const figures = rows.map((r) => {
+    const claims = r.res.claims.map((c) => ({ ...c, supported: c.citations.some((x) => x.support >= mod.CLAIMS.supportThreshold) }));
+    return claimFigures(r, { ...r.res, claims });
+  });
+  const c = summariseClaims(figures);
+  claimRows.push([split, c.sentences, c.citations, fmt(c.precision * 100, 1), fmt(c.recall * 100, 1), fmt(c.exactness * 100, 1), fmt(c.unsupported_rate * 100, 1), fmt(agreement(rows, mod.CLAIMS.supportThreshold) * 100, 1)]);
+}
+printTable(
+  ["half", "sentences", "citations", "precision %", "recall %", "exactness %", "unsupported %", "threshold agreement %"],
+  claimRows,
+  "Claims of the extractive answerer against the gold evidence spans (offline)",
+);
+if (args.verbose)
+  for (const r of claimed)
+    for (const c of r.res.claims) {
+      const f = claimFigures(r, { ...r.res, claims: [c] });
+      if (!f.recalled || f.precise < f.citations)
+        console.log(`  ${r.id} [${r.split}] recalled ${f.recalled} precise ${f.precise}/${f.citations}: ${c.text.slice(0, 120)}\n      gold: ${(r.evidence ?? []).map((g) => g.text.slice(0, 80)).join(" | ")}`);
+    }

@@ -3,7 +3,7 @@
 // and untrusted text (answers, passages, file names) only ever goes through textContent.
 
 import { createParser } from "eventsource-parser";
-import type { PublicSource as Source } from "../src/chat/source";
+import type { Citation, Claim, PublicSource as Source } from "../src/chat/source";
 
 type Kind = "master" | "temp";
 type Status = "queued" | "processing" | "ready" | "failed";
@@ -475,33 +475,46 @@ function describe(s: Source): string {
     .join(" · ");
 }
 
-function openSource(s: Source): void {
+/** Shows a source; with a citation, its supporting span is highlighted (text nodes only: the passage is untrusted). */
+function openSource(s: Source, cit?: Citation): void {
   $("src-title").textContent = `[${s.n}] ${s.document_name}`;
   $("src-meta").textContent = describe(s);
-  $("src-text").textContent = s.text;
+  const box = $("src-text");
+  if (cit && s.text.slice(cit.start, cit.end) === cit.quote) {
+    const mark = el("mark", "span", cit.quote);
+    mark.title = `support ${cit.support.toFixed(2)}`;
+    box.replaceChildren(s.text.slice(0, cit.start), mark, s.text.slice(cit.end));
+    requestAnimationFrame(() => mark.scrollIntoView({ block: "center" }));
+  } else box.textContent = s.text;
   const back = document.activeElement as HTMLElement | null;
   const dlg = $<HTMLDialogElement>("source");
   dlg.addEventListener("close", () => back?.focus(), { once: true });
   dlg.showModal();
 }
 
-function citeButton(s: Source): HTMLButtonElement {
+function citeButton(s: Source, cit?: Citation): HTMLButtonElement {
   const b = el("button", "cite", `${s.n}`);
   b.type = "button";
   b.setAttribute("aria-label", `Source ${s.n}: ${s.document_name}${s.page !== null ? `, page ${s.page}` : ""}`);
-  b.addEventListener("click", () => openSource(s));
+  b.addEventListener("click", () => openSource(s, cit));
   return b;
 }
 
-/** Renders the answer as text, turning each `[n]` (or `[n, m]`) that names a known source into buttons. */
-function renderAnswer(target: HTMLElement, text: string, sources: Map<number, Source>): void {
+/**
+ * Renders the answer as text, turning each `[n]` (or `[n, m]`) that names a known source into
+ * buttons; a marker inside a claim opens its source with the claim's verified span highlighted.
+ */
+function renderAnswer(target: HTMLElement, text: string, sources: Map<number, Source>, claims: Claim[] = []): void {
   target.replaceChildren();
   const re = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
   let last = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     const found = m[1].split(",").map((n) => sources.get(Number(n.trim())));
     if (found.some((s) => !s)) continue;
-    target.append(text.slice(last, m.index), ...found.map((s) => citeButton(s as Source)));
+    const at = m.index;
+    const claim = claims.find((c) => c.start <= at && at < c.end);
+    const spanOf = (s: Source) => claim?.citations.find((c) => c.source === s.n);
+    target.append(text.slice(last, m.index), ...found.map((s) => citeButton(s as Source, spanOf(s as Source))));
     last = re.lastIndex;
   }
   target.append(text.slice(last));
@@ -540,11 +553,12 @@ async function ask(query: string): Promise<void> {
   log.setAttribute("aria-busy", "true");
   $<HTMLButtonElement>("send").disabled = true;
   const sources = new Map<number, Source>();
+  let claims: Claim[] = [];
   let answer = "";
   let frame = 0;
   const paint = () => {
     frame = 0;
-    renderAnswer(text, answer, sources);
+    renderAnswer(text, answer, sources, claims);
     log.scrollTop = log.scrollHeight;
   };
   try {
@@ -556,8 +570,12 @@ async function ask(query: string): Promise<void> {
       else if (event === "delta") {
         answer += payload.text as string;
         frame ||= requestAnimationFrame(paint);
+      } else if (event === "claims") {
+        claims = claims.concat(payload.claims as Claim[]);
+        frame ||= requestAnimationFrame(paint);
       } else if (event === "done") {
         answer = payload.answer as string;
+        claims = payload.claims as Claim[];
         finished = true;
       } else if (event === "error") throw errorFrom(0, payload);
     });

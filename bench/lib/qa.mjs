@@ -81,6 +81,64 @@ export function judge(q, res) {
   };
 }
 
+/** Length of [a0, a1) ∩ the union of intervals. */
+function covered(a0, a1, intervals) {
+  const parts = intervals
+    .map(([s, e]) => [Math.max(s, a0), Math.min(e, a1)])
+    .filter(([s, e]) => e > s)
+    .sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let upTo = a0;
+  for (const [s, e] of parts) {
+    if (e <= upTo) continue;
+    total += e - Math.max(s, upTo);
+    upTo = e;
+  }
+  return total;
+}
+
+/**
+ * Citation figures of one answer against its question's gold evidence spans (ALCE's definitions
+ * adapted to spans): a citation is precise when it overlaps any gold span of the question; a
+ * sentence is recalled when its citations together cover at least half of some gold span; a
+ * citation is exact when its quote is its source's text at its stated offsets.
+ */
+export function claimFigures(q, res) {
+  const gold = q.evidence ?? [];
+  const sources = res.sources ?? [];
+  const f = { sentences: 0, recalled: 0, unsupported: 0, citations: 0, precise: 0, exact: 0 };
+  for (const claim of res.claims ?? []) {
+    f.sentences++;
+    if (!claim.supported) f.unsupported++;
+    const byDoc = new Map();
+    for (const c of claim.citations) {
+      f.citations++;
+      const src = sources[c.source - 1];
+      if (src && src.text.slice(c.start, c.end) === c.quote) f.exact++;
+      if (c.document_start === null || c.document_start === undefined) continue;
+      const span = [c.document_start, c.document_end];
+      if (gold.some((g) => g.document === c.document_name && covered(g.start, g.end, [span]) > 0)) f.precise++;
+      byDoc.set(c.document_name, [...(byDoc.get(c.document_name) ?? []), span]);
+    }
+    if (gold.some((g) => covered(g.start, g.end, byDoc.get(g.document) ?? []) >= 0.5 * (g.end - g.start))) f.recalled++;
+  }
+  return f;
+}
+
+/** Sums of claimFigures over rows, as shares. */
+export function summariseClaims(figures) {
+  const sum = (k) => figures.reduce((a, f) => a + f[k], 0);
+  const share = (a, b) => (b ? a / b : null);
+  return {
+    sentences: sum("sentences"),
+    citations: sum("citations"),
+    precision: share(sum("precise"), sum("citations")),
+    recall: share(sum("recalled"), sum("sentences")),
+    exactness: share(sum("exact"), sum("citations")),
+    unsupported_rate: share(sum("unsupported"), sum("sentences")),
+  };
+}
+
 function summarise(rows) {
   const n = rows.length;
   const share = (k) => (n ? rows.filter((r) => r[k]).length / n : 0);
@@ -115,6 +173,7 @@ export async function runAnswers(args) {
         return {
           ...q,
           ...j,
+          figures: claimFigures(q, r.body),
           both: j.contains && j.cited,
           answer_text: r.body.answer,
           model: r.body.model,
@@ -152,6 +211,7 @@ export async function runAnswers(args) {
           answer: r.answer,
           documents: r.documents,
           sources: r.sources,
+          evidence: r.evidence,
         })),
         unanswerable: negatives.map((n) => ({ question: n.question, sources: n.sources })),
       }),
@@ -184,6 +244,22 @@ export async function runAnswers(args) {
       ],
       `Answers (${rows[0]?.model ?? "?"}; targets: ≥ 85% contain the expected string, 100% cite the right document)${args.quick ? " (quick: a smoke run)" : ""}`,
     );
+    const claimsBySplit = Object.fromEntries(
+      ["tune", "heldout"].map((split) => [split, summariseClaims(rows.filter((r) => r.split === split && r.figures).map((r) => r.figures))]),
+    );
+    printTable(
+      ["claims", "sentences", "citations", "citation precision", "citation recall", "span exactness", "unsupported sentences"],
+      Object.entries(claimsBySplit).map(([split, c]) => [
+        split === "tune" ? "tune half" : "held-out half",
+        c.sentences,
+        c.citations,
+        pct(c.precision),
+        pct(c.recall),
+        pct(c.exactness),
+        pct(c.unsupported_rate),
+      ]),
+      "Citations against the gold evidence spans (targets, held-out half: precision ≥ 90%, recall ≥ 85%, exactness 100%)",
+    );
     if (negatives.length) {
       const wrong = negatives.filter((n) => n.answered);
       console.log(`\nunanswerable questions answered anyway: ${wrong.length}/${negatives.length}`);
@@ -207,7 +283,7 @@ export async function runAnswers(args) {
         server: server.external ? "external (--url)" : "private wrangler dev",
       },
       targets: { contains: 0.85, cited: 1 },
-      summary: { ...bySplit, all, unanswerable_answered: negatives.filter((n) => n.answered).length, unanswerable: negatives.length },
+      summary: { ...bySplit, all, claims: claimsBySplit, unanswerable_answered: negatives.filter((n) => n.answered).length, unanswerable: negatives.length },
       questions: rows.map((r) => ({
         id: r.id,
         split: r.split,

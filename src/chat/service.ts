@@ -6,7 +6,7 @@ import { selectProviders } from "./providers";
 import { HISTORY } from "./tuning";
 import { answerCacheFor, answerKey, type CacheOutcome } from "./answer-cache";
 import type { AnswerProvider, AnswerResult } from "./answer/types";
-import { answerSentences, buildClaims, dropUnsupported, type Quote } from "./claims";
+import { answerSentences, buildClaims, dropUnsupported, type KnownSentence, type Quote } from "./claims";
 import { type Claim, type PublicSource, passageOf, type SourcePassage } from "./source";
 import { extractCitations, neutraliseMarkers } from "./answer/citations";
 
@@ -197,6 +197,7 @@ export class ClaimStream {
   private text = "";
   private sentUpTo = 0;
   private quotes: Quote[] = [];
+  private sentences: KnownSentence[] | undefined;
 
   constructor(private readonly p: PreparedChat) {}
 
@@ -205,20 +206,29 @@ export class ClaimStream {
     this.quotes = quotes;
   };
 
+  /** Pass to the answerer's request: the sentences an answerer knows before it streams (extractive). */
+  readonly onSentences = (sentences: KnownSentence[]) => {
+    this.sentences = sentences;
+  };
+
   push(delta: string): Claim[] {
     this.text += delta;
     if (this.p.provider.quotes) return [];
-    const sentences = answerSentences(this.text);
-    // The last sentence may still grow; those before it are final.
-    const done = sentences.slice(0, -1).filter((s) => s.start >= this.sentUpTo);
+    // A known sentence is complete once the text reaches its end; otherwise once the next one has begun.
+    const done = this.sentences
+      ? this.sentences.filter((s) => s.start >= this.sentUpTo && s.end <= this.text.length)
+      : answerSentences(this.text)
+          .slice(0, -1)
+          .filter((s) => s.start >= this.sentUpTo)
+          .map((s) => ({ ...s, quotes: [] }));
     if (done.length === 0) return [];
-    const claims = buildClaims(this.text, this.p.sources, { known: done.map((s) => ({ ...s, quotes: [] })) });
+    const claims = buildClaims(this.text, this.p.sources, { known: done });
     this.sentUpTo = done[done.length - 1].end;
     return claims;
   }
 
   end(meta: Pick<AnswerResult, "model" | "usage">): { answer: ChatAnswer; claims: Claim[] } {
-    const answer = finishAnswer(this.p, this.text, { ...meta, quotes: this.quotes });
+    const answer = finishAnswer(this.p, this.text, { ...meta, quotes: this.quotes, sentences: this.sentences });
     // Strict grounding rewrites the answer: its claims are all sent again with `done`.
     const rest = answer.answer === this.text ? answer.claims.filter((c) => c.start >= this.sentUpTo) : answer.claims;
     return { answer, claims: rest };

@@ -295,6 +295,7 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
           maxTokens: c.var.settings.ANSWER_MAX_TOKENS,
           signal: c.req.raw.signal,
           onQuotes: claimStream.onQuotes,
+          onSentences: claimStream.onSentences,
         })) {
           await stream.writeSSE({ event: "delta", data: JSON.stringify({ text: delta }) });
           const done = claimStream.push(delta);

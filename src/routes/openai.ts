@@ -272,6 +272,7 @@ export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
           instructions,
           signal: c.req.raw.signal,
           onQuotes: claimStream.onQuotes,
+          onSentences: claimStream.onSentences,
         })) {
           text += delta;
           await stream.writeSSE({ data: frame([{ index: 0, delta: { content: delta }, finish_reason: null }]) });

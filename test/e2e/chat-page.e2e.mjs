@@ -233,6 +233,11 @@ try {
       await dialog.waitFor();
       const passage = await page.locator("#src-text").textContent();
       assert.ok(passage.trim().length > 0, "empty passage");
+      // The claim's verified span is highlighted, and it is the passage's own text.
+      const marks = page.locator("#src-text mark");
+      assert.equal(await marks.count(), 1, "the supporting span is not highlighted");
+      const span = await marks.first().textContent();
+      assert.ok(span.trim().length > 0 && passage.includes(span), "the highlighted span is not the passage's text");
       if (/14 months/.test(passage)) {
         found = passage;
         assert.match(await page.locator("#src-title").textContent(), /tarnby-gold\.md/);

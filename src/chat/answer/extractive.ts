@@ -235,7 +235,9 @@ export class ExtractiveAnswerer implements AnswerProvider {
   }
 
   async *stream(req: AnswerRequest): AsyncIterable<string> {
-    yield* wordGroups(this.answerSync(req).answer);
+    const r = this.answerSync(req);
+    if (r.sentences) req.onSentences?.(r.sentences);
+    yield* wordGroups(r.answer);
   }
 }
 

@@ -14,6 +14,8 @@ export interface AnswerRequest {
   signal?: AbortSignal;
   /** Streaming: receives the model's quotes (parsed off its reply) when the stream ends. */
   onQuotes?: (quotes: Quote[]) => void;
+  /** Streaming: receives the answer's sentences and their quotes before the first delta, when the answerer knows them (extractive). */
+  onSentences?: (sentences: KnownSentence[]) => void;
 }
 
 export interface AnswerResult {

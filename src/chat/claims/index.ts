@@ -120,6 +120,7 @@ export function buildClaims(
       // The answerer's own quotes for this source, then the model's, then the sentence itself.
       const candidates = [...own.filter((q) => q.n === n), ...(opts.quotes ?? []).filter((q) => q.n === n), { n, quote: claimText }];
       let best: Citation | null = null;
+      const repointed: Citation[] = [];
       for (const q of candidates) {
         const span = locateQuote(q.quote, src.text);
         if (span) {
@@ -131,13 +132,16 @@ export function buildClaims(
             if (other.n === n) continue;
             const elsewhere = locateQuote(q.quote, other.text);
             if (elsewhere) {
-              add(citation(other, elsewhere, claimText));
+              // Only where it supports this sentence: a quote names a source, not a sentence.
+              const c = citation(other, elsewhere, claimText);
+              if (c.support >= threshold) repointed.push(c);
               break;
             }
           }
         }
       }
       if (best) add(best);
+      for (const c of repointed) add(c);
     }
     return { text, start, end, supported: citations.some((c) => c.support >= threshold), citations };
   });
