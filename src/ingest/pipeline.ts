@@ -258,7 +258,10 @@ export async function indexDocument(
     const kept = await index
       .remove(doc.id, generation)
       .then((r) => r.kept)
-      .catch((e) => (logCleanup(doc.id)(e), 0));
+      .catch((e) => {
+        logCleanup(doc.id)(e);
+        return 0;
+      });
     if (written > kept && vectorize)
       await vectorize.deleteByIds(collection.id, idsUpTo(doc.id, written).slice(kept)).catch(logCleanup(doc.id));
     const apiErr = err instanceof ApiError ? err : new ApiError("internal_error", "Indexing failed", { cause: err });
