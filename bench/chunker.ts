@@ -65,7 +65,7 @@ async function main() {
   const splitter = new RecursiveCharacterTextSplitter({ chunkSize: CHUNK_CHARS, chunkOverlap: OVERLAP_CHARS });
   const opts = { maxTokens: MAX_TOKENS, overlapTokens: OVERLAP_TOKENS };
   const ours = async () => {
-    for (const d of docs) chunkText({ text: d }, opts);
+    for (const d of docs) await chunkText({ text: d }, opts);
   };
   const theirs = async () => {
     for (const d of docs) await splitter.splitText(d);
@@ -93,7 +93,7 @@ async function main() {
     offsetErrors: 0,
   };
   for (const d of docs) {
-    for (const c of chunkText({ text: d }, opts)) {
+    for (const c of await chunkText({ text: d }, opts)) {
       a.chunks++;
       a.chunkChars += c.text.length;
       a.maxTokens = Math.max(a.maxTokens, countTokens(c.text));

@@ -187,7 +187,7 @@ let chunks = 0;
 let worst = null;
 const perChunk = [];
 for (const d of [...scifact, ...fixtures]) {
-  for (const c of chunkText({ text: d.text }, { maxTokens: 512, overlapTokens: 0 })) {
+  for (const c of await chunkText({ text: d.text }, { maxTokens: 512, overlapTokens: 0 })) {
     const t = realTokens(c.text);
     chunks++;
     perChunk.push(t / Math.max(1, c.tokens));

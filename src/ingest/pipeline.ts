@@ -1,4 +1,5 @@
 import { newId, sha256Hex } from "../util/crypto";
+import { createYielder } from "../util/yield";
 import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
 import { chunkText } from "../retrieval/chunker";
@@ -182,8 +183,10 @@ export async function indexDocument(
     const obj = await env.DOCUMENTS.get(doc.r2_key);
     if (!obj) throw new ApiError("corrupt_document", "The stored original of this document is missing; upload it again");
     const bytes = new Uint8Array(await obj.arrayBuffer());
-    const extracted = await extract(bytes, { name: doc.name, contentType: doc.content_type });
-    const chunks = chunkText(extracted, chunkOptionsFor(collection, doc.chunking));
+    // One yielder for both steps: the slice of work between two yields spans the hand-over.
+    const yielder = createYielder();
+    const extracted = await extract(bytes, { name: doc.name, contentType: doc.content_type, yielder });
+    const chunks = await chunkText(extracted, chunkOptionsFor(collection, doc.chunking), yielder);
     if (chunks.length === 0) throw new ApiError("empty_document", "The document contains no text");
 
     let vectors: Float32Array[];

@@ -122,7 +122,7 @@ describe("HTML", () => {
 });
 
 describe("Markdown", () => {
-  it("keeps headings and text, strips link targets, image URLs, fences and table rules", () => {
+  it("keeps headings and text, strips link targets, image URLs, fences and table rules", async () => {
     const md = [
       "Title",
       "=====",
@@ -144,7 +144,7 @@ describe("Markdown", () => {
       "<!-- hidden comment -->",
       "Visit <https://example.org>.",
     ].join("\n");
-    const { text, title } = markdownToText(md);
+    const { text, title } = await markdownToText(md);
     expect(title).toBe("Title");
     const lines = text.split("\n");
     expect(lines[0]).toBe("# Title");

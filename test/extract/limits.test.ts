@@ -64,7 +64,7 @@ describe("chunking a pathological document runs in linear time", () => {
     const time = async (n: number) => {
       const doc = await extract(utf8("[".repeat(n)), { name: "a.md" });
       const t0 = performance.now();
-      const chunks = chunkText(doc, { maxTokens: 256, overlapTokens: 32 });
+      const chunks = await chunkText(doc, { maxTokens: 256, overlapTokens: 32 });
       expect(chunks.length).toBeGreaterThan(n / 300);
       return performance.now() - t0;
     };

@@ -44,22 +44,22 @@ describe("countTokens", () => {
 });
 
 describe("chunkText", () => {
-  it("returns nothing for empty or blank text", () => {
-    expect(chunkText({ text: "" }, opts)).toEqual([]);
-    expect(chunkText({ text: " \n\n\t  " }, opts)).toEqual([]);
+  it("returns nothing for empty or blank text", async () => {
+    expect(await chunkText({ text: "" }, opts)).toEqual([]);
+    expect(await chunkText({ text: " \n\n\t  " }, opts)).toEqual([]);
   });
 
-  it("keeps a short text whole, trimmed, with exact offsets", () => {
+  it("keeps a short text whole, trimmed, with exact offsets", async () => {
     const text = "\n\n  A short note.  \n";
-    const chunks = chunkText({ text }, opts);
+    const chunks = await chunkText({ text }, opts);
     expect(chunks).toHaveLength(1);
     expect(chunks[0]).toMatchObject({ text: "A short note.", start: 4, end: 17, page: null, heading: null });
     expect(chunks[0].tokens).toBe(countTokens("A short note."));
   });
 
-  it("bounds every chunk by maxTokens and maps offsets back to the text", () => {
+  it("bounds every chunk by maxTokens and maps offsets back to the text", async () => {
     const text = [sentences(12), sentences(7), sentences(30, 20)].join("\n\n");
-    const chunks = chunkText({ text }, opts);
+    const chunks = await chunkText({ text }, opts);
     expect(chunks.length).toBeGreaterThan(10);
     expectOffsets(text, chunks);
     for (const c of chunks) {
@@ -72,10 +72,10 @@ describe("chunkText", () => {
     for (let i = 0; i < text.length; i++) if (!/\s/.test(text[i])) expect(covered[i]).toBe(1);
   });
 
-  it("never cuts inside a word of a space-separated script", () => {
+  it("never cuts inside a word of a space-separated script", async () => {
     const text = `${"Chromatin remodeling complexes regulate transcriptional accessibility. ".repeat(40)}\n${"x".repeat(3)} end`;
     for (const maxTokens of [7, 13, 40, 101]) {
-      const chunks = chunkText({ text }, { maxTokens, overlapTokens: 3 });
+      const chunks = await chunkText({ text }, { maxTokens, overlapTokens: 3 });
       expect(chunks.length).toBeGreaterThan(1);
       for (const c of chunks) {
         expect(insideWord(text, c.start)).toBe(false);
@@ -84,27 +84,27 @@ describe("chunkText", () => {
     }
   });
 
-  it("cuts a single word longer than a chunk, and only then", () => {
+  it("cuts a single word longer than a chunk, and only then", async () => {
     const blob = "A".repeat(400);
     const text = `before ${blob} after`;
-    const chunks = chunkText({ text }, { maxTokens: 30, overlapTokens: 0 });
+    const chunks = await chunkText({ text }, { maxTokens: 30, overlapTokens: 0 });
     expectOffsets(text, chunks);
     for (const c of chunks) expect(c.tokens).toBeLessThanOrEqual(30);
     expect(chunks.map((c) => c.text).join("")).toBe(text.replace(/ /g, ""));
   });
 
-  it("prefers paragraph, then sentence boundaries", () => {
+  it("prefers paragraph, then sentence boundaries", async () => {
     const p1 = "First paragraph has one sentence that is long enough to matter here.";
     const p2 = `Second paragraph. ${p1}`;
     const text = `${p1}\n\n${p2}`;
     const max = countTokens(p1) + 5; // room for either paragraph's long sentence, not for both sentences of p2
-    const chunks = chunkText({ text }, { maxTokens: max, overlapTokens: 0 });
+    const chunks = await chunkText({ text }, { maxTokens: max, overlapTokens: 0 });
     expect(chunks.map((c) => c.text)).toEqual([p1, "Second paragraph.", p1]);
   });
 
-  it("overlaps consecutive chunks with whole trailing sentences or words", () => {
+  it("overlaps consecutive chunks with whole trailing sentences or words", async () => {
     const text = sentences(30);
-    const chunks = chunkText({ text }, { maxTokens: 60, overlapTokens: 15 });
+    const chunks = await chunkText({ text }, { maxTokens: 60, overlapTokens: 15 });
     expect(chunks.length).toBeGreaterThan(3);
     for (let i = 1; i < chunks.length; i++) {
       const prev = chunks[i - 1];
@@ -115,11 +115,11 @@ describe("chunkText", () => {
       expect(insideWord(text, cur.start)).toBe(false);
     }
     // Without overlap, chunks tile the text.
-    const tiled = chunkText({ text }, { maxTokens: 60, overlapTokens: 0 });
+    const tiled = await chunkText({ text }, { maxTokens: 60, overlapTokens: 0 });
     for (let i = 1; i < tiled.length; i++) expect(tiled[i].start).toBeGreaterThanOrEqual(tiled[i - 1].end);
   });
 
-  it("carries the markdown heading path and starts sections on a new chunk", () => {
+  it("carries the markdown heading path and starts sections on a new chunk", async () => {
     const text = [
       "Preamble line.",
       "# Intro",
@@ -134,7 +134,7 @@ describe("chunkText", () => {
       "# not a heading inside a code fence",
       "```",
     ].join("\n\n");
-    const chunks = chunkText({ text }, { maxTokens: 50, overlapTokens: 10 });
+    const chunks = await chunkText({ text }, { maxTokens: 50, overlapTokens: 10 });
     expectOffsets(text, chunks);
     const headingOf = (needle: string) => chunks.find((c) => c.text.includes(needle))?.heading;
     expect(headingOf("Preamble")).toBeNull();
@@ -148,7 +148,7 @@ describe("chunkText", () => {
     expect(chunks.find((c) => c.text.includes("Results text"))?.text.startsWith("# Results")).toBe(true);
   });
 
-  it("assigns the page of each chunk's start", () => {
+  it("assigns the page of each chunk's start", async () => {
     const pageTexts = [sentences(4), sentences(4), sentences(4)];
     const text = pageTexts.join("\n\f");
     const pages: { page: number; start: number }[] = [];
@@ -157,7 +157,7 @@ describe("chunkText", () => {
       pages.push({ page: i + 1, start: at });
       at += t.length + 2;
     });
-    const chunks = chunkText({ text, pages }, { maxTokens: 30, overlapTokens: 0 });
+    const chunks = await chunkText({ text, pages }, { maxTokens: 30, overlapTokens: 0 });
     for (const c of chunks) {
       const expected = [...pages].reverse().find((p) => p.start <= c.start)?.page;
       expect(c.page).toBe(expected);
@@ -165,10 +165,10 @@ describe("chunkText", () => {
     expect(new Set(chunks.map((c) => c.page))).toEqual(new Set([1, 2, 3]));
   });
 
-  it("splits CJK text without spaces at sentence ends, then between characters", () => {
+  it("splits CJK text without spaces at sentence ends, then between characters", async () => {
     const sentence = "自然语言处理是人工智能的一个重要分支。";
     const text = sentence.repeat(12);
-    const chunks = chunkText({ text }, { maxTokens: 45, overlapTokens: 0 });
+    const chunks = await chunkText({ text }, { maxTokens: 45, overlapTokens: 0 });
     expect(chunks.length).toBeGreaterThan(1);
     expectOffsets(text, chunks);
     for (const c of chunks) {
@@ -176,15 +176,15 @@ describe("chunkText", () => {
       expect(c.text.endsWith("。")).toBe(true); // sentence boundaries fit, so they win
     }
     const long = "国".repeat(100);
-    const pieces = chunkText({ text: long }, { maxTokens: 30, overlapTokens: 5 });
+    const pieces = await chunkText({ text: long }, { maxTokens: 30, overlapTokens: 5 });
     expectOffsets(long, pieces);
     for (const c of pieces) expect(c.tokens).toBeLessThanOrEqual(30);
     expect(pieces[pieces.length - 1].end).toBe(100);
   });
 
-  it("never splits a surrogate pair", () => {
+  it("never splits a surrogate pair", async () => {
     const text = "𠀀".repeat(50) + "😀".repeat(50);
-    const chunks = chunkText({ text }, { maxTokens: 16, overlapTokens: 4 });
+    const chunks = await chunkText({ text }, { maxTokens: 16, overlapTokens: 4 });
     expect(chunks.length).toBeGreaterThan(1);
     expectOffsets(text, chunks);
     for (const c of chunks) {
@@ -193,10 +193,10 @@ describe("chunkText", () => {
     }
   });
 
-  it("is deterministic and rejects bad options", () => {
+  it("is deterministic and rejects bad options", async () => {
     const text = `# T\n\n${sentences(40)}`;
-    expect(chunkText({ text }, opts)).toEqual(chunkText({ text }, opts));
-    expect(() => chunkText({ text }, { maxTokens: 0, overlapTokens: 0 })).toThrow(RangeError);
-    expect(() => chunkText({ text }, { maxTokens: 10, overlapTokens: 10 })).toThrow(RangeError);
+    expect(await chunkText({ text }, opts)).toEqual(await chunkText({ text }, opts));
+    await expect(chunkText({ text }, { maxTokens: 0, overlapTokens: 0 })).rejects.toThrow(RangeError);
+    await expect(chunkText({ text }, { maxTokens: 10, overlapTokens: 10 })).rejects.toThrow(RangeError);
   });
 });

@@ -14,9 +14,9 @@ describe("token estimate", () => {
     expect(countTokens("tar 파일")).toBe(1 + 2 + 3); // 파: ㅍ ㅏ; 일: ㅇ ㅣ ㄹ
   });
 
-  it("the chunker's inline count agrees with countTokens on Korean text", () => {
+  it("the chunker's inline count agrees with countTokens on Korean text", async () => {
     const text = "빅포인트의 유효기간은 5년으로, 유효기간 만료 시 월 단위로 자동 소멸. ".repeat(40);
-    const chunks = chunkText({ text }, { maxTokens: 60, overlapTokens: 0 });
+    const chunks = await chunkText({ text }, { maxTokens: 60, overlapTokens: 0 });
     expect(chunks.length).toBeGreaterThan(1);
     for (const c of chunks) {
       expect(c.tokens).toBe(countTokens(c.text));

@@ -13,6 +13,7 @@ import { markdownToText } from "./markdown";
 import { assertLineCount } from "./limits";
 import { isBlank, normalizeText } from "./normalize";
 import { csvToText, jsonToText } from "./structured";
+import { createYielder, type Yielder } from "../../util/yield";
 
 // PDF (pdf.js via unpdf, the CMap table) and DOCX (mammoth and its zip reader) are loaded by the
 // dispatch below on the first document of that kind: a cold isolate serving /healthz, search or chat
@@ -39,6 +40,11 @@ export interface ExtractOptions {
   contentType?: string | null;
   /** Refuse documents whose extracted text is longer (default 5,000,000). */
   maxChars?: number;
+  /**
+   * Where long loops hand the event loop back (src/util/yield.ts); the ingest pipeline passes the
+   * one it also gives the chunker. A fresh one by default.
+   */
+  yielder?: Yielder;
 }
 
 export const DEFAULT_MAX_CHARS = 5_000_000;
@@ -82,21 +88,29 @@ async function extractKind(kind: DocumentKind, bytes: Uint8Array, opts: ExtractO
     return withTitle({ kind, text: normalizeText(text) }, title);
   }
 
+  // Text formats run a few linear passes of tens of milliseconds each over megabytes: a checkpoint
+  // between passes keeps each stretch without a yield to about one pass (markdown yields inside too).
+  const y = opts.yielder ?? createYielder();
   const { text: raw, encoding } = decodeText(bytes, {
     declared: charsetFromContentType(opts.contentType),
     sniffMeta: kind === "html",
   });
+  await y.maybeYield(bytes.length);
   // Newline floods: refused before any per-line work or array of lines is built.
   assertLineCount(raw);
   const ext = extensionOf(opts.name);
+  const normalized = async (text: string) => {
+    await y.maybeYield(text.length);
+    return normalizeText(text);
+  };
   switch (kind) {
     case "html": {
       const { text, title } = await htmlToText(raw);
-      return withTitle({ kind, text: normalizeText(text), encoding }, title);
+      return withTitle({ kind, text: await normalized(text), encoding }, title);
     }
     case "markdown": {
-      const { text, title } = markdownToText(raw);
-      return withTitle({ kind, text: normalizeText(text), encoding }, title);
+      const { text, title } = await markdownToText(raw, y);
+      return withTitle({ kind, text: await normalized(text), encoding }, title);
     }
     case "csv":
       return { kind, text: normalizeText(csvToText(raw, ext === "tsv")), encoding };

@@ -5,14 +5,23 @@
  * Every pass over the text is a scanner that runs in linear time, whatever the input: no regex
  * here can backtrack over untrusted text (runs of `<!--`, `[` or `![` once made the old
  * regex-based version quadratic). The few regexes left are anchored and deterministic.
+ *
+ * Linear is not short: megabytes of markdown still take tens of milliseconds, so the line loop
+ * (and, inside one huge line, each inline pass) is a checkpoint that yields (src/util/yield.ts).
  */
+import { createYielder, type Yielder } from "../../util/yield";
 
-export function markdownToText(source: string): { text: string; title?: string } {
+/** Lines longer than this run their inline passes one at a time with a checkpoint between them. */
+const LONG_LINE = 1 << 16;
+
+export async function markdownToText(source: string, y: Yielder = createYielder()): Promise<{ text: string; title?: string }> {
   const out: string[] = [];
   let fence: string | null = null;
   const lines = stripComments(source).split(/\r\n?|\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
+    const p = y.maybeYield(line.length + 1);
+    if (p) await p;
     const fenceMatch = /^\s{0,3}(`{3,}|~{3,})/.exec(line);
     if (fenceMatch) {
       // Code blocks are kept as text; only the fence lines go.
@@ -33,7 +42,7 @@ export function markdownToText(source: string): { text: string; title?: string }
     }
     if (/^\s{0,3}\[[^\]]+\]:\s*\S/.test(line)) continue; // reference definition
     if (isTableRule(line)) continue;
-    out.push(inline(line));
+    out.push(line.length > LONG_LINE ? await inlineYielding(line, y) : inline(line));
   }
   const text = out.join("\n");
   const title = /^\s{0,3}# (.+)$/m.exec(text)?.[1]?.trim();
@@ -92,8 +101,22 @@ function finder(s: string, pred: (c: string) => boolean): (from: number) => numb
 
 const isWs = (c: string) => c === " " || c === "\t" || c === "\n" || c === "\r" || c === "\f" || c === "\v";
 
+const INLINE_PASSES = [images, links, refLinks, autolinks];
+
 function inline(line: string): string {
-  return autolinks(refLinks(links(images(line))));
+  let s = line;
+  for (const pass of INLINE_PASSES) s = pass(s);
+  return s;
+}
+
+async function inlineYielding(line: string, y: Yielder): Promise<string> {
+  let s = line;
+  for (const pass of INLINE_PASSES) {
+    s = pass(s);
+    const p = y.maybeYield(s.length);
+    if (p) await p;
+  }
+  return s;
 }
 
 /** `![alt](anything)` → alt */

@@ -18,6 +18,7 @@ import {
   STOP,
 } from "./chars";
 import { countTokens, countTokensRange, hangulTokens, runTokens } from "./tokens";
+import { createYielder, type Yielder } from "../../util/yield";
 
 export { countTokens };
 
@@ -62,20 +63,30 @@ const L_HEAD = 5;
  * long enough, else as whole words. A word is cut only when it alone exceeds `maxTokens`.
  *
  * Runs in one pass over the characters plus work proportional to the number of words; the
- * text is never copied except for the returned chunk strings.
+ * text is never copied except for the returned chunk strings. Async only to yield: the scan hands
+ * the event loop back every slice of work (src/util/yield.ts), so chunking a huge or pathological
+ * document never stalls the requests that share the isolate.
  */
-export function chunkText(doc: ChunkInput, opts: ChunkOptions): Chunk[] {
+export async function chunkText(doc: ChunkInput, opts: ChunkOptions, yielder: Yielder = createYielder()): Promise<Chunk[]> {
   const { maxTokens: max, overlapTokens: overlap } = opts;
   if (!Number.isInteger(max) || max < 1) throw new RangeError("maxTokens must be a positive integer");
   if (!Number.isInteger(overlap) || overlap < 0 || overlap >= max) {
     throw new RangeError("overlapTokens must be an integer from 0 to maxTokens - 1");
   }
   const text = doc.text;
-  const atoms = scan(text, max);
-  if (atoms.n === 0) return [];
-  const spans: number[] = [];
-  pack(atoms, max, 0, atoms.n, spans);
-  return assemble(text, atoms, spans, max, overlap, doc.pages);
+  const atoms = await scan(text, max, yielder);
+  try {
+    if (atoms.n === 0) return [];
+    const spans: number[] = [];
+    await yielder.maybeYield(0);
+    pack(atoms, max, 0, atoms.n, spans);
+    await yielder.maybeYield(0);
+    return assemble(text, atoms, spans, max, overlap, doc.pages);
+  } finally {
+    // Given back only now: until here these arrays are this call's, and another call that runs
+    // while this one is yielding finds no scratch and allocates its own.
+    if (atoms.start.length <= KEEP_ATOMS) scratch = atoms;
+  }
 }
 
 interface Atoms {
@@ -92,9 +103,11 @@ interface Atoms {
   headPath: (string | null)[];
 }
 
-// Scratch arrays reused across calls (the chunker is synchronous); not kept once they grew large.
+// Scratch arrays reused across calls; a call takes them (scratch = null) for its whole run, since
+// calls interleave at their yields. Not kept once they grew large.
 let scratch: Atoms | null = null;
 const KEEP_ATOMS = 1 << 16;
+const CHECK_EVERY = 8192;
 
 function allocAtoms(cap: number): Atoms {
   return {
@@ -123,12 +136,27 @@ function grow(a: Atoms): void {
   a.head = b.head;
 }
 
-/** Appends atom [s, e) of `tok` tokens. */
-function emit(a: Atoms, text: string, s: number, e: number, tok: number, lvl: number, head: boolean, max: number): void {
-  if (tok > max) {
-    emitOversized(a, text, s, e, lvl, head, max);
-    return;
-  }
+/**
+ * Appends atom [s, e) of `tok` tokens. Returns a promise only for an oversized atom (cut while
+ * yielding); the common path allocates nothing: `const p = emit(...); if (p) await p;`.
+ */
+function emit(
+  a: Atoms,
+  text: string,
+  s: number,
+  e: number,
+  tok: number,
+  lvl: number,
+  head: boolean,
+  max: number,
+  y: Yielder,
+): Promise<void> | undefined {
+  if (tok > max) return emitOversized(a, text, s, e, lvl, head, max, y);
+  push(a, s, e, tok, lvl, head);
+  return undefined;
+}
+
+function push(a: Atoms, s: number, e: number, tok: number, lvl: number, head: boolean): void {
   const n = a.n;
   if (n === a.start.length) grow(a);
   a.start[n] = s;
@@ -139,13 +167,29 @@ function emit(a: Atoms, text: string, s: number, e: number, tok: number, lvl: nu
   a.n = n + 1;
 }
 
-/** A word longer than a chunk: cut into pieces of at most `max` tokens (kept out of emit's fast path). */
-function emitOversized(a: Atoms, text: string, s: number, e: number, lvl: number, head: boolean, max: number): void {
+/**
+ * A word longer than a chunk: cut into pieces of at most `max` tokens (kept out of emit's fast
+ * path). A multi-megabyte "word" is the slowest input there is (a binary search per cut), so the
+ * cuts are checkpoints too.
+ */
+async function emitOversized(
+  a: Atoms,
+  text: string,
+  s: number,
+  e: number,
+  lvl: number,
+  head: boolean,
+  max: number,
+  y: Yielder,
+): Promise<void> {
   while (s < e) {
     const cut = cutPoint(text, s, e, max);
-    emit(a, text, s, cut, countTokensRange(text, s, cut), lvl, head, max);
+    // A piece of at most `max` tokens by construction: never oversized again.
+    push(a, s, cut, countTokensRange(text, s, cut), lvl, head);
     lvl = L_CHAR;
+    const p = y.maybeYield(cut - s);
     s = cut;
+    if (p) await p;
   }
 }
 
@@ -153,10 +197,13 @@ function emitOversized(a: Atoms, text: string, s: number, e: number, lvl: number
  * Cuts `text` into atoms (words, CJK characters, pieces of oversized words) with their tokens.
  * One pass; all state lives in locals (no closures) so that V8 keeps it in registers.
  */
-function scan(text: string, max: number): Atoms {
+async function scan(text: string, max: number, y: Yielder): Promise<Atoms> {
   const len = text.length;
   const a = scratch ?? allocAtoms(1024);
   scratch = null;
+  // Checkpoint every CHECK_EVERY characters (one comparison per character in between).
+  let checked = 0;
+  let checkAt = CHECK_EVERY;
   a.n = 0;
   a.pre[0] = 0;
   a.headAt = [];
@@ -176,11 +223,18 @@ function scan(text: string, max: number): Atoms {
   let inFence = false;
 
   for (let i = 0; i < len; i++) {
+    if (i >= checkAt) {
+      const p = y.maybeYield(i - checked);
+      checked = i;
+      checkAt = i + CHECK_EVERY;
+      if (p) await p;
+    }
     const c = text.charCodeAt(i);
     const k = CLASS[c];
     if (k <= CR) {
       if (open) {
-        emit(a, text, aStart, i, tok, aLvl, inHead, max);
+        const p = emit(a, text, aStart, i, tok, aLvl, inHead, max, y);
+        if (p) await p;
         open = false;
         sentence = endsStop;
       }
@@ -201,7 +255,8 @@ function scan(text: string, max: number): Atoms {
         cut = brk;
       }
       if (cut >= 0) {
-        emit(a, text, aStart, i, tok, aLvl, inHead, max);
+        const p = emit(a, text, aStart, i, tok, aLvl, inHead, max, y);
+        if (p) await p;
         aStart = i;
         aLvl = cut;
         tok = 0;
@@ -280,8 +335,10 @@ function scan(text: string, max: number): Atoms {
       if (k !== CLOSE) openOnly = false;
     }
   }
-  if (open) emit(a, text, aStart, len, tok, aLvl, inHead, max);
-  if (a.start.length <= KEEP_ATOMS) scratch = a;
+  if (open) {
+    const p = emit(a, text, aStart, len, tok, aLvl, inHead, max, y);
+    if (p) await p;
+  }
   return a;
 }
 
