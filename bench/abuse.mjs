@@ -102,6 +102,25 @@ async function legitClient(base, { key, ip, collectionId, until, perSecond }) {
   return { lat, statuses };
 }
 
+/**
+ * GET /healthz at a steady pace until `until` (issue 17 item 5: its p95 while the pathological
+ * uploads index must stay ≤ 100 ms). It touches no binding, so its latency is the isolate's
+ * availability: a long loop without a yield anywhere in the process shows up here first.
+ */
+async function healthClient(base, { until, perSecond }) {
+  const lat = [];
+  const statuses = {};
+  while (performance.now() < until) {
+    const started = performance.now();
+    const r = await http(base, "GET", "/healthz", { headers: { "CF-Connecting-IP": "10.30.0.1" } });
+    statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    if (r.status === 200) lat.push(r.ms);
+    const wait = 1000 / perSecond - (performance.now() - started);
+    if (wait > 0) await sleep(wait);
+  }
+  return { lat, statuses };
+}
+
 /** A client guessing the master key as fast as it can (`inFlight` requests at once). */
 async function floodClient(base, { ip, until, inFlight }) {
   const out = { total: 0, statuses: {}, rateLimitedWithoutRetryAfter: 0, first429At: null, before429: 0 };
@@ -186,13 +205,21 @@ export async function runAbuse(server, { seconds = 20 } = {}) {
       ? [1, 2, 3, 4].map((i) => floodClient(base, { ip: `10.99.${label.length}.${i}`, until, inFlight: FLOOD_IN_FLIGHT }))
       : [];
     const uploads = withUploads ? pathologicalUploads(base, server.masterKey, collectionId, until) : null;
+    const health = healthClient(base, { until, perSecond });
     const results = await Promise.all(work);
+    const h = await health;
     const flood = await Promise.all(floods);
     const patho = uploads ? await uploads : null;
     const lat = results.flatMap((r) => r.lat);
     const statuses = {};
     for (const r of results) for (const [s, n] of Object.entries(r.statuses)) statuses[s] = (statuses[s] ?? 0) + n;
-    return { label, legit: { ...latencySummary(lat), statuses }, flood, pathological: patho };
+    return {
+      label,
+      legit: { ...latencySummary(lat), statuses },
+      healthz: { ...latencySummary(h.lat), statuses: h.statuses },
+      flood,
+      pathological: patho,
+    };
   };
   const solo = await phase("solo", false);
   // The flood alone (its own addresses), then the flood with the hostile uploads (the target).
@@ -217,6 +244,9 @@ export async function runAbuse(server, { seconds = 20 } = {}) {
     solo.legit.statuses,
     floodOnly.legit.statuses,
     attack.legit.statuses,
+    solo.healthz.statuses,
+    floodOnly.healthz.statuses,
+    attack.healthz.statuses,
     floodTotals.statuses,
     ...floodOnly.flood.map((f) => f.statuses),
   ]
@@ -233,6 +263,7 @@ export async function runAbuse(server, { seconds = 20 } = {}) {
     flood_only_p95_ratio: solo.legit.p95 ? floodOnly.legit.p95 / solo.legit.p95 : null,
     attack: attack.legit,
     p95_ratio: ratio,
+    healthz: { solo: solo.healthz, flood_only: floodOnly.healthz, attack: attack.healthz },
     flood: {
       clients: attack.flood.length,
       in_flight_per_client: FLOOD_IN_FLIGHT,
@@ -251,6 +282,7 @@ export async function runAbuse(server, { seconds = 20 } = {}) {
     server_error_samples: serverErrorSamples,
     targets: {
       legit_p95_within_2x: { value: ratio, met: ratio !== null && ratio <= 2 },
+      healthz_p95_under_attack_100ms: { value: attack.healthz.p95, met: attack.healthz.p95 !== null && attack.healthz.p95 <= 100 },
       flood_past_limit_all_429: { value: `${pastAnswered429}/${past}`, met: pastAnswered429 === past && floodTotals.noRetryAfter === 0 },
       zero_server_errors: { value: serverErrors, met: serverErrors === 0 },
     },
@@ -266,6 +298,23 @@ export function printAbuse(r) {
       ["under attack", r.attack.n, fmt(r.attack.p50), fmt(r.attack.p95), JSON.stringify(r.attack.statuses)],
     ],
     `Legitimate search (${r.legit_clients} clients × ${r.legit_rate_per_client}/s, ${r.seconds_per_phase} s per phase)`,
+  );
+  const h = r.healthz;
+  printTable(
+    ["phase", "requests", "p50 ms", "p95 ms", "max ms", "statuses"],
+    [
+      ["solo", h.solo.n, fmt(h.solo.p50), fmt(h.solo.p95), fmt(h.solo.max), JSON.stringify(h.solo.statuses)],
+      [
+        "flood only",
+        h.flood_only.n,
+        fmt(h.flood_only.p50),
+        fmt(h.flood_only.p95),
+        fmt(h.flood_only.max),
+        JSON.stringify(h.flood_only.statuses),
+      ],
+      ["under attack", h.attack.n, fmt(h.attack.p50), fmt(h.attack.p95), fmt(h.attack.max), JSON.stringify(h.attack.statuses)],
+    ],
+    `GET /healthz (1 client × ${r.legit_rate_per_client}/s, in the same phases)`,
   );
   const f = r.flood;
   printTable(
@@ -292,6 +341,11 @@ export function printAbuse(r) {
     [
       ["legit p95 under attack ≤ 2× solo", fmt(r.p95_ratio, 2), r.targets.legit_p95_within_2x.met ? "yes" : "NO"],
       ["  (flood alone, no uploads: p95 ratio)", fmt(r.flood_only_p95_ratio, 2), ""],
+      [
+        "/healthz p95 under attack ≤ 100 ms",
+        fmt(r.targets.healthz_p95_under_attack_100ms.value),
+        r.targets.healthz_p95_under_attack_100ms.met ? "yes" : "NO",
+      ],
       [
         "every flood request past the limit → 429 + Retry-After",
         r.targets.flood_past_limit_all_429.value,
