@@ -60,6 +60,14 @@ describe("expiry fields", () => {
     const m = (await body(multi)).documents[0];
     expect(epoch(m.expires_at) - nowS()).toBeGreaterThan(100);
     expect(epoch(m.expires_at) - nowS()).toBeLessThanOrEqual(120);
+
+    // Empty form fields (as HTML forms and Swagger UI's "try it out" send them) are absent, not invalid.
+    const blank = new FormData();
+    blank.append("file", new File(["multipart text with blank optional fields"], "blank.txt"));
+    for (const name of ["expires_at", "expires_after_seconds", "chunking_strategy"]) blank.append(name, "");
+    const plain = await call(`/v1/collections/${col}/documents`, { method: "POST", headers: master(), body: blank });
+    expect(plain.status).toBe(202);
+    expect((await body(plain)).documents[0]).toMatchObject({ expires_at: null, chunking_strategy: null });
   });
 
   it("refuses both fields at once, a past time, out-of-range seconds and junk (400 validation_error; nothing stored)", async () => {

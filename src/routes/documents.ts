@@ -100,12 +100,16 @@ const upload = defineRoute({
         "multipart/form-data": {
           schema: z.object({
             file: z.any().optional().openapi({ type: "string", format: "binary", description: "One or more files (repeat the field)" }),
-            expires_at: UploadExpiryFields.expires_at.openapi({ description: "Expiry of every file of the request (ISO 8601)" }),
-            expires_after_seconds: z.coerce
-              .number()
-              .int()
+            // Described here, validated once in src/ingest/uploads.ts (formExpiry), where an empty
+            // field counts as absent, as HTML forms and Swagger UI's "try it out" send them.
+            expires_at: z
+              .string()
               .optional()
-              .openapi({ description: "Expiry of every file of the request, in seconds from now (60 … 10 years)" }),
+              .openapi({ format: "date-time", description: "Expiry of every file of the request (ISO 8601, in the future)" }),
+            expires_after_seconds: z
+              .string()
+              .optional()
+              .openapi({ type: "integer", description: "Expiry of every file of the request, in seconds from now (60 … 10 years)" }),
             chunking_strategy: z.string().optional().openapi({
               description: "A ChunkingStrategy as JSON text, for every file of the request; absent = the collection's",
               example: '{"type":"static","static":{"max_chunk_size_tokens":200,"chunk_overlap_tokens":50}}',

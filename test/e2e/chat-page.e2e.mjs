@@ -357,10 +357,18 @@ try {
       await op.locator("input[placeholder='id']").fill(collectionId);
       await op.locator(".opblock-section-request-body select").selectOption("multipart/form-data");
       await op.locator("input[type=file]").setInputFiles({ name: "swagger.txt", mimeType: "text/plain", buffer: Buffer.from(FIXTURE_TXT) });
+      // Swagger UI pre-fills every optional form field with its example or a sample of its type
+      // (expiry, chunking); a user uploading a plain file clears them, and so does this test.
+      for (const name of ["expires_at", "expires_after_seconds", "chunking_strategy"]) {
+        const field = op.locator(`tr[data-property-name="${name}"] input[type=text]`).first();
+        await field.fill("");
+      }
       await op.getByRole("button", { name: "Execute" }).click();
       const status = op.locator(".live-responses-table tbody .response-col_status").first();
       await status.waitFor();
-      assert.match(await status.textContent(), /202/);
+      const curl = await op.locator(".curl-command").first().textContent().catch(() => "");
+      const answer = await op.locator(".live-responses-table tbody .response-col_description").first().textContent();
+      assert.match(await status.textContent(), /202/, `try it out answered: ${answer}\nrequest: ${curl}`);
     });
     assert.deepEqual(await docs.evaluate(() => window.__csp), [], "CSP violations on /docs");
     await docsCtx.close();
