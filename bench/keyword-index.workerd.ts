@@ -18,7 +18,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
+import { indexMiniflare } from "./lib/index-miniflare";
 
 const QUICK = !!process.env.BENCH_QUICK;
 const SYNTH = Number(process.env.ROWS ?? (QUICK ? 10_000 : 100_000));
@@ -101,16 +102,7 @@ await build({
 });
 
 const persist = join(work, "state");
-const start = () =>
-  new Miniflare({
-    modules: true,
-    scriptPath: join(work, "out", "entry.js"),
-    modulesRoot: join(work, "out"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: "2026-04-20",
-    durableObjects: { COLLECTION_INDEX: { className: "CollectionIndex", useSQLite: true } },
-    durableObjectsPersist: persist,
-  });
+const start = () => indexMiniflare(join(work, "out"), persist);
 
 async function roundTrip(mf: Miniflare, path: string, body?: unknown): Promise<number> {
   const t = performance.now();

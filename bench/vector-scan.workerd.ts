@@ -9,13 +9,13 @@
  *
  * Writes bench/results/vector-scan-workerd.json.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
+import { indexMiniflare } from "./lib/index-miniflare";
 
-const COMPATIBILITY_DATE = /"compatibility_date"\s*:\s*"([\d-]+)"/.exec(readFileSync("wrangler.jsonc", "utf8"))?.[1] ?? "";
 
 const N = Number(process.env.ROWS ?? (process.env.BENCH_QUICK ? 5_000 : 100_000));
 const DIMS = 384;
@@ -85,25 +85,7 @@ await build({
 });
 
 const persist = join(work, "state");
-const start = () =>
-  // miniflare 5 has a new options shape; it converts the v4 one (what the vitest pool does too).
-  // The compatibility date is the app's (wrangler.jsonc).
-  new Miniflare({
-    ...convertV4MiniflareOptions({
-      // An explicit module list (v5 cannot convert `modulesRules`): the bundle and its wasm files.
-      modules: [
-        { type: "ESModule", path: join(work, "out", "entry.js") },
-        ...readdirSync(join(work, "out"))
-          .filter((f) => f.endsWith(".wasm"))
-          .map((f) => ({ type: "CompiledWasm" as const, path: join(work, "out", f) })),
-      ],
-      modulesRoot: join(work, "out"),
-      compatibilityDate: COMPATIBILITY_DATE,
-      durableObjects: { COLLECTION_INDEX: { className: "CollectionIndex", useSQLite: true } },
-    }),
-    // v5 replaced `durableObjectsPersist` with one persistence root (the conversion drops the former).
-    resourcePersistencePath: persist,
-  });
+const start = () => indexMiniflare(join(work, "out"), persist);
 
 async function roundTrip(mf: Miniflare, path: string): Promise<number> {
   const t = performance.now();
