@@ -17,9 +17,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { build } from "esbuild";
 import type { Miniflare } from "miniflare";
-import { indexMiniflare } from "./lib/index-miniflare";
+import { bundleForWorkerd, indexMiniflare } from "./lib/index-miniflare";
 
 const QUICK = !!process.env.BENCH_QUICK;
 const SYNTH = Number(process.env.ROWS ?? (QUICK ? 10_000 : 100_000));
@@ -87,19 +86,7 @@ export default {
 };
 `,
 );
-await build({
-  entryPoints: [entry],
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  mainFields: ["module", "main"],
-  conditions: ["workerd", "worker", "browser"],
-  outdir: join(work, "out"),
-  external: ["cloudflare:*"],
-  loader: { ".wasm": "copy" },
-  assetNames: "[name]",
-  logLevel: "warning",
-});
+await bundleForWorkerd(entry, join(work, "out"));
 
 const persist = join(work, "state");
 const start = () => indexMiniflare(join(work, "out"), persist);

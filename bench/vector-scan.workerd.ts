@@ -12,9 +12,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { build } from "esbuild";
 import type { Miniflare } from "miniflare";
-import { indexMiniflare } from "./lib/index-miniflare";
+import { bundleForWorkerd, indexMiniflare } from "./lib/index-miniflare";
 
 
 const N = Number(process.env.ROWS ?? (process.env.BENCH_QUICK ? 5_000 : 100_000));
@@ -69,20 +68,7 @@ export default {
 };
 `,
 );
-await build({
-  entryPoints: [entry],
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  // As wrangler resolves for workerd: packages that only name a `module`/`main` entry resolve too.
-  mainFields: ["module", "main"],
-  conditions: ["workerd", "worker", "browser"],
-  outdir: join(work, "out"),
-  external: ["cloudflare:*"],
-  loader: { ".wasm": "copy" },
-  assetNames: "[name]",
-  logLevel: "warning",
-});
+await bundleForWorkerd(entry, join(work, "out"));
 
 const persist = join(work, "state");
 const start = () => indexMiniflare(join(work, "out"), persist);

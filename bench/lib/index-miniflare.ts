@@ -3,9 +3,28 @@
 // wrangler.jsonc's, so the benchmarks run what the Worker runs.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 
 const COMPATIBILITY_DATE = /"compatibility_date"\s*:\s*"([\d-]+)"/.exec(readFileSync("wrangler.jsonc", "utf8"))?.[1] ?? "";
+
+/** Bundles `entry` into `outDir` as wrangler does for workerd (wasm files copied beside it). */
+export async function bundleForWorkerd(entry: string, outDir: string): Promise<void> {
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    // As wrangler resolves for workerd: packages that only name a `module`/`main` entry resolve too.
+    mainFields: ["module", "main"],
+    conditions: ["workerd", "worker", "browser"],
+    outdir: outDir,
+    external: ["cloudflare:*"],
+    loader: { ".wasm": "copy" },
+    assetNames: "[name]",
+    logLevel: "warning",
+  });
+}
 
 /** `outDir` holds the esbuild output (`entry.js` and its wasm files); `persist` the object's storage. */
 export function indexMiniflare(outDir: string, persist: string): Miniflare {
