@@ -9,17 +9,22 @@
  * | search (key)                  | 0  | 1             | –          | 1            | ≤ 1                    | 0         | 1 embed + 1 query            |
  * | uncached chat (key)           | 0  | 1             | –          | 1            | ≤ 1 + 1 read + 1 write | 2         | 1 embed + 1 query + 1 answer |
  * | session turn (JWT)            | 0  | 1             | ≤ 2        | 1            | cache read + write     | ≤ 2       | as above                     |
+ * | /api/chat turn (raw JWT)      | 0  | 1             | 2          | 1            | cache read + write     | 2         | as above                     |
  * | search / cached chat, bound key | as the unbound key: the binding travels in the key's record and the filter runs in the index object |
  * | webhook delivery (queue)      | 2  | 0             | 0          | 0            | 0                      | 0         | 0; one outbound fetch        |
  *
  * Auth answers from the isolate's copy of the key (or one KV read) and never reads D1; the
  * collection's version comes from the isolate (or its KV mirror). The key guard call is the exact
  * per-key rate limit (RateLimit headers, src/auth/guard-do.ts): with RATE_LIMIT_KEY_PER_MINUTE=0
- * it is not made.
+ * it is not made. On search, /v1/chat, /api/chat and /chat (`overlapGuard`) that call runs alongside
+ * the collection look-up, the answer-cache look-up and the session's open; nothing else starts before
+ * its verdict, and a refused request writes nothing (the "overlapGuard" tests below).
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { type Counted, countedEnv } from "./budget";
+import { guardName } from "../src/auth/guard-do";
+import { parseSettings } from "../src/config";
 import { body, master, recordingQueue, runQueue, startChat, tempKey } from "./helpers";
 
 const DOCS = [
@@ -205,6 +210,34 @@ describe("round-trip budget per request kind (steady state, production providers
     console.log(JSON.stringify({ budget: "session follow-up", counts: f }));
   });
 
+  it("/api/chat turn (original, raw JWT): one session open and one append, one index call, the cache's KV read and write", async () => {
+    const k = (await tempKey(col)).temp_api_key;
+    let n = 0;
+    const fresh = async () => {
+      const s = await startChat(k);
+      return counted.fetch("/api/chat", {
+        method: "POST",
+        headers: { Authorization: s.jwt_token },
+        json: { query: `Expenses, question ${n++}?` },
+      });
+    };
+    const { res, counts } = await steady("/api/chat first turn (JWT)", fresh);
+    expect(res.headers.get("X-Cache")).toBe("MISS");
+    expect(counts).toMatchObject({
+      d1: 0,
+      guardDO: 1,
+      sessionDO: 2,
+      collectionDO: 1,
+      cache: 2,
+      aiEmbed: 1,
+      aiOther: 1,
+      vectorizeQuery: 1,
+      r2: 0,
+    });
+    expect(counts.kvReads).toBe(1);
+    expect(counts.kvWrites).toBe(1);
+  });
+
   it("a key bound to a filter costs what an unbound key does: search and a cached chat turn add no round trip", async () => {
     const bound = (await tempKey(col, { filter: { type: "ne", key: "lang", value: "xx" } })).temp_api_key;
     const { res, counts } = await steady("search (bound key)", () =>
@@ -233,6 +266,195 @@ describe("round-trip budget per request kind (steady state, production providers
       guardDO: 1,
     });
     expect(cached.counts.kvReads).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("the key guard overlaps the read-only steps (overlapGuard), and a refusal has no side effects", () => {
+  /**
+   * The KEY_GUARD binding with every `hit` held until `release()`: what the request does meanwhile
+   * is what overlaps the guard's call. `started` resolves once the guard has been called.
+   */
+  function holdGuard() {
+    const real = counted.env.KEY_GUARD;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let started!: () => void;
+    const called = new Promise<void>((r) => {
+      started = r;
+    });
+    counted.env.KEY_GUARD = new Proxy(real, {
+      get(t, prop) {
+        const value = Reflect.get(t, prop) as unknown;
+        if (prop !== "getByName" && prop !== "get") return typeof value === "function" ? (value as Fn).bind(t) : value;
+        return (...args: unknown[]) => {
+          const stub = (value as Fn).apply(t, args) as Record<string, Fn>;
+          return new Proxy(stub, {
+            get(st, p) {
+              if (p !== "hit") return Reflect.get(st, p);
+              return async (...a: unknown[]) => {
+                started();
+                await gate;
+                return st.hit(...a);
+              };
+            },
+          });
+        };
+      },
+    });
+    const restore = () => {
+      counted.env.KEY_GUARD = real;
+    };
+    return { release, called, restore };
+  }
+  type Fn = (...args: unknown[]) => unknown;
+
+  /** A fresh key of `col` whose per-minute budget is spent (one direct charge of the whole limit). */
+  async function spentKey(extra: Record<string, unknown> = {}): Promise<{ key: string; id: string }> {
+    const k = await tempKey(col, extra);
+    const limit = parseSettings(env).RATE_LIMIT_KEY_PER_MINUTE;
+    const r = await env.KEY_GUARD.getByName(guardName.key(k.key_id)).hit([{ name: "key", limit, period: 60 }], limit);
+    expect(r.allowed).toBe(true);
+    return { key: k.temp_api_key, id: k.key_id };
+  }
+
+  /** Resolves once `cond` holds, checking after each turn of the event loop (bounded, not timed). */
+  async function until(cond: () => boolean): Promise<void> {
+    for (let i = 0; i < 10_000 && !cond(); i++) await new Promise((r) => setTimeout(r, 0));
+    expect(cond()).toBe(true);
+  }
+
+  it("chat (key): the answer-cache look-up runs while the guard is held; over the limit → 429, nothing written, nothing answered", async () => {
+    const { key: spent } = await spentKey();
+    const held = holdGuard();
+    try {
+      counted.reset();
+      const pending = counted.fetch("/v1/chat", {
+        method: "POST",
+        headers: { "X-API-Key": spent },
+        json: { query: "Held question one?", collection_id: col },
+      });
+      await held.called;
+      // The collection look-up (isolate) and the answer cache's local look-up ran alongside the held guard…
+      await until(() => counted.counts.cache >= 1);
+      // …and nothing costly did.
+      expect(counted.counts).toMatchObject({ collectionDO: 0, aiEmbed: 0, aiOther: 0, vectorizeQuery: 0, kvWrites: 0, d1: 0 });
+      held.release();
+      const res = await pending;
+      expect(res.status).toBe(429);
+      expect((await body(res)).error.code).toBe("rate_limited");
+      // One look-up in each cache tier at most (a miss), no write anywhere, no retrieval, no answer.
+      expect(counted.counts).toMatchObject({
+        collectionDO: 0,
+        aiEmbed: 0,
+        aiOther: 0,
+        vectorizeQuery: 0,
+        kvWrites: 0,
+        d1: 0,
+        r2: 0,
+        guardDO: 1,
+      });
+      expect(counted.counts.cache).toBe(1);
+    } finally {
+      held.restore();
+    }
+  });
+
+  it("search (key): over the limit → 429 with no index call; a revoked key (guard says so) → 401", async () => {
+    const { key: spent } = await spentKey();
+    const search = (k: string, id = col) =>
+      counted.fetch(`/v1/collections/${id}/search`, { method: "POST", headers: { "X-API-Key": k }, json: { query: "expenses", top_k: 3 } });
+    const held = holdGuard();
+    try {
+      counted.reset();
+      const pending = search(spent);
+      await held.called;
+      expect(counted.counts).toMatchObject({ collectionDO: 0, aiEmbed: 0, vectorizeQuery: 0 });
+      held.release();
+      const res = await pending;
+      expect(res.status).toBe(429);
+      expect(counted.counts).toMatchObject({ collectionDO: 0, aiEmbed: 0, vectorizeQuery: 0, kvWrites: 0, d1: 0, cache: 0 });
+    } finally {
+      held.restore();
+    }
+
+    // Revoked in the key's own object while KV and this isolate still know the key.
+    const live = await tempKey(col);
+    expect((await search(live.temp_api_key)).status).toBe(200);
+    await env.KEY_GUARD.getByName(guardName.key(live.key_id)).revoke();
+    const held2 = holdGuard();
+    try {
+      counted.reset();
+      const pending = search(live.temp_api_key);
+      await held2.called;
+      held2.release();
+      const res = await pending;
+      expect(res.status).toBe(401);
+      expect((await body(res)).error.code).toBe("invalid_api_key");
+      expect(counted.counts).toMatchObject({ collectionDO: 0, aiEmbed: 0, vectorizeQuery: 0, kvWrites: 0 });
+    } finally {
+      held2.restore();
+    }
+  });
+
+  it("a refused key learns nothing about collections: 429 comes before 404 (search and chat), and the same request allowed is 404", async () => {
+    const { key: spent } = await spentKey();
+    const missing = "col_does_not_exist";
+    const held = holdGuard();
+    try {
+      const s = counted.fetch(`/v1/collections/${missing}/search`, {
+        method: "POST",
+        headers: { "X-API-Key": spent },
+        json: { query: "x" },
+      });
+      const ch = counted.fetch("/v1/chat", {
+        method: "POST",
+        headers: { "X-API-Key": spent },
+        json: { query: "x", collection_id: missing },
+      });
+      await held.called;
+      held.release();
+      expect((await s).status).toBe(429);
+      expect((await ch).status).toBe(429);
+    } finally {
+      held.restore();
+    }
+    const fresh = (await tempKey(col)).temp_api_key;
+    const s2 = await counted.fetch(`/v1/collections/${missing}/search`, {
+      method: "POST",
+      headers: { "X-API-Key": fresh },
+      json: { query: "x" },
+    });
+    expect(s2.status).toBe(404);
+  });
+
+  it("/api/chat (session of a spent key): the session is opened alongside the guard; 429, and the session's history is unchanged", async () => {
+    const k = await tempKey(col);
+    const session = await startChat(k.temp_api_key);
+    const limit = parseSettings(env).RATE_LIMIT_KEY_PER_MINUTE;
+    const spend = await env.KEY_GUARD.getByName(guardName.key(k.key_id)).hit([{ name: "key", limit, period: 60 }], limit);
+    expect(spend.allowed).toBe(false); // start_chat spent some: spend what is left instead
+    const left = spend.buckets[0].remaining;
+    expect((await env.KEY_GUARD.getByName(guardName.key(k.key_id)).hit([{ name: "key", limit, period: 60 }], left)).allowed).toBe(true);
+    const held = holdGuard();
+    try {
+      counted.reset();
+      const pending = counted.fetch("/api/chat", {
+        method: "POST",
+        headers: { Authorization: session.jwt_token },
+        json: { query: "Dogs?" },
+      });
+      await held.called;
+      await until(() => counted.counts.sessionDO >= 1); // the session's open overlaps the guard
+      held.release();
+      const res = await pending;
+      expect(res.status).toBe(429);
+      expect(counted.counts).toMatchObject({ sessionDO: 1, collectionDO: 0, aiEmbed: 0, aiOther: 0, kvWrites: 0, d1: 0 });
+      expect(await env.CHAT_SESSION.getByName(session.session_id).messages()).toEqual([]);
+    } finally {
+      held.restore();
+    }
   });
 });
 

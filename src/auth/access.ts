@@ -65,6 +65,14 @@ export interface Access {
   body?: "json" | "upload";
   /** 401 answers carry `WWW-Authenticate: Bearer …` (MCP clients start their auth flow from it). */
   bearerChallenge?: boolean;
+  /**
+   * The key guard's call (rate limit, revocation) runs alongside the handler's read-only first steps
+   * (collection lookup, answer-cache lookup, opening the chat session) instead of before them. The
+   * handler must await `guardVerdict(c)` (or use `afterVerdict`) before any side effect, any costly
+   * step and its response; the middleware awaits the verdict again after the handler, so an error
+   * the handler found (a 404) never answers before a refusal (429/401) would have.
+   */
+  overlapGuard?: boolean;
 }
 
 /** A route declared with its access: `createRoute` plus the `access` field. */
@@ -237,5 +245,7 @@ declare module "hono" {
     access: Access;
     /** RateLimit headers for the response (the last charge's). */
     rateLimitHeaders: Record<string, string>;
+    /** The key guard's verdict while it is in flight (routes with `overlapGuard`); see `guardVerdict`. */
+    guardVerdict: Promise<void>;
   }
 }

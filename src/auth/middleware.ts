@@ -162,12 +162,47 @@ export function authenticateFirst(table: () => AccessTable): MiddlewareHandler<A
       throw err;
     }
     c.set("principal", principal);
-    const headers = await chargePrincipal(c, principal, costUnits(route.access.cost, c.var.settings));
-    if (headers) c.set("rateLimitHeaders", headers);
+    const charge = chargePrincipal(c, principal, costUnits(route.access.cost, c.var.settings)).then((headers) => {
+      if (headers) c.set("rateLimitHeaders", headers);
+    });
+    if (route.access.overlapGuard) {
+      // In flight while the handler's read-only steps run; a refusal is observed by guardVerdict
+      // (and below), so the rejection is never unhandled.
+      charge.catch(() => undefined);
+      c.set("guardVerdict", charge);
+    } else {
+      await charge;
+    }
     await next();
+    // Whatever the handler answered (a 404 it found meanwhile included), a refused key is refused.
+    if (route.access.overlapGuard) await charge;
     const latest = c.get("rateLimitHeaders");
     if (latest) setResponseHeaders(c, latest);
   };
+}
+
+const SETTLED = Promise.resolve();
+
+/**
+ * The key guard's verdict: resolves once the request's charge is accepted, rejects with its 429 or
+ * 401. Already settled on routes without `overlapGuard` (the middleware awaited it) and on public ones.
+ */
+export function guardVerdict(c: Ctx): Promise<void> {
+  return c.get("guardVerdict") ?? SETTLED;
+}
+
+/**
+ * `step`'s outcome once the guard's verdict is in: a refusal wins over the step's own error (429
+ * before 404, so a refused key learns nothing about what exists), otherwise the step's value or error.
+ */
+export async function afterVerdict<T>(c: Ctx, step: Promise<T>): Promise<T> {
+  const settled = await step.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  await guardVerdict(c);
+  if (!settled.ok) throw settled.error;
+  return settled.value;
 }
 
 /**
@@ -178,6 +213,7 @@ export function authenticateFirst(table: () => AccessTable): MiddlewareHandler<A
 export async function chargeMore(c: Ctx, units: number): Promise<void> {
   const p = c.get("principal");
   if (!p || units <= 0) return;
+  await guardVerdict(c); // the declared cost is charged first
   const headers = await chargePrincipal(c, p, units);
   if (headers) c.set("rateLimitHeaders", headers);
 }

@@ -51,8 +51,15 @@ export class AnswerCache<T> {
     private readonly settings: Pick<Settings, "ANSWER_CACHE_TTL_SECONDS" | "ANSWER_CACHE_MAX_BYTES">,
   ) {}
 
-  /** Looks in the local tier, then the global one; `defer` carries the local refill (waitUntil). */
-  async get(key: AnswerKey, defer: (p: Promise<unknown>) => void): Promise<{ value: T; tier: "HIT-LOCAL" | "HIT-GLOBAL" } | null> {
+  /**
+   * Looks in the local tier, then the global one; `defer` carries the local refill (waitUntil),
+   * which waits for `allowed` (the key guard's verdict): a refused request writes nothing.
+   */
+  async get(
+    key: AnswerKey,
+    defer: (p: Promise<unknown>) => void,
+    allowed: Promise<unknown> = Promise.resolve(),
+  ): Promise<{ value: T; tier: "HIT-LOCAL" | "HIT-GLOBAL" } | null> {
     const local = await this.tiers.local?.match(key.url).catch(() => undefined);
     if (local) {
       try {
@@ -69,7 +76,12 @@ export class AnswerCache<T> {
     } catch {
       return null;
     }
-    defer(this.putLocal(key, text));
+    defer(
+      allowed.then(
+        () => this.putLocal(key, text),
+        () => undefined,
+      ),
+    );
     return { value, tier: "HIT-GLOBAL" };
   }
 

@@ -158,11 +158,14 @@ export async function answerChatTurn(
   env: Env,
   settings: Settings,
   defer: (p: Promise<unknown>) => void,
-  req: ChatRequest & { signal?: AbortSignal; tiers?: "both" | "global" },
+  req: ChatRequest & { signal?: AbortSignal; tiers?: "both" | "global"; gate?: () => Promise<void> },
 ): Promise<AnsweredTurn> {
+  // `gate`: the key guard's verdict; the cache look-up runs before it, anything costly after.
+  const gate = req.gate ?? (async () => undefined);
   const lowered = req.maxTokens !== undefined && req.maxTokens < settings.ANSWER_MAX_TOKENS;
   if (lowered) settings = { ...settings, ANSWER_MAX_TOKENS: req.maxTokens as number };
   if (req.history.length > 0) {
+    await gate();
     const prepared = await prepareChat(env, settings, req);
     return { answer: await answerPrepared(prepared, settings, req.signal), cache: "BYPASS" };
   }
@@ -178,7 +181,10 @@ export async function answerChatTurn(
     ...((req.strictGrounding ?? settings.STRICT_GROUNDING) ? { strict_grounding: true } : {}),
   };
   const key = await answerKey(req.collection, req.query, `${answerer.id}:${answerer.model}`, options);
-  const hit = await cache.get(key, defer);
+  const verdict = gate();
+  verdict.catch(() => undefined); // observed just below
+  const hit = await cache.get(key, defer, verdict);
+  await verdict;
   // An entry written before answers carried claims is a miss (it is overwritten below).
   if (hit && Array.isArray(hit.value.claims)) return { answer: hit.value, cache: hit.tier };
   const prepared = await prepareChat(env, settings, req);

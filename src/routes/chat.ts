@@ -1,5 +1,6 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { defineRoute, need } from "../auth/access";
+import { guardVerdict } from "../auth/middleware";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { assertCollectionAccess, isMasterKey, requireKeyOrMaster, requireSessionToken } from "../auth/authenticate";
@@ -91,7 +92,7 @@ const legacyRoute = (path: "/api/chat" | "/chat") =>
   defineRoute({
     method: "post",
     path,
-    access: { need: need.session, errors: "legacy", cost: "chat" },
+    access: { need: need.session, errors: "legacy", cost: "chat", overlapGuard: true },
     tags: ["Original API"],
     summary: "Ask a question in a chat session (original)",
     description:
@@ -134,7 +135,7 @@ const V1ChatResponse = z
 const v1Route = defineRoute({
   method: "post",
   path: "/v1/chat",
-  access: { need: need.sessionOrKey("chat"), cost: "chat" },
+  access: { need: need.sessionOrKey("chat"), cost: "chat", overlapGuard: true },
   tags: ["Chat"],
   summary: "Grounded chat over a collection (JSON or server-sent events)",
   description:
@@ -274,7 +275,9 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
     }
 
     // Streaming: retrieval (and its errors) happens before the stream opens, so a bad request
-    // still gets a proper status; a provider failure mid-stream becomes an `error` event.
+    // still gets a proper status; a provider failure mid-stream becomes an `error` event. Nothing
+    // costly runs before the key guard's verdict (overlapGuard).
+    await guardVerdict(c);
     const prepared = await prepareChat(c.env, c.var.settings, {
       collection,
       query,

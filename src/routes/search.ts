@@ -1,5 +1,6 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { defineRoute, need } from "../auth/access";
+import { afterVerdict } from "../auth/middleware";
 import { assertCollectionAccess, requireKeyOrMaster } from "../auth/authenticate";
 import type { AppEnv } from "../http/context";
 import { errorResponses, json, jsonBody } from "../http/schemas";
@@ -54,7 +55,7 @@ const Hit = z
 const route = defineRoute({
   method: "post",
   path: "/v1/collections/{id}/search",
-  access: { need: need.key("read") },
+  access: { need: need.key("read"), overlapGuard: true },
   tags: ["Search"],
   summary: "Hybrid, vector or keyword search in a collection",
   request: { params: z.object({ id: z.string().min(1).max(64) }), body: jsonBody(SearchBody) },
@@ -69,7 +70,8 @@ export function mountSearch(app: OpenAPIHono<AppEnv>): void {
     const p = await requireKeyOrMaster(c, "read");
     const { id } = c.req.valid("param");
     assertCollectionAccess(p, id);
-    const collection = await requireCachedCollection(c.env, id);
+    // The collection's look-up overlaps the key guard's call; nothing costly runs before its verdict.
+    const collection = await afterVerdict(c, requireCachedCollection(c.env, id));
     const body = c.req.valid("json");
     const timings: SearchTimings = {};
     const scope = effectiveScope(p, { documentIds: body.filter?.document_ids, filter: body.filter?.metadata });

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { guardVerdict } from "../../auth/middleware";
 import type { Principal } from "../../auth/principal";
 import { type AnsweredTurn, answerChatTurn, type ChatRequest, type ChatTurn } from "../../chat/service";
 import type { AppEnv } from "../../http/context";
@@ -43,5 +44,7 @@ export async function answerTurn(
     ...scopedOptions(principal, opts),
     signal: c.req.raw.signal,
     tiers: globalOnly ? "global" : "both",
+    // The answer-cache look-up overlaps the key guard's call (overlapGuard); retrieval and the answer wait for it.
+    gate: () => guardVerdict(c),
   });
 }
