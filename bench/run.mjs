@@ -2,6 +2,13 @@
 // `npm run bench`: runs every benchmark, prints their tables and writes bench/results/*.json.
 //
 //   npm run bench [-- --quick] [--only bundle,ingest,serve,abuse,chunker,vector-scan,keyword-index,answerer] [--skip ...] [--url URL --key KEY] [--wait-quiet S]
+//   npm run bench -- --only ingest,serve --ratios [--as-key] [--rounds 3] [--duration 10]
+//
+// --ratios replaces the serving step by issue 18's ratio measurement (bench/serve.mjs runRatios:
+// /healthz, search, uncached and cached chat one after another at 8 connections, several rounds,
+// unique queries) and writes bench/results/serve-ratios.json; --as-key sends the requests with a
+// temporary key, with the per-key limiter on (a limit no run reaches), so the key guard's call is
+// part of every request as in production.
 //
 // Order: bundle size and cold start first (fresh processes, quiet machine), then ingestion and
 // serving on one private `wrangler dev` (rate limits off), then the abuse step on its own private
@@ -19,7 +26,7 @@ import { printBundle, runBundle } from "./bundle.mjs";
 import { ingestScifact, printIngest } from "./ingest.mjs";
 import { ROOT, serverFromArgs } from "./lib/server.mjs";
 import { checkQuiet, fmt, machineInfo, parseArgs, printTable, writeResult } from "./lib/util.mjs";
-import { printServe, runServe } from "./serve.mjs";
+import { printRatios, printServe, runRatios, runServe } from "./serve.mjs";
 
 const PIECES = ["bundle", "ingest", "serve", "abuse", "chunker", "vector-scan", "keyword-index", "answerer"];
 
@@ -97,7 +104,7 @@ function keepFullResults(before) {
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2), { boolean: ["quick"] });
+  const args = parseArgs(process.argv.slice(2), { boolean: ["quick", "ratios", "asKey"] });
   const quick = !!args.quick;
   const only = args.only ? String(args.only).split(",") : PIECES;
   const skip = new Set(args.skip ? String(args.skip).split(",") : []);
@@ -137,7 +144,8 @@ async function main() {
     let server = null;
     try {
       await checkQuiet("ingest", waitQuiet);
-      server = await serverFromArgs(args);
+      // --as-key: the per-key limiter on, at a limit no run reaches (the guard's call is what is measured).
+      server = await serverFromArgs(args, args.asKey ? { vars: { RATE_LIMIT_KEY_PER_MINUTE: "1000000" } } : {});
       console.log(`\n== ingest SciFact${quick ? " (first 500 documents)" : ""} into ${server.url}`);
       const ing = await ingestScifact(server, { limit: quick ? 500 : undefined });
       printIngest(ing.measurement);
@@ -154,7 +162,26 @@ async function main() {
         target_met: m.target.met,
       };
       if (!m.settled) throw new Error("ingestion did not settle; skipping the serving benchmark");
-      if (want("serve")) {
+      if (want("serve") && args.ratios) {
+        console.log(`\n== serving ratios${args.asKey ? " (temporary key)" : ""}`);
+        await checkQuiet("serve", waitQuiet);
+        const r = await runRatios(server, {
+          collectionId: ing.collection.id,
+          queries: ing.queries,
+          rounds: Number(args.rounds ?? (quick ? 1 : 3)),
+          durationS: Number(args.duration ?? (quick ? 3 : 10)),
+          asKey: !!args.asKey,
+        });
+        printRatios(r);
+        await writeResult(`serve-ratios${suffix}`, { benchmark: "serve-ratios", machine: summary.machine, quick, ...r });
+        summary.pieces["serve-ratios"] = {
+          status: r.failures === 0 ? "ok" : "failed",
+          as_key: r.as_key,
+          ratios: Object.fromEntries(Object.entries(r.ratios).map(([k, v]) => [k, v.median])),
+          load_avg: r.rounds.map((rd) => rd.load_avg.before[0]),
+        };
+        if (r.failures > 0) throw new Error(`${r.failures} failed requests in the ratios step`);
+      } else if (want("serve")) {
         console.log("\n== serving");
         await checkQuiet("serve", waitQuiet);
         const r = await runServe(server, {
@@ -278,6 +305,10 @@ function headline(k, v) {
   if (k === "bundle") return `${v.total_kib} KiB (${v.gzip_kib} KiB gzip), cold start ${v.spawn_to_healthy_ms} ms`;
   if (k === "ingest")
     return `${v.ready}/${v.documents} ready in ${v.seconds_until_all_ready} s (${v.docs_per_s} docs/s), target ≤ 60 s ${v.target_met === null ? "n/a" : v.target_met ? "met" : "NOT met"}`;
+  if (k === "serve-ratios")
+    return `p95/healthz @8, one after another${v.as_key ? " (key)" : ""}: ${Object.entries(v.ratios)
+      .map(([kind, x]) => `${kind} ${fmt(x, 2)}×`)
+      .join(", ")}`;
   if (k === "serve" && v.mixed?.c8) {
     const m = v.mixed.c8;
     const r = (kind) => (m[kind]?.ratio == null ? "–" : `${fmt(m[kind].ratio, 2)}×`);

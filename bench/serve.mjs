@@ -358,6 +358,100 @@ export async function runServe(server, opts) {
   };
 }
 
+/** Issue 18 item 5's targets: each kind's p95 over /healthz's p95, kinds one after another at 8 connections. */
+export const RATIO_TARGETS = { search: 2, "chat, uncached": 3, "chat, cached": 1.5 };
+
+const median = (xs) => {
+  const v = xs.filter((x) => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
+/**
+ * Serving ratios (issue 18's "Done when"): GET /healthz, hybrid search, an uncached first-turn chat
+ * and a cached one, ONE AFTER ANOTHER (never side by side) at `connections` clients, `rounds` times.
+ * Each round's ratio is a kind's p95 over /healthz's p95 in that round, so the machine's load at the
+ * moment cancels as far as it can; the headline is the median over rounds. Queries never repeat (a
+ * run tag and a request number), so neither the object's result cache nor the answer cache serves
+ * the search or uncached steps; the cached step asks 10 questions asked once beforehand.
+ * `asKey`: requests carry a temporary key, so every one also goes through the per-key limiter (the
+ * key guard's call; the server must run with RATE_LIMIT_KEY_PER_MINUTE > 0), as production traffic does.
+ */
+export async function runRatios(server, { collectionId, queries, rounds = 3, durationS = 10, connections = 8, asKey = false, log = console.log }) {
+  const api = apiClient(server.url, server.masterKey);
+  let headers = { "X-Master-API-Key": server.masterKey };
+  if (asKey) {
+    const k = await api.request("POST", "/get_temp_api_key", { json: { collection_id: collectionId, ttl_seconds: 3600 } });
+    headers = { "X-API-Key": k.body.temp_api_key };
+  }
+  const q = (n) => queries[n % queries.length].text;
+  const runTag = Date.now().toString(36);
+  const chatBody = (query) => ({ query, collection_id: collectionId, top_k: 5 });
+  // Warm-up (not measured): modules, the collection object, its index and the caches' first entries.
+  for (let i = 0; i < 20; i++) {
+    await api.search(collectionId, { query: `${q(i)} zw${runTag}`, top_k: 10, mode: "hybrid" });
+    await api.chat(chatBody(`${q(i)} (warm-up ${runTag})`));
+  }
+  const out = [];
+  for (let r = 0; r < rounds; r++) {
+    const cachedQs = Array.from({ length: 10 }, (_, i) => `${q(i + 40)} (cached ${runTag} r${r})`);
+    for (const query of cachedQs) await api.request("POST", "/v1/chat", { json: chatBody(query), headers, auth: "none" });
+    await sleep(1000); // the cache writes run in waitUntil
+    const kinds = [
+      { kind: "healthz", path: "/healthz", method: "GET", headers: {} },
+      { kind: "search", path: `/v1/collections/${collectionId}/search`, headers, makeBody: (n) => ({ query: `${q(n)} zq${runTag}r${r}n${n}`, top_k: 10, mode: "hybrid" }) },
+      { kind: "chat, uncached", path: "/v1/chat", headers, makeBody: (n) => chatBody(`${q(n + 20)} (u ${runTag} r${r} n${n})`) },
+      { kind: "chat, cached", path: "/v1/chat", headers, makeBody: (n) => chatBody(cachedQs[n % cachedQs.length]) },
+    ];
+    const load = loadAvg();
+    const steps = [];
+    for (const k of kinds) {
+      log(`  round ${r + 1}/${rounds}: ${k.kind}, ${connections} connections, ${durationS} s ...`);
+      steps.push({ kind: k.kind, ...(await loadStep({ url: server.url, ...k, connections, durationS, label: `${k.kind} r${r}` })) });
+      await sleep(300);
+    }
+    const floor = steps[0].latency_ms.p95;
+    for (const st of steps) st.p95_ratio_to_healthz = floor && st.latency_ms.p95 !== null ? st.latency_ms.p95 / floor : null;
+    out.push({ round: r + 1, load_avg: { before: load, after: loadAvg() }, steps });
+  }
+  const kindsNames = Object.keys(RATIO_TARGETS);
+  const ratios = Object.fromEntries(
+    kindsNames.map((kind) => {
+      const per = out.map((rd) => rd.steps.find((s) => s.kind === kind)?.p95_ratio_to_healthz ?? null);
+      const m = median(per);
+      return [kind, { median: m, per_round: per, target: RATIO_TARGETS[kind], met: m !== null && m <= RATIO_TARGETS[kind] }];
+    }),
+  );
+  const failures = out.reduce((a, rd) => a + rd.steps.reduce((b, s) => b + s.errors + s.timeouts + s.non2xx, 0), 0);
+  return { connections, duration_s: durationS, rounds: out, ratios, as_key: asKey, failures };
+}
+
+export function printRatios(r) {
+  for (const rd of r.rounds) {
+    printTable(
+      ["kind", "req/s", "p50 ms", "p95 ms", "p95 / healthz", "non-2xx", "X-Cache", "Server-Timing mean ms"],
+      rd.steps.map((s) => [
+        s.kind,
+        fmt(s.requests_per_s, 0),
+        fmt(s.latency_ms.p50),
+        fmt(s.latency_ms.p95),
+        s.p95_ratio_to_healthz === null ? "–" : `${fmt(s.p95_ratio_to_healthz, 2)}×`,
+        s.non2xx + s.errors + s.timeouts,
+        Object.entries(s.cache)
+          .map(([x, v]) => `${x} ${v}`)
+          .join(", ") || "–",
+        Object.entries(s.server_timing_ms ?? {})
+          .map(([k, v]) => `${k} ${fmt(v.mean)}`)
+          .join(", ") || "–",
+      ]),
+      `Ratios round ${rd.round} (one kind after another, ${r.connections} connections, ${r.duration_s} s each; ${r.as_key ? "temporary key" : "master key"}; load ${rd.load_avg.before.join(" ")})`,
+    );
+  }
+  for (const [kind, v] of Object.entries(r.ratios)) {
+    console.log(`ratio ${kind}: median ${fmt(v.median, 2)}× (rounds ${v.per_round.map((x) => fmt(x, 2)).join(", ")}), target ≤ ${v.target}× -> ${v.met ? "met" : "NOT met"}`);
+  }
+}
+
 export function printServe(r) {
   if (r.mixed?.length) printMixed(r.mixed);
   printTable(

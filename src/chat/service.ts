@@ -141,6 +141,18 @@ export function finishAnswer(
   };
 }
 
+/** Wall time per phase of a turn, ms (the `Server-Timing` header; I/O waits only, as workerd's clock). */
+export type TurnTimings = Partial<Record<"cache" | "guard" | "retrieve" | "answer", number>>;
+
+async function timed<T>(t: TurnTimings | undefined, name: keyof TurnTimings, p: Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await p;
+  } finally {
+    if (t) t[name] = performance.now() - t0;
+  }
+}
+
 export interface AnsweredTurn {
   answer: ChatAnswer;
   /** Which answer-cache tier answered (`X-Cache`). */
@@ -158,7 +170,7 @@ export async function answerChatTurn(
   env: Env,
   settings: Settings,
   defer: (p: Promise<unknown>) => void,
-  req: ChatRequest & { signal?: AbortSignal; tiers?: "both" | "global"; gate?: () => Promise<void> },
+  req: ChatRequest & { signal?: AbortSignal; tiers?: "both" | "global"; gate?: () => Promise<void>; timings?: TurnTimings },
 ): Promise<AnsweredTurn> {
   // `gate`: the key guard's verdict; the cache look-up runs before it, anything costly after.
   const gate = req.gate ?? (async () => undefined);
@@ -183,12 +195,12 @@ export async function answerChatTurn(
   const key = await answerKey(req.collection, req.query, `${answerer.id}:${answerer.model}`, options);
   const verdict = gate();
   verdict.catch(() => undefined); // observed just below
-  const hit = await cache.get(key, defer, verdict);
-  await verdict;
+  const hit = await timed(req.timings, "cache", cache.get(key, defer, verdict));
+  await timed(req.timings, "guard", verdict);
   // An entry written before answers carried claims is a miss (it is overwritten below).
   if (hit && Array.isArray(hit.value.claims)) return { answer: hit.value, cache: hit.tier };
-  const prepared = await prepareChat(env, settings, req);
-  const answer = await answerPrepared(prepared, settings, req.signal);
+  const prepared = await timed(req.timings, "retrieve", prepareChat(env, settings, req));
+  const answer = await timed(req.timings, "answer", answerPrepared(prepared, settings, req.signal));
   defer(cache.put(key, answer));
   return { answer, cache: "MISS" };
 }

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { guardVerdict } from "../../auth/middleware";
 import type { Principal } from "../../auth/principal";
-import { type AnsweredTurn, answerChatTurn, type ChatRequest, type ChatTurn } from "../../chat/service";
+import { type AnsweredTurn, answerChatTurn, type ChatRequest, type ChatTurn, type TurnTimings } from "../../chat/service";
 import type { AppEnv } from "../../http/context";
 import type { Collection } from "../../storage/collections";
 import { effectiveScope } from "../../retrieval/scope";
@@ -36,7 +36,8 @@ export async function answerTurn(
   // Diagnostics for operators (master key only): `X-Answer-Cache: global-only` skips the local tier,
   // to measure the KV tier where the Cache API would answer first (benchmarks, debugging).
   const globalOnly = principal.kind === "master" && c.req.header("X-Answer-Cache") === "global-only";
-  return answerChatTurn(c.env, c.var.settings, (p) => c.executionCtx.waitUntil(p), {
+  const timings: TurnTimings = {};
+  const turn = await answerChatTurn(c.env, c.var.settings, (p) => c.executionCtx.waitUntil(p), {
     collection,
     query,
     history,
@@ -46,5 +47,15 @@ export async function answerTurn(
     tiers: globalOnly ? "global" : "both",
     // The answer-cache look-up overlaps the key guard's call (overlapGuard); retrieval and the answer wait for it.
     gate: () => guardVerdict(c),
+    timings,
   });
+  // Where a turn's time went (the serving benchmark reads it): cache look-up, the further wait for
+  // the key guard's verdict, retrieval, answer.
+  c.header(
+    "Server-Timing",
+    Object.entries(timings)
+      .map(([k, v]) => `${k};dur=${(v ?? 0).toFixed(1)}`)
+      .join(", "),
+  );
+  return turn;
 }
