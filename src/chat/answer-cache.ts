@@ -2,7 +2,66 @@ import { sha256Hex } from "../util/crypto";
 import type { Settings } from "../config";
 
 /** Which tier answered a chat turn (the `X-Cache` header). */
-export type CacheOutcome = "HIT-LOCAL" | "HIT-GLOBAL" | "MISS" | "BYPASS";
+export type CacheOutcome = "HIT-ISOLATE" | "HIT-LOCAL" | "HIT-GLOBAL" | "MISS" | "BYPASS";
+type Hit = "HIT-ISOLATE" | "HIT-LOCAL" | "HIT-GLOBAL";
+
+/** Bytes of answers one isolate keeps (its memory is 128 MB, shared with everything else). */
+export const ISOLATE_TIER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The isolate tier: answers this isolate served or wrote, least recently used first out, at most
+ * `maxBytes` of JSON text, each for the same TTL as the other tiers. Keyed by the Cache API URL,
+ * which names the collection's version and digests the question, answerer and options (the
+ * effective scope of a bound key included): an upload, delete or re-index makes old entries
+ * unreachable, and two scopes never share one. It answers with no round trip at all.
+ */
+export class IsolateTier {
+  private entries = new Map<string, { text: string; bytes: number; expires: number }>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(url: string): string | null {
+    const e = this.entries.get(url);
+    if (!e) return null;
+    this.entries.delete(url);
+    if (Date.now() >= e.expires) {
+      this.bytes -= e.bytes;
+      return null;
+    }
+    this.entries.set(url, e); // most recently used last
+    return e.text;
+  }
+
+  set(url: string, text: string, ttlSeconds: number): void {
+    const bytes = text.length * 2; // UTF-16 in memory
+    if (bytes > this.maxBytes) return;
+    const old = this.entries.get(url);
+    if (old) {
+      this.entries.delete(url);
+      this.bytes -= old.bytes;
+    }
+    this.entries.set(url, { text, bytes, expires: Date.now() + ttlSeconds * 1000 });
+    this.bytes += bytes;
+    for (const [k, e] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(k);
+      this.bytes -= e.bytes;
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.entries.size, bytes: this.bytes };
+  }
+}
+
+/** This isolate's tier, shared by every request it serves. */
+export const isolateAnswers = new IsolateTier(ISOLATE_TIER_BYTES);
 
 /** KV key prefix of the global tier (docs/storage.md). */
 export const ANSWER_PREFIX = "ans:";
@@ -35,15 +94,18 @@ export async function answerKey(
 }
 
 export interface Tiers {
+  /** In front of the others (absent: none). */
+  isolate?: IsolateTier | null;
   /** null: the local tier is skipped (diagnostics). */
   local: Cache | null;
   global: KVNamespace;
 }
 
 /**
- * Two-tier answer cache: the Cache API first (free, per data centre, inert on workers.dev), then KV
- * (global, eventually consistent, billed per write). A global hit refills the local tier. Values
- * larger than ANSWER_CACHE_MAX_BYTES are not cached at all.
+ * Tiered answer cache: this isolate's memory first (no round trip), then the Cache API (free, per
+ * data centre, inert on workers.dev), then KV (global, eventually consistent, billed per write). A
+ * lower tier's hit refills the ones above it. Values larger than ANSWER_CACHE_MAX_BYTES are not
+ * cached at all.
  */
 export class AnswerCache<T> {
   constructor(
@@ -59,11 +121,16 @@ export class AnswerCache<T> {
     key: AnswerKey,
     defer: (p: Promise<unknown>) => void,
     allowed: Promise<unknown> = Promise.resolve(),
-  ): Promise<{ value: T; tier: "HIT-LOCAL" | "HIT-GLOBAL" } | null> {
+  ): Promise<{ value: T; tier: Hit } | null> {
+    const mine = this.tiers.isolate?.get(key.url);
+    if (mine != null) return { value: JSON.parse(mine) as T, tier: "HIT-ISOLATE" };
     const local = await this.tiers.local?.match(key.url).catch(() => undefined);
     if (local) {
       try {
-        return { value: (await local.json()) as T, tier: "HIT-LOCAL" };
+        const text = await local.text();
+        const value = JSON.parse(text) as T;
+        this.fillIsolate(key, text, allowed);
+        return { value, tier: "HIT-LOCAL" };
       } catch {
         // An unreadable entry is a miss.
       }
@@ -82,13 +149,25 @@ export class AnswerCache<T> {
         () => undefined,
       ),
     );
+    this.fillIsolate(key, text, allowed);
     return { value, tier: "HIT-GLOBAL" };
+  }
+
+  /** Keeps what a lower tier answered in the isolate tier, once the request is allowed. */
+  private fillIsolate(key: AnswerKey, text: string, allowed: Promise<unknown>): void {
+    const tier = this.tiers.isolate;
+    if (!tier) return;
+    allowed.then(
+      () => tier.set(key.url, text, this.settings.ANSWER_CACHE_TTL_SECONDS),
+      () => undefined,
+    );
   }
 
   /** Writes both tiers (run it in waitUntil). False when the value is over the cap and was skipped. */
   async put(key: AnswerKey, value: T): Promise<boolean> {
     const text = JSON.stringify(value);
     if (new TextEncoder().encode(text).byteLength > this.settings.ANSWER_CACHE_MAX_BYTES) return false;
+    this.tiers.isolate?.set(key.url, text, this.settings.ANSWER_CACHE_TTL_SECONDS);
     await Promise.all([
       this.putLocal(key, text),
       this.tiers.global
@@ -110,9 +189,26 @@ export class AnswerCache<T> {
   }
 }
 
-/** The tiers of this deployment: `caches.default` and the API_KEYS namespace under `ans:`. */
-export function answerCacheFor<T>(env: Pick<Env, "API_KEYS">, settings: Settings, opts: { local?: boolean } = {}): AnswerCache<T> {
-  return new AnswerCache<T>({ local: opts.local === false ? null : caches.default, global: env.API_KEYS }, settings);
+/**
+ * The tiers of this deployment: this isolate's, `caches.default` and the API_KEYS namespace under
+ * `ans:`. The Cache API is left out where this isolate's probe found it inert (workers.dev, previews):
+ * there its look-up can never hit and its write is lost, two round trips for nothing. `defer`, when
+ * given, runs the probe (in waitUntil) if this isolate has no fresh verdict yet.
+ */
+export function answerCacheFor<T>(
+  env: Pick<Env, "API_KEYS">,
+  settings: Settings,
+  opts: { local?: boolean; defer?: (p: Promise<unknown>) => void } = {},
+): AnswerCache<T> {
+  // The diagnostics' global-only read skips the isolate tier as well as the Cache API.
+  const local = opts.local !== false;
+  const fresh = localTierProbe !== null && Date.now() - localTierProbe.at < PROBE_TTL_MS;
+  if (!fresh && opts.defer) opts.defer(localTierFunctional());
+  const inert = fresh && localTierProbe?.functional === false;
+  return new AnswerCache<T>(
+    { isolate: local ? isolateAnswers : null, local: local && !inert ? caches.default : null, global: env.API_KEYS },
+    settings,
+  );
 }
 
 /**
@@ -137,6 +233,7 @@ const PROBE_TTL_MS = 5 * 60 * 1000;
 /** Whether the local tier (caches.default) works on this deployment; probed once per isolate per five minutes. */
 export async function localTierFunctional(): Promise<boolean> {
   if (localTierProbe && Date.now() - localTierProbe.at < PROBE_TTL_MS) return localTierProbe.functional;
+  // Each request probes on its own (workerd does not let one request await another's I/O).
   localTierProbe = { at: Date.now(), functional: await probeCache(caches.default) };
   return localTierProbe.functional;
 }

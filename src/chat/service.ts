@@ -182,7 +182,7 @@ export async function answerChatTurn(
     return { answer: await answerPrepared(prepared, settings, req.signal), cache: "BYPASS" };
   }
   const answerer = selectProviders(env, settings).answerer;
-  const cache = answerCacheFor<ChatAnswer>(env, settings, { local: req.tiers !== "global" });
+  const cache = answerCacheFor<ChatAnswer>(env, settings, { local: req.tiers !== "global", defer });
   // Instructions, filters and a lowered token limit change the answer: they join the key when given.
   const options = {
     top_k: req.topK,
