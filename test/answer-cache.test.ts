@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ExtractiveAnswerer } from "../src/chat/answer/extractive";
-import { AnswerCache, answerKey, probeCache } from "../src/chat/answer-cache";
+import { AnswerCache, answerKey, IsolateTier, isolateAnswers, probeCache } from "../src/chat/answer-cache";
 import { parseSettings } from "../src/config";
 import { body, call, createCollection, type Json, master, startChat, tempKey, uploadTexts, waitForDocument } from "./helpers";
 
@@ -29,8 +29,8 @@ async function keysOf(col: string) {
 const ask = (col: string, headers: Record<string, string> = master(), envOverride?: Partial<Env>, query = QUESTION) =>
   call("/v1/chat", { method: "POST", headers, json: { query, collection_id: col } }, envOverride);
 
-describe("two-tier answer cache (Cache API, then KV)", () => {
-  it("miss, then a local hit; with the local tier cleared, a global hit that refills the local tier", async () => {
+describe("tiered answer cache (isolate, Cache API, then KV)", () => {
+  it("miss, then an isolate hit, a local hit without it; with the local tier cleared, a global hit that refills both", async () => {
     const col = await seeded();
     const key = (await tempKey(col)).temp_api_key;
     const headers = { "X-API-Key": key };
@@ -44,22 +44,31 @@ describe("two-tier answer cache (Cache API, then KV)", () => {
     expect(JSON.parse((await env.API_KEYS.get(keys.kv)) as string).answer).toBe(answer.answer);
 
     const second = await ask(col, headers, {});
-    expect(second.headers.get("X-Cache")).toBe("HIT-LOCAL");
+    expect(second.headers.get("X-Cache")).toBe("HIT-ISOLATE");
     expect(await body(second)).toEqual(answer);
+    isolateAnswers.clear();
+    const local = await ask(col, headers, {});
+    expect(local.headers.get("X-Cache")).toBe("HIT-LOCAL");
+    expect(await body(local)).toEqual(answer);
+    // The local hit refilled the isolate tier.
+    expect((await ask(col, headers, {})).headers.get("X-Cache")).toBe("HIT-ISOLATE");
 
     expect(await caches.default.delete(keys.url)).toBe(true);
+    isolateAnswers.clear();
     const third = await ask(col, headers, {});
     expect(third.headers.get("X-Cache")).toBe("HIT-GLOBAL");
     expect(await body(third)).toEqual(answer);
-    // The global hit refilled the local tier.
+    // The global hit refilled the local tier and the isolate's.
     expect(await caches.default.match(keys.url)).toBeTruthy();
+    expect((await ask(col, headers, {})).headers.get("X-Cache")).toBe("HIT-ISOLATE");
+    isolateAnswers.clear();
     expect((await ask(col, headers, {})).headers.get("X-Cache")).toBe("HIT-LOCAL");
   });
 
   it("a new collection version misses both tiers", async () => {
     const col = await seeded();
     expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("MISS");
-    expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("HIT-LOCAL");
+    expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("HIT-ISOLATE");
     const before = await keysOf(col);
     const up = await uploadTexts(col, [{ name: "dogs.md", text: "Update: dogs are now welcome every day of the week." }]);
     await waitForDocument(col, up.documents[0].id);
@@ -93,7 +102,7 @@ describe("two-tier answer cache (Cache API, then KV)", () => {
     const follow = await call("/v1/chat", { method: "POST", headers: auth, json: { query: "And cats?" } }, {});
     expect(follow.headers.get("X-Cache")).toBe("BYPASS");
     expect(((await body(follow)) as Json).session_id).toBe(session.session_id);
-    // The original's /api/chat shares the cache: a new session's first turn is a local hit.
+    // The original's /api/chat shares the cache: a new session's first turn is a hit (this isolate's).
     const other = await startChat((await tempKey(col)).temp_api_key);
     const legacy = await call(
       "/api/chat",
@@ -101,7 +110,7 @@ describe("two-tier answer cache (Cache API, then KV)", () => {
       {},
     );
     expect(legacy.status).toBe(200);
-    expect(legacy.headers.get("X-Cache")).toBe("HIT-LOCAL");
+    expect(legacy.headers.get("X-Cache")).toBe("HIT-ISOLATE");
   });
 
   it("X-Answer-Cache: global-only skips the local tier for the master key only", async () => {
@@ -110,7 +119,66 @@ describe("two-tier answer cache (Cache API, then KV)", () => {
     expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("MISS");
     const globalOnly = { ...master(), "X-Answer-Cache": "global-only" };
     expect((await ask(col, globalOnly, {})).headers.get("X-Cache")).toBe("HIT-GLOBAL");
+    // The global hit filled the upper tiers; a key's diagnostic header is ignored.
+    expect((await ask(col, { "X-API-Key": key, "X-Answer-Cache": "global-only" }, {})).headers.get("X-Cache")).toBe("HIT-ISOLATE");
+    isolateAnswers.clear();
     expect((await ask(col, { "X-API-Key": key, "X-Answer-Cache": "global-only" }, {})).headers.get("X-Cache")).toBe("HIT-LOCAL");
+  });
+
+  it("the isolate tier follows the collection's version: a document deleted or re-indexed makes its entries unreachable", async () => {
+    const col = await seeded([{ name: "extra.md", text: "Parking spaces are assigned on the first floor." }]);
+    const docs = await body(await call(`/v1/collections/${col}/documents`, { headers: master() }));
+    const extra = docs.documents.find((d: Json) => d.name === "extra.md");
+    const hours = docs.documents.find((d: Json) => d.name === "hours.md");
+    expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("MISS");
+    expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("HIT-ISOLATE");
+    const v1 = await keysOf(col);
+    expect((await call(`/v1/collections/${col}/documents/${extra.id}`, { method: "DELETE", headers: master() })).status).toBe(200);
+    expect((await keysOf(col)).url).not.toBe(v1.url);
+    expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("MISS");
+    expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("HIT-ISOLATE");
+    const v2 = await keysOf(col);
+    const re = await call(`/v1/collections/${col}/documents/${hours.id}/reindex`, { method: "POST", headers: master() });
+    expect(re.status).toBe(202);
+    expect((await waitForDocument(col, hours.id)).status).toBe("ready");
+    expect((await keysOf(col)).url).not.toBe(v2.url);
+    expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("MISS");
+  });
+
+  it("the isolate tier keeps keys bound to different filters apart: each its own entry, never the other's", async () => {
+    const col = await createCollection("answer-cache-bound");
+    const up = await uploadTexts(col, [
+      { name: "en.md", text: "Dogs are allowed in the office on Fridays.", metadata: { lang: "en" } },
+      { name: "pt.md", text: "Dogs are allowed in the office on Mondays.", metadata: { lang: "pt" } },
+    ]);
+    for (const d of up.documents) expect((await waitForDocument(col, d.id)).status).toBe("ready");
+    const en = (await tempKey(col, { filter: { type: "eq", key: "lang", value: "en" } })).temp_api_key;
+    const pt = (await tempKey(col, { filter: { type: "eq", key: "lang", value: "pt" } })).temp_api_key;
+    const enFirst = await ask(col, { "X-API-Key": en }, {});
+    expect(enFirst.headers.get("X-Cache")).toBe("MISS");
+    const ptFirst = await ask(col, { "X-API-Key": pt }, {});
+    expect(ptFirst.headers.get("X-Cache")).toBe("MISS");
+    const enAgain = await ask(col, { "X-API-Key": en }, {});
+    const ptAgain = await ask(col, { "X-API-Key": pt }, {});
+    expect([enAgain.headers.get("X-Cache"), ptAgain.headers.get("X-Cache")]).toEqual(["HIT-ISOLATE", "HIT-ISOLATE"]);
+    const names = async (r: Response) => ((await body(r)).sources as Json[]).map((s) => s.document_name);
+    expect(await names(enAgain)).toEqual(["en.md"]);
+    expect(await names(ptAgain)).toEqual(["pt.md"]);
+  });
+
+  it("the isolate tier class: least recently used out past its bytes, entries expire with the TTL", async () => {
+    const tier = new IsolateTier(100); // 50 UTF-16 characters
+    tier.set("a", "x".repeat(20), 60);
+    tier.set("b", "y".repeat(20), 60);
+    expect(tier.get("a")).toBe("x".repeat(20)); // a is now the most recently used
+    tier.set("c", "z".repeat(20), 60); // over 100 bytes: b goes
+    expect([tier.get("a"), tier.get("b"), tier.get("c")]).toEqual(["x".repeat(20), null, "z".repeat(20)]);
+    expect(tier.size).toEqual({ entries: 2, bytes: 80 });
+    tier.set("big", "w".repeat(51), 60); // larger than the whole tier: not kept, nothing evicted
+    expect(tier.get("big")).toBeNull();
+    expect(tier.size.entries).toBe(2);
+    tier.set("gone", "v", 0); // a zero TTL has expired at once
+    expect(tier.get("gone")).toBeNull();
   });
 
   it("the cache class: tiers in order, cap enforced, unreadable entries are misses", async () => {

@@ -4,6 +4,7 @@
  * The production providers (Workers AI and Vectorize doubles) are bound.
  *
  * | request                       | D1 | collection DO | session DO | key guard DO | KV (reads+writes)      | Cache API | AI / Vectorize               |
+ * | isolate hit (key)             | 0  | 0             | –          | 1            | ≤ 1 (key lookup)       | 0         | 0                            |
  * | cached first-turn chat (key)  | 0  | 0             | –          | 1            | ≤ 1 (key lookup)       | 1         | 0                            |
  * | global hit (key)              | 0  | 0             | –          | 1            | key + 1 cache read     | 2         | 0                            |
  * | search (key)                  | 0  | 1             | –          | 1            | ≤ 1                    | 0         | 1 embed + 1 query            |
@@ -24,6 +25,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { type Counted, countedEnv } from "./budget";
 import { guardName } from "../src/auth/guard-do";
+import { isolateAnswers } from "../src/chat/answer-cache";
 import { parseSettings } from "../src/config";
 import { body, master, recordingQueue, runQueue, startChat, tempKey } from "./helpers";
 
@@ -94,10 +96,23 @@ describe("round-trip budget per request kind (steady state, production providers
     expect(res.headers.get("Server-Timing")).toMatch(/index;dur=/);
   });
 
+  it("cached first-turn chat (key), isolate hit: no round trip but the key guard's", async () => {
+    const ask = chat("Are dogs allowed on Fridays?", { "X-API-Key": key });
+    expect((await ask()).headers.get("X-Cache")).toBe("MISS");
+    const { res, counts } = await steady("cached chat, isolate hit (key)", ask);
+    expect(res.headers.get("X-Cache")).toBe("HIT-ISOLATE");
+    expect(counts).toMatchObject({ d1: 0, collectionDO: 0, sessionDO: 0, guardDO: 1, cache: 0, aiEmbed: 0, aiOther: 0, vectorizeQuery: 0, r2: 0, kvWrites: 0 });
+    expect(counts.kvReads).toBeLessThanOrEqual(1);
+  });
+
   it("cached first-turn chat (key), local hit: no collection index, no AI, no Vectorize, one Cache API call, no KV read for the cache", async () => {
     const ask = chat("Are dogs allowed in the office?", { "X-API-Key": key });
     expect((await ask()).headers.get("X-Cache")).toBe("MISS");
-    const { res, counts } = await steady("cached chat, local hit (key)", ask);
+    // Without this isolate's copy, the Cache API answers.
+    const { res, counts } = await steady("cached chat, local hit (key)", async () => {
+      isolateAnswers.clear();
+      return ask();
+    });
     expect(res.headers.get("X-Cache")).toBe("HIT-LOCAL");
     expect(counts).toMatchObject({
       collectionDO: 0,
@@ -125,7 +140,10 @@ describe("round-trip budget per request kind (steady state, production providers
     const k = await answerKey(row as { id: string; version: number }, question, "workers-ai:@cf/meta/llama-3.3-70b-instruct-fp8-fast", {
       top_k: 5,
     });
-    const clearLocal = async () => expect(await caches.default.delete(k.url)).toBe(true);
+    const clearLocal = async () => {
+      expect(await caches.default.delete(k.url)).toBe(true);
+      isolateAnswers.clear();
+    };
     await clearLocal();
     expect((await ask()).headers.get("X-Cache")).toBe("HIT-GLOBAL"); // warm-up of the same kind
     await clearLocal();
@@ -253,12 +271,12 @@ describe("round-trip budget per request kind (steady state, production providers
 
     const ask = chat("Are dogs allowed in the office on Fridays?", { "X-API-Key": bound });
     expect((await ask()).headers.get("X-Cache")).toBe("MISS");
-    const cached = await steady("cached chat, local hit (bound key)", ask);
-    expect(cached.res.headers.get("X-Cache")).toBe("HIT-LOCAL");
+    const cached = await steady("cached chat, isolate hit (bound key)", ask);
+    expect(cached.res.headers.get("X-Cache")).toBe("HIT-ISOLATE");
     expect(cached.counts).toMatchObject({
       d1: 0,
       collectionDO: 0,
-      cache: 1,
+      cache: 0,
       aiEmbed: 0,
       aiOther: 0,
       vectorizeQuery: 0,

@@ -138,14 +138,14 @@ describe("chat", () => {
     expect(done.data.citations.length).toBeGreaterThan(0);
   });
 
-  it("caches first-turn answers: MISS, then HIT-LOCAL, then MISS after an upload", async () => {
+  it("caches first-turn answers: MISS, then HIT-ISOLATE, then MISS after an upload", async () => {
     const { col } = await seeded();
     const ask = () => call("/v1/chat", { method: "POST", headers: master(), json: { query: "Are cats allowed in the office?", collection_id: col } });
     const first = await ask();
     expect(first.headers.get("X-Cache")).toBe("MISS");
     const firstBody = await body(first);
     const second = await ask();
-    expect(second.headers.get("X-Cache")).toBe("HIT-LOCAL");
+    expect(second.headers.get("X-Cache")).toBe("HIT-ISOLATE");
     expect(await body(second)).toEqual(firstBody);
     const up = await uploadTexts(col, [{ name: "cats.md", text: "Update: cats are now welcome on Mondays." }]);
     await waitForDocument(col, up.documents[0].id);

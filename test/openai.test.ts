@@ -126,7 +126,7 @@ describe("POST /v1/chat/completions", () => {
     expect(out.sources[0].document_id).toBe(ids["hours.md"]);
 
     const second = await ask();
-    expect(second.headers.get("X-Cache")).toBe("HIT-LOCAL");
+    expect(second.headers.get("X-Cache")).toBe("HIT-ISOLATE");
     expect((await body(second)).choices[0].message.content).toBe(out.choices[0].message.content);
 
     // /v1/chat asked the same first-turn question reads the same cache entry.
@@ -135,7 +135,7 @@ describe("POST /v1/chat/completions", () => {
       headers: { "X-API-Key": key },
       json: { query: "When does the Lisbon office open?", top_k: 5 },
     });
-    expect(v1.headers.get("X-Cache")).toBe("HIT-LOCAL");
+    expect(v1.headers.get("X-Cache")).toBe("HIT-ISOLATE");
     expect((await body(v1)).answer).toBe(out.choices[0].message.content);
 
     // A system message changes the answer's instructions, so it is cached apart.
