@@ -160,7 +160,7 @@ export interface AnsweredTurn {
 }
 
 /**
- * Answers one chat turn through the two-tier answer cache: the entry point for /v1/chat, the
+ * Answers one chat turn through the tiered answer cache: the entry point for /v1/chat, the
  * original's /api/chat and /v1/chat/completions. A first turn (no history) looks in the cache
  * before any retrieval, so a hit touches neither the collection's index object nor Vectorize nor
  * Workers AI; a miss retrieves, answers, and writes both tiers in `defer` (the request's

@@ -20,7 +20,7 @@ export function scopedOptions(principal: Principal, opts: TurnOptions = {}): Tur
 }
 
 /**
- * One chat turn from an HTTP request, through the two-tier answer cache (first turns only): the
+ * One chat turn from an HTTP request, through the tiered answer cache (first turns only): the
  * request's waitUntil carries the cache writes and its signal aborts the answerer. Shared by
  * /v1/chat, the original's /api/chat, /v1/chat/completions and the MCP `ask` tool.
  */
