@@ -25,7 +25,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { type Counted, countedEnv } from "./budget";
 import { guardName } from "../src/auth/guard-do";
-import { isolateAnswers } from "../src/chat/answer-cache";
+import { isolateAnswers, localTier } from "../src/chat/answer-cache";
 import { parseSettings } from "../src/config";
 import { body, master, recordingQueue, runQueue, startChat, tempKey } from "./helpers";
 
@@ -180,6 +180,28 @@ describe("round-trip budget per request kind (steady state, production providers
     expect(counts.guardDO).toBe(1);
     expect(counts.kvWrites).toBe(1); // the global tier's write, in waitUntil
     expect(counts.kvReads).toBeLessThanOrEqual(2); // key lookup + the global tier's read
+  });
+
+  it("where this isolate's probe found the Cache API inert (workers.dev), a turn skips it: no Cache API call on a miss or a hit", async () => {
+    const saved = localTier.probe;
+    localTier.probe = { at: Date.now(), functional: false };
+    try {
+      let n = 0;
+      const { res, counts } = await steady("uncached chat, Cache API inert (key)", () =>
+        chat(`Expenses when the Cache API is inert, case ${n++}?`, { "X-API-Key": key })(),
+      );
+      expect(res.headers.get("X-Cache")).toBe("MISS");
+      expect(counts).toMatchObject({ cache: 0, collectionDO: 1, aiOther: 1, kvWrites: 1, guardDO: 1, d1: 0 });
+      const ask = chat("Are dogs allowed when the Cache API is inert?", { "X-API-Key": key });
+      expect((await ask()).headers.get("X-Cache")).toBe("MISS");
+      isolateAnswers.clear();
+      counted.reset();
+      const hit = await ask();
+      expect(hit.headers.get("X-Cache")).toBe("HIT-GLOBAL"); // straight to KV, no Cache API match or refill
+      expect(counted.counts).toMatchObject({ cache: 0, collectionDO: 0, aiOther: 0, kvWrites: 0 });
+    } finally {
+      localTier.probe = saved;
+    }
   });
 
   it("session turn (JWT): one session read and one append, one index call, no KV", async () => {

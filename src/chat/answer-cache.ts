@@ -202,9 +202,10 @@ export function answerCacheFor<T>(
 ): AnswerCache<T> {
   // The diagnostics' global-only read skips the isolate tier as well as the Cache API.
   const local = opts.local !== false;
-  const fresh = localTierProbe !== null && Date.now() - localTierProbe.at < PROBE_TTL_MS;
+  const probe = localTier.probe;
+  const fresh = probe !== null && Date.now() - probe.at < PROBE_TTL_MS;
   if (!fresh && opts.defer) opts.defer(localTierFunctional());
-  const inert = fresh && localTierProbe?.functional === false;
+  const inert = fresh && probe?.functional === false;
   return new AnswerCache<T>(
     { isolate: local ? isolateAnswers : null, local: local && !inert ? caches.default : null, global: env.API_KEYS },
     settings,
@@ -227,13 +228,16 @@ export async function probeCache(cache: Cache): Promise<boolean> {
   }
 }
 
-let localTierProbe: { at: number; functional: boolean } | null = null;
+/** This isolate's last probe of the Cache API (`probe: null` until one ran); tests may set it. */
+export const localTier: { probe: { at: number; functional: boolean } | null } = { probe: null };
 const PROBE_TTL_MS = 5 * 60 * 1000;
 
 /** Whether the local tier (caches.default) works on this deployment; probed once per isolate per five minutes. */
 export async function localTierFunctional(): Promise<boolean> {
-  if (localTierProbe && Date.now() - localTierProbe.at < PROBE_TTL_MS) return localTierProbe.functional;
+  const known = localTier.probe;
+  if (known && Date.now() - known.at < PROBE_TTL_MS) return known.functional;
   // Each request probes on its own (workerd does not let one request await another's I/O).
-  localTierProbe = { at: Date.now(), functional: await probeCache(caches.default) };
-  return localTierProbe.functional;
+  const functional = await probeCache(caches.default);
+  localTier.probe = { at: Date.now(), functional };
+  return functional;
 }
