@@ -308,12 +308,54 @@ describe("issue 17's smaller holes", () => {
       call("/start_chat", { method: "POST", headers: { "X-API-Key": key }, json: { model: "m", document } }, limits());
     const many = await start(Array.from({ length: 101 }, (_, i) => ({ id: i, text: `document ${i}` })));
     expect(many.status).toBe(400);
-    expect((await body(many)).code).toBe("missing_fields"); // the original's flat shape and code
+    const refused = await body(many);
+    expect(refused.code).toBe("missing_fields"); // the original's flat shape and code
+    expect(refused.error).toBe("Too many documents: at most 100 per request");
     expect((await start([{ id: "x".repeat(129), text: "a long id" }])).status).toBe(400);
     const three = await start([1, 2, 3].map((i) => ({ id: `id-${i}`, text: `Charged document number ${i}.` })));
     expect(three.status).toBe(200);
     // 300 a minute: the two refused requests paid their declared cost (5 each), the three documents 5 each.
     expect(three.headers.get("RateLimit")).toMatch(/"key";r=275;/);
+  });
+
+  it("the original's /get_temp_api_key: at most 100 documents or embeddings, refused in the flat shape before anything is ingested", async () => {
+    const issue = (json: Json) => call("/get_temp_api_key", { method: "POST", headers: master(), json }, limits());
+    const documents = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `cap-${i}`, text: `capped document ${i}` }));
+    const before = (await env.DB.prepare("SELECT COUNT(*) AS n FROM collections").first<{ n: number }>())?.n;
+    for (const json of [
+      { model: "m", embeddings: [], document: documents(101) },
+      { model: "m", embeddings: Array.from({ length: 101 }, () => [0.1]), document: documents(1) },
+    ]) {
+      const res = await issue(json);
+      expect(res.status).toBe(400);
+      expect(await body(res)).toMatchObject({ code: "missing_fields", error: "Too many documents: at most 100 per request" });
+    }
+    // Nothing was ingested: no collection was created for the refused bodies.
+    expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM collections").first<{ n: number }>())?.n).toBe(before);
+    // Any other unusable body keeps the original's text.
+    expect(await body(await issue({ model: "m" }))).toMatchObject({ code: "missing_fields", error: "Missing required fields (model, embeddings, document)" });
+    const ids = await body(await issue({ model: "m", embeddings: [], document: [{ id: "x".repeat(129), text: "a long id" }] }));
+    expect(ids.code).toBe("missing_fields");
+    // 100 is accepted.
+    expect((await issue({ model: "m", embeddings: [], document: documents(100) })).status).toBe(200);
+  });
+
+  it("the original's /make_embedding: each file charged as an upload; over 100 files refused in the flat shape", async () => {
+    const col = await createCollection("legacy-embed-charge");
+    const key = (await tempKey(col)).temp_api_key as string;
+    const post = (n: number) => {
+      const form = new FormData();
+      for (let i = 0; i < n; i++) form.append("file", new File([`Charged file number ${i} about warranties.`], `f-${i}.txt`, { type: "text/plain" }));
+      return call("/make_embedding", { method: "POST", headers: { "X-API-Key": key }, body: form }, limits());
+    };
+    const three = await post(3);
+    expect(three.status).toBe(200);
+    // 300 a minute: three files at an upload's cost (5) each.
+    expect(three.headers.get("RateLimit")).toMatch(/"key";r=285;/);
+    const many = await post(101);
+    expect(many.status).toBe(413);
+    const refused = await body(many);
+    expect(refused).toMatchObject({ code: "payload_too_large", error: "At most 100 files per request" });
   });
 
   it("a filter nested 10,000 levels deep is 400 without being parsed recursively", async () => {

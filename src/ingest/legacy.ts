@@ -1,6 +1,6 @@
 import { UploadBudget } from "../auth/quotas";
 import type { Settings } from "../config";
-import { ApiError } from "../http/errors";
+import { ApiError, legacyError } from "../http/errors";
 import { DEFAULT_EMBEDDING_MODEL, embeddingModelOf } from "../retrieval/models";
 import { selectEmbedder } from "../retrieval/providers";
 import { createCollection, requireCollection } from "../storage/collections";
@@ -14,6 +14,33 @@ const encoder = new TextEncoder();
 export const LEGACY_ID_MAX = 128;
 /** Documents one original-API request may carry (the same as an upload request's files). */
 export const LEGACY_MAX_DOCUMENTS = MAX_FILES_PER_REQUEST;
+
+/**
+ * The error a refused original-API JSON body gets: the original's flat shape and its one 400 for a
+ * body it cannot use (`missing_fields`), with a text that says which cap was passed when the body
+ * carried more than LEGACY_MAX_DOCUMENTS documents or embeddings (the original accepted any number;
+ * here they are indexed synchronously in the request, so they are capped like an upload's files).
+ */
+export function legacyBodyError(issues: readonly LegacyIssue[]): ApiError {
+  return tooManyDocuments(issues)
+    ? legacyError("missing_fields", "error", `Too many documents: at most ${LEGACY_MAX_DOCUMENTS} per request`)
+    : legacyError("missing_fields", "error", "Missing required fields (model, embeddings, document)");
+}
+
+interface LegacyIssue {
+  code: string;
+  path: readonly PropertyKey[];
+  /** A union's failure carries each alternative's issues (`/get_temp_api_key` takes two body forms). */
+  errors?: readonly (readonly LegacyIssue[])[];
+}
+
+function tooManyDocuments(issues: readonly LegacyIssue[]): boolean {
+  return issues.some(
+    (i) =>
+      (i.code === "too_big" && i.path.length === 1 && (i.path[0] === "document" || i.path[0] === "embeddings")) ||
+      (i.errors ?? []).some((alternative) => tooManyDocuments(alternative)),
+  );
+}
 
 /** Document ids of this deployment look like this (ingest/pipeline.ts `newId("doc")`). */
 const OWN_ID = /^doc_[A-Za-z0-9_-]{8,40}$/;
@@ -46,6 +73,10 @@ export async function ingestLegacyDocuments(
     collectionId?: string;
   },
 ): Promise<string> {
+  // The routes' schemas cap the body; this keeps the cap true for any other caller.
+  if (input.documents.length > LEGACY_MAX_DOCUMENTS || input.embeddings.length > LEGACY_MAX_DOCUMENTS) {
+    throw legacyBodyError([{ code: "too_big", path: ["document"] }]);
+  }
   if (!input.collectionId) {
     const own = await ownCollectionOf(
       env,

@@ -3,9 +3,9 @@ import { defineRoute, need } from "../auth/access";
 import { requireMaster } from "../auth/authenticate";
 import { issueKey, listKeys, resolveTtl, revokeKey } from "../auth/keys";
 import { DEFAULT_SCOPES, SCOPES, type Scope } from "../auth/principal";
-import { ingestLegacyDocuments, LEGACY_ID_MAX } from "../ingest/legacy";
+import { ingestLegacyDocuments, LEGACY_ID_MAX, LEGACY_MAX_DOCUMENTS, legacyBodyError } from "../ingest/legacy";
 import type { AppEnv } from "../http/context";
-import { ApiError, legacyError } from "../http/errors";
+import { ApiError } from "../http/errors";
 import { errorResponses, json, jsonBody, legacyErrorResponses } from "../http/schemas";
 import { bindingFrom, KeyBindingFields, KeyBindingSchema } from "../retrieval/scope";
 import { requireCollection } from "../storage/collections";
@@ -19,13 +19,14 @@ const ScopeSchema = z.enum(SCOPES).openapi({
 
 const LegacyKeyBody = z.object({
   model: z.string().min(1).max(200),
-  embeddings: z.array(z.array(z.number())).max(10_000),
+  // Ingested synchronously in this request: at most an upload request's files.
+  embeddings: z.array(z.array(z.number())).max(LEGACY_MAX_DOCUMENTS),
   document: z
     .array(
       z.object({ id: z.union([z.string().max(LEGACY_ID_MAX), z.number()]).optional(), name: z.string().max(512).optional(), text: z.string() }),
     )
     .min(1)
-    .max(10_000),
+    .max(LEGACY_MAX_DOCUMENTS),
   ttl_seconds: z.number().int().optional(),
   scopes: z.array(ScopeSchema).min(1).optional(),
   ...KeyBindingFields,
@@ -71,7 +72,7 @@ const getTempKey = defineRoute({
   description:
     "The original's endpoint. Header `X-Master-API-Key`. Body either the original's `{model, embeddings, document}` " +
     "(documents from a `/make_embedding` response of this deployment bind the key to their collection without ingesting again; " +
-    "other texts are ingested into a new collection bound to the key, named by `name` or `id`) or `{collection_id, model?, ttl_seconds?, scopes?}`. " +
+    "other texts are ingested into a new collection bound to the key, named by `name` or `id`; at most 100 documents, ids of at most 128 characters) or `{collection_id, model?, ttl_seconds?, scopes?}`. " +
     "Either form takes `filter` (a metadata filter) and/or `document_ids`: the key then sees only those documents, on every surface.",
   request: { body: jsonBody(KeyBody) },
   responses: { 200: json(KeyResponse, "The new key"), ...legacyErrorResponses(400, 401, 404, 500) },
@@ -182,7 +183,7 @@ export function mountKeys(app: OpenAPIHono<AppEnv>): void {
       return c.json(await issueFor(c, { collectionId, model, scopes, ttl, binding: bindingFrom(body) }), 200);
     },
     (result) => {
-      if (!result.success) throw legacyError("missing_fields", "error", "Missing required fields (model, embeddings, document)");
+      if (!result.success) throw legacyBodyError(result.error.issues);
       return undefined;
     },
   );

@@ -1,6 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import { defineRoute, need } from "../auth/access";
+import { costUnits, defineRoute, need } from "../auth/access";
 import { requireKeyOrMaster } from "../auth/authenticate";
+import { chargeMore } from "../auth/middleware";
 import type { AppEnv } from "../http/context";
 import { ApiError, errorBody, legacyError } from "../http/errors";
 import { json, legacyErrorResponses } from "../http/schemas";
@@ -36,12 +37,14 @@ const Result = z
 const route = defineRoute({
   method: "post",
   path: "/make_embedding",
+  // Plus one upload's cost per further file: every file is indexed synchronously in this request.
   access: { need: need.key("write"), errors: "legacy", cost: "upload", body: "upload" },
   tags: ["Original API"],
   summary: "Upload and index files synchronously (original)",
   description:
     "Multipart, repeated field `file`. Requires the master key (a new collection is created unless the form field `collection_id` is given) " +
-    "or a temporary key with the `write` scope (its own collection). Each file is processed on its own; per-file outcomes are in `results`.",
+    "or a temporary key with the `write` scope (its own collection). Each file is processed on its own; per-file outcomes are in `results`. " +
+    "At most 100 files (413 `payload_too_large`), each charged as an upload (RATE_COST_UPLOAD).",
   request: {
     body: {
       required: false,
@@ -73,6 +76,9 @@ export function mountMakeEmbedding(app: OpenAPIHono<AppEnv>): void {
     if (!form || form.getAll("file").length === 0) throw legacyError("bad_request", "error", "No file part");
     const inputs = await readMultipartFiles(c);
     if (inputs.length === 0 || inputs.every((f) => !f.name)) throw legacyError("bad_request", "error", "No selected file");
+    // The declared cost paid for one file; each further one costs an upload too (moot for the
+    // master key, which is limited per address only).
+    await chargeMore(c, (inputs.length - 1) * costUnits("upload", c.var.settings));
 
     const requested = form.get("collection_id");
     let collection: Collection;

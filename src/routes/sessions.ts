@@ -7,7 +7,7 @@ import { sessionStub } from "../chat/session-do";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
 import { errorResponses, json, legacyErrorResponses } from "../http/schemas";
-import { ingestLegacyDocuments, LEGACY_ID_MAX, LEGACY_MAX_DOCUMENTS } from "../ingest/legacy";
+import { ingestLegacyDocuments, LEGACY_ID_MAX, LEGACY_MAX_DOCUMENTS, legacyBodyError } from "../ingest/legacy";
 import { startSession } from "./shared/session";
 
 export const SessionResponse = z
@@ -136,7 +136,7 @@ export function mountSessions(app: OpenAPIHono<AppEnv>): void {
       );
     },
     (result) => {
-      if (!result.success) throw legacyError("missing_fields", "error", "Missing required fields (model, embeddings, document)");
+      if (!result.success) throw legacyBodyError(result.error.issues);
       return undefined;
     },
   );
