@@ -24,11 +24,14 @@ describe("zod alias", () => {
     expect(keys(realClassic.locales).length).toBeGreaterThan(30);
   });
 
-  it("exports everything zod's classic entry and core export, locales aside", () => {
-    const without = (names: string[]) => names.filter((k) => k !== "locales");
-    expect(without(keys(z))).toEqual(without(keys(realClassic)));
-    expect(without(keys(z.core))).toEqual(without(keys(realCore)));
-    expect(without(keys(core))).toEqual(without(keys(realCore)));
+  it("exports everything zod's classic entry and core export, but locales, the compiler and fromJSONSchema", () => {
+    // The deliberate omissions (src/util/zod/core.ts says why); anything else missing is a gap.
+    const compiler = ["INVALID", "ZodCompileAsyncError", "ZodCompileUnsupportedError", "compile", "withParser"];
+    const without = (names: string[], left: string[]) => names.filter((k) => !left.includes(k));
+    expect(without(keys(z), ["locales"])).toEqual(without(keys(realClassic), ["locales", "fromJSONSchema", ...compiler]));
+    expect(without(keys(z.core), ["locales"])).toEqual(without(keys(realCore), ["locales", "compileFn", ...compiler]));
+    expect(without(keys(core), ["locales"])).toEqual(without(keys(realCore), ["locales", "compileFn", ...compiler]));
+    expect(keys(z)).toContain("locales");
     // Same classes as the package (one zod, not two): schemas built either way interoperate.
     expect(z.ZodString).toBe(realClassic.ZodString);
     expect(z.core.$ZodType).toBe(realCore.$ZodType);

@@ -1,5 +1,7 @@
 // zod's classic API (what `import { z } from "zod"` gives) with the English-only core: the same
-// exports as node_modules/zod/v4/classic/external.js, `core` and `locales` swapped for ./core.ts.
+// exports as node_modules/zod/v4/classic/external.js, `core` and `locales` swapped for ./core.ts,
+// without the compiler (see ./core.ts) or fromJSONSchema (JSON Schema -> zod, 26 KiB: nothing here
+// builds schemas from JSON Schema, nor does a dependency: checked at zod 4.6.7, MCP SDK 1.32.2).
 export * as core from "./core";
 export * from "../../../node_modules/zod/v4/classic/schemas.js";
 export * from "../../../node_modules/zod/v4/classic/checks.js";
@@ -23,16 +25,10 @@ export {
   TimePrecision,
   util,
   NEVER,
-  INVALID,
   toZod,
-  compile,
-  withParser,
-  ZodCompileAsyncError,
-  ZodCompileUnsupportedError,
   getDiscriminatedOption,
 } from "./core";
 export { toJSONSchema } from "../../../node_modules/zod/v4/core/json-schema-processors.js";
-export { fromJSONSchema } from "../../../node_modules/zod/v4/classic/from-json-schema.js";
 export { deepPartial } from "../../../node_modules/zod/v4/classic/deep-partial.js";
 export { input, output } from "../../../node_modules/zod/v4/classic/in-out.js";
 export * as locales from "./locales";
