@@ -1,6 +1,5 @@
 import { createApp } from "./app";
-import { handleQueue, type IngestMessage } from "./ingest/queue";
-import { requeueStuckDocuments, sweepExpiredDocuments } from "./ingest/sweeper";
+import type { IngestMessage } from "./ingest/queue";
 import { mountRoutes } from "./routes";
 
 export { KeyGuard } from "./auth/guard-do";
@@ -9,10 +8,16 @@ export { CollectionIndex } from "./retrieval/collection-index/object";
 
 const app = createApp(mountRoutes);
 
+// The queue consumer (indexing, webhook delivery) and the cron sweeper run in their own
+// invocations: their modules load there, not in every isolate that serves a search.
+const ingestQueue = () => import("./ingest/queue");
+const sweeper = () => import("./ingest/sweeper");
+
 export default {
   fetch: app.fetch,
-  queue: handleQueue,
+  queue: async (batch, env) => (await ingestQueue()).handleQueue(batch, env),
   scheduled: async (_controller, env, ctx) => {
+    const { requeueStuckDocuments, sweepExpiredDocuments } = await sweeper();
     ctx.waitUntil(requeueStuckDocuments(env));
     // Expired documents go through the normal delete path (src/ingest/expiry.ts).
     ctx.waitUntil(sweepExpiredDocuments(env));
