@@ -6,7 +6,10 @@ export { KeyGuard } from "./auth/guard-do";
 export { ChatSession } from "./chat/session-do";
 export { CollectionIndex } from "./retrieval/collection-index/object";
 
-const app = createApp(mountRoutes);
+// Built on the first request, not at start-up: registering the routes (their OpenAPI entries,
+// validators and access declarations) is most of the top-level work, and Workers bounds start-up
+// time; the first request of an isolate pays it once (docs/performance.md, "Cold start").
+let app: ReturnType<typeof createApp> | undefined;
 
 // The queue consumer (indexing, webhook delivery) and the cron sweeper run in their own
 // invocations: their modules load there, not in every isolate that serves a search.
@@ -14,7 +17,10 @@ const ingestQueue = () => import("./ingest/queue");
 const sweeper = () => import("./ingest/sweeper");
 
 export default {
-  fetch: app.fetch,
+  fetch: (request, env, ctx) => {
+    app ??= createApp(mountRoutes);
+    return app.fetch(request, env, ctx);
+  },
   queue: async (batch, env) => (await ingestQueue()).handleQueue(batch, env),
   scheduled: async (_controller, env, ctx) => {
     const { requeueStuckDocuments, sweepExpiredDocuments } = await sweeper();
