@@ -1,17 +1,20 @@
-import { createApp } from "./app";
+import type { createApp } from "./app";
 import type { IngestMessage } from "./ingest/queue";
 
 export { KeyGuard } from "./auth/guard-do";
 export { ChatSession } from "./chat/session-do";
 export { CollectionIndex } from "./retrieval/collection-index/object";
 
-// Built on the first request, not at start-up: the route modules (their request/response schemas,
+// Built on the first request, not at start-up: the app, the route modules (their request/response schemas,
 // some 600 zod objects) and registering them (OpenAPI entries, validators, access declarations) are
 // most of the top-level work, and Workers bounds start-up time. The first request of an isolate
 // pays it once (docs/performance.md, "Cold start"); the bench counts these modules as evaluated
 // before the first search all the same.
 let app: Promise<ReturnType<typeof createApp>> | undefined;
-const buildApp = async () => createApp((await import("./routes")).mountRoutes);
+const buildApp = async () => {
+  const [{ createApp }, { mountRoutes }] = await Promise.all([import("./app"), import("./routes")]);
+  return createApp(mountRoutes);
+};
 
 // The queue consumer (indexing, webhook delivery) and the cron sweeper run in their own
 // invocations: their modules load there, not in every isolate that serves a search.
@@ -19,7 +22,8 @@ const ingestQueue = () => import("./ingest/queue");
 const sweeper = () => import("./ingest/sweeper");
 
 export default {
-  fetch: async (request, env, ctx) => {
+  // Typed as the app's fetch (any Request), which the tests call directly.
+  fetch: async (request: Request, env: Env, ctx: ExecutionContext) => {
     // A failed build (a module that did not load) is retried by the next request, not cached.
     app ??= buildApp().catch((err) => {
       app = undefined;
