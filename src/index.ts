@@ -10,11 +10,15 @@ export { CollectionIndex } from "./retrieval/collection-index/object";
 // most of the top-level work, and Workers bounds start-up time. The first request of an isolate
 // pays it once (docs/performance.md, "Cold start"); the bench counts these modules as evaluated
 // before the first search all the same.
-let app: Promise<ReturnType<typeof createApp>> | undefined;
-const buildApp = async () => {
+// Each request awaits its own import() (no promise shared between requests, which workerd would
+// tie to the request that created it); the first to get there builds the app, once.
+let app: ReturnType<typeof createApp> | undefined;
+async function getApp(): Promise<ReturnType<typeof createApp>> {
+  if (app) return app;
   const [{ createApp }, { mountRoutes }] = await Promise.all([import("./app"), import("./routes")]);
-  return createApp(mountRoutes);
-};
+  app ??= createApp(mountRoutes);
+  return app;
+}
 
 // The queue consumer (indexing, webhook delivery) and the cron sweeper run in their own
 // invocations: their modules load there, not in every isolate that serves a search.
@@ -24,12 +28,7 @@ const sweeper = () => import("./ingest/sweeper");
 export default {
   // Typed as the app's fetch (any Request), which the tests call directly.
   fetch: async (request: Request, env: Env, ctx: ExecutionContext) => {
-    // A failed build (a module that did not load) is retried by the next request, not cached.
-    app ??= buildApp().catch((err) => {
-      app = undefined;
-      throw err;
-    });
-    return (await app).fetch(request, env, ctx);
+    return (await getApp()).fetch(request, env, ctx);
   },
   queue: async (batch, env) => (await ingestQueue()).handleQueue(batch, env),
   scheduled: async (_controller, env, ctx) => {
