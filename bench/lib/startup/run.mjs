@@ -16,8 +16,11 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const bundle = path.resolve(process.argv[2]);
 const dir = path.dirname(bundle);
 const copy = path.join(dir, `startup-probe-${process.pid}.mjs`);
+// The main thread's CPU time (Node 23.9+); on Node 22 the whole process's (compiler and GC threads
+// included, so a little higher).
+const usage = () => (process.threadCpuUsage ? process.threadCpuUsage() : process.cpuUsage());
 const cpu = () => {
-  const u = process.threadCpuUsage();
+  const u = usage();
   return (u.user + u.system) / 1000;
 };
 const stand_in = new URL("./cloudflare-workers.mjs", import.meta.url).href;
@@ -34,7 +37,8 @@ registerHooks({
 });
 
 const src = readFileSync(bundle, "utf8");
-writeFileSync(copy, `globalThis.__startupT0 = process.threadCpuUsage();\n${src}\nglobalThis.__startupT1 = process.threadCpuUsage();\n`);
+const mark = "(process.threadCpuUsage ? process.threadCpuUsage() : process.cpuUsage())";
+writeFileSync(copy, `globalThis.__startupT0 = ${mark};\n${src}\nglobalThis.__startupT1 = ${mark};\n`);
 try {
   const before = cpu();
   const mod = await import(pathToFileURL(copy).href);
