@@ -12,7 +12,8 @@
 // several, bench/lib/startup/run.mjs), and `wrangler check startup` (a CPU profile of the same in
 // local workerd; "active" = sampled non-idle time, garbage collection and script compile included;
 // it samples every ~9 ms, so one run is coarse). The route modules load on the first request:
-// "before the first search" counts them with the start-up ones.
+// "before the first search" counts them with the start-up ones. The previous full run's figures
+// (bench/results/bundle.json before it is overwritten) are printed next to this run's.
 // Start-up: spawn of `wrangler dev` (migrations already applied, not counted) to the first 200 on
 // /healthz, which includes wrangler's own esbuild bundling; then the latency of the first requests
 // of a fresh worker (health, first D1 write, first Durable Object call through a search).
@@ -26,7 +27,7 @@ import { gzipSync } from "node:zlib";
 import { apiClient } from "./lib/api.mjs";
 import { byGroup, eagerModules } from "./lib/eager.mjs";
 import { snapshotSource, startServer, wranglerSync } from "./lib/server.mjs";
-import { checkQuiet, fmt, loadAvg, machineInfo, parseArgs, printTable, writeResult } from "./lib/util.mjs";
+import { checkQuiet, fmt, loadAvg, machineInfo, parseArgs, printTable, RESULTS_DIR, writeResult } from "./lib/util.mjs";
 
 function walk(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -168,8 +169,37 @@ export async function runBundle({ runs = 3 } = {}) {
   };
 }
 
-export function printBundle(r) {
+/** The last full run's figures (bench/results/bundle.json, before this run overwrites it), if any. */
+function previousRun() {
+  try {
+    return JSON.parse(readFileSync(path.join(RESULTS_DIR, "bundle.json"), "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+export function printBundle(r, prev = previousRun()) {
   const kib = (b) => `${fmt(b / 1024, 0)} KiB`;
+  if (prev?.size) {
+    // Before/after: the previous run's figures next to this one's (older runs lack some fields; a
+    // run from before the app loaded on first use counted only the start-up modules).
+    const p = prev.size;
+    const row = (label, before, after, f) => [label, before == null ? "n/a" : f(before), after == null ? "n/a" : f(after)];
+    printTable(
+      [`against the previous run (${prev.machine?.git_commit ?? "?"}, ${prev.machine?.date ?? "?"})`, "previous", "this run"],
+      [
+        row("upload (raw)", p.total_bytes, r.size.total_bytes, kib),
+        row(
+          "modules evaluated before the first search",
+          p.evaluated_before_first_search_bytes ?? p.evaluated_at_startup_bytes,
+          r.size.evaluated_before_first_search_bytes,
+          kib,
+        ),
+        row("top-level CPU, V8 median (ms)", p.top_level_cpu?.top_level_ms, r.size.top_level_cpu?.top_level_ms, (v) => fmt(v)),
+        row("wrangler check startup active (ms)", p.startup_cpu?.active_ms, r.size.startup_cpu?.active_ms, (v) => fmt(v)),
+      ],
+    );
+  }
   printTable(
     ["bundle (wrangler deploy --dry-run)", "raw", "gzip -9"],
     [
