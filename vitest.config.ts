@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { experimental_readRawConfig } from "wrangler";
 
 const SHARED_ROOT = path.resolve(__dirname, "../shared");
 
@@ -34,6 +35,16 @@ const COMPATIBILITY_DATE = (() => {
   return date;
 })();
 
+// wrangler.jsonc's `alias` table (zod -> src/util/zod), so the tests run the modules the Worker
+// bundle has. Vite matches an alias against the whole path or a prefix ending in "/" and takes the
+// first that matches, so the longest keys come first (esbuild's rule: the most specific wins).
+const WRANGLER_ALIASES = (() => {
+  const { rawConfig } = experimental_readRawConfig({ config: path.join(__dirname, "wrangler.jsonc") });
+  return Object.entries(rawConfig.alias ?? {})
+    .sort(([a], [b]) => b.length - a.length)
+    .map(([find, target]) => ({ find, replacement: path.resolve(__dirname, String(target)) }));
+})();
+
 // Secrets for the test pool only: random per run, never committed, never defaults in the code.
 const testSecret = () => `test-${crypto.randomUUID()}-${crypto.randomUUID()}`;
 
@@ -49,6 +60,7 @@ export default defineConfig(async () => {
   }
   const migrations = await readD1Migrations(path.join(__dirname, "migrations"));
   return {
+    resolve: { alias: WRANGLER_ALIASES },
     plugins: [
       cloudflareTest({
         main: "./src/index.ts",

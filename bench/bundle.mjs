@@ -8,11 +8,16 @@
 // Modules: from esbuild's metafile, the bytes evaluated at start-up (static imports from the entry:
 // what a cold isolate runs before /healthz, a search or a chat turn) vs. those loaded on first use
 // (dynamic `import()`: pdf.js, CMaps, mammoth, the MCP SDK), per package (bench/lib/eager.mjs).
-// Start-up CPU: `wrangler check startup` (a CPU profile of the Worker's top level in local workerd;
-// "active" = sampled non-idle time, garbage collection included).
+// Start-up CPU: the main-thread CPU time of the bundle's top level in fresh V8 isolates (median of
+// several, bench/lib/startup/run.mjs), and `wrangler check startup` (a CPU profile of the same in
+// local workerd; "active" = sampled non-idle time, garbage collection and script compile included;
+// it samples every ~9 ms, so one run is coarse). The route modules load on the first request:
+// "before the first search" counts them with the start-up ones. The previous full run's figures
+// (bench/results/bundle.json before it is overwritten) are printed next to this run's.
 // Start-up: spawn of `wrangler dev` (migrations already applied, not counted) to the first 200 on
 // /healthz, which includes wrangler's own esbuild bundling; then the latency of the first requests
 // of a fresh worker (health, first D1 write, first Durable Object call through a search).
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -22,7 +27,7 @@ import { gzipSync } from "node:zlib";
 import { apiClient } from "./lib/api.mjs";
 import { byGroup, eagerModules } from "./lib/eager.mjs";
 import { snapshotSource, startServer, wranglerSync } from "./lib/server.mjs";
-import { checkQuiet, fmt, loadAvg, machineInfo, parseArgs, printTable, writeResult } from "./lib/util.mjs";
+import { checkQuiet, fmt, loadAvg, machineInfo, parseArgs, printTable, RESULTS_DIR, writeResult } from "./lib/util.mjs";
 
 function walk(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -30,7 +35,11 @@ function walk(dir) {
   );
 }
 
-export async function bundleSize() {
+// The app and its route modules: src/index.ts imports them on the first request (not at start-up),
+// and every search goes through them, so they count as evaluated before the first search.
+const FIRST_REQUEST = ["src/app.ts", "src/routes/index.ts"];
+
+export async function bundleSize({ runs = 5 } = {}) {
   // Built from a snapshot of the tree, like the servers: the custom build step (web/ -> public/)
   // then writes into the snapshot, never into files other people are editing.
   const work = await mkdtemp(path.join(tmpdir(), "docchat-bundle-"));
@@ -52,14 +61,21 @@ export async function bundleSize() {
       })
       .sort((a, b) => b.bytes - a.bytes);
     const m = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/.exec(out);
-    const split = eagerModules(JSON.parse(readFileSync(metafile, "utf8")));
+    const split = eagerModules(JSON.parse(readFileSync(metafile, "utf8")), undefined, { firstRequest: FIRST_REQUEST });
     const startup = startupCpu(src, work);
+    const topLevel = topLevelCpu(path.join(outdir, "index.js"), runs);
     return {
-      evaluated_at_startup_bytes: split.eagerBytes,
+      evaluated_before_first_search_bytes: split.eagerBytes,
+      evaluated_at_startup_bytes: split.startupBytes,
+      evaluated_by_first_request_bytes: split.firstRequestBytes,
       loaded_on_first_use_bytes: split.lazyBytes,
-      evaluated_at_startup_by_package: Object.fromEntries(byGroup(split.eager).slice(0, 15)),
+      evaluated_before_first_search_modules: Object.fromEntries(
+        [...split.eager].sort((a, b) => b[1] - a[1]).slice(0, 40),
+      ),
+      evaluated_before_first_search_by_package: Object.fromEntries(byGroup(split.eager).slice(0, 15)),
       loaded_on_first_use_by_package: Object.fromEntries(byGroup(split.lazy).slice(0, 10)),
       startup_cpu: startup,
+      top_level_cpu: topLevel,
       source_hash: sourceHash,
       build_ms: buildMs,
       total_bytes: files.reduce((a, f) => a + f.bytes, 0),
@@ -70,6 +86,30 @@ export async function bundleSize() {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The bundle's top level in fresh V8 isolates (Node, bench/lib/startup/run.mjs): main-thread CPU
+ * time to evaluate it, and to compile and link it, median of `runs` processes.
+ */
+export function topLevelCpu(bundle, runs) {
+  const all = [];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(process.execPath, [path.join(import.meta.dirname, "lib/startup/run.mjs"), bundle], { encoding: "utf8" });
+    if (r.status !== 0) return { error: (r.stderr || r.stdout).split("\n").slice(-10).join("\n") };
+    all.push(JSON.parse(r.stdout.trim().split("\n").pop()));
+  }
+  const median = (k) => {
+    const v = all.map((x) => x[k]).sort((a, b) => a - b);
+    return v[Math.floor((v.length - 1) / 2)];
+  };
+  return {
+    runs,
+    top_level_ms: median("top_level_ms"),
+    compile_and_link_ms: median("compile_and_link_ms"),
+    first_request_ms: median("first_request_ms"),
+    all: all.map((x) => x.top_level_ms),
+  };
 }
 
 /** `wrangler check startup`: CPU profile of the Worker's top-level evaluation (works offline). */
@@ -114,7 +154,7 @@ export async function startupOnce() {
 
 export async function runBundle({ runs = 3 } = {}) {
   const loadBefore = loadAvg();
-  const size = await bundleSize();
+  const size = await bundleSize({ runs: Math.max(5, runs) });
   const starts = [];
   for (let i = 0; i < runs; i++) starts.push(await startupOnce());
   const median = (k) => {
@@ -129,8 +169,37 @@ export async function runBundle({ runs = 3 } = {}) {
   };
 }
 
-export function printBundle(r) {
+/** The last full run's figures (bench/results/bundle.json, before this run overwrites it), if any. */
+function previousRun() {
+  try {
+    return JSON.parse(readFileSync(path.join(RESULTS_DIR, "bundle.json"), "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+export function printBundle(r, prev = previousRun()) {
   const kib = (b) => `${fmt(b / 1024, 0)} KiB`;
+  if (prev?.size) {
+    // Before/after: the previous run's figures next to this one's (older runs lack some fields; a
+    // run from before the app loaded on first use counted only the start-up modules).
+    const p = prev.size;
+    const row = (label, before, after, f) => [label, before == null ? "n/a" : f(before), after == null ? "n/a" : f(after)];
+    printTable(
+      [`against the previous run (${prev.machine?.git_commit ?? "?"}, ${prev.machine?.date ?? "?"})`, "previous", "this run"],
+      [
+        row("upload (raw)", p.total_bytes, r.size.total_bytes, kib),
+        row(
+          "modules evaluated before the first search",
+          p.evaluated_before_first_search_bytes ?? p.evaluated_at_startup_bytes,
+          r.size.evaluated_before_first_search_bytes,
+          kib,
+        ),
+        row("top-level CPU, V8 median (ms)", p.top_level_cpu?.top_level_ms, r.size.top_level_cpu?.top_level_ms, (v) => fmt(v)),
+        row("wrangler check startup active (ms)", p.startup_cpu?.active_ms, r.size.startup_cpu?.active_ms, (v) => fmt(v)),
+      ],
+    );
+  }
   printTable(
     ["bundle (wrangler deploy --dry-run)", "raw", "gzip -9"],
     [
@@ -144,16 +213,33 @@ export function printBundle(r) {
   printTable(
     ["modules in the bundle", "bytes"],
     [
-      ["evaluated at start-up (before the first search)", kib(r.size.evaluated_at_startup_bytes)],
-      ...Object.entries(r.size.evaluated_at_startup_by_package).slice(0, 6).map(([g, b]) => [`  ${g}`, kib(b)]),
+      ["evaluated before the first search", kib(r.size.evaluated_before_first_search_bytes)],
+      ["  at start-up (static imports of the entry)", kib(r.size.evaluated_at_startup_bytes)],
+      ["  by the first request (the app and its routes)", kib(r.size.evaluated_by_first_request_bytes)],
+      ...Object.entries(r.size.evaluated_before_first_search_by_package).slice(0, 6).map(([g, b]) => [`  ${g}`, kib(b)]),
       ["loaded on first use (dynamic import)", kib(r.size.loaded_on_first_use_bytes)],
       ...Object.entries(r.size.loaded_on_first_use_by_package).slice(0, 6).map(([g, b]) => [`  ${g}`, kib(b)]),
     ],
   );
   const cpu = r.size.startup_cpu;
+  const top = r.size.top_level_cpu;
   printTable(
-    ["start-up CPU (wrangler check startup)", "ms"],
-    cpu.error ? [["failed", cpu.error]] : [["active (incl. GC)", fmt(cpu.active_ms)], ["  garbage collection", fmt(cpu.gc_ms)]],
+    ["start-up CPU", "ms"],
+    [
+      ...(top.error
+        ? [["top level in V8 (bench/lib/startup/run.mjs)", `failed: ${top.error}`]]
+        : [
+            [`top level, median of ${top.runs} fresh isolates (V8, main thread)`, fmt(top.top_level_ms)],
+            ["  compile and link the script (same runs)", fmt(top.compile_and_link_ms)],
+            ["  then the first request (builds the app)", fmt(top.first_request_ms)],
+          ]),
+      ...(cpu.error
+        ? [["wrangler check startup", `failed: ${cpu.error}`]]
+        : [
+            ["wrangler check startup: active (incl. GC, ~9 ms samples)", fmt(cpu.active_ms)],
+            ["  of which garbage collection", fmt(cpu.gc_ms)],
+          ]),
+    ],
   );
   const m = r.startup.median;
   printTable(

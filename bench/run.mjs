@@ -132,6 +132,8 @@ async function main() {
         gzip_kib: Math.round(r.size.gzip_bytes / 1024),
         spawn_to_healthy_ms: Math.round(r.startup.median.spawn_to_healthy_ms),
         first_search_ms: Math.round(r.startup.median.first_search_ms),
+        before_first_search_kib: Math.round(r.size.evaluated_before_first_search_bytes / 1024),
+        top_level_cpu_ms: r.size.top_level_cpu.top_level_ms ?? null,
       };
     } catch (err) {
       failed = true;
@@ -302,7 +304,8 @@ async function main() {
 
 function headline(k, v) {
   if (v.status !== "ok") return v.error ?? v.note ?? (v.exit !== undefined ? `exit ${v.exit}` : "");
-  if (k === "bundle") return `${v.total_kib} KiB (${v.gzip_kib} KiB gzip), cold start ${v.spawn_to_healthy_ms} ms`;
+  if (k === "bundle")
+    return `${v.total_kib} KiB (${v.gzip_kib} KiB gzip), ${v.before_first_search_kib} KiB before the first search, top level ${v.top_level_cpu_ms} ms CPU, cold start ${v.spawn_to_healthy_ms} ms`;
   if (k === "ingest")
     return `${v.ready}/${v.documents} ready in ${v.seconds_until_all_ready} s (${v.docs_per_s} docs/s), target ≤ 60 s ${v.target_met === null ? "n/a" : v.target_met ? "met" : "NOT met"}`;
   if (k === "serve-ratios")

@@ -8,7 +8,7 @@ const secret = z.string({ error: "is not set" }).min(32, { error: "must be at le
  * Settings come from wrangler vars and secrets. Secrets have no default anywhere: a missing or weak
  * one makes every protected endpoint fail closed (see `requireSecrets`).
  */
-const SettingsSchema = z.object({
+const settingsSchema = () => z.object({
   CHAT_URL: z.url().optional(),
   KEY_TTL_SECONDS: int(3600, 60, 30 * 86400),
   KEY_TTL_MAX_SECONDS: int(86400, 60, 365 * 86400),
@@ -70,7 +70,9 @@ const SettingsSchema = z.object({
   WEBHOOK_ALLOW_LOOPBACK: int(0, 0, 1),
 });
 
-export type Settings = z.infer<typeof SettingsSchema>;
+// Built when the first env is parsed (a request), not at start-up: ~30 zod schemas.
+let SettingsSchema: ReturnType<typeof settingsSchema> | undefined;
+export type Settings = z.infer<ReturnType<typeof settingsSchema>>;
 export interface Secrets {
   MASTER_API_KEY: string;
   JWT_SECRET_KEY: string;
@@ -98,6 +100,7 @@ export function parseSettings(env: unknown): Settings {
 }
 
 function parseSettingsUncached(env: unknown): Settings {
+  SettingsSchema ??= settingsSchema();
   const parsed = SettingsSchema.safeParse(envRecord(env));
   if (!parsed.success) {
     const names = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];

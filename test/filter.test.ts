@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { compileFilter, FILTER_LIMITS, type MetadataFilter, MetadataFilterSchema, matchFilter } from "../src/retrieval/filter";
+import { compileFilter, FILTER_LIMITS, type MetadataFilter, matchFilter } from "../src/retrieval/filter";
+import { MetadataFilterSchema } from "../src/retrieval/filter-schema";
 
 // Metadata of every kind SQLite's JSON functions tell apart: text, integer, real, true/false, null,
 // object, array, a missing key, and strings whose code-point order differs from UTF-16 order.

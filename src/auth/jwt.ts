@@ -1,4 +1,3 @@
-import { sign, verify } from "hono/jwt";
 import type { JWTPayload } from "hono/utils/jwt/types";
 import { newId } from "../util/crypto";
 import type { SessionClaims } from "./principal";
@@ -6,6 +5,8 @@ import type { SessionClaims } from "./principal";
 export const JWT_ISSUER = "docchat-edge";
 export const JWT_AUDIENCE = "docchat-edge/chat";
 const ALG = "HS256" as const;
+// Only chat sessions use JWTs: the signer and verifier load on first use, not at every cold start.
+const honoJwt = () => import("hono/jwt");
 /** Clock skew tolerated between the signer and a verifier (seconds). */
 export const CLOCK_SKEW = 30;
 
@@ -30,6 +31,7 @@ export async function signSessionToken(
     exp: claims.exp,
     jti,
   };
+  const { sign } = await honoJwt();
   return { token: await sign(payload, secret, ALG), jti };
 }
 
@@ -45,6 +47,7 @@ export async function verifySessionToken(
   token: string,
 ): Promise<{ ok: true; claims: SessionClaims } | { ok: false; reason: VerifyFailure }> {
   let payload: JWTPayload;
+  const { verify } = await honoJwt();
   try {
     payload = await verify(token, secret, {
       alg: ALG,

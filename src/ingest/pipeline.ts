@@ -2,7 +2,6 @@ import { newId, sha256Hex } from "../util/crypto";
 import { createYielder } from "../util/yield";
 import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
-import { chunkText } from "../retrieval/chunker";
 import { chunkOptionsFor } from "../retrieval/chunker/strategy";
 import { embeddingModelOf } from "../retrieval/models";
 import { collectionIndex, writeDocument } from "../retrieval/collection-index/client";
@@ -29,7 +28,6 @@ import {
   setPendingVectors,
   touchDocumentExpiry,
 } from "../storage/documents";
-import { detectKind, extract } from "./extract";
 import { type DocumentExpiry, resolveExpiry } from "./expiry";
 import { emitQuietly } from "../events/emit";
 import { deleteCollectionWebhooks } from "../storage/webhooks";
@@ -54,6 +52,12 @@ export interface Accepted {
 
 const now = () => Math.floor(Date.now() / 1000);
 
+// File-type detection, the zip reader, the extractors (HTML entities, CSV, pdf.js and mammoth
+// behind them) and the chunker run only when a document is uploaded or indexed: loaded on first
+// use, so a cold isolate serving a search or a chat turn never evaluates them (docs/performance.md).
+const extraction = () => import("./extract");
+const chunker = () => import("../retrieval/chunker");
+
 /**
  * Validates and stores one upload: D1 row first (status `queued`), then the R2 object. If the R2
  * write fails the row is removed again, so no store holds half an upload. Same bytes in the same
@@ -63,7 +67,7 @@ export async function acceptUpload(env: Env, settings: Settings, collection: Col
   if (input.bytes.byteLength > settings.MAX_UPLOAD_BYTES) {
     throw new ApiError("payload_too_large", `File is larger than the limit of ${settings.MAX_UPLOAD_BYTES} bytes`);
   }
-  const kind = detectKind(input.bytes, input.name, input.contentType);
+  const kind = (await extraction()).detectKind(input.bytes, input.name, input.contentType);
   const sha256 = await sha256Hex(input.bytes);
   const existing = await findDocumentBySha(env.DB, collection.id, sha256);
   if (existing) return { document: await touched(env, existing), duplicate: true };
@@ -185,6 +189,7 @@ export async function indexDocument(
     const bytes = new Uint8Array(await obj.arrayBuffer());
     // One yielder for both steps: the slice of work between two yields spans the hand-over.
     const yielder = createYielder();
+    const [{ extract }, { chunkText }] = await Promise.all([extraction(), chunker()]);
     const extracted = await extract(bytes, { name: doc.name, contentType: doc.content_type, yielder });
     const chunks = await chunkText(extracted, chunkOptionsFor(collection, doc.chunking), yielder);
     if (chunks.length === 0) throw new ApiError("empty_document", "The document contains no text");

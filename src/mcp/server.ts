@@ -9,7 +9,7 @@ import type { Principal, Scope } from "../auth/principal";
 import { type ChatAnswer, type ChatTurn, numberedSources } from "../chat/service";
 import { ClaimSchema, HeadinglessSourceSchema, sourceWithoutHeading } from "../chat/source";
 import { ApiError } from "../http/errors";
-import { MetadataFilterSchema } from "../retrieval/filter";
+import { MetadataFilterSchema } from "../retrieval/filter-schema";
 import { search } from "../retrieval/search";
 import { effectiveScope } from "../retrieval/scope";
 import { type Collection, requireCollection } from "../storage/collections";

@@ -2,7 +2,8 @@ import { z } from "@hono/zod-openapi";
 import type { KeyBinding, Principal } from "../auth/principal";
 import { ApiError } from "../http/errors";
 import { sha256Hex } from "../util/crypto";
-import { compileFilter, type MetadataFilter, MetadataFilterSchema, matchFilter } from "./filter";
+import { compileFilter, type MetadataFilter, matchFilter } from "./filter";
+import { MetadataFilterSchema } from "./filter-schema";
 
 /**
  * Which documents a request may see: the one place that turns a principal (its key's binding) and

@@ -9,7 +9,7 @@ import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { openAiErrorBody, openAiErrorResponses } from "../http/openai-errors";
 import { json, jsonBody } from "../http/schemas";
-import { MetadataFilterSchema } from "../retrieval/filter";
+import { MetadataFilterSchema } from "../retrieval/filter-schema";
 import { activeCollectionIds } from "../storage/collections";
 import { collectionForModel } from "./shared/model";
 import { CompletionSourceSchema } from "./shared/schemas";

@@ -5,7 +5,7 @@ import { assertCollectionAccess, requireKeyOrMaster } from "../auth/authenticate
 import type { AppEnv } from "../http/context";
 import { errorResponses, json, jsonBody } from "../http/schemas";
 import { type SearchTimings, search, serverTiming } from "../retrieval/search";
-import { MetadataFilterSchema } from "../retrieval/filter";
+import { MetadataFilterSchema } from "../retrieval/filter-schema";
 import { requireCachedCollection } from "../storage/collection-cache";
 import { effectiveScope } from "../retrieval/scope";
 

@@ -4,7 +4,7 @@ import { requireKeyOrMaster } from "../auth/authenticate";
 import type { AppEnv } from "../http/context";
 import { openAiErrorResponses } from "../http/openai-errors";
 import { jsonBody } from "../http/schemas";
-import { MetadataFilterSchema } from "../retrieval/filter";
+import { MetadataFilterSchema } from "../retrieval/filter-schema";
 import { search } from "../retrieval/search";
 import { effectiveScope } from "../retrieval/scope";
 import { documentMetadata } from "../storage/documents";

@@ -1,4 +1,3 @@
-import { createParser } from "eventsource-parser";
 import type { Deadline } from "./upstream";
 
 /**
@@ -30,6 +29,8 @@ export function* wordGroups(text: string, words = 6): Generator<string> {
  * leaving early cancels the stream, which stops the upstream generation.
  */
 export async function* sseData(body: ReadableStream<Uint8Array>, deadline?: Deadline): AsyncGenerator<string> {
+  // Only streamed answers from a remote model parse SSE: loaded then, not with every chat module.
+  const { createParser } = await import("eventsource-parser");
   const reader = body.getReader();
   const decoder = new TextDecoder();
   const ready: string[] = [];

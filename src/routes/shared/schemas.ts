@@ -2,12 +2,22 @@ import { z } from "@hono/zod-openapi";
 import { STATIC_CHUNK_LIMITS } from "../../retrieval/chunker/strategy";
 import { ClaimSchema as BaseClaim, HeadinglessSourceSchema, SourceSchema as BaseSource } from "../../chat/source";
 
+/**
+ * Names a plain-zod schema (src/chat/source.ts) for the OpenAPI document. zod copies `.openapi`
+ * onto a schema when it is built, and only once @hono/zod-openapi has extended zod; the app is
+ * imported on first use (src/index.ts), so a queue, cron or Durable Object invocation may have
+ * built these schemas before that. The extension's own method, called on them, works either way.
+ */
+function named<T extends z.ZodType>(schema: T, name: string): T {
+  return z.ZodType.prototype.openapi.call(schema, name) as T;
+}
+
 /** The chat routes' source (src/chat/source.ts), named for the OpenAPI document. */
-export const SourceSchema = BaseSource.openapi("Source");
+export const SourceSchema = named(BaseSource, "Source");
 /** OpenAI-style and MCP clients get the source without its heading. */
-export const CompletionSourceSchema = HeadinglessSourceSchema.openapi("CompletionSource");
+export const CompletionSourceSchema = named(HeadinglessSourceSchema, "CompletionSource");
 /** An answer sentence and its verified source spans. */
-export const ClaimSchema = BaseClaim.openapi("Claim");
+export const ClaimSchema = named(BaseClaim, "Claim");
 
 /** OpenAI's `chunking_strategy` (collections, uploads); limits from STATIC_CHUNK_LIMITS. */
 export const ChunkingStrategySchema = z
