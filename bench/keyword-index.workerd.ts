@@ -1,7 +1,7 @@
 /**
  * The collection index's keyword side inside workerd (Miniflare, SQLite storage on disk), issue 18:
  * - SciFact (../shared/eval/scifact, 5,183 abstracts as ~2 chunks each): the cold start (first
- *   query after a restart loads the in-memory BM25 index from `chunk_terms`), then the object time
+ *   query after a restart builds the in-memory BM25 index from `chunk_postings`), then the object time
  *   per keyword search over the 300 test queries (unique; each answered once), its memory;
  * - a synthetic collection of 100,000 chunks (fixed seed, generated here: Zipf-distributed words of a
  *   50,000-word vocabulary, 60-240 tokens per chunk, documents of 100 chunks): the same figures.

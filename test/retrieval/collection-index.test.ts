@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import { type ChunkInput, CollectionIndex, type IndexSearchRequest } from "../../src/retrieval/collection-index/object";
 import { ApiError } from "../../src/http/errors";
 import { indexErrorOf } from "../../src/retrieval/collection-index/errors";
+import { decodePairs } from "../../src/retrieval/collection-index/postings";
 import { keywordQuery } from "../../src/retrieval/collection-index/query";
+import { ftsTermCounts } from "../../src/text";
 import type { MetadataFilter } from "../../src/retrieval/filter";
 import { search } from "../../src/retrieval/search";
 import { getCollectionRow } from "../../src/storage/collections";
@@ -387,6 +389,128 @@ describe("collection index: keyword search, including CJK", () => {
     const found = await ids("DNC是什么？");
     expect(found[0]).toBe("dnc");
     expect(found).toHaveLength(3);
+  });
+});
+
+describe("collection index: persisted binary postings", () => {
+  const corpus = [
+    "Vitamin D deficiency is associated with bone fractures in older adults.",
+    "Bone density improves with weight-bearing exercise and calcium intake.",
+    "Older adults who exercise fall less often; fractures are rarer.",
+    "Calcium and vitamin supplements were compared in a randomised trial.",
+  ];
+  const count = (sql: SqlStorage, q: string) => sql.exec<{ n: number }>(q).one().n;
+
+  it("stores each chunk's (term id, tf) pairs as FTS5's tokenizer counts them, and wakes from them alone", async () => {
+    const stub = freshStub();
+    await put(stub, "a", null, { texts: corpus.slice(0, 2) });
+    await put(stub, "b", null, { texts: corpus.slice(2) });
+    const before = (await stub.search(kq("vitamin bone fractures", 4))).hits;
+    expect(before.map((h) => h.document_id)).toContain("a");
+    await runInDurableObject(stub, (_o: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      const terms = new Map(sql.exec<{ id: number; term: string }>("SELECT id, term FROM term_ids").toArray().map((r) => [r.id, r.term]));
+      for (const r of sql
+        .exec<{ text: string; length: number; postings: ArrayBuffer }>(
+          "SELECT c.text, p.length, p.postings FROM chunks c JOIN chunk_postings p ON p.id = c.id",
+        )
+        .toArray()) {
+        const stored = new Map<string, number>();
+        decodePairs(new Uint8Array(r.postings), (id, tf) => stored.set(terms.get(id) as string, tf));
+        const expected = ftsTermCounts(r.text);
+        expect(r.length).toBe(expected.length);
+        expect(stored).toEqual(expected.terms);
+      }
+      // The text is never read again: a fresh instance ranks the same with every chunk's text blanked.
+      sql.exec("CREATE TABLE saved AS SELECT id, text FROM chunks");
+      sql.exec("UPDATE chunks SET text = '' WHERE id > 0");
+      const cold = new CollectionIndex(state, env);
+      expect(cold.search(kq("vitamin bone fractures", 4)).hits.map((h) => [h.document_id, h.ordinal, h.score])).toEqual(
+        before.map((h) => [h.document_id, h.ordinal, h.score]),
+      );
+      sql.exec("UPDATE chunks SET text = (SELECT text FROM saved WHERE saved.id = chunks.id) WHERE id > 0");
+      sql.exec("DROP TABLE saved");
+    });
+  });
+
+  it("converts an object written with the JSON layout (chunk_terms) once, idempotently, ranking the same", async () => {
+    const stub = freshStub();
+    await put(stub, "a", null, { texts: corpus.slice(0, 2) });
+    await put(stub, "b", null, { texts: corpus.slice(2) });
+    const queries = ["vitamin bone fractures", "older adults exercise", "calcium trial"];
+    const expected: unknown[] = [];
+    for (const q of queries) expected.push((await stub.search(kq(q, 4))).hits.map((h) => [h.document_id, h.ordinal, h.score]));
+    await runInDurableObject(stub, (_o: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      // Rewrite storage as the previous layout left it: JSON term counts, no binary postings, terms_v1.
+      sql.exec("CREATE TABLE chunk_terms (id INTEGER PRIMARY KEY, terms TEXT NOT NULL)");
+      sql.exec("CREATE TRIGGER chunks_ad_terms AFTER DELETE ON chunks BEGIN DELETE FROM chunk_terms WHERE id = old.id; END");
+      for (const r of sql.exec<{ id: number; text: string }>("SELECT id, text FROM chunks").toArray()) {
+        const { length, terms } = ftsTermCounts(r.text);
+        sql.exec("INSERT INTO chunk_terms (id, terms) VALUES (?, ?)", r.id, JSON.stringify([length, ...[...terms].flat()]));
+      }
+      // One chunk predates chunk_terms as well: it is tokenised from its text.
+      sql.exec("DELETE FROM chunk_terms WHERE id = (SELECT MIN(id) FROM chunks)");
+      sql.exec("DELETE FROM chunk_postings");
+      sql.exec("DELETE FROM term_ids");
+      sql.exec("DELETE FROM meta WHERE key = 'terms_v2'");
+      sql.exec("INSERT INTO meta (key, value) VALUES ('terms_v1', '1')");
+
+      const cold = new CollectionIndex(state, env);
+      for (let i = 0; i < queries.length; i++)
+        expect(cold.search(kq(queries[i], 4)).hits.map((h) => [h.document_id, h.ordinal, h.score])).toEqual(expected[i]);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM meta WHERE key = 'terms_v2'")).toBe(1);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM sqlite_master WHERE name IN ('chunk_terms', 'chunks_ad_terms')")).toBe(0);
+      const chunks = count(sql, "SELECT COUNT(*) AS n FROM chunks");
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(chunks);
+      const termIds = count(sql, "SELECT COUNT(*) AS n FROM term_ids");
+
+      // Running the conversion again (its mark lost, as after an interruption) changes nothing.
+      sql.exec("DELETE FROM meta WHERE key = 'terms_v2'");
+      const again = new CollectionIndex(state, env);
+      expect(again.search(kq(queries[0], 4)).hits.map((h) => [h.document_id, h.ordinal, h.score])).toEqual(expected[0]);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(chunks);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM term_ids")).toBe(termIds);
+      // Deleting a chunk still works (the old trigger is gone with its table).
+      again.remove("b");
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(2);
+    });
+  });
+
+  it("a write that fails leaves no term id or postings behind, and the next write's ids are the ones stored", async () => {
+    const stub = freshStub();
+    await put(stub, "good", null, { texts: corpus.slice(0, 2) });
+    await stub.search(kq("vitamin", 2)); // the index is loaded: memory must follow only committed writes
+    await runInDurableObject(stub, async (instance: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      const terms = count(sql, "SELECT COUNT(*) AS n FROM term_ids");
+      const postings = count(sql, "SELECT COUNT(*) AS n FROM chunk_postings");
+      // A fault injected into the commit's transaction after its chunks, term ids and postings were written.
+      sql.exec("CREATE TRIGGER inject_fault BEFORE INSERT ON docs WHEN new.id = 'boom' BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+      expect(() =>
+        instance.write({
+          document: { id: "boom", generation: 1, name: "boom.txt", metadata: "{}" },
+          chunks: [chunk(0, "zygomorphic quokkas xylophonist"), chunk(1, "vitamin quokkas")],
+          commit: { chunkCount: 2 },
+        }),
+      ).toThrow(/injected fault/);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM term_ids")).toBe(terms);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(postings);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunks WHERE document_id = 'boom'")).toBe(0);
+      expect(instance.search(kq("quokkas", 2)).hits).toEqual([]);
+      sql.exec("DROP TRIGGER inject_fault");
+      // The same new terms again, in a write that commits: ids are stored, and a fresh instance finds them.
+      instance.write({
+        document: { id: "ok", generation: 1, name: "ok.txt", metadata: "{}" },
+        chunks: [chunk(0, "xylophonist quokkas")],
+        commit: { chunkCount: 1 },
+      });
+      expect(instance.search(kq("quokkas", 2)).hits.map((h) => h.document_id)).toEqual(["ok"]);
+      const cold = new CollectionIndex(state, env);
+      expect(cold.search(kq("quokkas xylophonist", 2)).hits.map((h) => h.document_id)).toEqual(["ok"]);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM term_ids")).toBe(terms + 2);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM term_ids WHERE term = 'zygomorph'")).toBe(0);
+    });
   });
 });
 

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { KeywordIndex } from "./keyword-index";
 import type { Parts } from "./parts";
+import { TermDictionary } from "./postings";
 import { Searcher, type SearchResult } from "./searcher";
 import { Statements } from "./statements";
 import type { IndexSearchRequest, IndexStats, WritePage, WriteResult } from "./types";
@@ -41,11 +42,21 @@ export class CollectionIndex extends DurableObject<Env> {
     super(ctx, env);
     const st = new Statements(ctx.storage.sql);
     st.createSchema();
-    const transaction = (f: () => void) => ctx.storage.transactionSync(f);
+    const dict = new TermDictionary(st);
+    const transaction = (f: () => void) => {
+      let ok = false;
+      try {
+        ctx.storage.transactionSync(f);
+        ok = true;
+      } finally {
+        dict.settle(ok);
+      }
+    };
     st.backfillNames(transaction);
     this.#parts = {
       st,
-      keyword: new KeywordIndex(st),
+      dict,
+      keyword: new KeywordIndex(st, dict, transaction),
       vectors: new Vectors(st),
       transaction,
       sealed: st.meta("sealed") !== null,
@@ -83,6 +94,7 @@ export class CollectionIndex extends DurableObject<Env> {
   async drop(): Promise<void> {
     const parts = this.#parts;
     parts.keyword.unload();
+    parts.dict.reset();
     parts.vectors.reset();
     parts.sealed = false;
     parts.writes++;

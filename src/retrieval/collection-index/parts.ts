@@ -1,4 +1,5 @@
 import type { KeywordIndex } from "./keyword-index";
+import type { TermDictionary } from "./postings";
 import type { Statements } from "./statements";
 import type { Vectors } from "./vectors";
 
@@ -6,7 +7,10 @@ import type { Vectors } from "./vectors";
 export interface Parts {
   st: Statements;
   keyword: KeywordIndex;
+  /** Term ids of the persisted postings (shared by the writer and the keyword index). */
+  dict: TermDictionary;
   vectors: Vectors;
+  /** One storage transaction; term ids it handed out are kept only if it committed. */
   transaction: (f: () => void) => void;
   /** Set when the collection's deletion began: nothing is read or written from then on. */
   sealed: boolean;

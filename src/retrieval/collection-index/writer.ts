@@ -5,9 +5,11 @@
  * the vector matrix) follows only after the transaction committed.
  */
 import { IndexError } from "./errors";
-import { termsRow } from "./keyword-index";
+import type { PostedRow } from "./keyword-index";
 import type { Parts } from "./parts";
+import { encodeChunk } from "./postings";
 import { hasCjk } from "./query";
+import type { StagedRow } from "./statements";
 import { type DocumentInput, MAX_PAGE, type WritePage, type WriteResult } from "./types";
 
 export const TOMBSTONE = 2 ** 31;
@@ -25,7 +27,7 @@ export function write(parts: Parts, page: WritePage): WriteResult {
   type Committed = {
     removed: number;
     added: { ordinal: number; q: Int8Array; scale: number }[];
-    rows: { id: number; ordinal: number; length: number; terms: string }[];
+    rows: PostedRow[];
     old: ReturnType<typeof keyword.beforeRemove>;
   };
   const done: { c: Committed | null } = { c: null };
@@ -54,11 +56,8 @@ export function write(parts: Parts, page: WritePage): WriteResult {
       throw new IndexError("incomplete_document", `${staged} of ${page.commit.chunkCount} chunks staged`);
     const old = keyword.beforeRemove(doc.id);
     const removed = st.deleteLiveRows(doc.id);
-    const rows: { id: number; ordinal: number; length: number; terms: string }[] = [];
-    for (const r of st.stagedRows(doc.id, doc.generation)) {
-      const t = termsRow(r.text);
-      rows.push({ id: st.insertChunk(doc.id, r, hasCjk(r.text), t.terms), ordinal: r.ordinal, length: t.length, terms: t.terms });
-    }
+    const rows: PostedRow[] = [];
+    for (const r of st.stagedRows(doc.id, doc.generation)) rows.push(insertChunk(parts, doc.id, r));
     const added: { ordinal: number; q: Int8Array; scale: number }[] = [];
     for (const r of st.stagedVectors(doc.id, doc.generation)) {
       st.insertVector(doc.id, r.ordinal, r.scale, r.q);
@@ -78,6 +77,17 @@ export function write(parts: Parts, page: WritePage): WriteResult {
     parts.afterWrite();
   } else if (page.vectors?.length && dims !== null) vectors.committed(doc.id, dims, 0, []);
   return result;
+}
+
+/**
+ * One chunk joins `documentId` (a live document, or a paged commit's shadow id): its row and, in the
+ * same transaction, its persisted postings (tokenised here, once). Every write path goes through
+ * this one function, so whatever else is stored per chunk is written beside it here.
+ */
+function insertChunk(parts: Parts, documentId: string, r: StagedRow): PostedRow {
+  const postings = encodeChunk(r.text, parts.dict);
+  const id = parts.st.insertChunk(documentId, r, hasCjk(r.text), postings);
+  return { id, ordinal: r.ordinal, postings };
 }
 
 /**
