@@ -409,7 +409,12 @@ describe("collection index: persisted binary postings", () => {
     expect(before.map((h) => h.document_id)).toContain("a");
     await runInDurableObject(stub, (_o: CollectionIndex, state) => {
       const sql = state.storage.sql;
-      const terms = new Map(sql.exec<{ id: number; term: string }>("SELECT id, term FROM term_ids").toArray().map((r) => [r.id, r.term]));
+      const terms = new Map(
+        sql
+          .exec<{ id: number; term: string }>("SELECT id, term FROM term_ids")
+          .toArray()
+          .map((r) => [r.id, r.term]),
+      );
       for (const r of sql
         .exec<{ text: string; length: number; postings: ArrayBuffer }>(
           "SELECT c.text, p.length, p.postings FROM chunks c JOIN chunk_postings p ON p.id = c.id",
@@ -510,6 +515,160 @@ describe("collection index: persisted binary postings", () => {
       expect(cold.search(kq("quokkas xylophonist", 2)).hits.map((h) => h.document_id)).toEqual(["ok"]);
       expect(count(sql, "SELECT COUNT(*) AS n FROM term_ids")).toBe(terms + 2);
       expect(count(sql, "SELECT COUNT(*) AS n FROM term_ids WHERE term = 'zygomorph'")).toBe(0);
+    });
+  });
+});
+
+describe("collection index: paged commit of a large document (issue 17.5)", () => {
+  const N = 250;
+  const bigText = (i: number, word: string) => `${word} section ${i} of the large handbook`;
+  const bigPage = (from: number, to: number, word: string, generation: number, vs?: Float32Array[], commit = false) => ({
+    document: { id: "big", generation, name: "big.txt", metadata: "{}" },
+    chunks: Array.from({ length: to - from }, (_, i) => chunk(from + i, bigText(from + i, word))),
+    vectors: vs?.slice(from, to),
+    commit: commit ? { chunkCount: N } : undefined,
+  });
+  const count = (sql: SqlStorage, q: string) => sql.exec<{ n: number }>(q).one().n;
+  const SHADOW = "SELECT COUNT(*) AS n FROM chunks WHERE document_id >= char(1) AND document_id < ' '";
+  const SHADOW_VECTORS = "SELECT COUNT(*) AS n FROM vectors WHERE document_id >= char(1) AND document_id < ' '";
+  const JOURNAL = "SELECT COUNT(*) AS n FROM meta WHERE key = 'commit:big'";
+  const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+  it("commits more than 100 chunks in pages of 100 under a shadow id, searchable only after the flip", async () => {
+    const stub = freshStub();
+    const vs = vectors(N, 31);
+    await put(stub, "small", vectors(2, 32), { texts: ["an unrelated note", "another note"] });
+    await runInDurableObject(stub, async (instance: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      // Both in-memory indexes are loaded, so the flip must bring them up to date too.
+      expect(instance.search(kq("note", 2)).hits).toHaveLength(2);
+      expect(instance.search(vq(vs[0], 1)).hits).toHaveLength(1);
+      expect(await instance.write(bigPage(0, 100, "ziggurat", 1, vs))).toMatchObject({ status: "staged" });
+      expect(await instance.write(bigPage(100, 200, "ziggurat", 1, vs))).toMatchObject({ status: "staged" });
+      const committing = instance.write(bigPage(200, N, "ziggurat", 1, vs, true));
+      expect(committing).toBeInstanceOf(Promise);
+      expect(count(sql, JOURNAL)).toBe(1);
+      await turn(); // the first page ran in its own turn
+      expect(count(sql, SHADOW)).toBe(100);
+      expect(count(sql, SHADOW_VECTORS)).toBe(100);
+      // Between pages the object answers, and nothing of the document is searchable yet.
+      expect(instance.search(kq("ziggurat handbook", 10)).hits).toEqual([]);
+      expect(instance.search(vq(vs[50], 1)).hits[0].document_id).toBe("small");
+      expect(instance.stats()).toMatchObject({ chunks: 2, documents: 1 });
+      await turn();
+      expect(count(sql, SHADOW)).toBe(200);
+      expect(instance.search(kq("ziggurat", 10)).hits).toEqual([]);
+      expect(await committing).toEqual({ status: "ready", chunkCount: N });
+      expect(count(sql, SHADOW)).toBe(0);
+      expect(count(sql, JOURNAL)).toBe(0);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM staged")).toBe(0);
+      expect(instance.stats()).toMatchObject({ chunks: N + 2, documents: 2, vectors: N + 2 });
+      const hits = instance.search(kq("ziggurat section 180", 3)).hits;
+      expect(hits[0]).toMatchObject({ document_id: "big", ordinal: 180 });
+      expect(instance.search(vq(vs[180], 1)).hits[0]).toMatchObject({ document_id: "big", ordinal: 180 });
+      // Storage agrees with memory: a fresh instance ranks the same, and the FTS tables are consistent.
+      const cold = new CollectionIndex(state, env);
+      expect(cold.search(kq("ziggurat section 180", 3)).hits).toEqual(hits);
+      sql.exec("INSERT INTO chunks_fts (chunks_fts) VALUES ('integrity-check')");
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(N + 2);
+    });
+  });
+
+  it("recovers from a crash between pages: the shadow rows go, the committed generation stays, a retry commits", async () => {
+    const stub = freshStub();
+    await put(stub, "big", null, { texts: ["the first edition of the handbook"] });
+    await stub.write(bigPage(0, 100, "obelisk", 2));
+    await stub.write(bigPage(100, 200, "obelisk", 2));
+    await runInDurableObject(stub, (_o: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      // What a commit that crashed after its first page leaves: its journal entry and one page of
+      // shadow rows (chunks with their postings and FTS rows, vectors). A crash cannot be caused
+      // inside a test's own isolate, so the state is written as the writer writes it.
+      const shadow = "\u0001commit:2:big";
+      sql.exec("INSERT INTO meta (key, value) VALUES ('commit:big', ?)", JSON.stringify({ generation: 2, chunkCount: N }));
+      sql.exec(
+        `INSERT INTO chunks (document_id, ordinal, text, char_start, char_end, page, heading, token_count, cjk)
+         SELECT ?, ordinal, text, char_start, char_end, page, heading, token_count, 0 FROM staged WHERE ordinal < 100`,
+        shadow,
+      );
+      sql.exec("INSERT INTO chunk_postings (id, length, postings) SELECT id, 1, x'0101' FROM chunks WHERE document_id = ?", shadow);
+      sql.exec("INSERT INTO vectors (document_id, ordinal, scale, q) VALUES (?, 0, 1, x'00')", shadow);
+      expect(count(sql, SHADOW)).toBe(100);
+
+      const woken = new CollectionIndex(state, env);
+      expect(count(sql, SHADOW)).toBe(0);
+      expect(count(sql, SHADOW_VECTORS)).toBe(0);
+      expect(count(sql, JOURNAL)).toBe(0);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(1);
+      sql.exec("INSERT INTO chunks_fts (chunks_fts) VALUES ('integrity-check')");
+      // Generation 1 is still what search finds; the staged pages wait for the retry.
+      expect(woken.search(kq("first edition handbook", 3)).hits.map((h) => h.document_id)).toEqual(["big"]);
+      expect(woken.search(kq("obelisk", 3)).hits).toEqual([]);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM staged")).toBe(200);
+    });
+    // The retry (the queue redelivers): the last page again, with the commit.
+    expect(await stub.write(bigPage(200, N, "obelisk", 2, undefined, true))).toEqual({ status: "ready", chunkCount: N });
+    expect((await stub.search(kq("obelisk section 7", 1))).hits[0]).toMatchObject({ document_id: "big", ordinal: 7 });
+    expect((await stub.search(kq("first edition", 3))).hits.map((h) => h.document_id)).not.toContain("big");
+  });
+
+  it("a failure mid-way or at the flip removes only the attempt's shadow rows: the previous generation stays searchable", async () => {
+    const stub = freshStub();
+    await put(stub, "big", null, { texts: ["the first edition of the handbook"] });
+    await runInDurableObject(stub, async (instance: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      const previous = () => instance.search(kq("first edition handbook", 3)).hits.map((h) => [h.document_id, h.ordinal]);
+      expect(previous()).toEqual([["big", 0]]);
+
+      // Mid-way: the attempt's own cleanup (pipeline.ts, after a failure elsewhere) removes its staged pages.
+      await instance.write(bigPage(0, 100, "monolith", 2));
+      await instance.write(bigPage(100, 200, "monolith", 2));
+      const first = instance.write(bigPage(200, N, "monolith", 2, undefined, true));
+      await turn();
+      expect(count(sql, SHADOW)).toBe(100);
+      expect(instance.remove("big", 2)).toEqual({ removed: false, kept: 1 });
+      await expect(first).rejects.toThrow(/incomplete_document/);
+      expect(count(sql, SHADOW)).toBe(0);
+      expect(count(sql, JOURNAL)).toBe(0);
+      expect(previous()).toEqual([["big", 0]]);
+      expect(instance.search(kq("monolith", 3)).hits).toEqual([]);
+
+      // At the flip: a fault injected into its transaction rolls the flip back; the shadow rows go.
+      sql.exec(
+        "CREATE TRIGGER inject_fault BEFORE INSERT ON names WHEN new.document_id = 'big' BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+      );
+      await instance.write(bigPage(0, 100, "monolith", 3));
+      await instance.write(bigPage(100, 200, "monolith", 3));
+      await expect(instance.write(bigPage(200, N, "monolith", 3, undefined, true))).rejects.toThrow(/injected fault/);
+      expect(count(sql, SHADOW)).toBe(0);
+      expect(count(sql, JOURNAL)).toBe(0);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunks")).toBe(1);
+      expect(previous()).toEqual([["big", 0]]);
+      expect(instance.search(kq("monolith", 3)).hits).toEqual([]);
+      const cold = new CollectionIndex(state, env);
+      expect(cold.search(kq("first edition handbook", 3)).hits.map((h) => [h.document_id, h.ordinal])).toEqual([["big", 0]]);
+      sql.exec("DROP TRIGGER inject_fault");
+
+      // A deletion during a paged commit wins: the commit ends stale and leaves nothing behind.
+      await instance.write(bigPage(0, 100, "monolith", 4));
+      await instance.write(bigPage(100, 200, "monolith", 4));
+      const third = instance.write(bigPage(200, N, "monolith", 4, undefined, true));
+      await turn();
+      instance.remove("big");
+      expect(await third).toEqual({ status: "stale", chunkCount: 0 });
+      expect(count(sql, SHADOW)).toBe(0);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunks")).toBe(0);
+    });
+  });
+
+  it("reserves ids starting with a control character for shadow rows", async () => {
+    const stub = freshStub();
+    await runInDurableObject(stub, (instance: CollectionIndex) => {
+      const id = "\u0001commit:1:x";
+      expect(() =>
+        instance.write({ document: { id, generation: 1, name: "x", metadata: "{}" }, chunks: [], commit: { chunkCount: 0 } }),
+      ).toThrow(/invalid_document/);
+      expect(() => instance.remove(id)).toThrow(/invalid_id/);
     });
   });
 });

@@ -16,6 +16,10 @@ export interface Parts {
   sealed: boolean;
   /** Committed writes and removals since this instance started: keys the per-filter and result caches. */
   writes: number;
+  /** Bumped by `drop`: a paged commit begun before a drop must not write into the emptied storage. */
+  epoch: number;
+  /** Paged commits running in this instance, per document (a second one for a document waits for the first). */
+  commits: Map<string, Promise<unknown>>;
   /** After a commit: folds the FTS segments it added a little later (an alarm), see object.ts. */
   afterWrite: () => void;
 }
