@@ -661,6 +661,27 @@ describe("collection index: paged commit of a large document (issue 17.5)", () =
     });
   });
 
+  it("a newer generation staged during a paged commit keeps its pages, and commits after it", async () => {
+    const stub = freshStub();
+    await runInDurableObject(stub, async (instance: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      await instance.write(bigPage(0, 100, "pyramid", 1));
+      await instance.write(bigPage(100, 200, "pyramid", 1));
+      const older = instance.write(bigPage(200, N, "pyramid", 1, undefined, true));
+      await turn();
+      // A re-index of the same document stages its first page while generation 1 is still paging.
+      expect(await instance.write(bigPage(0, 100, "sphinx", 2))).toMatchObject({ status: "staged" });
+      expect(await older).toEqual({ status: "ready", chunkCount: N });
+      expect(count(sql, "SELECT COUNT(*) AS n FROM staged WHERE generation = 2")).toBe(100);
+      expect(instance.search(kq("pyramid section 3", 1)).hits[0]).toMatchObject({ document_id: "big", ordinal: 3 });
+      await instance.write(bigPage(100, 200, "sphinx", 2));
+      expect(await instance.write(bigPage(200, N, "sphinx", 2, undefined, true))).toEqual({ status: "ready", chunkCount: N });
+      expect(instance.search(kq("sphinx section 3", 1)).hits[0]).toMatchObject({ document_id: "big", ordinal: 3 });
+      expect(instance.search(kq("pyramid", 1)).hits).toEqual([]);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM staged")).toBe(0);
+    });
+  });
+
   it("reserves ids starting with a control character for shadow rows", async () => {
     const stub = freshStub();
     await runInDurableObject(stub, (instance: CollectionIndex) => {

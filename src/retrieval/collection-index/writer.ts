@@ -168,7 +168,8 @@ async function commitInPages(parts: Parts, doc: DocumentInput, chunkCount: numbe
       old = keyword.beforeRemove(doc.id);
       removed = st.deleteLiveRows(doc.id);
       st.renameRows(shadow, doc.id);
-      st.deleteStaged(doc.id);
+      // Only this generation's pages (and older ones): a newer attempt may be staging meanwhile.
+      st.deleteStaged(doc.id, doc.generation);
       st.upsertDoc(doc, chunkCount);
       st.deleteMeta(key);
     });
