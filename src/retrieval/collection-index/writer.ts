@@ -65,7 +65,7 @@ export function write(parts: Parts, page: WritePage): WriteResult | Promise<Writ
       st.insertVector(doc.id, r.ordinal, r.scale, r.q);
       added.push({ ordinal: r.ordinal, q: new Int8Array(r.q), scale: r.scale });
     }
-    st.deleteStaged(doc.id);
+    st.deleteStaged(doc.id, doc.generation);
     st.upsertDoc(doc, staged);
     done.c = { removed, added, rows, old };
     result = { status: "ready", chunkCount: staged };
