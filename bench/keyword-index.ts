@@ -1,6 +1,7 @@
 /**
  * The in-memory BM25 index (src/retrieval/collection-index/bm25.ts) on its own, in V8 (Node), warmed:
- * build time from persisted term counts (JSON, as `chunk_terms` stores them), memory, and per query
+ * build time from persisted binary postings (varint blobs with term ids, as `chunk_postings` and
+ * `term_ids` store them; build = the two-pass decode of every blob), memory, and per query
  * the time and the postings read (a deterministic cost counter), with and without MaxScore pruning
  * (k = 50 vs k = every row). SciFact (../shared/eval/scifact; its 300 test queries) and a synthetic
  * 100,000-chunk collection (fixed seed; BENCH_QUICK=1: 10,000). The whole object (RPC, hydration)
@@ -14,7 +15,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { Bm25Index } from "../src/retrieval/collection-index/bm25";
-import { queryTerms, termsRow } from "../src/retrieval/collection-index/keyword-index";
+import { queryTerms } from "../src/retrieval/collection-index/keyword-index";
+import { decodePairs, type EncodedPostings, encodeChunk, TermDictionary } from "../src/retrieval/collection-index/postings";
 import { keywordQuery } from "../src/retrieval/collection-index/query";
 
 const QUICK = !!process.env.BENCH_QUICK;
@@ -44,13 +46,23 @@ const zipf = (r: () => number) => Math.min(VOCAB - 1, Math.floor(Math.exp(r() * 
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 
-function run(name: string, rowsJson: string[], queries: string[]) {
+/** A dictionary persisted nowhere (the object's is `term_ids`). */
+const newDictionary = () => new TermDictionary({ allTermIds: () => [], insertTermId: () => {} });
+
+function run(name: string, dict: TermDictionary, rows: EncodedPostings[], queries: string[]) {
+  // As the object wakes: the rows' blobs as storage returns them (fresh buffers), then the build.
+  const blobs = rows.map((r) => r.blob.slice());
+  const lengths = rows.map((r) => r.length);
   const t0 = performance.now();
-  const index = new Bm25Index();
-  for (const json of rowsJson) index.addFlat(JSON.parse(json) as (string | number)[]);
-  index.trim();
+  const index = Bm25Index.build(dict.limit, lengths, blobs, decodePairs);
   const buildMs = performance.now() - t0;
-  const prepared = queries.map((q) => queryTerms(keywordQuery(q).words));
+  const storedBytes = blobs.reduce((s, b) => s + b.byteLength + 4, 0);
+  const prepared = queries.map((q) =>
+    queryTerms(keywordQuery(q).words).flatMap((t) => {
+      const id = dict.get(t.term);
+      return id === undefined ? [] : [{ id, weight: t.weight }];
+    }),
+  );
   for (let w = 0; w < 3; w++) for (const t of prepared) index.top(t, 50); // warm up
   const times: number[] = [];
   const costs: number[] = [];
@@ -71,6 +83,7 @@ function run(name: string, rowsJson: string[], queries: string[]) {
     memoryMB: +(index.memoryBytes / 1e6).toFixed(1),
     bytesPerPosting: +(index.memoryBytes / index.postings).toFixed(1),
     buildMs: Math.round(buildMs),
+    storedBytesPerPosting: +(storedBytes / index.postings).toFixed(2),
     queries: queries.length,
     medianQueryMs: +pct(times, 0.5).toFixed(3),
     p95QueryMs: +pct(times, 0.95).toFixed(3),
@@ -85,36 +98,38 @@ function run(name: string, rowsJson: string[], queries: string[]) {
 const result: Record<string, unknown> = { date: new Date().toISOString() };
 const scifact = resolve("../shared/eval/scifact");
 if (existsSync(join(scifact, "corpus.jsonl"))) {
-  const rows: string[] = [];
+  const dict = newDictionary();
+  const rows: EncodedPostings[] = [];
   for (const l of readFileSync(join(scifact, "corpus.jsonl"), "utf8").split("\n")) {
     if (!l.trim()) continue;
     const d = JSON.parse(l);
     const text = `${d.title}\n\n${d.text}`;
     const mid = text.indexOf(". ", Math.floor(text.length / 2));
-    for (const c of text.length > 1200 && mid > 0 ? [text.slice(0, mid + 1), text.slice(mid + 2)] : [text]) rows.push(termsRow(c).terms);
+    for (const c of text.length > 1200 && mid > 0 ? [text.slice(0, mid + 1), text.slice(mid + 2)] : [text]) rows.push(encodeChunk(c, dict));
   }
   const queries = readFileSync(join(scifact, "queries.jsonl"), "utf8")
     .split("\n")
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l).text as string);
-  result.scifact = run("SciFact", rows, queries);
+  result.scifact = run("SciFact", dict, rows, queries);
 }
 {
-  const rows: string[] = [];
+  const dict = newDictionary();
+  const rows: EncodedPostings[] = [];
   for (let d = 0; d < SYNTH / 100; d++) {
     const r = rng(1000 + d);
     for (let o = 0; o < 100; o++) {
       const n = 60 + Math.floor(r() * 180);
       const ws: string[] = [];
       for (let i = 0; i < n; i++) ws.push(word(zipf(r)));
-      rows.push(termsRow(`${ws.join(" ")}.`).terms);
+      rows.push(encodeChunk(`${ws.join(" ")}.`, dict));
     }
   }
   const queries = Array.from({ length: 200 }, (_, i) => {
     const r = rng(7_000_000 + i);
     return Array.from({ length: 1 + Math.floor(r() * 8) }, () => word(zipf(r))).join(" ");
   });
-  result.synthetic = run(`synthetic ${SYNTH}`, rows, queries);
+  result.synthetic = run(`synthetic ${SYNTH}`, dict, rows, queries);
 }
 result.loadAverage = +loadavg()[0].toFixed(2);
 mkdirSync("bench/results", { recursive: true });

@@ -1,10 +1,12 @@
 /**
  * The collection index's keyword side inside workerd (Miniflare, SQLite storage on disk), issue 18:
  * - SciFact (../shared/eval/scifact, 5,183 abstracts as ~2 chunks each): the cold start (first
- *   query after a restart loads the in-memory BM25 index from `chunk_terms`), then the object time
+ *   query after a restart builds the in-memory BM25 index from `chunk_postings`), then the object time
  *   per keyword search over the 300 test queries (unique; each answered once), its memory;
  * - a synthetic collection of 100,000 chunks (fixed seed, generated here: Zipf-distributed words of a
  *   50,000-word vocabulary, 60-240 tokens per chunk, documents of 100 chunks): the same figures.
+ * - one large document (BIGDOC chunks, default 5,000) committed while trivial RPCs to the same
+ *   object run back to back: the longest round trip is the longest stall (issue 17.5).
  * Object time = round trip of a search RPC less the round trip of a trivial RPC to the same object
  * (workerd's clocks do not advance during execution, so the object cannot time itself), median
  * over the queries. Searches use mode keyword, top_k 10, pool 50 (what hybrid runs with the local
@@ -65,6 +67,24 @@ export default {
         chunks.push({ ordinal: o, text, start: 0, end: text.length, page: null, heading: null, tokens: n });
       }
       await stub.write({ document: { id: "d" + doc, generation: 1, name: "synthetic-" + doc + ".txt", metadata: "{}" }, chunks, commit: { chunkCount: 100 } });
+      return new Response("ok");
+    }
+    if (url.pathname === "/bigdoc") {
+      // One large document (synthetic text as above), staged in calls of 100 chunks, the last one committing.
+      const n = Number(url.searchParams.get("n"));
+      const document = { id: "bigdoc", generation: 1, name: "bigdoc.txt", metadata: "{}" };
+      const r = rng(99);
+      for (let from = 0; from < n; from += 100) {
+        const chunks = [];
+        for (let o = from; o < Math.min(n, from + 100); o++) {
+          const k = 60 + Math.floor(r() * 180);
+          const ws = [];
+          for (let i = 0; i < k; i++) ws.push(word(zipf(r)));
+          const text = ws.join(" ") + ".";
+          chunks.push({ ordinal: o, text, start: 0, end: text.length, page: null, heading: null, tokens: k });
+        }
+        await stub.write({ document, chunks, commit: from + 100 >= n ? { chunkCount: n } : undefined });
+      }
       return new Response("ok");
     }
     if (url.pathname === "/synthquery") {
@@ -181,6 +201,38 @@ result.synthetic = await measure(
   Array.from({ length: 201 }, (_, i) => `/synthquery?i=${i}`),
 );
 console.log(`synthetic ${SYNTH}`, result.synthetic);
+
+/**
+ * Issue 17.5: how long the object stops answering while one large document commits. A
+ * BIGDOC-chunk document is written (staging calls of 100 chunks, then the commit) while trivial
+ * RPCs to the same object run back to back; their round trips while the write runs show the
+ * longest stall (one transaction of the whole document before paged commits; one page after).
+ */
+{
+  const BIGDOC = Number(process.env.BIGDOC ?? (QUICK ? 1000 : 5000));
+  const mf = start();
+  for (let i = 0; i < 5; i++) await roundTrip(mf, "/ping?c=stall");
+  const t = performance.now();
+  let done = false;
+  const writing = roundTrip(mf, `/bigdoc?c=stall&n=${BIGDOC}`).then((ms) => {
+    done = true;
+    return ms;
+  });
+  const pings: number[] = [];
+  while (!done) pings.push(await roundTrip(mf, "/ping?c=stall"));
+  const writeMs = await writing;
+  await mf.dispose();
+  result.largeDocumentStall = {
+    chunks: BIGDOC,
+    writeMs: Math.round(writeMs),
+    pingsDuringWrite: pings.length,
+    maxPingMs: Math.round(Math.max(...pings)),
+    p95PingMs: Math.round(p95(pings)),
+    medianPingMs: +median(pings).toFixed(1),
+    wallMs: Math.round(performance.now() - t),
+  };
+  console.log("large-document stall", result.largeDocumentStall);
+}
 rmSync(work, { recursive: true, force: true });
 result.loadAverage = +loadavg()[0].toFixed(2);
 console.log(`CollectionIndex keyword search in workerd (Miniflare), load average ${result.loadAverage}`);

@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import { type ChunkInput, CollectionIndex, type IndexSearchRequest } from "../../src/retrieval/collection-index/object";
 import { ApiError } from "../../src/http/errors";
 import { indexErrorOf } from "../../src/retrieval/collection-index/errors";
+import { decodePairs } from "../../src/retrieval/collection-index/postings";
 import { keywordQuery } from "../../src/retrieval/collection-index/query";
+import { ftsTermCounts } from "../../src/text";
 import type { MetadataFilter } from "../../src/retrieval/filter";
 import { search } from "../../src/retrieval/search";
 import { getCollectionRow } from "../../src/storage/collections";
@@ -387,6 +389,308 @@ describe("collection index: keyword search, including CJK", () => {
     const found = await ids("DNC是什么？");
     expect(found[0]).toBe("dnc");
     expect(found).toHaveLength(3);
+  });
+});
+
+describe("collection index: persisted binary postings", () => {
+  const corpus = [
+    "Vitamin D deficiency is associated with bone fractures in older adults.",
+    "Bone density improves with weight-bearing exercise and calcium intake.",
+    "Older adults who exercise fall less often; fractures are rarer.",
+    "Calcium and vitamin supplements were compared in a randomised trial.",
+  ];
+  const count = (sql: SqlStorage, q: string) => sql.exec<{ n: number }>(q).one().n;
+
+  it("stores each chunk's (term id, tf) pairs as FTS5's tokenizer counts them, and wakes from them alone", async () => {
+    const stub = freshStub();
+    await put(stub, "a", null, { texts: corpus.slice(0, 2) });
+    await put(stub, "b", null, { texts: corpus.slice(2) });
+    const before = (await stub.search(kq("vitamin bone fractures", 4))).hits;
+    expect(before.map((h) => h.document_id)).toContain("a");
+    await runInDurableObject(stub, (_o: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      const terms = new Map(
+        sql
+          .exec<{ id: number; term: string }>("SELECT id, term FROM term_ids")
+          .toArray()
+          .map((r) => [r.id, r.term]),
+      );
+      for (const r of sql
+        .exec<{ text: string; length: number; postings: ArrayBuffer }>(
+          "SELECT c.text, p.length, p.postings FROM chunks c JOIN chunk_postings p ON p.id = c.id",
+        )
+        .toArray()) {
+        const stored = new Map<string, number>();
+        decodePairs(new Uint8Array(r.postings), (id, tf) => stored.set(terms.get(id) as string, tf));
+        const expected = ftsTermCounts(r.text);
+        expect(r.length).toBe(expected.length);
+        expect(stored).toEqual(expected.terms);
+      }
+      // The text is never read again: a fresh instance ranks the same with every chunk's text blanked.
+      sql.exec("CREATE TABLE saved AS SELECT id, text FROM chunks");
+      sql.exec("UPDATE chunks SET text = '' WHERE id > 0");
+      const cold = new CollectionIndex(state, env);
+      expect(cold.search(kq("vitamin bone fractures", 4)).hits.map((h) => [h.document_id, h.ordinal, h.score])).toEqual(
+        before.map((h) => [h.document_id, h.ordinal, h.score]),
+      );
+      sql.exec("UPDATE chunks SET text = (SELECT text FROM saved WHERE saved.id = chunks.id) WHERE id > 0");
+      sql.exec("DROP TABLE saved");
+    });
+  });
+
+  it("converts an object written with the JSON layout (chunk_terms) once, idempotently, ranking the same", async () => {
+    const stub = freshStub();
+    await put(stub, "a", null, { texts: corpus.slice(0, 2) });
+    await put(stub, "b", null, { texts: corpus.slice(2) });
+    const queries = ["vitamin bone fractures", "older adults exercise", "calcium trial"];
+    const expected: unknown[] = [];
+    for (const q of queries) expected.push((await stub.search(kq(q, 4))).hits.map((h) => [h.document_id, h.ordinal, h.score]));
+    await runInDurableObject(stub, (_o: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      // Rewrite storage as the previous layout left it: JSON term counts, no binary postings, terms_v1.
+      sql.exec("CREATE TABLE chunk_terms (id INTEGER PRIMARY KEY, terms TEXT NOT NULL)");
+      sql.exec("CREATE TRIGGER chunks_ad_terms AFTER DELETE ON chunks BEGIN DELETE FROM chunk_terms WHERE id = old.id; END");
+      for (const r of sql.exec<{ id: number; text: string }>("SELECT id, text FROM chunks").toArray()) {
+        const { length, terms } = ftsTermCounts(r.text);
+        sql.exec("INSERT INTO chunk_terms (id, terms) VALUES (?, ?)", r.id, JSON.stringify([length, ...[...terms].flat()]));
+      }
+      // One chunk predates chunk_terms as well: it is tokenised from its text.
+      sql.exec("DELETE FROM chunk_terms WHERE id = (SELECT MIN(id) FROM chunks)");
+      sql.exec("DELETE FROM chunk_postings");
+      sql.exec("DELETE FROM term_ids");
+      sql.exec("DELETE FROM meta WHERE key = 'terms_v2'");
+      sql.exec("INSERT INTO meta (key, value) VALUES ('terms_v1', '1')");
+
+      const cold = new CollectionIndex(state, env);
+      for (let i = 0; i < queries.length; i++)
+        expect(cold.search(kq(queries[i], 4)).hits.map((h) => [h.document_id, h.ordinal, h.score])).toEqual(expected[i]);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM meta WHERE key = 'terms_v2'")).toBe(1);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM sqlite_master WHERE name IN ('chunk_terms', 'chunks_ad_terms')")).toBe(0);
+      const chunks = count(sql, "SELECT COUNT(*) AS n FROM chunks");
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(chunks);
+      const termIds = count(sql, "SELECT COUNT(*) AS n FROM term_ids");
+
+      // Running the conversion again (its mark lost, as after an interruption) changes nothing.
+      sql.exec("DELETE FROM meta WHERE key = 'terms_v2'");
+      const again = new CollectionIndex(state, env);
+      expect(again.search(kq(queries[0], 4)).hits.map((h) => [h.document_id, h.ordinal, h.score])).toEqual(expected[0]);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(chunks);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM term_ids")).toBe(termIds);
+      // Deleting a chunk still works (the old trigger is gone with its table).
+      again.remove("b");
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(2);
+    });
+  });
+
+  it("a write that fails leaves no term id or postings behind, and the next write's ids are the ones stored", async () => {
+    const stub = freshStub();
+    await put(stub, "good", null, { texts: corpus.slice(0, 2) });
+    await stub.search(kq("vitamin", 2)); // the index is loaded: memory must follow only committed writes
+    await runInDurableObject(stub, async (instance: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      const terms = count(sql, "SELECT COUNT(*) AS n FROM term_ids");
+      const postings = count(sql, "SELECT COUNT(*) AS n FROM chunk_postings");
+      // A fault injected into the commit's transaction after its chunks, term ids and postings were written.
+      sql.exec("CREATE TRIGGER inject_fault BEFORE INSERT ON docs WHEN new.id = 'boom' BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+      expect(() =>
+        instance.write({
+          document: { id: "boom", generation: 1, name: "boom.txt", metadata: "{}" },
+          chunks: [chunk(0, "zygomorphic quokkas xylophonist"), chunk(1, "vitamin quokkas")],
+          commit: { chunkCount: 2 },
+        }),
+      ).toThrow(/injected fault/);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM term_ids")).toBe(terms);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(postings);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunks WHERE document_id = 'boom'")).toBe(0);
+      expect(instance.search(kq("quokkas", 2)).hits).toEqual([]);
+      sql.exec("DROP TRIGGER inject_fault");
+      // The same new terms again, in a write that commits: ids are stored, and a fresh instance finds them.
+      instance.write({
+        document: { id: "ok", generation: 1, name: "ok.txt", metadata: "{}" },
+        chunks: [chunk(0, "xylophonist quokkas")],
+        commit: { chunkCount: 1 },
+      });
+      expect(instance.search(kq("quokkas", 2)).hits.map((h) => h.document_id)).toEqual(["ok"]);
+      const cold = new CollectionIndex(state, env);
+      expect(cold.search(kq("quokkas xylophonist", 2)).hits.map((h) => h.document_id)).toEqual(["ok"]);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM term_ids")).toBe(terms + 2);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM term_ids WHERE term = 'zygomorph'")).toBe(0);
+    });
+  });
+});
+
+describe("collection index: paged commit of a large document (issue 17.5)", () => {
+  const N = 250;
+  const bigText = (i: number, word: string) => `${word} section ${i} of the large handbook`;
+  const bigPage = (from: number, to: number, word: string, generation: number, vs?: Float32Array[], commit = false) => ({
+    document: { id: "big", generation, name: "big.txt", metadata: "{}" },
+    chunks: Array.from({ length: to - from }, (_, i) => chunk(from + i, bigText(from + i, word))),
+    vectors: vs?.slice(from, to),
+    commit: commit ? { chunkCount: N } : undefined,
+  });
+  const count = (sql: SqlStorage, q: string) => sql.exec<{ n: number }>(q).one().n;
+  const SHADOW = "SELECT COUNT(*) AS n FROM chunks WHERE document_id >= char(1) AND document_id < ' '";
+  const SHADOW_VECTORS = "SELECT COUNT(*) AS n FROM vectors WHERE document_id >= char(1) AND document_id < ' '";
+  const JOURNAL = "SELECT COUNT(*) AS n FROM meta WHERE key = 'commit:big'";
+  const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+  it("commits more than 100 chunks in pages of 100 under a shadow id, searchable only after the flip", async () => {
+    const stub = freshStub();
+    const vs = vectors(N, 31);
+    await put(stub, "small", vectors(2, 32), { texts: ["an unrelated note", "another note"] });
+    await runInDurableObject(stub, async (instance: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      // Both in-memory indexes are loaded, so the flip must bring them up to date too.
+      expect(instance.search(kq("note", 2)).hits).toHaveLength(2);
+      expect(instance.search(vq(vs[0], 1)).hits).toHaveLength(1);
+      expect(await instance.write(bigPage(0, 100, "ziggurat", 1, vs))).toMatchObject({ status: "staged" });
+      expect(await instance.write(bigPage(100, 200, "ziggurat", 1, vs))).toMatchObject({ status: "staged" });
+      const committing = instance.write(bigPage(200, N, "ziggurat", 1, vs, true));
+      expect(committing).toBeInstanceOf(Promise);
+      expect(count(sql, JOURNAL)).toBe(1);
+      await turn(); // the first page ran in its own turn
+      expect(count(sql, SHADOW)).toBe(100);
+      expect(count(sql, SHADOW_VECTORS)).toBe(100);
+      // Between pages the object answers, and nothing of the document is searchable yet.
+      expect(instance.search(kq("ziggurat handbook", 10)).hits).toEqual([]);
+      expect(instance.search(vq(vs[50], 1)).hits[0].document_id).toBe("small");
+      expect(instance.stats()).toMatchObject({ chunks: 2, documents: 1 });
+      await turn();
+      expect(count(sql, SHADOW)).toBe(200);
+      expect(instance.search(kq("ziggurat", 10)).hits).toEqual([]);
+      expect(await committing).toEqual({ status: "ready", chunkCount: N });
+      expect(count(sql, SHADOW)).toBe(0);
+      expect(count(sql, JOURNAL)).toBe(0);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM staged")).toBe(0);
+      expect(instance.stats()).toMatchObject({ chunks: N + 2, documents: 2, vectors: N + 2 });
+      const hits = instance.search(kq("ziggurat section 180", 3)).hits;
+      expect(hits[0]).toMatchObject({ document_id: "big", ordinal: 180 });
+      expect(instance.search(vq(vs[180], 1)).hits[0]).toMatchObject({ document_id: "big", ordinal: 180 });
+      // Storage agrees with memory: a fresh instance ranks the same, and the FTS tables are consistent.
+      const cold = new CollectionIndex(state, env);
+      expect(cold.search(kq("ziggurat section 180", 3)).hits).toEqual(hits);
+      sql.exec("INSERT INTO chunks_fts (chunks_fts) VALUES ('integrity-check')");
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(N + 2);
+    });
+  });
+
+  it("recovers from a crash between pages: the shadow rows go, the committed generation stays, a retry commits", async () => {
+    const stub = freshStub();
+    await put(stub, "big", null, { texts: ["the first edition of the handbook"] });
+    await stub.write(bigPage(0, 100, "obelisk", 2));
+    await stub.write(bigPage(100, 200, "obelisk", 2));
+    await runInDurableObject(stub, (_o: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      // What a commit that crashed after its first page leaves: its journal entry and one page of
+      // shadow rows (chunks with their postings and FTS rows, vectors). A crash cannot be caused
+      // inside a test's own isolate, so the state is written as the writer writes it.
+      const shadow = "\u0001commit:2:big";
+      sql.exec("INSERT INTO meta (key, value) VALUES ('commit:big', ?)", JSON.stringify({ generation: 2, chunkCount: N }));
+      sql.exec(
+        `INSERT INTO chunks (document_id, ordinal, text, char_start, char_end, page, heading, token_count, cjk)
+         SELECT ?, ordinal, text, char_start, char_end, page, heading, token_count, 0 FROM staged WHERE ordinal < 100`,
+        shadow,
+      );
+      sql.exec("INSERT INTO chunk_postings (id, length, postings) SELECT id, 1, x'0101' FROM chunks WHERE document_id = ?", shadow);
+      sql.exec("INSERT INTO vectors (document_id, ordinal, scale, q) VALUES (?, 0, 1, x'00')", shadow);
+      expect(count(sql, SHADOW)).toBe(100);
+
+      const woken = new CollectionIndex(state, env);
+      expect(count(sql, SHADOW)).toBe(0);
+      expect(count(sql, SHADOW_VECTORS)).toBe(0);
+      expect(count(sql, JOURNAL)).toBe(0);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(1);
+      sql.exec("INSERT INTO chunks_fts (chunks_fts) VALUES ('integrity-check')");
+      // Generation 1 is still what search finds; the staged pages wait for the retry.
+      expect(woken.search(kq("first edition handbook", 3)).hits.map((h) => h.document_id)).toEqual(["big"]);
+      expect(woken.search(kq("obelisk", 3)).hits).toEqual([]);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM staged")).toBe(200);
+    });
+    // The retry (the queue redelivers): the last page again, with the commit.
+    expect(await stub.write(bigPage(200, N, "obelisk", 2, undefined, true))).toEqual({ status: "ready", chunkCount: N });
+    expect((await stub.search(kq("obelisk section 7", 1))).hits[0]).toMatchObject({ document_id: "big", ordinal: 7 });
+    expect((await stub.search(kq("first edition", 3))).hits.map((h) => h.document_id)).not.toContain("big");
+  });
+
+  it("a failure mid-way or at the flip removes only the attempt's shadow rows: the previous generation stays searchable", async () => {
+    const stub = freshStub();
+    await put(stub, "big", null, { texts: ["the first edition of the handbook"] });
+    await runInDurableObject(stub, async (instance: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      const previous = () => instance.search(kq("first edition handbook", 3)).hits.map((h) => [h.document_id, h.ordinal]);
+      expect(previous()).toEqual([["big", 0]]);
+
+      // Mid-way: the attempt's own cleanup (pipeline.ts, after a failure elsewhere) removes its staged pages.
+      await instance.write(bigPage(0, 100, "monolith", 2));
+      await instance.write(bigPage(100, 200, "monolith", 2));
+      const first = instance.write(bigPage(200, N, "monolith", 2, undefined, true));
+      await turn();
+      expect(count(sql, SHADOW)).toBe(100);
+      expect(instance.remove("big", 2)).toEqual({ removed: false, kept: 1 });
+      await expect(first).rejects.toThrow(/incomplete_document/);
+      expect(count(sql, SHADOW)).toBe(0);
+      expect(count(sql, JOURNAL)).toBe(0);
+      expect(previous()).toEqual([["big", 0]]);
+      expect(instance.search(kq("monolith", 3)).hits).toEqual([]);
+
+      // At the flip: a fault injected into its transaction rolls the flip back; the shadow rows go.
+      sql.exec(
+        "CREATE TRIGGER inject_fault BEFORE INSERT ON names WHEN new.document_id = 'big' BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+      );
+      await instance.write(bigPage(0, 100, "monolith", 3));
+      await instance.write(bigPage(100, 200, "monolith", 3));
+      await expect(instance.write(bigPage(200, N, "monolith", 3, undefined, true))).rejects.toThrow(/injected fault/);
+      expect(count(sql, SHADOW)).toBe(0);
+      expect(count(sql, JOURNAL)).toBe(0);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunks")).toBe(1);
+      expect(previous()).toEqual([["big", 0]]);
+      expect(instance.search(kq("monolith", 3)).hits).toEqual([]);
+      const cold = new CollectionIndex(state, env);
+      expect(cold.search(kq("first edition handbook", 3)).hits.map((h) => [h.document_id, h.ordinal])).toEqual([["big", 0]]);
+      sql.exec("DROP TRIGGER inject_fault");
+
+      // A deletion during a paged commit wins: the commit ends stale and leaves nothing behind.
+      await instance.write(bigPage(0, 100, "monolith", 4));
+      await instance.write(bigPage(100, 200, "monolith", 4));
+      const third = instance.write(bigPage(200, N, "monolith", 4, undefined, true));
+      await turn();
+      instance.remove("big");
+      expect(await third).toEqual({ status: "stale", chunkCount: 0 });
+      expect(count(sql, SHADOW)).toBe(0);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunks")).toBe(0);
+    });
+  });
+
+  it("a newer generation staged during a paged commit keeps its pages, and commits after it", async () => {
+    const stub = freshStub();
+    await runInDurableObject(stub, async (instance: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      await instance.write(bigPage(0, 100, "pyramid", 1));
+      await instance.write(bigPage(100, 200, "pyramid", 1));
+      const older = instance.write(bigPage(200, N, "pyramid", 1, undefined, true));
+      await turn();
+      // A re-index of the same document stages its first page while generation 1 is still paging.
+      expect(await instance.write(bigPage(0, 100, "sphinx", 2))).toMatchObject({ status: "staged" });
+      expect(await older).toEqual({ status: "ready", chunkCount: N });
+      expect(count(sql, "SELECT COUNT(*) AS n FROM staged WHERE generation = 2")).toBe(100);
+      expect(instance.search(kq("pyramid section 3", 1)).hits[0]).toMatchObject({ document_id: "big", ordinal: 3 });
+      await instance.write(bigPage(100, 200, "sphinx", 2));
+      expect(await instance.write(bigPage(200, N, "sphinx", 2, undefined, true))).toEqual({ status: "ready", chunkCount: N });
+      expect(instance.search(kq("sphinx section 3", 1)).hits[0]).toMatchObject({ document_id: "big", ordinal: 3 });
+      expect(instance.search(kq("pyramid", 1)).hits).toEqual([]);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM staged")).toBe(0);
+    });
+  });
+
+  it("reserves ids starting with a control character for shadow rows", async () => {
+    const stub = freshStub();
+    await runInDurableObject(stub, (instance: CollectionIndex) => {
+      const id = "\u0001commit:1:x";
+      expect(() =>
+        instance.write({ document: { id, generation: 1, name: "x", metadata: "{}" }, chunks: [], commit: { chunkCount: 0 } }),
+      ).toThrow(/invalid_document/);
+      expect(() => instance.remove(id)).toThrow(/invalid_id/);
+    });
   });
 });
 

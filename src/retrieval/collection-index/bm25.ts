@@ -4,9 +4,9 @@
  * cost rather than a scored and sorted OR-match of the whole collection.
  *
  * Layout (bytes per posting: 8, one Int32 slot + one Int32 term frequency, interleaved in one
- * growable Int32Array per term): rows are numbered by slots in insertion order, so every posting
- * list is sorted by slot and appends keep it so. A removed row's slot is marked dead (its postings
- * stay until `compact`), and document frequencies, the row count and the token total are kept live,
+ * Int32Array arena, terms by integer id): rows are numbered by slots in insertion order, so every
+ * posting list is sorted by slot and appends keep it so. A removed row's slot is marked dead (its
+ * postings stay until the next rebuild), and document frequencies, the row count and the token total are kept live,
  * exactly as FTS5 keeps them: the scores equal FTS5's for the same tokens.
  *
  * Top-k is term-at-a-time with MaxScore's "continue" pruning: terms are visited by decreasing
@@ -24,17 +24,9 @@ export function idf(rows: number, df: number): number {
   return v <= 0 ? 1e-6 : v;
 }
 
-interface Postings {
-  /** slot, tf, slot, tf, ... sorted by slot. */
-  buf: Int32Array;
-  /** Int32s used in buf. */
-  used: number;
-  /** Live rows holding the term. */
-  df: number;
-}
-
 export interface QueryTerm {
-  term: string;
+  /** The term's id (the index's dictionary: `term_ids` for the text, an in-memory one for names). */
+  id: number;
   /** How many query phrases are this term (FTS5 scores each phrase, so a repeated stem counts twice). */
   weight: number;
 }
@@ -45,8 +37,20 @@ export interface Scored {
   score: number;
 }
 
+/**
+ * Postings live in one Int32Array arena (`slot, tf` pairs); per term id, typed arrays hold the
+ * list's start, used length, capacity and live document frequency: no per-term object. A bulk load
+ * (`build`) packs every list exactly; a list that outgrows its capacity later is moved to the arena's
+ * end with twice the room (the old space is garbage until the next rebuild, see `garbage`).
+ */
 export class Bm25Index {
-  #terms = new Map<string, Postings>();
+  #start = new Int32Array(16);
+  #used = new Int32Array(16);
+  #cap = new Int32Array(16);
+  #df = new Int32Array(16);
+  #data = new Int32Array(256);
+  #end = 0;
+  #terms = 0;
   #length = new Int32Array(256);
   #live = new Uint8Array(256);
   #slots = 0;
@@ -57,6 +61,54 @@ export class Bm25Index {
   /** Postings read (walked or probed) by the last `top`: a deterministic cost counter for benchmarks. */
   lastCost = 0;
 
+  /**
+   * Builds an index from persisted rows in two passes over the encoded blobs: count per term, then
+   * fill each list at its final place (rows become slots 0..n-1 in order).
+   */
+  static build(
+    termLimit: number,
+    lengths: ArrayLike<number>,
+    blobs: Uint8Array[],
+    decode: (blob: Uint8Array, f: (id: number, tf: number) => void) => void,
+  ): Bm25Index {
+    const x = new Bm25Index();
+    const n = blobs.length;
+    x.#ensureTerms(termLimit);
+    const count = x.#cap;
+    for (let r = 0; r < n; r++)
+      decode(blobs[r], (id) => {
+        count[id]++;
+      });
+    let total = 0;
+    for (let t = 0; t < termLimit; t++) {
+      x.#start[t] = total;
+      total += 2 * count[t];
+      x.#df[t] = count[t];
+      if (count[t] > 0) x.#terms++;
+      count[t] *= 2; // capacity in Int32s
+    }
+    x.#data = new Int32Array(Math.max(total, 2));
+    x.#end = total;
+    const data = x.#data;
+    const start = x.#start;
+    const used = x.#used;
+    x.#grow(n);
+    for (let r = 0; r < n; r++) {
+      x.#length[r] = lengths[r];
+      x.#live[r] = 1;
+      x.#tokens += lengths[r];
+      decode(blobs[r], (id, tf) => {
+        const at = start[id] + used[id];
+        data[at] = r;
+        data[at + 1] = tf;
+        used[id] += 2;
+      });
+    }
+    x.#slots = n;
+    x.#rows = n;
+    return x;
+  }
+
   get rows(): number {
     return this.#rows;
   }
@@ -66,62 +118,63 @@ export class Bm25Index {
   get dead(): number {
     return this.#dead;
   }
+  /** Distinct terms held by live rows. */
   get termCount(): number {
-    return this.#terms.size;
+    return this.#terms;
+  }
+  /** Int32s of the arena no list uses (moved lists' old places): reclaimed by a rebuild. */
+  get garbage(): number {
+    let used = 0;
+    for (let t = 0; t < this.#cap.length; t++) used += this.#cap[t];
+    return this.#end - used;
   }
   isLive(slot: number): boolean {
     return this.#live[slot] === 1;
   }
 
-  /** Adds a row (its token count and term frequencies); returns its slot. */
-  add(length: number, terms: Iterable<[string, number]>): number {
-    const slot = this.#slots++;
-    if (slot >= this.#length.length) this.#grow(slot + 1);
-    this.#length[slot] = length;
-    this.#live[slot] = 1;
-    this.#rows++;
-    this.#tokens += length;
-    for (const [term, tf] of terms) this.#append(term, slot, tf);
+  /** Adds a row (its token count and (term id, tf) pairs); returns its slot. */
+  add(length: number, terms: Iterable<[number, number]>): number {
+    const slot = this.#newSlot(length);
+    for (const [id, tf] of terms) this.#append(id, slot, tf);
     return slot;
   }
 
-  /** Adds a row from its persisted form `[length, term, tf, term, tf, ...]` (no intermediate pairs); returns its slot. */
-  addFlat(flat: (string | number)[]): number {
-    const slot = this.add(flat[0] as number, []);
-    for (let i = 1; i < flat.length; i += 2) this.#append(flat[i] as string, slot, flat[i + 1] as number);
+  /** Adds a row from its persisted form; returns its slot. */
+  addEncoded(length: number, blob: Uint8Array, decode: (blob: Uint8Array, f: (id: number, tf: number) => void) => void): number {
+    const slot = this.#newSlot(length);
+    decode(blob, (id, tf) => this.#append(id, slot, tf));
     return slot;
   }
 
-  /** Gives back the spare capacity of every list (after a bulk load: 8 bytes per posting, no slack). */
-  trim(): void {
-    for (const p of this.#terms.values()) if (p.buf.length > p.used) p.buf = p.buf.slice(0, p.used);
-  }
-
-  /** Removes a row: `terms` are the terms it was added with (their document frequencies drop). */
-  remove(slot: number, terms: Iterable<string>): void {
+  /** Removes a row: `terms` are the term ids it was added with (their document frequencies drop). */
+  remove(slot: number, terms: Iterable<number>): void {
     if (this.#live[slot] !== 1) return;
     this.#live[slot] = 0;
     this.#rows--;
     this.#tokens -= this.#length[slot];
     this.#dead++;
-    for (const term of terms) {
-      const p = this.#terms.get(term);
-      if (p && --p.df === 0) this.#terms.delete(term);
-    }
+    for (const id of terms) if (id < this.#df.length && this.#df[id] > 0 && --this.#df[id] === 0) this.#terms--;
   }
 
-  /** Bytes held by postings and per-row arrays (the Map's own overhead is estimated at 64 bytes per term). */
+  /** Bytes held by the arena, the per-term and the per-row arrays. */
   get memoryBytes(): number {
-    let bytes = this.#length.byteLength + this.#live.byteLength + this.#acc.byteLength;
-    for (const [term, p] of this.#terms) bytes += p.buf.byteLength + 64 + term.length * 2;
-    return bytes;
+    return (
+      this.#data.byteLength +
+      this.#start.byteLength +
+      this.#used.byteLength +
+      this.#cap.byteLength +
+      this.#df.byteLength +
+      this.#length.byteLength +
+      this.#live.byteLength +
+      this.#acc.byteLength
+    );
   }
 
   /** Postings held (live and dead). */
   get postings(): number {
     let n = 0;
-    for (const p of this.#terms.values()) n += p.used / 2;
-    return n;
+    for (let t = 0; t < this.#used.length; t++) n += this.#used[t];
+    return n / 2;
   }
 
   /**
@@ -134,12 +187,11 @@ export class Bm25Index {
     const avgdl = this.#tokens / rows;
     const c1 = K1 * (1 - B);
     const c2 = avgdl > 0 ? (K1 * B) / avgdl : 0;
-    const list: { p: Postings; w: number; ub: number }[] = [];
+    const list: { start: number; used: number; w: number; ub: number }[] = [];
     for (const q of query) {
-      const p = this.#terms.get(q.term);
-      if (!p || p.df === 0) continue;
-      const w = q.weight * idf(rows, p.df);
-      list.push({ p, w, ub: w * (K1 + 1) });
+      if (q.id >= this.#df.length || this.#df[q.id] === 0) continue;
+      const w = q.weight * idf(rows, this.#df[q.id]);
+      list.push({ start: this.#start[q.id], used: this.#used[q.id], w, ub: w * (K1 + 1) });
     }
     if (list.length === 0) return [];
     list.sort((a, b) => b.ub - a.ub);
@@ -150,21 +202,21 @@ export class Bm25Index {
     const acc = this.#acc;
     const live = this.#live;
     const len = this.#length;
+    const buf = this.#data;
     const touched: number[] = [];
     let additive = true;
     let cost = 0;
     for (let i = 0; i < list.length; i++) {
-      const { p, w } = list[i];
+      const { start, used, w } = list[i];
       if (additive && i > 0 && touched.length >= k && kthBest(acc, touched, k) > rest[i]) {
         additive = false;
         touched.sort((a, b) => a - b);
       }
-      const buf = p.buf;
-      const used = p.used;
+      const end = start + used;
       const wk = w * (K1 + 1);
       if (additive) {
         cost += used >> 1;
-        for (let j = 0; j < used; j += 2) {
+        for (let j = start; j < end; j += 2) {
           const slot = buf[j];
           if (live[slot] !== 1) continue;
           if (acc[slot] === 0) {
@@ -183,19 +235,19 @@ export class Bm25Index {
           let hi = n;
           while (lo < hi) {
             const mid = (lo + hi) >> 1;
-            if (buf[mid << 1] < slot) lo = mid + 1;
+            if (buf[start + (mid << 1)] < slot) lo = mid + 1;
             else hi = mid;
           }
           if (lo >= n) break;
-          if (buf[lo << 1] === slot) {
-            const tf = buf[(lo << 1) + 1];
+          if (buf[start + (lo << 1)] === slot) {
+            const tf = buf[start + (lo << 1) + 1];
             acc[slot] += (wk * tf) / (tf + c1 + c2 * len[slot]);
           }
         }
       } else {
         // Walk the list, but only rows already seen gain (a row not seen cannot reach the top k).
         cost += used >> 1;
-        for (let j = 0; j < used; j += 2) {
+        for (let j = start; j < end; j += 2) {
           const slot = buf[j];
           if (acc[slot] === 0) continue;
           const tf = buf[j + 1];
@@ -209,20 +261,55 @@ export class Bm25Index {
     return out;
   }
 
-  #append(term: string, slot: number, tf: number): void {
-    let p = this.#terms.get(term);
-    if (!p) {
-      p = { buf: new Int32Array(2), used: 0, df: 0 };
-      this.#terms.set(term, p);
+  #newSlot(length: number): number {
+    const slot = this.#slots++;
+    if (slot >= this.#length.length) this.#grow(slot + 1);
+    this.#length[slot] = length;
+    this.#live[slot] = 1;
+    this.#rows++;
+    this.#tokens += length;
+    return slot;
+  }
+
+  #append(id: number, slot: number, tf: number): void {
+    if (id >= this.#start.length) this.#ensureTerms(id + 1);
+    let used = this.#used[id];
+    if (used + 2 > this.#cap[id]) {
+      // Move the list to the arena's end with twice the room.
+      const cap = Math.max(4, this.#cap[id] * 2);
+      if (this.#end + cap > this.#data.length) {
+        let n = this.#data.length * 2;
+        while (n < this.#end + cap) n *= 2;
+        const next = new Int32Array(n);
+        next.set(this.#data.subarray(0, this.#end));
+        this.#data = next;
+      }
+      this.#data.copyWithin(this.#end, this.#start[id], this.#start[id] + used);
+      this.#start[id] = this.#end;
+      this.#cap[id] = cap;
+      this.#end += cap;
     }
-    if (p.used + 2 > p.buf.length) {
-      const next = new Int32Array(p.buf.length * 2);
-      next.set(p.buf);
-      p.buf = next;
-    }
-    p.buf[p.used++] = slot;
-    p.buf[p.used++] = tf;
-    p.df++;
+    const at = this.#start[id] + used;
+    this.#data[at] = slot;
+    this.#data[at + 1] = tf;
+    used += 2;
+    this.#used[id] = used;
+    if (this.#df[id]++ === 0) this.#terms++;
+  }
+
+  #ensureTerms(min: number): void {
+    if (min <= this.#start.length) return;
+    let n = Math.max(16, this.#start.length);
+    while (n < min) n *= 2;
+    const widen = (a: Int32Array) => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    this.#start = widen(this.#start);
+    this.#used = widen(this.#used);
+    this.#cap = widen(this.#cap);
+    this.#df = widen(this.#df);
   }
 
   #grow(min: number): void {

@@ -1,5 +1,5 @@
 import type { ChunkInput, CollectionIndex, DocumentInput, WriteResult } from "./object";
-import { MAX_PAGE } from "./object";
+import { COMMIT_PAGE } from "./object";
 
 /** The collection's index object: one per collection, named by the collection id. */
 export function collectionIndex(env: Pick<Env, "COLLECTION_INDEX">, collectionId: string): DurableObjectStub<CollectionIndex> {
@@ -10,8 +10,9 @@ export function collectionIndex(env: Pick<Env, "COLLECTION_INDEX">, collectionId
 const PAGE_BYTES = 4 * 1024 * 1024;
 
 /**
- * Writes a document's chunks (and local vectors) in pages; the last page commits them atomically
- * inside the object. A small document is one call.
+ * Writes a document's chunks (and local vectors) in pages of at most COMMIT_PAGE chunks; the last
+ * page commits them atomically inside the object (a large document in pages of its own there, then
+ * one flip: writer.ts). A small document is one call.
  */
 export async function writeDocument(
   stub: DurableObjectStub<CollectionIndex>,
@@ -23,7 +24,7 @@ export async function writeDocument(
   for (;;) {
     let bytes = 0;
     let j = i;
-    while (j < chunks.length && j - i < MAX_PAGE && (j === i || bytes + chunks[j].text.length * 3 <= PAGE_BYTES)) {
+    while (j < chunks.length && j - i < COMMIT_PAGE && (j === i || bytes + chunks[j].text.length * 3 <= PAGE_BYTES)) {
       bytes += chunks[j].text.length * 3;
       j++;
     }

@@ -1,12 +1,14 @@
 /**
  * The collection's keyword side: the porter field (chunk text) and the name field (document names)
- * as exact in-memory BM25 indexes (bm25.ts), loaded lazily from term counts persisted at write time
- * (`chunk_terms`), so waking an object never re-tokenises its text; CJK trigrams and short CJK
- * substrings stay in FTS5 (`chunks_tri`, which holds only CJK chunks). FTS5's porter tables stay the
- * persisted source of truth that `chunk_terms` is checked against (docs/architecture.md, "Search").
+ * as exact in-memory BM25 indexes (bm25.ts), loaded lazily from the binary postings persisted at
+ * write time (`term_ids`, `chunk_postings`: postings.ts), so waking an object never re-tokenises its
+ * text; CJK trigrams and short CJK substrings stay in FTS5 (`chunks_tri`, which holds only CJK
+ * chunks). The persisted postings are the porter field's source of truth for ranking; FTS5's porter
+ * table is kept beside them as the check they are compared against (docs/architecture.md, "Search").
  */
 import { ftsTermCounts, ftsTokens } from "../../text";
 import { Bm25Index, type QueryTerm } from "./bm25";
+import { decodePairs, type EncodedPostings, encodeChunk, encodePairs, type TermDictionary, termIdsOf } from "./postings";
 import { keywordQuery, MAX_SUBSTRINGS } from "./query";
 import { nameWords } from "./schema";
 import type { Scope, Statements } from "./statements";
@@ -26,23 +28,8 @@ export interface KeywordCandidate {
   bm25: number;
 }
 
-/** A chunk's persisted term counts: [length, term, tf, term, tf, ...] as JSON. */
-export function termsRow(text: string): { length: number; terms: string } {
-  const { length, terms } = ftsTermCounts(text);
-  const flat: (string | number)[] = [length];
-  for (const [t, n] of terms) flat.push(t, n);
-  return { length, terms: JSON.stringify(flat) };
-}
-
-function parseTerms(json: string): { length: number; terms: [string, number][] } {
-  const flat = JSON.parse(json) as (string | number)[];
-  const terms: [string, number][] = new Array((flat.length - 1) / 2);
-  for (let i = 1, j = 0; i < flat.length; i += 2, j++) terms[j] = [flat[i] as string, flat[i + 1] as number];
-  return { length: flat[0] as number, terms };
-}
-
 /** The query terms of a porter query, with FTS5's multiplicity (each quoted word is one phrase). */
-export function queryTerms(words: string[]): QueryTerm[] {
+export function queryTerms(words: string[]): { term: string; weight: number }[] {
   const weights = new Map<string, number>();
   for (const w of words) {
     const tokens = ftsTokens(w);
@@ -51,6 +38,23 @@ export function queryTerms(words: string[]): QueryTerm[] {
     weights.set(tokens[0], (weights.get(tokens[0]) ?? 0) + 1);
   }
   return [...weights].map(([term, weight]) => ({ term, weight }));
+}
+
+/** Query terms with a dictionary's ids (terms it does not hold match nothing and are dropped). */
+function withIds(terms: { term: string; weight: number }[], idOf: (term: string) => number | undefined): QueryTerm[] {
+  const out: QueryTerm[] = [];
+  for (const t of terms) {
+    const id = idOf(t.term);
+    if (id !== undefined) out.push({ id, weight: t.weight });
+  }
+  return out;
+}
+
+/** A committed chunk as the in-memory index takes it. */
+export interface PostedRow {
+  id: number;
+  ordinal: number;
+  postings: EncodedPostings;
 }
 
 interface Loaded {
@@ -64,17 +68,23 @@ interface Loaded {
   docIndex: Map<string, number>;
   docSlots: Map<number, number[]>;
   names: Bm25Index;
-  /** Name slot → document index; document index → name slot and its terms. */
+  /** The name field's own dictionary (names are few and not persisted as postings). */
+  nameTerms: Map<string, number>;
+  /** Name slot → document index; document index → name slot and its term ids. */
   nameDoc: number[];
-  docName: Map<number, { slot: number; terms: string[] }>;
+  docName: Map<number, { slot: number; terms: number[] }>;
 }
 
 export class KeywordIndex {
   #st: Statements;
+  #dict: TermDictionary;
+  #transaction: (f: () => void) => void;
   #loaded: Loaded | null = null;
 
-  constructor(st: Statements) {
+  constructor(st: Statements, dict: TermDictionary, transaction: (f: () => void) => void) {
     this.#st = st;
+    this.#dict = dict;
+    this.#transaction = transaction;
   }
 
   get loaded(): boolean {
@@ -98,14 +108,22 @@ export class KeywordIndex {
     this.#loaded = null;
   }
 
-  /** Term counts of a document's live chunks (before they are deleted), for `removed`; null when nothing is loaded. */
-  beforeRemove(documentId: string): { id: number; terms: string[] }[] | null {
+  /** Term ids of a document's live chunks (before they are deleted), for `removed`; null when nothing is loaded. */
+  beforeRemove(documentId: string): { id: number; terms: number[] }[] | null {
     if (!this.#loaded) return null;
-    return this.#st.chunkTermsOf(documentId).map((r) => ({ id: r.id, terms: parseTerms(r.terms).terms.map(([t]) => t) }));
+    return this.#st.chunkPostingsOf(documentId).map((r) => ({ id: r.id, terms: termIdsOf(new Uint8Array(r.postings)) }));
+  }
+
+  /** A document's committed rows with their postings as stored, for `added` (nothing to read when nothing is loaded). */
+  rowsOf(documentId: string): PostedRow[] {
+    if (!this.#loaded) return [];
+    return this.#st
+      .chunkPostingsOf(documentId)
+      .map((r) => ({ id: r.id, ordinal: r.ordinal, postings: { length: r.length, blob: new Uint8Array(r.postings) } }));
   }
 
   /** After a committed delete: the document's rows leave memory. */
-  removed(documentId: string, rows: { id: number; terms: string[] }[] | null): void {
+  removed(documentId: string, rows: { id: number; terms: number[] }[] | null): void {
     const l = this.#loaded;
     if (!l || !rows) return;
     const d = l.docIndex.get(documentId);
@@ -123,14 +141,22 @@ export class KeywordIndex {
   }
 
   /** After a committed write: the document's new rows join memory. */
-  added(documentId: string, name: string, rows: { id: number; ordinal: number; length: number; terms: string }[]): void {
+  added(documentId: string, name: string, rows: PostedRow[]): void {
     const l = this.#loaded;
     if (!l) return;
     const d = docIndexOf(l, documentId);
     const slots: number[] = [];
-    for (const r of rows) slots.push(addSlot(l, d, r.id, r.ordinal, r.terms));
+    for (const r of rows) {
+      const slot = l.text.addEncoded(r.postings.length, r.postings.blob, decodePairs);
+      l.chunkId[slot] = r.id;
+      l.slotDoc[slot] = d;
+      l.slotOrdinal[slot] = r.ordinal;
+      slots.push(slot);
+    }
     l.docSlots.set(d, slots);
     addName(l, d, name);
+    // Lists moved by appends leave their old space behind: rebuild once it is as large as the rest.
+    if (l.text.garbage > l.text.postings * 2 + (1 << 20)) this.#loaded = null;
   }
 
   /**
@@ -150,7 +176,9 @@ export class KeywordIndex {
       else scores.set(k, { documentId, ordinal, bm25 });
     };
     const l = q.words.length > 0 ? this.#load() : null;
-    const terms = queryTerms(q.words);
+    const words = queryTerms(q.words);
+    const terms = withIds(words, (t) => this.#dict.get(t));
+    const nameTerms = l ? withIds(words, (t) => l.nameTerms.get(t)) : [];
     const allowedDoc = l && allowed ? allowedDocs(l, allowed) : null;
     if (l) {
       const acceptText = allowedDoc ? (slot: number) => allowedDoc[l.slotDoc[slot]] === 1 : undefined;
@@ -166,7 +194,7 @@ export class KeywordIndex {
     let named: Map<string, number> | null = null;
     if (l) {
       const acceptName = allowedDoc ? (slot: number) => allowedDoc[l.nameDoc[slot]] === 1 : undefined;
-      const names = l.names.top(terms, NAME_POOL, acceptName);
+      const names = l.names.top(nameTerms, NAME_POOL, acceptName);
       if (names.length > 0) {
         named = new Map(names.map((h) => [l.docIds[l.nameDoc[h.slot]], -h.score]));
         const namedDoc = new Uint8Array(l.docIds.length);
@@ -194,30 +222,74 @@ export class KeywordIndex {
 
   #load(): Loaded {
     if (this.#loaded) return this.#loaded;
-    this.#st.backfillTerms(termsRow);
+    this.#convert();
+    const chunkId: number[] = [];
+    const slotDoc: number[] = [];
+    const slotOrdinal: number[] = [];
+    const lengths: number[] = [];
+    const blobs: Uint8Array[] = [];
     const l: Loaded = {
       text: new Bm25Index(),
-      chunkId: [],
-      slotDoc: [],
-      slotOrdinal: [],
+      chunkId,
+      slotDoc,
+      slotOrdinal,
       docIds: [],
       docIndex: new Map(),
       docSlots: new Map(),
       names: new Bm25Index(),
+      nameTerms: new Map(),
       nameDoc: [],
       docName: new Map(),
     };
-    for (const [id, documentId, ordinal, terms] of this.#st.allChunkTerms()) {
-      const d = docIndexOf(l, documentId as string);
-      const slot = addSlot(l, d, id as number, ordinal as number, terms as string);
-      const slots = l.docSlots.get(d);
-      if (slots) slots.push(slot);
-      else l.docSlots.set(d, [slot]);
+    let lastDoc = "";
+    let d = -1;
+    let slots: number[] = [];
+    for (const [id, documentId, ordinal, length, postings] of this.#st.allChunkPostings()) {
+      if (documentId !== lastDoc) {
+        lastDoc = documentId as string;
+        d = docIndexOf(l, lastDoc);
+        const known = l.docSlots.get(d);
+        if (known) slots = known;
+        else {
+          slots = [];
+          l.docSlots.set(d, slots);
+        }
+      }
+      slots.push(chunkId.length);
+      chunkId.push(id as number);
+      slotDoc.push(d);
+      slotOrdinal.push(ordinal as number);
+      lengths.push(length as number);
+      blobs.push(new Uint8Array(postings as ArrayBuffer));
     }
+    l.text = Bm25Index.build(this.#dict.limit, lengths, blobs, decodePairs);
     for (const n of this.#st.allNames()) addName(l, docIndexOf(l, n.documentId), n.name, true);
-    l.text.trim();
     this.#loaded = l;
     return l;
+  }
+
+  /**
+   * Objects written before `chunk_postings` (JSON `chunk_terms`, or no term counts at all) get their
+   * postings once, in one transaction: an interrupted conversion leaves the old layout whole and
+   * runs again; chunks that already have postings are skipped, so running twice changes nothing.
+   */
+  #convert(): void {
+    if (this.#st.meta("terms_v2") !== null) return;
+    this.#transaction(() => {
+      const legacy = this.#st.hasLegacyTerms();
+      for (const r of this.#st.chunksWithoutPostings(legacy)) {
+        let p: EncodedPostings;
+        if (r.terms !== null) {
+          const flat = JSON.parse(r.terms) as (string | number)[];
+          const pairs: [number, number][] = [];
+          for (let i = 1; i < flat.length; i += 2) pairs.push([this.#dict.idOf(flat[i] as string), flat[i + 1] as number]);
+          p = { length: flat[0] as number, blob: encodePairs(pairs) };
+        } else p = encodeChunk(r.text, this.#dict);
+        this.#st.insertPostings(r.id, p);
+      }
+      if (legacy) this.#st.dropLegacyTerms();
+      this.#st.setMeta("terms_v2", "1");
+    });
   }
 }
 
@@ -231,20 +303,21 @@ function docIndexOf(l: Loaded, documentId: string): number {
   return d;
 }
 
-function addSlot(l: Loaded, d: number, id: number, ordinal: number, termsJson: string): number {
-  const slot = l.text.addFlat(JSON.parse(termsJson) as (string | number)[]);
-  l.chunkId[slot] = id;
-  l.slotDoc[slot] = d;
-  l.slotOrdinal[slot] = ordinal;
-  return slot;
-}
-
 /** A document's name joins the name field (`words`: already `nameWords`). */
 function addName(l: Loaded, d: number, name: string, words = false): void {
   const { length, terms } = ftsTermCounts(words ? name : nameWords(name));
-  const slot = l.names.add(length, terms);
+  const ids: [number, number][] = [];
+  for (const [t, tf] of terms) {
+    let id = l.nameTerms.get(t);
+    if (id === undefined) {
+      id = l.nameTerms.size;
+      l.nameTerms.set(t, id);
+    }
+    ids.push([id, tf]);
+  }
+  const slot = l.names.add(length, ids);
   l.nameDoc[slot] = d;
-  l.docName.set(d, { slot, terms: [...terms.keys()] });
+  l.docName.set(d, { slot, terms: ids.map(([id]) => id) });
 }
 
 function allowedDocs(l: Loaded, allowed: Set<string>): Uint8Array {

@@ -1,11 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { KeywordIndex } from "./keyword-index";
 import type { Parts } from "./parts";
+import { TermDictionary } from "./postings";
 import { Searcher, type SearchResult } from "./searcher";
 import { Statements } from "./statements";
 import type { IndexSearchRequest, IndexStats, WritePage, WriteResult } from "./types";
 import { Vectors } from "./vectors";
-import { remove, write } from "./writer";
+import { recoverPagedCommits, remove, write } from "./writer";
 
 export type {
   ChunkInput,
@@ -17,7 +18,7 @@ export type {
   WritePage,
   WriteResult,
 } from "./types";
-export { MAX_PAGE, MAX_TOP_K } from "./types";
+export { COMMIT_PAGE, MAX_PAGE, MAX_TOP_K } from "./types";
 export { MAX_DIMS } from "./vectors";
 
 /** Quiet time after the last commit before segments are merged (a burst of commits merges once). */
@@ -41,15 +42,28 @@ export class CollectionIndex extends DurableObject<Env> {
     super(ctx, env);
     const st = new Statements(ctx.storage.sql);
     st.createSchema();
-    const transaction = (f: () => void) => ctx.storage.transactionSync(f);
+    const dict = new TermDictionary(st);
+    const transaction = (f: () => void) => {
+      let ok = false;
+      try {
+        ctx.storage.transactionSync(f);
+        ok = true;
+      } finally {
+        dict.settle(ok);
+      }
+    };
     st.backfillNames(transaction);
+    recoverPagedCommits(st, transaction);
     this.#parts = {
       st,
-      keyword: new KeywordIndex(st),
+      dict,
+      keyword: new KeywordIndex(st, dict, transaction),
       vectors: new Vectors(st),
       transaction,
       sealed: st.meta("sealed") !== null,
       writes: 0,
+      epoch: 0,
+      commits: new Map(),
       afterWrite: () => this.#scheduleMerge(),
     };
     this.#searcher = new Searcher(this.#parts);
@@ -67,10 +81,11 @@ export class CollectionIndex extends DurableObject<Env> {
 
   /**
    * Writes one page of a document's chunks. Pages are staged under (document, generation); the
-   * page with `commit` swaps the staged set in for the document's live rows in one transaction.
+   * page with `commit` swaps the staged set in for the document's live rows atomically: in one
+   * transaction, or for more than COMMIT_PAGE chunks in pages under a shadow id and one flip.
    * A commit for an older generation than the one stored (or a deleted document) is stale.
    */
-  write(page: WritePage): WriteResult {
+  write(page: WritePage): WriteResult | Promise<WriteResult> {
     return write(this.#parts, page);
   }
 
@@ -83,9 +98,11 @@ export class CollectionIndex extends DurableObject<Env> {
   async drop(): Promise<void> {
     const parts = this.#parts;
     parts.keyword.unload();
+    parts.dict.reset();
     parts.vectors.reset();
     parts.sealed = false;
     parts.writes++;
+    parts.epoch++;
     this.#searcher.clear();
     await this.ctx.storage.deleteAll();
     parts.st.createSchema();

@@ -9,9 +9,15 @@
  *   own copy of the text) holds only chunks with CJK text, for CJK query terms.
  * - `names` + `names_fts` (porter, external content): each live document's name as words ("book-war-and-peace.txt" → "book war and
  *   peace"), a second keyword field: a query naming a document finds its chunks (BM25F-style).
- * - `chunk_terms`: per chunk (same id), its length in tokens and its terms with their frequencies as
- *   FTS5's porter tokenizer counts them (JSON `[length, term, tf, ...]`), written with the chunk: the
- *   in-memory BM25 index (keyword-index.ts) loads from it without re-tokenising any text.
+ * - `term_ids` + `chunk_postings`: the keyword postings, persisted in binary (postings.ts). Every
+ *   distinct porter term (as FTS5's tokenizer makes it) has an integer id; per chunk (same id), its
+ *   length in tokens and a blob of varint (term-id delta, tf) pairs, written in the chunk's
+ *   transaction and deleted with it by trigger: the in-memory BM25 index (keyword-index.ts) is
+ *   built from them without tokenising any text or parsing JSON. (Objects written before kept
+ *   `chunk_terms`, JSON per chunk; they are converted once, marked by `meta` `terms_v2`.)
+ * - A document with more than 100 chunks commits in pages under a shadow id (writer.ts): its rows
+ *   sit in `chunks` under `\u0001commit:<generation>:<id>` (never a document id), which no search
+ *   reads, until one flip renames them; `meta` `commit:<id>` journals it for crash recovery.
  * - `vectors`: int8 vectors with a scale (local embedder only; with Vectorize they live there).
  * - `staged`: pages of a large document written before the commit that swaps them in.
  */
@@ -59,9 +65,10 @@ export const SCHEMA = `
     INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
     DELETE FROM chunks_tri WHERE rowid = old.id AND old.cjk = 1;
   END;
-  CREATE TABLE IF NOT EXISTS chunk_terms (id INTEGER PRIMARY KEY, terms TEXT NOT NULL);
-  CREATE TRIGGER IF NOT EXISTS chunks_ad_terms AFTER DELETE ON chunks BEGIN
-    DELETE FROM chunk_terms WHERE id = old.id;
+  CREATE TABLE IF NOT EXISTS term_ids (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE);
+  CREATE TABLE IF NOT EXISTS chunk_postings (id INTEGER PRIMARY KEY, length INTEGER NOT NULL, postings BLOB NOT NULL);
+  CREATE TRIGGER IF NOT EXISTS chunks_ad_postings AFTER DELETE ON chunks BEGIN
+    DELETE FROM chunk_postings WHERE id = old.id;
   END;
   CREATE TABLE IF NOT EXISTS vectors (
     document_id TEXT NOT NULL,
@@ -88,13 +95,22 @@ export const SCHEMA = `
 `;
 
 /**
+ * Shadow rows of a paged commit (writer.ts) have ids starting with U+0001, which no document id may
+ * (checkDocument): every live id compares ≥ ' ' in SQLite's binary order. The unary `+` keeps the
+ * planner from trading the statement's own plan for the (document_id, ordinal) index.
+ */
+export const SHADOW_PREFIX = "\u0001commit:";
+export const LIVE_CHUNK = "+c.document_id >= ' '";
+export const shadowId = (documentId: string, generation: number) => `${SHADOW_PREFIX}${generation}:${documentId}`;
+
+/**
  * Trigram candidates (CJK chunks only); `c` is looked up by rowid (one index probe per hit). The
  * porter field is scored in memory (bm25.ts), not here.
  */
 export const TRIGRAM_SQL = (filterSql: string) => `
   SELECT c.document_id AS documentId, c.ordinal AS ordinal, bm25(chunks_tri) AS bm25
   FROM chunks_tri JOIN chunks c ON c.id = chunks_tri.rowid
-  WHERE chunks_tri MATCH ? ${filterSql ? `AND c.document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
+  WHERE chunks_tri MATCH ? AND ${LIVE_CHUNK} ${filterSql ? `AND c.document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
   ORDER BY bm25 LIMIT ?`;
 
 /** A document's name as words: no extension, separators as spaces ("unstructured__book-war-and-peace-1p.txt" → "unstructured book war and peace 1p"). */
@@ -113,7 +129,7 @@ export const SUBSTRING_SQL = (n: number, filterSql: string) => `
   SELECT c.document_id AS documentId, c.ordinal AS ordinal, t.m AS m FROM (
     SELECT rowid AS id, (${Array.from({ length: n }, () => "(instr(text, ?) > 0)").join(" + ")}) AS m FROM chunks_tri
   ) t JOIN chunks c ON c.id = t.id
-  WHERE t.m > 0 ${filterSql ? `AND c.document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
+  WHERE t.m > 0 AND ${LIVE_CHUNK} ${filterSql ? `AND c.document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
   ORDER BY t.m DESC LIMIT ?`;
 
 /** Candidate list in, stored rows out; CROSS JOIN keeps the list as the outer loop (one index lookup each). */

@@ -4,7 +4,8 @@
  */
 import { compileFilter, type MetadataFilter } from "../filter";
 import { IndexError } from "./errors";
-import { HYDRATE_SQL, nameWords, SCHEMA, SUBSTRING_SQL, TRIGRAM_SQL } from "./schema";
+import type { EncodedPostings } from "./postings";
+import { HYDRATE_SQL, LIVE_CHUNK, nameWords, SCHEMA, SHADOW_PREFIX, SUBSTRING_SQL, TRIGRAM_SQL } from "./schema";
 
 /** A compiled document scope (ids and/or metadata filter) over `docs d`. */
 export interface Scope {
@@ -172,8 +173,8 @@ export class Statements {
     else this.#sql.exec("DELETE FROM staged WHERE document_id = ? AND generation <= ?", documentId, upToGeneration);
   }
 
-  /** Inserts a live chunk and its term counts; returns its row id. */
-  insertChunk(documentId: string, r: StagedRow, cjk: boolean, terms: string): number {
+  /** Inserts a chunk (live, or under a paged commit's shadow id) and its postings; returns its row id. */
+  insertChunk(documentId: string, r: StagedRow, cjk: boolean, p: EncodedPostings): number {
     const id = this.#sql
       .exec<{ id: number }>(
         `INSERT INTO chunks (document_id, ordinal, text, char_start, char_end, page, heading, token_count, cjk)
@@ -189,8 +190,16 @@ export class Statements {
         cjk ? 1 : 0,
       )
       .one().id;
-    this.#sql.exec("INSERT OR REPLACE INTO chunk_terms (id, terms) VALUES (?, ?)", id, terms);
+    this.#sql.exec("INSERT INTO chunk_postings (id, length, postings) VALUES (?, ?, ?)", id, p.length, p.blob);
     return id;
+  }
+
+  insertTermId(id: number, term: string): void {
+    this.#sql.exec("INSERT INTO term_ids (id, term) VALUES (?, ?)", id, term);
+  }
+
+  allTermIds(): Iterable<SqlStorageValue[]> {
+    return this.#sql.exec("SELECT id, term FROM term_ids").raw();
   }
 
   insertVector(documentId: string, ordinal: number, scale: number, q: ArrayBuffer): void {
@@ -199,30 +208,106 @@ export class Statements {
 
   // --- keyword index --------------------------------------------------------------------------
 
-  /** Chunks written before `chunk_terms` existed get their term counts once (the only time text is tokenised after its write). */
-  backfillTerms(termsOf: (text: string) => { terms: string }): void {
-    if (this.meta("terms_v1") !== null) return;
-    for (const r of this.#sql
-      .exec<{ id: number; text: string }>("SELECT c.id, c.text FROM chunks c LEFT JOIN chunk_terms t ON t.id = c.id WHERE t.id IS NULL")
-      .toArray())
-      this.#sql.exec("INSERT INTO chunk_terms (id, terms) VALUES (?, ?)", r.id, termsOf(r.text).terms);
-    this.setMeta("terms_v1", "1");
+  /** Whether this object still holds the JSON term counts of the layout before `chunk_postings`. */
+  hasLegacyTerms(): boolean {
+    return this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chunk_terms'").toArray().length > 0;
   }
 
-  /** Every live chunk's (id, document, ordinal, terms JSON), in id order (raw rows: the fastest read). */
-  allChunkTerms(): Iterable<SqlStorageValue[]> {
+  /** Chunks with no postings row yet (old layouts), with their legacy JSON term counts when there are any. */
+  chunksWithoutPostings(legacy: boolean): { id: number; text: string; terms: string | null }[] {
     return this.#sql
-      .exec("SELECT c.id, c.document_id, c.ordinal, t.terms FROM chunks c JOIN chunk_terms t ON t.id = c.id ORDER BY c.id")
+      .exec<{ id: number; text: string; terms: string | null }>(
+        legacy
+          ? "SELECT c.id, c.text, t.terms FROM chunks c LEFT JOIN chunk_postings p ON p.id = c.id LEFT JOIN chunk_terms t ON t.id = c.id WHERE p.id IS NULL"
+          : "SELECT c.id, c.text, NULL AS terms FROM chunks c LEFT JOIN chunk_postings p ON p.id = c.id WHERE p.id IS NULL",
+      )
+      .toArray();
+  }
+
+  insertPostings(id: number, p: EncodedPostings): void {
+    this.#sql.exec("INSERT INTO chunk_postings (id, length, postings) VALUES (?, ?, ?)", id, p.length, p.blob);
+  }
+
+  dropLegacyTerms(): void {
+    this.#sql.exec("DROP TRIGGER IF EXISTS chunks_ad_terms");
+    this.#sql.exec("DROP TABLE IF EXISTS chunk_terms");
+  }
+
+  /** Every live chunk's (id, document, ordinal, length, postings blob), in id order (raw rows: the fastest read). */
+  allChunkPostings(): Iterable<SqlStorageValue[]> {
+    return this.#sql
+      .exec(
+        `SELECT c.id, c.document_id, c.ordinal, p.length, p.postings FROM chunk_postings p JOIN chunks c ON c.id = p.id
+         WHERE ${LIVE_CHUNK} ORDER BY p.id`,
+      )
       .raw();
   }
 
-  chunkTermsOf(documentId: string): { id: number; terms: string }[] {
+  /** A document's chunks with their postings (live rows, or a shadow id's). */
+  chunkPostingsOf(documentId: string): { id: number; ordinal: number; length: number; postings: ArrayBuffer }[] {
     return this.#sql
-      .exec<{ id: number; terms: string }>(
-        "SELECT c.id, t.terms FROM chunks c JOIN chunk_terms t ON t.id = c.id WHERE c.document_id = ?",
+      .exec<{ id: number; ordinal: number; length: number; postings: ArrayBuffer }>(
+        "SELECT c.id, c.ordinal, p.length, p.postings FROM chunks c JOIN chunk_postings p ON p.id = c.id WHERE c.document_id = ? ORDER BY c.id",
         documentId,
       )
       .toArray();
+  }
+
+  // --- paged commits -----------------------------------------------------------------------------
+
+  /** Staged rows of one page (ordinals from `from`, at most `max`). */
+  stagedPage(
+    documentId: string,
+    generation: number,
+    from: number,
+    max: number,
+  ): (StagedRow & { scale: number | null; q: ArrayBuffer | null })[] {
+    return this.#sql
+      .exec<StagedRow & { scale: number | null; q: ArrayBuffer | null }>(
+        `SELECT ordinal, text, char_start, char_end, page, heading, token_count, scale, q FROM staged
+         WHERE document_id = ? AND generation = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?`,
+        documentId,
+        generation,
+        from,
+        max,
+      )
+      .toArray();
+  }
+
+  countChunks(documentId: string): number {
+    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM chunks WHERE document_id = ?", documentId).one().n;
+  }
+
+  /** The flip: a shadow id's chunks and vectors become the document's. */
+  renameRows(from: string, to: string): void {
+    this.#sql.exec("UPDATE chunks SET document_id = ? WHERE document_id = ?", to, from);
+    this.#sql.exec("UPDATE vectors SET document_id = ? WHERE document_id = ?", to, from);
+  }
+
+  /** A shadow id's rows (chunks and, by trigger, their FTS and postings rows; vectors). */
+  deleteShadowRows(shadow: string): void {
+    this.#sql.exec("DELETE FROM chunks WHERE document_id = ?", shadow);
+    this.#sql.exec("DELETE FROM vectors WHERE document_id = ?", shadow);
+  }
+
+  /** Journal entries of paged commits (`meta` keys `commit:<document id>`). */
+  commitJournal(): { key: string; value: string }[] {
+    return this.#sql
+      .exec<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key >= 'commit:' AND key < 'commit;'")
+      .toArray();
+  }
+
+  /**
+   * Every shadow id's rows (a fresh instance has no paged commit running, so all are a crashed
+   * one's).
+   */
+  deleteAllShadowRows(): void {
+    this.#sql.exec("DELETE FROM chunks WHERE document_id >= ? AND document_id < ' '", SHADOW_PREFIX);
+    this.#sql.exec("DELETE FROM vectors WHERE document_id >= ? AND document_id < ' '", SHADOW_PREFIX);
+  }
+
+  deleteMeta(key: string): void {
+    this.#sql.exec("DELETE FROM meta WHERE key = ?", key);
   }
 
   allNames(): { documentId: string; name: string }[] {
@@ -306,11 +391,18 @@ export class Statements {
   }
 
   vectorCount(): number {
-    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM vectors").one().n;
+    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM vectors WHERE +document_id >= ' '").one().n;
   }
 
   allVectors(): Iterable<SqlStorageValue[]> {
-    return this.#sql.exec("SELECT document_id, ordinal, scale, q FROM vectors").raw();
+    return this.#sql.exec("SELECT document_id, ordinal, scale, q FROM vectors WHERE +document_id >= ' '").raw();
+  }
+
+  /** A document's vectors (after a paged commit's flip, for the loaded matrix). */
+  vectorsOf(documentId: string): { ordinal: number; scale: number; q: ArrayBuffer }[] {
+    return this.#sql
+      .exec<{ ordinal: number; scale: number; q: ArrayBuffer }>("SELECT ordinal, scale, q FROM vectors WHERE document_id = ?", documentId)
+      .toArray();
   }
 
   hydrate(pairs: [string, number][]): HydratedRow[] {
@@ -341,6 +433,9 @@ export class Statements {
 
   counts(): { documents: number; chunks: number } {
     const one = (q: string) => this.#sql.exec<{ n: number }>(q).one().n;
-    return { documents: one("SELECT COUNT(*) AS n FROM docs WHERE deleted = 0"), chunks: one("SELECT COUNT(*) AS n FROM chunks") };
+    return {
+      documents: one("SELECT COUNT(*) AS n FROM docs WHERE deleted = 0"),
+      chunks: one(`SELECT COUNT(*) AS n FROM chunks c WHERE ${LIVE_CHUNK}`),
+    };
   }
 }

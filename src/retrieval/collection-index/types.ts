@@ -5,6 +5,11 @@ import type { SearchMode } from "../fusion";
 export const MAX_TOP_K = 100;
 /** Chunks per write call; the client also cuts pages by bytes (RPC messages stay well under 32 MiB). */
 export const MAX_PAGE = 1000;
+/**
+ * Rows per transaction of a paged commit, and chunks per staging call from the client: a page is a
+ * few ms of work, so a large document never holds the object (or its isolate) for long (issue 17.5).
+ */
+export const COMMIT_PAGE = 100;
 
 export interface ChunkInput {
   ordinal: number;

@@ -65,7 +65,14 @@ export class LocalHashEmbedder implements Embedder {
 
   async embed(texts: string[], _kind: EmbedKind): Promise<Float32Array[]> {
     if (texts.length > this.maxBatch) throw new RangeError(`at most ${this.maxBatch} texts per call`);
-    return texts.map((t) => this.embedOne(t));
+    const out: Float32Array[] = [];
+    for (let i = 0; i < texts.length; i++) {
+      // A batch of chunk texts is CPU work without a break (issue 17.5): one macrotask between
+      // texts lets a request that shares the isolate (a search, /healthz) run in between.
+      if (i > 0) await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      out.push(this.embedOne(texts[i]));
+    }
+    return out;
   }
 
   /** Documents and queries are embedded alike (the features are symmetric). */
