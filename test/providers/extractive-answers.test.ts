@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { ExtractiveAnswerer } from "../../src/chat/answer/extractive";
 import { answerTypes, typeFit } from "../../src/chat/answer/question";
-import { isBoilerplate, splitSentences } from "../../src/chat/answer/text";
+import { isBoilerplate, splitSentences, splitStatements } from "../../src/chat/answer/text";
 import { NO_ANSWER } from "../../src/chat/answer/types";
 import { source } from "./helpers";
 
@@ -65,7 +65,9 @@ describe("question types", () => {
     expect(typeFit(["person"], "Founders: Bill Gates Paul Allen", "Who founded Microsoft?")).toBe(1);
     // A labelled value whose label says what it is, not a capitalised word anywhere.
     const state = "In which state is Galaxy Gaming incorporated?";
-    expect(typeFit(["place"], "State or other jurisdiction of incorporation or organization: Nevada; IRS Employer No.: 20-8143439", state)).toBe(1);
+    expect(
+      typeFit(["place"], "State or other jurisdiction of incorporation or organization: Nevada; IRS Employer No.: 20-8143439", state),
+    ).toBe(1);
     expect(typeFit(["place"], "Exact name of issuer: Galaxy Gaming, Inc.", state)).toBeLessThan(0.5);
     expect(typeFit(["place"], "Statement: nevada is lower case here", state)).toBe(0);
     expect(typeFit(["number"], "He won fifteen caps.", "How many caps did he win?")).toBe(1);
@@ -142,6 +144,43 @@ describe("statements", () => {
     expect(splitSentences("- Lis[t] the contents of a tar [f]ile [v]erbosely:")).toEqual([
       "Lis[t] the contents of a tar [f]ile [v]erbosely:",
     ]);
+  });
+});
+
+describe("statement ranges", () => {
+  it("gives each statement the passage range it was read from: wrapped lines, bullets, rows and captions", () => {
+    const text =
+      "  Iwan Wyn Roberts (born 26 June 1968) is a Welsh former professional footballer who\r\nplayed as a forward. He retired in 2005.\n\n- first item\n- second item[1]\n\n" +
+      "Nevada | 20-8143439\n(State of incorporation) | (IRS Employer No.)\nItem | Price\n---|---\nBananas | 1.89";
+    const s = splitStatements(text);
+    const at = (i: number) => text.slice(s[i].start, s[i].end);
+    expect(s.map((x) => x.text)).toEqual([
+      "Iwan Wyn Roberts (born 26 June 1968) is a Welsh former professional footballer who played as a forward.",
+      "He retired in 2005.",
+      "first item",
+      "second item",
+      "State of incorporation: Nevada; IRS Employer No.: 20-8143439",
+      "Item: Bananas; Price: 1.89",
+    ]);
+    expect(at(0)).toBe("Iwan Wyn Roberts (born 26 June 1968) is a Welsh former professional footballer who\r\nplayed as a forward.");
+    expect(at(1)).toBe("He retired in 2005.");
+    expect(at(2)).toBe("first item");
+    // The quote is the source's own text: its footnote marker stays in the range.
+    expect(at(3)).toBe("second item[1]");
+    expect(at(4)).toBe("Nevada | 20-8143439\n(State of incorporation) | (IRS Employer No.)");
+    expect(at(5)).toBe("Bananas | 1.89");
+    expect(s[5].record).toBe(true);
+  });
+
+  it("cites the extractive answer's statement at its exact range", () => {
+    const text = "Intro line here.\nThe standing trustee\nmust file a report every   year. Other things happen.";
+    const r = answerer.answerSync({
+      query: "How often must the standing trustee file a report?",
+      sources: [source(1, "handbook.txt", text)],
+    });
+    expect(r.sentences?.[0].quotes[0]).toMatchObject({ n: 1 });
+    const q = r.sentences?.[0].quotes[0];
+    expect(text.slice(q?.start, q?.end)).toBe("The standing trustee\nmust file a report every   year.");
   });
 });
 

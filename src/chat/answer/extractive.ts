@@ -1,7 +1,16 @@
-import { type AnswerType, answerTypes, definitionFit, definitionMatcher, definitionSubject, relatedStems, typeFit, typesMet } from "./question";
+import {
+  type AnswerType,
+  answerTypes,
+  definitionFit,
+  definitionMatcher,
+  definitionSubject,
+  relatedStems,
+  typeFit,
+  typesMet,
+} from "./question";
 import { neutraliseMarkers } from "./citations";
 import { wordGroups } from "./streaming";
-import { isBoilerplate, splitSentences, terms } from "./text";
+import { isBoilerplate, splitStatements, terms } from "./text";
 import type { KnownSentence } from "../claims";
 import { EXTRACTIVE as W } from "../tuning";
 import { type AnswerProvider, type AnswerRequest, type AnswerResult, NO_ANSWER } from "./types";
@@ -30,6 +39,9 @@ interface PreparedStatement {
   words: number;
   /** This statement joined with the next one (a title and its date, a label and its value). */
   joined: boolean;
+  /** The passage range it was read from (what its citation quotes), when known. */
+  start?: number;
+  end?: number;
 }
 
 /** A passage's statements and terms: everything the answerer needs of a chunk that does not depend on the question. */
@@ -74,7 +86,7 @@ interface Statement extends PreparedStatement {
 export class ExtractiveAnswerer implements AnswerProvider {
   readonly id = "extractive";
   /** Bump when the algorithm changes: answer caches key on it. */
-  readonly model = "extractive-v3";
+  readonly model = "extractive-v4";
 
   constructor(private readonly threshold: number = ANSWER_THRESHOLD) {}
 
@@ -158,7 +170,11 @@ export class ExtractiveAnswerer implements AnswerProvider {
       let phrases = 0;
       for (let i = 1; i < s.seq.length && phrases < 2; i++) if (qPairs.has(`${s.seq[i - 1]} ${s.seq[i]}`)) phrases++;
       let score =
-        s.coverage + W.phraseBonus * phrases + W.proximityBonus * proximity(s.seq, query) + W.positionBonus / (1 + s.index) + W.rankBonus * (1 - s.rank / N);
+        s.coverage +
+        W.phraseBonus * phrases +
+        W.proximityBonus * proximity(s.seq, query) +
+        W.positionBonus / (1 + s.index) +
+        W.rankBonus * (1 - s.rank / N);
       // A statement without the kind of answer asked for (no place for "where") keeps a third.
       const fit = typeFit(types, s.text, req.query) * (definition ? definitionFit(definition, s.text) : 1);
       score *= W.typeFloor + (1 - W.typeFloor) * fit;
@@ -186,18 +202,37 @@ export class ExtractiveAnswerer implements AnswerProvider {
     const covered = new Set<string>();
     const typesCovered = new Set<AnswerType>();
     let chars = 0;
+    // The question's names are its subject: every statement about it repeats them, so a statement
+    // adds a part of the answer only through the other terms.
+    const subjectTerms = new Set(names);
+    const matches = (s: Statement, i: number) => s.terms.has(query[i]) || related[i].some((r) => s.terms.has(r));
     for (const s of ranked) {
       if (picked.length >= MAX_SENTENCES || s.score < MIN_PART * best) break;
       const key = s.text.toLowerCase().replace(/\W+/gu, " ").trim();
       if (seenText.has(key) || picked.some((p) => overlaps(p, s))) continue; // overlapping chunks repeat sentences
-      const gain = query.reduce((g, q) => g + (s.terms.has(q) && !covered.has(q) ? (weight.get(q) ?? 0) : 0), 0) / total;
       const met = types.length > 1 ? typesMet(types, s.text, req.query) : [];
-      const newType = met.some((t) => !typesCovered.has(t));
-      if (picked.length > 0 && s.score < RELATIVE_CUTOFF * best && gain < W.minGain && !newType) continue;
-      if (picked.length > 0 && chars + s.text.length > MAX_CHARS) continue;
+      if (picked.length > 0) {
+        // A further statement must hold an answer of the kind asked for itself (a name for "who",
+        // a date for "when"): a near-equal score from the question's words alone adds no answer.
+        if (!types.includes("other") && typesMet(types, s.text, req.query).length === 0) continue;
+        let gain = 0;
+        let shared = false;
+        for (let i = 0; i < query.length; i++) {
+          if (!matches(s, i)) continue;
+          if (covered.has(query[i])) shared = true;
+          else if (!subjectTerms.has(query[i])) gain += weights[i];
+        }
+        gain /= total;
+        const newType = met.some((t) => !typesCovered.has(t));
+        // Near-equal, or answering a part left open about the same thing (it shares a term with
+        // what is picked: a statement matching only the other half of the question is about something else).
+        const part = shared && (gain >= W.minGain || newType);
+        if (s.score < RELATIVE_CUTOFF * best && !part) continue;
+        if (chars + s.text.length > MAX_CHARS) continue;
+      }
       picked.push(s);
       seenText.add(key);
-      for (const q of query) if (s.terms.has(q)) covered.add(q);
+      for (let i = 0; i < query.length; i++) if (matches(s, i)) covered.add(query[i]);
       for (const t of met) typesCovered.add(t);
       chars += s.text.length;
     }
@@ -220,7 +255,11 @@ export class ExtractiveAnswerer implements AnswerProvider {
     for (const s of picked) {
       const cited = cite(s.text, s.n);
       if (answer && !CJK_END.test(answer)) answer += " ";
-      sentences.push({ start: answer.length, end: answer.length + cited.length, quotes: [{ n: s.n, quote: s.text }] });
+      sentences.push({
+        start: answer.length,
+        end: answer.length + cited.length,
+        quotes: [{ n: s.n, quote: s.text, start: s.start, end: s.end }],
+      });
       answer += cited;
     }
     return {
@@ -275,23 +314,29 @@ export function preparePassage(text: string): PreparedPassage {
     return hit;
   }
   // Bracketed numbers in a passage are never quoted as citations (citations.ts).
-  const all = splitSentences(neutraliseMarkers(text));
-  const kept = all.filter((st) => !isBoilerplate(st));
+  const all = splitStatements(neutraliseMarkers(text));
+  const keptAt = all.filter((st) => !isBoilerplate(st.text));
+  const kept = keptAt.map((st) => st.text);
   const tokenised = kept.map((st) => terms(st));
   const statements: PreparedStatement[] = [];
   kept.forEach((st, index) => {
     const t = tokenised[index];
-    statements.push({ text: st, index, terms: new Set(t.seq), seq: t.seq, words: t.words, joined: false });
+    const { start, end, record } = keptAt[index];
+    statements.push({ text: st, index, terms: new Set(t.seq), seq: t.seq, words: t.words, joined: false, start, end });
     const next = kept[index + 1];
     if (next === undefined) return;
     const nt = tokenised[index + 1];
     // A title and its date, a label and its value, an instruction and the command it introduces.
+    // A data table's row is a record of its own: two rows read together make a row that is not in the table.
+    if (record || keptAt[index + 1].record) return;
     if ((isShort(t.words, st) && isShort(nt.words, next) && !INTRO_END.test(next)) || INTRO_END.test(st)) {
       const seq = [...t.seq, ...nt.seq];
-      statements.push({ text: `${st} ${next}`, index, terms: new Set(seq), seq, words: t.words + nt.words, joined: true });
+      const nextEnd = keptAt[index + 1].end;
+      const range = start !== undefined && nextEnd !== undefined ? { start, end: nextEnd } : {};
+      statements.push({ text: `${st} ${next}`, index, terms: new Set(seq), seq, words: t.words + nt.words, joined: true, ...range });
     }
   });
-  const first = all[0] ?? "";
+  const first = all[0]?.text ?? "";
   const firstTerms = first === kept[0] ? tokenised[0] : terms(first);
   let allTerms: Set<string> | null = null;
   const passageTerms = new Set<string>();
