@@ -63,6 +63,8 @@ export const EXTRACTIVE = {
   /** An uncued capitalised word answers "who" fairly often and "where" seldom. */
   uncuedPerson: 0.6,
   uncuedPlace: 0.2,
+  /** "How many caps": a number that does not count the asked noun fits half (it may still be the count, worded apart). */
+  uncountedNumber: 0.5,
 } as const;
 
 /** Claims: the support score and the quote locator (src/chat/claims/*). */
