@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ExtractiveAnswerer } from "../../src/chat/answer/extractive";
-import { answerTypes, typeFit } from "../../src/chat/answer/question";
+import { answerTypes, definitionMatcher, definitionSubject, typeFit } from "../../src/chat/answer/question";
 import { isBoilerplate, splitSentences, splitStatements } from "../../src/chat/answer/text";
 import { NO_ANSWER } from "../../src/chat/answer/types";
 import { source } from "./helpers";
@@ -77,6 +77,26 @@ describe("question types", () => {
   });
 });
 
+describe("counted nouns and definitions", () => {
+  it("prefers a number that counts what 'how many' asks about", () => {
+    const q = "How many caps did Iwan Roberts win for Wales?";
+    expect(typeFit(["number"], "He amassed fifteen caps between 1989 and 2001.", q)).toBe(1);
+    expect(typeFit(["number"], "2004–2005 Gillingham 20 (3) Iwan Roberts", q)).toBe(0.5);
+    expect(typeFit(["number"], "Roberts made 647 league appearances.", "How many league appearances did Roberts make?")).toBe(1);
+    expect(typeFit(["number"], "No count here at all.", q)).toBe(0);
+  });
+
+  it("recognises 'what is X' in Chinese and Japanese and their full-width definition patterns", () => {
+    expect(definitionSubject("DNC是什么？")).toBe("DNC");
+    expect(definitionSubject("什么是DNC?")).toBe("DNC");
+    expect(definitionSubject("DNCとは何ですか？")).toBe("DNC");
+    expect(definitionSubject("Who won the cup in 2018?")).toBeNull();
+    const m = definitionMatcher("DNC");
+    expect(m.test("这款名为DNC（可微神经计算机）的AI模型")).toBe(true);
+    expect(m.test("DeepMind希望DNC可以推动计算行业实现更多突破。")).toBe(false);
+  });
+});
+
 describe("boilerplate", () => {
   it("drops navigation, references, bare URLs and number-heavy lines", () => {
     for (const s of [
@@ -89,6 +109,10 @@ describe("boilerplate", () => {
       "^ Roberts, Iwan (2004). All I Want for Christmas. ISBN 978-0-9547838-0-2.",
       "Retrieved 12 May 2020.",
       "Home News Sport Weather Travel Culture Business Music Video Radio",
+      // RFC-style page furniture: the running footer and header.
+      "de Jong [Page 12]",
+      "Internet-Draft remoteStorage December 2014",
+      "RFC 9110 HTTP Semantics June 2022",
     ]) {
       expect(isBoilerplate(s), s).toBe(true);
     }
@@ -97,6 +121,7 @@ describe("boilerplate", () => {
       "Microsoft was founded by Bill Gates and Paul Allen on April 4, 1975.",
       "The Crazy Ones October 14, 1998",
       "Item: Juicy Apples; Price: 1.99; # In stock: 739",
+      "This Internet-Draft will expire on 15 December 2014.",
     ]) {
       expect(isBoilerplate(s), s).toBe(false);
     }
