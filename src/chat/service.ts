@@ -89,10 +89,17 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
     mode: "hybrid",
     documentIds: req.documentIds,
     filter: req.filter,
+    // Only the extractive answerer reads them: a language model's turn does not carry them.
+    statements: provider.id === "extractive",
   });
   const sources = numberedSources(hits);
-  // Before any answerer sees a passage, its bracketed numbers stop looking like citations.
-  const passages: SourcePassage[] = sources.map((s) => ({ ...passageOf(s), text: neutraliseMarkers(s.text) }));
+  // Before any answerer sees a passage, its bracketed numbers stop looking like citations. The
+  // statements stored at ingest ride along to the answerer only (never in a response).
+  const passages: SourcePassage[] = sources.map((s, i) => ({
+    ...passageOf(s),
+    text: neutraliseMarkers(s.text),
+    statements: hits[i].statements ?? null,
+  }));
   return {
     provider,
     query: req.query,

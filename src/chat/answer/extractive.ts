@@ -86,7 +86,7 @@ interface Statement extends PreparedStatement {
 export class ExtractiveAnswerer implements AnswerProvider {
   readonly id = "extractive";
   /** Bump when the algorithm changes: answer caches key on it. */
-  readonly model = "extractive-v4";
+  readonly model = ANALYSIS_VERSION;
 
   constructor(private readonly threshold: number = ANSWER_THRESHOLD) {}
 
@@ -113,7 +113,7 @@ export class ExtractiveAnswerer implements AnswerProvider {
     const contextTerms = new Map<number, Set<string>>();
     const subject = definitionSubject(req.query);
     const df = new Map<string, number>();
-    const prepared = sources.map((src) => preparePassage(src.text));
+    const prepared = sources.map((src) => preparePassage(src.text, src.statements));
     sources.forEach((src, rank) => {
       const prep = prepared[rank];
       // Context of each statement of the passage: the document's name and the passage's first line
@@ -305,7 +305,7 @@ export function clearPreparedPassages(): void {
   PREPARED.clear();
 }
 
-export function preparePassage(text: string): PreparedPassage {
+export function preparePassage(text: string, precomputed?: string | null): PreparedPassage {
   const hit = PREPARED.get(text);
   if (hit) {
     // Refresh its place: the map's order is the eviction order.
@@ -313,46 +313,122 @@ export function preparePassage(text: string): PreparedPassage {
     PREPARED.set(text, hit);
     return hit;
   }
+  const prepared = buildPassage(text, (precomputed && decodeAnalysis(precomputed)) || analysePassage(text));
+  PREPARED.set(text, prepared);
+  if (PREPARED.size > MAX_PREPARED) PREPARED.delete(PREPARED.keys().next().value as string);
+  return prepared;
+}
+
+/**
+ * What the answerer reads of a chunk before any question: its statements (text, stems, word count,
+ * passage range; whether it is read together with the next one) and its title's stems. Computed at
+ * ingest and stored beside the chunk (`encodeAnalysis`), or here on first use.
+ */
+interface Analysis {
+  statements: { text: string; seq: string[]; words: number; start?: number; end?: number; joinsNext: boolean }[];
+  titleTerms: string[];
+}
+
+/** The version stored analyses carry: the answerer's model id (its splitting and stemming). */
+export const ANALYSIS_VERSION = "extractive-v4";
+
+function analysePassage(text: string): Analysis {
   // Bracketed numbers in a passage are never quoted as citations (citations.ts).
   const all = splitStatements(neutraliseMarkers(text));
-  const keptAt = all.filter((st) => !isBoilerplate(st.text));
-  const kept = keptAt.map((st) => st.text);
-  const tokenised = kept.map((st) => terms(st));
-  const statements: PreparedStatement[] = [];
-  kept.forEach((st, index) => {
+  const kept = all.filter((st) => !isBoilerplate(st.text));
+  const tokenised = kept.map((st) => terms(st.text));
+  const statements = kept.map((st, index) => {
     const t = tokenised[index];
-    const { start, end, record } = keptAt[index];
-    statements.push({ text: st, index, terms: new Set(t.seq), seq: t.seq, words: t.words, joined: false, start, end });
     const next = kept[index + 1];
-    if (next === undefined) return;
-    const nt = tokenised[index + 1];
     // A title and its date, a label and its value, an instruction and the command it introduces.
     // A data table's row is a record of its own: two rows read together make a row that is not in the table.
-    if (record || keptAt[index + 1].record) return;
-    if ((isShort(t.words, st) && isShort(nt.words, next) && !INTRO_END.test(next)) || INTRO_END.test(st)) {
-      const seq = [...t.seq, ...nt.seq];
-      const nextEnd = keptAt[index + 1].end;
-      const range = start !== undefined && nextEnd !== undefined ? { start, end: nextEnd } : {};
-      statements.push({ text: `${st} ${next}`, index, terms: new Set(seq), seq, words: t.words + nt.words, joined: true, ...range });
-    }
+    const joinsNext =
+      next !== undefined &&
+      !st.record &&
+      !next.record &&
+      ((isShort(t.words, st.text) && isShort(tokenised[index + 1].words, next.text) && !INTRO_END.test(next.text)) ||
+        INTRO_END.test(st.text));
+    return { text: st.text, seq: t.seq, words: t.words, start: st.start, end: st.end, joinsNext };
   });
   const first = all[0]?.text ?? "";
-  const firstTerms = first === kept[0] ? tokenised[0] : terms(first);
-  let allTerms: Set<string> | null = null;
+  const firstTerms = first === kept[0]?.text ? tokenised[0] : terms(first);
+  return { statements, titleTerms: isShort(firstTerms.words, first) ? firstTerms.seq : [] };
+}
+
+function buildPassage(text: string, a: Analysis): PreparedPassage {
+  const statements: PreparedStatement[] = [];
   const passageTerms = new Set<string>();
-  for (const t of tokenised) for (const term of t.seq) passageTerms.add(term);
-  const prepared: PreparedPassage = {
+  a.statements.forEach((st, index) => {
+    for (const term of st.seq) passageTerms.add(term);
+    statements.push({
+      text: st.text,
+      index,
+      terms: new Set(st.seq),
+      seq: st.seq,
+      words: st.words,
+      joined: false,
+      start: st.start,
+      end: st.end,
+    });
+    const next = a.statements[index + 1];
+    if (!st.joinsNext || next === undefined) return;
+    const seq = [...st.seq, ...next.seq];
+    const range = st.start !== undefined && next.end !== undefined ? { start: st.start, end: next.end } : {};
+    statements.push({
+      text: `${st.text} ${next.text}`,
+      index,
+      terms: new Set(seq),
+      seq,
+      words: st.words + next.words,
+      joined: true,
+      ...range,
+    });
+  });
+  let allTerms: Set<string> | null = null;
+  return {
     statements,
     terms: passageTerms,
-    titleTerms: isShort(firstTerms.words, first) ? firstTerms.seq : [],
+    titleTerms: a.titleTerms,
     allTerms: () => {
       allTerms ??= new Set(terms(text).seq);
       return allTerms;
     },
   };
-  PREPARED.set(text, prepared);
-  if (PREPARED.size > MAX_PREPARED) PREPARED.delete(PREPARED.keys().next().value as string);
-  return prepared;
+}
+
+/**
+ * A chunk's analysis as stored beside it at ingest (the collection index's `chunk_statements`):
+ * compact JSON, `[version, titleTerms, [[text, stems, words, start, end, joinsNext], ...]]`, stems
+ * space-joined. `decodeAnalysis` returns null for another version (a chunk stored by an older
+ * answerer is analysed afresh) or anything malformed.
+ */
+export function encodeAnalysis(text: string): string {
+  const a = analysePassage(text);
+  return JSON.stringify([
+    ANALYSIS_VERSION,
+    a.titleTerms.join(" "),
+    a.statements.map((s) => [s.text, s.seq.join(" "), s.words, s.start ?? -1, s.end ?? -1, s.joinsNext ? 1 : 0]),
+  ]);
+}
+
+function decodeAnalysis(data: string): Analysis | null {
+  try {
+    const [version, title, rows] = JSON.parse(data) as [string, string, [string, string, number, number, number, number][]];
+    if (version !== ANALYSIS_VERSION || typeof title !== "string" || !Array.isArray(rows)) return null;
+    const split = (s: string) => (s ? s.split(" ") : []);
+    return {
+      titleTerms: split(title),
+      statements: rows.map(([text, seq, words, start, end, joinsNext]) => ({
+        text,
+        seq: split(seq),
+        words,
+        ...(start >= 0 && end >= 0 ? { start, end } : {}),
+        joinsNext: joinsNext === 1,
+      })),
+    };
+  } catch {
+    return null;
+  }
 }
 
 /** Terms of a document's name without its extension ("war_and-peace.txt" → war, peace). */

@@ -5,6 +5,7 @@
 import { compileFilter, type MetadataFilter } from "../filter";
 import { IndexError } from "./errors";
 import { HYDRATE_SQL, nameWords, SCHEMA, SUBSTRING_SQL, TRIGRAM_SQL } from "./schema";
+import { CHUNK_STATEMENTS_SCHEMA, deleteChunkStatements, readChunkStatements, writeChunkStatements } from "./chunk-statements";
 
 /** A compiled document scope (ids and/or metadata filter) over `docs d`. */
 export interface Scope {
@@ -49,6 +50,7 @@ export class Statements {
 
   createSchema(): void {
     this.#sql.exec(SCHEMA);
+    this.#sql.exec(CHUNK_STATEMENTS_SCHEMA);
   }
 
   meta(key: string): string | null {
@@ -106,6 +108,7 @@ export class Statements {
     this.#sql.exec("DELETE FROM chunks WHERE document_id = ?", documentId);
     this.#sql.exec("DELETE FROM vectors WHERE document_id = ?", documentId);
     this.#sql.exec("DELETE FROM names WHERE document_id = ?", documentId);
+    deleteChunkStatements(this.#sql, documentId);
     return max;
   }
 
@@ -311,6 +314,15 @@ export class Statements {
 
   allVectors(): Iterable<SqlStorageValue[]> {
     return this.#sql.exec("SELECT document_id, ordinal, scale, q FROM vectors").raw();
+  }
+
+  /** The answerer's statements of a chunk, precomputed beside its insert (chunk-statements.ts). */
+  writeChunkStatements(documentId: string, ordinal: number, text: string): void {
+    writeChunkStatements(this.#sql, documentId, ordinal, text);
+  }
+
+  readChunkStatements(pairs: [string, number][]): Map<string, string> {
+    return readChunkStatements(this.#sql, pairs);
   }
 
   hydrate(pairs: [string, number][]): HydratedRow[] {

@@ -58,6 +58,7 @@ export function write(parts: Parts, page: WritePage): WriteResult {
     for (const r of st.stagedRows(doc.id, doc.generation)) {
       const t = termsRow(r.text);
       rows.push({ id: st.insertChunk(doc.id, r, hasCjk(r.text), t.terms), ordinal: r.ordinal, length: t.length, terms: t.terms });
+      st.writeChunkStatements(doc.id, r.ordinal, r.text);
     }
     const added: { ordinal: number; q: Int8Array; scale: number }[] = [];
     for (const r of st.stagedVectors(doc.id, doc.generation)) {
