@@ -69,6 +69,8 @@ export const EXTRACTIVE = {
   uncuedPlace: 0.2,
   /** "How many caps": a number that does not count the asked noun fits half (it may still be the count, worded apart). */
   uncountedNumber: 0.5,
+  /** Words allowed between a number and the noun it counts ("647 league appearances": one). */
+  countedNounGap: 2,
 } as const;
 
 /** Claims: the support score and the quote locator (src/chat/claims/*). */

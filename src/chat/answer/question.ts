@@ -126,12 +126,13 @@ function countedNoun(question: string): RegExp | null {
   if (!m) return null;
   // Its stem, so "cap" matches "caps" and "appearance" "appearances".
   const stem = m[1].replace(/(?:es|s)$/, "").slice(0, Math.max(3, m[1].length - 3));
-  return new RegExp(`^[\\s\\p{P}]*(?:\\S+\\s+){0,2}?${stem.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&")}`, "iu");
+  return new RegExp(`^[\\s\\p{P}]*(?:\\S+\\s+){0,${EXTRACTIVE.countedNounGap}}?${stem.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&")}`, "iu");
 }
 
 /** True when the number at `at` is followed within a few words by the counted noun ("fifteen caps", "647 league appearances"). */
 function countsNoun(statement: string, at: number, noun: RegExp): boolean {
   const after = statement.slice(at).replace(/^[\p{L}\p{N}.,]+/u, "");
+  // Only the text right after the number can hold it (a few words): the slice bounds the regex's work.
   return noun.test(after.slice(0, 60));
 }
 
