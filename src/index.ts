@@ -1,5 +1,11 @@
 import type { createApp } from "./app";
 import type { IngestMessage } from "./ingest/queue";
+import { setChunkAnalyser } from "./retrieval/collection-index/chunk-statements";
+
+// The collection index stores the extractive answerer's statements beside each chunk it commits
+// (chunk-statements.ts); the answerer sits above the index's layer, so its encoder is handed down
+// here, as a loader: the index imports it on an isolate's first commit, not at start-up.
+setChunkAnalyser(async () => (await import("./chat/answer/extractive")).encodeAnalysis);
 
 export { KeyGuard } from "./auth/guard-do";
 export { ChatSession } from "./chat/session-do";

@@ -9,8 +9,22 @@ import { connectMcp } from "../examples/mcp-client.mjs";
 import { NO_ANSWER } from "../src/chat/answer/types";
 import { buildClaims, dropUnsupported, locateQuote, supportScore } from "../src/chat/claims";
 import { QuoteStripper, splitQuotes } from "../src/chat/claims/quotes";
+import { ClaimStream, type PreparedChat } from "../src/chat/service";
+import type { AnswerProvider } from "../src/chat/answer/types";
 import { sseEvents } from "./sse";
-import { BASE, body, call, cloudflareProviders, createCollection, type Json, master, startChat, tempKey, uploadTexts, waitForDocument } from "./helpers";
+import {
+  BASE,
+  body,
+  call,
+  cloudflareProviders,
+  createCollection,
+  type Json,
+  master,
+  startChat,
+  tempKey,
+  uploadTexts,
+  waitForDocument,
+} from "./helpers";
 
 const HANDBOOK = [
   "# Staff handbook",
@@ -84,7 +98,11 @@ describe("claims from a language model's quotes", () => {
     });
     expectExact(answer, claims, sources);
     expect(claims).toHaveLength(2);
-    expect(claims[0].citations[0]).toMatchObject({ source: 1, quote: "paid within 14 days of the request", document_start: 100 + "Refunds are ".length });
+    expect(claims[0].citations[0]).toMatchObject({
+      source: 1,
+      quote: "paid within 14 days of the request",
+      document_start: 100 + "Refunds are ".length,
+    });
     expect(claims[0].supported).toBe(true);
     const second = claims[1].citations.map((c) => [c.source, c.quote]);
     expect(second).toContainEqual([2, "The warehouse is in Rotterdam"]);
@@ -121,6 +139,79 @@ describe("claims from a language model's quotes", () => {
       expect(shown).toBe("Refunds take 14 days [1].");
       expect(strip.quotes).toHaveLength(2);
     }
+  });
+});
+
+describe("streamed strict grounding (ClaimStream)", () => {
+  const sources = [
+    { ...src(1, "The Lisbon office opens at 9am and closes at 6pm on weekdays."), score: 1, heading: null },
+    { ...src(2, "Receipts must be kept for five years."), score: 0.5, heading: null },
+  ];
+  // An answerer without a quotes block (as CHAT_URL's): its sentences are judged as they complete.
+  const provider = { id: "test", model: "test" } as AnswerProvider;
+  const prepared = (strictGrounding: boolean): PreparedChat => ({
+    provider,
+    query: "q",
+    retrievalQuery: "q",
+    history: [],
+    passages: [],
+    sources,
+    strictGrounding,
+  });
+  const ANSWER =
+    "The Lisbon office opens at 9am [1]. The office keeps a giraffe named Gerald [1]. Receipts must be kept for five years [2].";
+  const pieces = (text: string) => text.match(/\S+\s*/g) ?? [];
+
+  it("sends no sentence before its claim is judged, drops the unsupported one, and sends each claim with its sentence", () => {
+    const stream = new ClaimStream(prepared(true));
+    const steps: { sent: string; claims: Json[] }[] = [];
+    let sent = "";
+    for (const delta of pieces(ANSWER)) {
+      const out = stream.push(delta);
+      sent += out.text;
+      steps.push({ sent: out.text, claims: out.claims });
+      // Whatever was sent so far is exactly a run of judged, supported sentences.
+      expect(ANSWER.startsWith(sent) || sent.startsWith("The Lisbon office opens at 9am [1].")).toBe(true);
+      expect(sent).not.toMatch(/giraffe/);
+    }
+    const end = stream.end({ model: "test", usage: { prompt_tokens: 0, completion_tokens: 0 } });
+    sent += end.text;
+    expect(sent).toBe("The Lisbon office opens at 9am [1]. Receipts must be kept for five years [2].");
+    expect(end.answer.answer).toBe(sent);
+    expect(end.answer.citations).toEqual([1, 2]);
+    // The first sentence goes out once the next has begun (it is complete), together with its claim.
+    const first = steps.findIndex((s) => s.sent.length > 0);
+    expect(steps[first].sent).toBe("The Lisbon office opens at 9am [1].");
+    expect(steps[first].claims.map((c) => c.text)).toEqual(["The Lisbon office opens at 9am [1]."]);
+    // No step sends text without its claims, or claims without their text.
+    for (const s of [...steps, { sent: end.text, claims: end.claims }]) expect(s.sent.length > 0).toBe(s.claims.length > 0);
+    const streamed = [...steps.flatMap((s) => s.claims), ...end.claims];
+    expect(streamed).toEqual(end.answer.claims);
+    expect(streamed.every((c) => c.supported)).toBe(true);
+    expectExact(sent, streamed, sources);
+  });
+
+  it("an answer with nothing supported streams the no-answer reply and no claims", () => {
+    const stream = new ClaimStream(prepared(true));
+    let sent = "";
+    for (const delta of pieces("The office keeps a giraffe named Gerald [1]. It eats hay at noon [2].")) sent += stream.push(delta).text;
+    const end = stream.end({ model: "test", usage: { prompt_tokens: 0, completion_tokens: 0 } });
+    sent += end.text;
+    expect(sent).toBe(NO_ANSWER);
+    expect(end.answer).toMatchObject({ answer: NO_ANSWER, claims: [], citations: [] });
+  });
+
+  it("without strict grounding every delta is sent as it comes", () => {
+    const stream = new ClaimStream(prepared(false));
+    let sent = "";
+    for (const delta of pieces(ANSWER)) {
+      const out = stream.push(delta);
+      expect(out.text).toBe(delta);
+      sent += out.text;
+    }
+    const end = stream.end({ model: "test", usage: { prompt_tokens: 0, completion_tokens: 0 } });
+    expect(sent + end.text).toBe(ANSWER);
+    expect(end.answer.claims.map((c) => c.supported)).toEqual([true, false, true]);
   });
 });
 
@@ -192,7 +283,11 @@ describe("claims on every answering surface (extractive answerer)", () => {
   it("the original's /api/chat returns claims too", async () => {
     const { key } = await seeded();
     const started = await startChat(key);
-    const res = await call("/api/chat", { method: "POST", headers: { Authorization: started.jwt_token }, json: { query: "Who founded the company?" } });
+    const res = await call("/api/chat", {
+      method: "POST",
+      headers: { Authorization: started.jwt_token },
+      json: { query: "Who founded the company?" },
+    });
     expect(res.status).toBe(200);
     const out = await body(res);
     expect(out.claims.length).toBeGreaterThan(0);
@@ -204,7 +299,10 @@ describe("claims on every answering surface (extractive answerer)", () => {
     const workerFetch = (url: string | URL | Request, init?: RequestInit) => exports.default.fetch(new Request(url, init));
     const { default: OpenAI } = await import("openai");
     const client = new OpenAI({ baseURL: `${BASE}/v1`, apiKey: key, fetch: workerFetch });
-    const completion = await client.chat.completions.create({ model: col, messages: [{ role: "user", content: "When does the Lisbon office open?" }] });
+    const completion = await client.chat.completions.create({
+      model: col,
+      messages: [{ role: "user", content: "When does the Lisbon office open?" }],
+    });
     const message = completion.choices[0].message;
     const annotations = message.annotations ?? [];
     expect(annotations.length).toBeGreaterThan(0);
@@ -251,7 +349,9 @@ describe("claims on every answering surface (extractive answerer)", () => {
 describe("claims with a language model (the Workers AI double writes right, invented and misattributed quotes)", () => {
   it("shows only verified citations, never the invented quote, and no quotes block in the answer", async () => {
     const providers = cloudflareProviders();
-    const created = await body(await call("/v1/collections", { method: "POST", headers: master(), json: { name: "cf-claims" } }, providers.env));
+    const created = await body(
+      await call("/v1/collections", { method: "POST", headers: master(), json: { name: "cf-claims" } }, providers.env),
+    );
     const docs = [
       { name: "hours.md", text: "The Lisbon office opens at 9am and closes at 6pm on weekdays." },
       { name: "travel.md", text: "Travel expenses are reimbursed within 30 days of the claim." },
@@ -272,7 +372,12 @@ describe("claims with a language model (the Workers AI double writes right, inve
         out = JSON.parse(events.at(-1)?.data as string);
         sources = JSON.parse(events[0].data).sources;
         expect(events.map((e) => e.event).join(",")).not.toMatch(/delta.*claims.*delta/); // a model's claims come after its text
-        expect(events.filter((e) => e.event === "delta").map((e) => JSON.parse(e.data).text).join("")).toBe(out.answer);
+        expect(
+          events
+            .filter((e) => e.event === "delta")
+            .map((e) => JSON.parse(e.data).text)
+            .join(""),
+        ).toBe(out.answer);
       } else {
         out = await body(res);
         sources = out.sources;
@@ -284,5 +389,85 @@ describe("claims with a language model (the Workers AI double writes right, inve
       expect(quotes.length).toBeGreaterThan(0);
       expect(quotes.some((q: string) => q.includes("moon"))).toBe(false);
     }
+  });
+});
+
+describe("streamed strict grounding with a language model (the Workers AI double's __invent__ / __ungrounded__)", () => {
+  it("/v1/chat and streamed /v1/chat/completions never send the invented sentence; nothing grounded → the no-answer reply", async () => {
+    const providers = cloudflareProviders();
+    const created = await body(
+      await call("/v1/collections", { method: "POST", headers: master(), json: { name: "cf-strict" } }, providers.env),
+    );
+    const docs = [{ name: "hours.md", text: "The Lisbon office opens at 9am and closes at 6pm on weekdays." }];
+    await call(`/v1/collections/${created.id}/documents`, { method: "POST", headers: master(), json: { documents: docs } }, providers.env);
+    await providers.ingest();
+    const chat = async (query: string, stream: boolean) =>
+      call(
+        "/v1/chat",
+        { method: "POST", headers: master(), json: { query, collection_id: created.id, stream, strict_grounding: true } },
+        providers.env,
+      );
+
+    // Without strict grounding the double's invented sentence is there (the trigger works).
+    const loose = await body(
+      await call(
+        "/v1/chat",
+        { method: "POST", headers: master(), json: { query: "When does the Lisbon office open? __invent__", collection_id: created.id } },
+        providers.env,
+      ),
+    );
+    expect(loose.answer).toMatch(/giraffe/);
+    expect(loose.claims.some((c: Json) => !c.supported)).toBe(true);
+
+    const whole = await body(await chat("When does the Lisbon office open? __invent__", false));
+    expect(whole.answer).toMatch(/9am/);
+    expect(whole.answer).not.toMatch(/giraffe/);
+
+    const events = sseEvents(await (await chat("When does the Lisbon office open? __invent__", true)).text());
+    const sent = events
+      .filter((e) => e.event === "delta")
+      .map((e) => JSON.parse(e.data).text)
+      .join("");
+    const done = JSON.parse(events.at(-1)?.data as string);
+    expect(sent).not.toMatch(/giraffe/);
+    expect(sent).toBe(done.answer);
+    expect(done.answer).toBe(whole.answer);
+    expect(done.claims.every((c: Json) => c.supported)).toBe(true);
+    const streamed = events.filter((e) => e.event === "claims").flatMap((e) => JSON.parse(e.data).claims);
+    expect(streamed).toEqual(done.claims);
+    expectExact(done.answer, done.claims, JSON.parse(events[0].data).sources);
+
+    const none = sseEvents(await (await chat("When does the Lisbon office open? __ungrounded__", true)).text());
+    const noneText = none
+      .filter((e) => e.event === "delta")
+      .map((e) => JSON.parse(e.data).text)
+      .join("");
+    expect(noneText).toBe(NO_ANSWER);
+    expect(JSON.parse(none.at(-1)?.data as string)).toMatchObject({ answer: NO_ANSWER, claims: [] });
+
+    // Streamed completions: the same text, and annotations only for sent sentences.
+    const res = await call(
+      "/v1/chat/completions",
+      {
+        method: "POST",
+        headers: master(),
+        json: {
+          model: created.id,
+          stream: true,
+          strict_grounding: true,
+          messages: [{ role: "user", content: "When does the Lisbon office open? __invent__" }],
+        },
+      },
+      providers.env,
+    );
+    const frames = sseEvents(await res.text())
+      .map((e) => e.data)
+      .filter((d) => d !== "[DONE]")
+      .map((d) => JSON.parse(d));
+    const content = frames.map((f) => f.choices?.[0]?.delta?.content ?? "").join("");
+    const annotations = frames.flatMap((f) => f.choices?.[0]?.delta?.annotations ?? []);
+    expect(content).toBe(whole.answer);
+    expect(annotations.length).toBeGreaterThan(0);
+    for (const a of annotations) expect(content.slice(a.url_citation.start_index, a.url_citation.end_index)).not.toMatch(/giraffe/);
   });
 });

@@ -5,7 +5,7 @@ import type { Collection } from "../storage/collections";
 import { selectProviders } from "./providers";
 import { HISTORY } from "./tuning";
 import { answerCacheFor, answerKey, type CacheOutcome } from "./answer-cache";
-import type { AnswerProvider, AnswerResult } from "./answer/types";
+import { type AnswerProvider, type AnswerResult, isNoAnswer, NO_ANSWER } from "./answer/types";
 import { answerSentences, buildClaims, dropUnsupported, type KnownSentence, type Quote } from "./claims";
 import { type Claim, type PublicSource, passageOf, type SourcePassage } from "./source";
 import { extractCitations, neutraliseMarkers } from "./answer/citations";
@@ -89,10 +89,17 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
     mode: "hybrid",
     documentIds: req.documentIds,
     filter: req.filter,
+    // Only the extractive answerer reads them: a language model's turn does not carry them.
+    statements: provider.id === "extractive",
   });
   const sources = numberedSources(hits);
-  // Before any answerer sees a passage, its bracketed numbers stop looking like citations.
-  const passages: SourcePassage[] = sources.map((s) => ({ ...passageOf(s), text: neutraliseMarkers(s.text) }));
+  // Before any answerer sees a passage, its bracketed numbers stop looking like citations. The
+  // statements stored at ingest ride along to the answerer only (never in a response).
+  const passages: SourcePassage[] = sources.map((s, i) => ({
+    ...passageOf(s),
+    text: neutraliseMarkers(s.text),
+    statements: hits[i].statements ?? null,
+  }));
   return {
     provider,
     query: req.query,
@@ -206,16 +213,25 @@ export async function answerChatTurn(
 }
 
 /**
- * Claims while an answer streams: `push` takes each delta and returns the claims of the sentences
- * it completed (a sentence is complete when the next one has begun); `end` returns the finished
- * answer and the claims not sent yet. An answerer that writes a quotes block (a language model)
- * has its claims at the end, once its quotes are known: a citation is never shown unverified.
+ * Claims while an answer streams: `push` takes each delta and returns the text to send now and the
+ * claims of the sentences it completed (a sentence is complete when the next one has begun); `end`
+ * returns the finished answer, the text not sent yet and the claims not sent yet. An answerer that
+ * writes a quotes block (a language model) has its claims at the end, once its quotes are known: a
+ * citation is never shown unverified.
+ *
+ * With strict grounding no sentence is sent before its claim is judged: the text is held back per
+ * sentence, a supported sentence is sent with its claim, an unsupported one is dropped, and an
+ * answer left with nothing becomes the no-answer reply. Claims then index the text as sent. A
+ * language model's sentences are judged once its quotes are known, at the end of its stream.
  */
 export class ClaimStream {
   private text = "";
   private sentUpTo = 0;
   private quotes: Quote[] = [];
   private sentences: KnownSentence[] | undefined;
+  /** Strict grounding: the answer as sent so far, and the claims of its sentences (indexing it). */
+  private emitted = "";
+  private kept: Claim[] = [];
 
   constructor(private readonly p: PreparedChat) {}
 
@@ -229,26 +245,67 @@ export class ClaimStream {
     this.sentences = sentences;
   };
 
-  push(delta: string): Claim[] {
+  push(delta: string): { text: string; claims: Claim[] } {
     this.text += delta;
-    if (this.p.provider.quotes) return [];
-    // A known sentence is complete once the text reaches its end; otherwise once the next one has begun.
+    const strict = this.p.strictGrounding;
+    if (this.p.provider.quotes) return { text: strict ? "" : delta, claims: [] };
+    const claims = this.judge(false);
+    return strict ? this.keep(claims) : { text: delta, claims };
+  }
+
+  end(meta: Pick<AnswerResult, "model" | "usage">): { answer: ChatAnswer; text: string; claims: Claim[] } {
+    if (!this.p.strictGrounding) {
+      const answer = finishAnswer(this.p, this.text, { ...meta, quotes: this.quotes, sentences: this.sentences });
+      return { answer, text: "", claims: answer.claims.filter((c) => c.start >= this.sentUpTo) };
+    }
+    const rest = this.keep(isNoAnswer(this.text) ? [] : this.judge(true));
+    let text = rest.text;
+    if (this.kept.length === 0) {
+      // Nothing supported (or the answerer found nothing): the no-answer reply, with no claims.
+      text = NO_ANSWER;
+      this.emitted = NO_ANSWER;
+    }
+    const answer: ChatAnswer = {
+      answer: this.emitted,
+      sources: this.p.sources,
+      citations: extractCitations(this.emitted, this.p.sources.length),
+      claims: this.kept,
+      model: meta.model,
+      usage: meta.usage,
+      retrieval_query: this.p.retrievalQuery,
+    };
+    return { answer, text, claims: rest.claims };
+  }
+
+  /** Claims of the sentences completed since the last call (`final`: every sentence left). */
+  private judge(final: boolean): Claim[] {
+    const quotes = this.p.provider.quotes ? this.quotes : undefined;
     const done = this.sentences
-      ? this.sentences.filter((s) => s.start >= this.sentUpTo && s.end <= this.text.length)
+      ? this.sentences.filter((s) => s.start >= this.sentUpTo && (final || s.end <= this.text.length))
       : answerSentences(this.text)
-          .slice(0, -1)
+          .slice(0, final ? undefined : -1)
           .filter((s) => s.start >= this.sentUpTo)
           .map((s) => ({ ...s, quotes: [] }));
     if (done.length === 0) return [];
-    const claims = buildClaims(this.text, this.p.sources, { known: done });
+    const claims = buildClaims(this.text, this.p.sources, { known: done, quotes });
     this.sentUpTo = done[done.length - 1].end;
     return claims;
   }
 
-  end(meta: Pick<AnswerResult, "model" | "usage">): { answer: ChatAnswer; claims: Claim[] } {
-    const answer = finishAnswer(this.p, this.text, { ...meta, quotes: this.quotes, sentences: this.sentences });
-    // Strict grounding rewrites the answer: its claims are all sent again with `done`.
-    const rest = answer.answer === this.text ? answer.claims.filter((c) => c.start >= this.sentUpTo) : answer.claims;
-    return { answer, claims: rest };
+  /** Strict grounding: appends the supported sentences to the answer as sent, re-indexing their claims. */
+  private keep(claims: Claim[]): { text: string; claims: Claim[] } {
+    let text = "";
+    const out: Claim[] = [];
+    for (const c of claims) {
+      if (!c.supported) continue;
+      const sep = this.emitted && !/[\u3002\uff01\uff1f]$/.test(this.emitted) ? " " : "";
+      const start = this.emitted.length + sep.length;
+      this.emitted += sep + c.text;
+      text += sep + c.text;
+      const claim = { ...c, start, end: start + c.text.length };
+      this.kept.push(claim);
+      out.push(claim);
+    }
+    return { text, claims: out };
   }
 }

@@ -31,7 +31,10 @@ export function sourceWithoutHeading({ heading: _heading, ...rest }: PublicSourc
 }
 
 /** What an answerer reads of a source. */
-export type SourcePassage = Pick<PublicSource, "n" | "document_id" | "document_name" | "chunk" | "text" | "score">;
+export type SourcePassage = Pick<PublicSource, "n" | "document_id" | "document_name" | "chunk" | "text" | "score"> & {
+  /** The chunk's statements as analysed at ingest (extractive answerer), when the index stored them; never shown. */
+  statements?: string | null;
+};
 export function passageOf(s: PublicSource): SourcePassage {
   return { n: s.n, document_id: s.document_id, document_name: s.document_name, chunk: s.chunk, text: s.text, score: s.score };
 }

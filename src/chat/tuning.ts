@@ -21,8 +21,12 @@ export const EXTRACTIVE = {
    * a right answer and the highest unanswerable score below it, on the tune half.
    */
   threshold: 0.49,
-  /** Statements ranked below this fraction of the best one are left out... */
-  relativeCutoff: 0.8,
+  /**
+   * Statements ranked below this fraction of the best one are left out (a near-equal statement is a
+   * competing answer: each one a reader must check). The smallest value at which the tune half's
+   * citation precision peaks (0.8 → 96.4%, 0.9 → 100%) without losing a right answer there...
+   */
+  relativeCutoff: 0.9,
   /** ...unless they answer a part of the question the ones before leave open, down to this fraction. */
   minPart: 0.5,
   /** A part is "left open" when the new statement adds at least this share of the question's weight. */
@@ -63,6 +67,10 @@ export const EXTRACTIVE = {
   /** An uncued capitalised word answers "who" fairly often and "where" seldom. */
   uncuedPerson: 0.6,
   uncuedPlace: 0.2,
+  /** "How many caps": a number that does not count the asked noun fits half (it may still be the count, worded apart). */
+  uncountedNumber: 0.5,
+  /** Words allowed between a number and the noun it counts ("647 league appearances": one). */
+  countedNounGap: 2,
 } as const;
 
 /** Claims: the support score and the quote locator (src/chat/claims/*). */

@@ -25,6 +25,8 @@ export interface SearchOptions {
   vectorWeight?: number;
   /** Re-order the fused candidates with Workers AI bge-reranker-base (only when AI is bound). */
   rerank?: boolean;
+  /** Chat: each hit with the answerer's statements stored at ingest (never part of a search response). */
+  statements?: boolean;
 }
 
 export interface SearchHit extends Omit<IndexHit, "scores"> {
@@ -92,6 +94,7 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
         whiten: providers.whitenQueries,
         vectorCandidates,
         hydrate: rerank ? Math.max(RERANK_POOL, opts.topK * 2) : opts.topK,
+        statements: opts.statements,
       })
       .catch(toApiError),
   );

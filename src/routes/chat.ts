@@ -115,7 +115,9 @@ const V1ChatBody = z
     strict_grounding: z
       .boolean()
       .optional()
-      .openapi({ description: "Remove sentences no source supports (default: the STRICT_GROUNDING setting); nothing left → the no-answer reply" }),
+      .openapi({
+        description: "Remove sentences no source supports (default: the STRICT_GROUNDING setting); nothing left → the no-answer reply",
+      }),
   })
   .refine((b) => b.query !== undefined || (b.messages?.length ?? 0) > 0, { message: "Give `query` or `messages`", path: ["query"] })
   .openapi("ChatRequest", { example: { query: "What is the refund policy?", stream: false, top_k: 5 } });
@@ -300,9 +302,10 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
           onQuotes: claimStream.onQuotes,
           onSentences: claimStream.onSentences,
         })) {
-          await stream.writeSSE({ event: "delta", data: JSON.stringify({ text: delta }) });
-          const done = claimStream.push(delta);
-          if (done.length) await stream.writeSSE({ event: "claims", data: JSON.stringify({ claims: done }) });
+          // With strict grounding the text of a sentence waits until its claim is judged (ClaimStream).
+          const { text, claims } = claimStream.push(delta);
+          if (text) await stream.writeSSE({ event: "delta", data: JSON.stringify({ text }) });
+          if (claims.length) await stream.writeSSE({ event: "claims", data: JSON.stringify({ claims }) });
         }
       } catch (err) {
         const e = err instanceof ApiError ? err : new ApiError("upstream_error", "The answer provider failed", { cause: err });
@@ -313,7 +316,12 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
         });
         return;
       }
-      const { answer, claims: rest } = claimStream.end({ model: prepared.provider.model, usage: { prompt_tokens: 0, completion_tokens: 0 } });
+      const {
+        answer,
+        text,
+        claims: rest,
+      } = claimStream.end({ model: prepared.provider.model, usage: { prompt_tokens: 0, completion_tokens: 0 } });
+      if (text) await stream.writeSSE({ event: "delta", data: JSON.stringify({ text }) });
       if (rest.length) await stream.writeSSE({ event: "claims", data: JSON.stringify({ claims: rest }) });
       if (session) await recordTurn(session.stub, query, answer);
       // `done` carries the whole answer and all its claims (with strict grounding: the grounded answer).

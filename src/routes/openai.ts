@@ -53,7 +53,10 @@ export const ChatCompletionBody = z
     strict_grounding: z
       .boolean()
       .optional()
-      .openapi({ description: "Extension: remove sentences no source supports (non-streaming; default: the STRICT_GROUNDING setting)" }),
+      .openapi({
+        description:
+          "Extension: remove sentences no source supports; streamed, a sentence is sent only once its claim is judged (default: the STRICT_GROUNDING setting)",
+      }),
     context_filter: z
       .object({
         document_ids: z.array(z.string().min(1).max(64)).min(1).max(100).optional(),
@@ -111,7 +114,9 @@ const ChatCompletion = z
           role: z.literal("assistant"),
           content: z.string(),
           refusal: z.null(),
-          annotations: z.array(Annotation).openapi({ description: "Each sentence's verified source spans (OpenAI's url_citation shape plus the span)" }),
+          annotations: z
+            .array(Annotation)
+            .openapi({ description: "Each sentence's verified source spans (OpenAI's url_citation shape plus the span)" }),
         }),
         finish_reason: z.string(),
         logprobs: z.null(),
@@ -258,7 +263,7 @@ export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
         }),
       });
       let text = "";
-      const claimStream = new ClaimStream({ ...prepared, strictGrounding: false });
+      const claimStream = new ClaimStream(prepared);
       const annotate = async (claims: Claim[]) => {
         const annotations = annotationsOf(claims, documentUrl);
         if (annotations.length) await stream.writeSSE({ data: frame([{ index: 0, delta: { annotations }, finish_reason: null }]) });
@@ -274,12 +279,20 @@ export function mountOpenAi(app: OpenAPIHono<AppEnv>): void {
           onQuotes: claimStream.onQuotes,
           onSentences: claimStream.onSentences,
         })) {
-          text += delta;
-          await stream.writeSSE({ data: frame([{ index: 0, delta: { content: delta }, finish_reason: null }]) });
-          await annotate(claimStream.push(delta));
+          // With strict grounding the text of a sentence waits until its claim is judged (ClaimStream).
+          const out = claimStream.push(delta);
+          if (out.text) {
+            text += out.text;
+            await stream.writeSSE({ data: frame([{ index: 0, delta: { content: out.text }, finish_reason: null }]) });
+          }
+          await annotate(out.claims);
         }
-        // Streamed text cannot be taken back: strict grounding applies to non-streaming completions.
-        await annotate(claimStream.end({ model: prepared.provider.model, usage: { prompt_tokens: 0, completion_tokens: 0 } }).claims);
+        const last = claimStream.end({ model: prepared.provider.model, usage: { prompt_tokens: 0, completion_tokens: 0 } });
+        if (last.text) {
+          text += last.text;
+          await stream.writeSSE({ data: frame([{ index: 0, delta: { content: last.text }, finish_reason: null }]) });
+        }
+        await annotate(last.claims);
       } catch (err) {
         const e = err instanceof ApiError ? err : new ApiError("upstream_error", "The answer provider failed", { cause: err });
         console.error(JSON.stringify({ request_id: c.var.requestId, code: e.code, error: String(err) }));

@@ -26,7 +26,9 @@
 //                              several sources) one attributed to the wrong source.
 //                              Deprecated (2026-05-30) and unknown model ids throw.
 //   Magic words in the last user message / text / query: "__fail__" throws like an upstream
-//   error, "__slow__" answers after 1.5 s, "__stall__" (streams) stalls after the first event.
+//   error, "__slow__" answers after 1.5 s, "__stall__" (streams) stalls after the first event,
+//   "__invent__" adds a sentence no source supports after the answer, "__ungrounded__" answers with
+//   that sentence alone.
 //
 // Vectorize (V2 index, cosine), two indexes with their own state in memory for the life of the pool:
 //   VectorizeDouble at 768 dimensions (bge-base-en-v1.5), VectorizeM3Double at 1024 (bge-m3); each
@@ -300,12 +302,20 @@ function compose(msgs, lastUser) {
   }
   if (bestScore <= 0) return NO_ANSWER;
   const first = /^.*?[.!?](?=\s|$)/.exec(best.text)?.[0] ?? best.text;
-  const answer = `${first.replace(/[.!?]$/, "")} [${best.n}].`;
+  // "__invent__" adds a sentence no source supports after the grounded one; "__ungrounded__" answers
+  // with that sentence alone (strict grounding must drop it, and stream nothing of it).
+  const invented = `The office also keeps a pet giraffe named Gerald [${best.n}].`;
+  const grounded = `${first.replace(/[.!?]$/, "")} [${best.n}].`;
+  const answer = lastUser.includes("__ungrounded__") ? invented : lastUser.includes("__invent__") ? `${grounded} ${invented}` : grounded;
   if (!/"Quotes:"/.test(system)) return answer;
   // As the prompt asks: a quotes block. Like a real model, some quotes are wrong: one no source
   // holds (the server must drop it) and, with several sources, one attributed to the wrong source
   // (the server must re-point or drop it).
-  const quote = first.split(/\s+/).slice(0, 12).join(" ").replace(/[.!?]$/, "");
+  const quote = first
+    .split(/\s+/)
+    .slice(0, 12)
+    .join(" ")
+    .replace(/[.!?]$/, "");
   const lines = [`[${best.n}] "${quote}"`, `[${best.n}] "the warranty covers accidental damage on the moon"`];
   const other = sources.find((s) => s.n !== best.n);
   if (other) lines.push(`[${best.n}] "${other.text.split(/\s+/).slice(0, 10).join(" ")}"`);

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { ExtractiveAnswerer } from "../../src/chat/answer/extractive";
-import { answerTypes, typeFit } from "../../src/chat/answer/question";
-import { isBoilerplate, splitSentences } from "../../src/chat/answer/text";
+import { answerTypes, definitionMatcher, definitionSubject, typeFit } from "../../src/chat/answer/question";
+import { isBoilerplate, splitSentences, splitStatements } from "../../src/chat/answer/text";
 import { NO_ANSWER } from "../../src/chat/answer/types";
 import { source } from "./helpers";
 
@@ -65,13 +65,35 @@ describe("question types", () => {
     expect(typeFit(["person"], "Founders: Bill Gates Paul Allen", "Who founded Microsoft?")).toBe(1);
     // A labelled value whose label says what it is, not a capitalised word anywhere.
     const state = "In which state is Galaxy Gaming incorporated?";
-    expect(typeFit(["place"], "State or other jurisdiction of incorporation or organization: Nevada; IRS Employer No.: 20-8143439", state)).toBe(1);
+    expect(
+      typeFit(["place"], "State or other jurisdiction of incorporation or organization: Nevada; IRS Employer No.: 20-8143439", state),
+    ).toBe(1);
     expect(typeFit(["place"], "Exact name of issuer: Galaxy Gaming, Inc.", state)).toBeLessThan(0.5);
     expect(typeFit(["place"], "Statement: nevada is lower case here", state)).toBe(0);
     expect(typeFit(["number"], "He won fifteen caps.", "How many caps did he win?")).toBe(1);
     // "when" is also answered by a time of day, a weekday or a duration.
     expect(typeFit(["date"], "The Lisbon office opens at 9am on weekdays.", "When does the Lisbon office open?")).toBe(1);
     expect(typeFit(["date"], "Refunds are issued within 5 business days.", "When are refunds issued?")).toBe(1);
+  });
+});
+
+describe("counted nouns and definitions", () => {
+  it("prefers a number that counts what 'how many' asks about", () => {
+    const q = "How many caps did Iwan Roberts win for Wales?";
+    expect(typeFit(["number"], "He amassed fifteen caps between 1989 and 2001.", q)).toBe(1);
+    expect(typeFit(["number"], "2004–2005 Gillingham 20 (3) Iwan Roberts", q)).toBe(0.5);
+    expect(typeFit(["number"], "Roberts made 647 league appearances.", "How many league appearances did Roberts make?")).toBe(1);
+    expect(typeFit(["number"], "No count here at all.", q)).toBe(0);
+  });
+
+  it("recognises 'what is X' in Chinese and Japanese and their full-width definition patterns", () => {
+    expect(definitionSubject("DNC是什么？")).toBe("DNC");
+    expect(definitionSubject("什么是DNC?")).toBe("DNC");
+    expect(definitionSubject("DNCとは何ですか？")).toBe("DNC");
+    expect(definitionSubject("Who won the cup in 2018?")).toBeNull();
+    const m = definitionMatcher("DNC");
+    expect(m.test("这款名为DNC（可微神经计算机）的AI模型")).toBe(true);
+    expect(m.test("DeepMind希望DNC可以推动计算行业实现更多突破。")).toBe(false);
   });
 });
 
@@ -87,6 +109,10 @@ describe("boilerplate", () => {
       "^ Roberts, Iwan (2004). All I Want for Christmas. ISBN 978-0-9547838-0-2.",
       "Retrieved 12 May 2020.",
       "Home News Sport Weather Travel Culture Business Music Video Radio",
+      // RFC-style page furniture: the running footer and header.
+      "de Jong [Page 12]",
+      "Internet-Draft remoteStorage December 2014",
+      "RFC 9110 HTTP Semantics June 2022",
     ]) {
       expect(isBoilerplate(s), s).toBe(true);
     }
@@ -95,6 +121,7 @@ describe("boilerplate", () => {
       "Microsoft was founded by Bill Gates and Paul Allen on April 4, 1975.",
       "The Crazy Ones October 14, 1998",
       "Item: Juicy Apples; Price: 1.99; # In stock: 739",
+      "This Internet-Draft will expire on 15 December 2014.",
     ]) {
       expect(isBoilerplate(s), s).toBe(false);
     }
@@ -142,6 +169,43 @@ describe("statements", () => {
     expect(splitSentences("- Lis[t] the contents of a tar [f]ile [v]erbosely:")).toEqual([
       "Lis[t] the contents of a tar [f]ile [v]erbosely:",
     ]);
+  });
+});
+
+describe("statement ranges", () => {
+  it("gives each statement the passage range it was read from: wrapped lines, bullets, rows and captions", () => {
+    const text =
+      "  Iwan Wyn Roberts (born 26 June 1968) is a Welsh former professional footballer who\r\nplayed as a forward. He retired in 2005.\n\n- first item\n- second item[1]\n\n" +
+      "Nevada | 20-8143439\n(State of incorporation) | (IRS Employer No.)\nItem | Price\n---|---\nBananas | 1.89";
+    const s = splitStatements(text);
+    const at = (i: number) => text.slice(s[i].start, s[i].end);
+    expect(s.map((x) => x.text)).toEqual([
+      "Iwan Wyn Roberts (born 26 June 1968) is a Welsh former professional footballer who played as a forward.",
+      "He retired in 2005.",
+      "first item",
+      "second item",
+      "State of incorporation: Nevada; IRS Employer No.: 20-8143439",
+      "Item: Bananas; Price: 1.89",
+    ]);
+    expect(at(0)).toBe("Iwan Wyn Roberts (born 26 June 1968) is a Welsh former professional footballer who\r\nplayed as a forward.");
+    expect(at(1)).toBe("He retired in 2005.");
+    expect(at(2)).toBe("first item");
+    // The quote is the source's own text: its footnote marker stays in the range.
+    expect(at(3)).toBe("second item[1]");
+    expect(at(4)).toBe("Nevada | 20-8143439\n(State of incorporation) | (IRS Employer No.)");
+    expect(at(5)).toBe("Bananas | 1.89");
+    expect(s[5].record).toBe(true);
+  });
+
+  it("cites the extractive answer's statement at its exact range", () => {
+    const text = "Intro line here.\nThe standing trustee\nmust file a report every   year. Other things happen.";
+    const r = answerer.answerSync({
+      query: "How often must the standing trustee file a report?",
+      sources: [source(1, "handbook.txt", text)],
+    });
+    expect(r.sentences?.[0].quotes[0]).toMatchObject({ n: 1 });
+    const q = r.sentences?.[0].quotes[0];
+    expect(text.slice(q?.start, q?.end)).toBe("The standing trustee\nmust file a report every   year.");
   });
 });
 

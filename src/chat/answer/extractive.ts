@@ -1,7 +1,16 @@
-import { type AnswerType, answerTypes, definitionFit, definitionMatcher, definitionSubject, relatedStems, typeFit, typesMet } from "./question";
+import {
+  type AnswerType,
+  answerTypes,
+  definitionFit,
+  definitionMatcher,
+  definitionSubject,
+  relatedStems,
+  typeFit,
+  typesMet,
+} from "./question";
 import { neutraliseMarkers } from "./citations";
 import { wordGroups } from "./streaming";
-import { isBoilerplate, splitSentences, terms } from "./text";
+import { isBoilerplate, splitStatements, terms } from "./text";
 import type { KnownSentence } from "../claims";
 import { EXTRACTIVE as W } from "../tuning";
 import { type AnswerProvider, type AnswerRequest, type AnswerResult, NO_ANSWER } from "./types";
@@ -30,6 +39,9 @@ interface PreparedStatement {
   words: number;
   /** This statement joined with the next one (a title and its date, a label and its value). */
   joined: boolean;
+  /** The passage range it was read from (what its citation quotes), when known. */
+  start?: number;
+  end?: number;
 }
 
 /** A passage's statements and terms: everything the answerer needs of a chunk that does not depend on the question. */
@@ -74,7 +86,7 @@ interface Statement extends PreparedStatement {
 export class ExtractiveAnswerer implements AnswerProvider {
   readonly id = "extractive";
   /** Bump when the algorithm changes: answer caches key on it. */
-  readonly model = "extractive-v3";
+  readonly model = ANALYSIS_VERSION;
 
   constructor(private readonly threshold: number = ANSWER_THRESHOLD) {}
 
@@ -101,7 +113,7 @@ export class ExtractiveAnswerer implements AnswerProvider {
     const contextTerms = new Map<number, Set<string>>();
     const subject = definitionSubject(req.query);
     const df = new Map<string, number>();
-    const prepared = sources.map((src) => preparePassage(src.text));
+    const prepared = sources.map((src) => preparePassage(src.text, src.statements));
     sources.forEach((src, rank) => {
       const prep = prepared[rank];
       // Context of each statement of the passage: the document's name and the passage's first line
@@ -158,7 +170,11 @@ export class ExtractiveAnswerer implements AnswerProvider {
       let phrases = 0;
       for (let i = 1; i < s.seq.length && phrases < 2; i++) if (qPairs.has(`${s.seq[i - 1]} ${s.seq[i]}`)) phrases++;
       let score =
-        s.coverage + W.phraseBonus * phrases + W.proximityBonus * proximity(s.seq, query) + W.positionBonus / (1 + s.index) + W.rankBonus * (1 - s.rank / N);
+        s.coverage +
+        W.phraseBonus * phrases +
+        W.proximityBonus * proximity(s.seq, query) +
+        W.positionBonus / (1 + s.index) +
+        W.rankBonus * (1 - s.rank / N);
       // A statement without the kind of answer asked for (no place for "where") keeps a third.
       const fit = typeFit(types, s.text, req.query) * (definition ? definitionFit(definition, s.text) : 1);
       score *= W.typeFloor + (1 - W.typeFloor) * fit;
@@ -186,18 +202,37 @@ export class ExtractiveAnswerer implements AnswerProvider {
     const covered = new Set<string>();
     const typesCovered = new Set<AnswerType>();
     let chars = 0;
+    // The question's names are its subject: every statement about it repeats them, so a statement
+    // adds a part of the answer only through the other terms.
+    const subjectTerms = new Set(names);
+    const matches = (s: Statement, i: number) => s.terms.has(query[i]) || related[i].some((r) => s.terms.has(r));
     for (const s of ranked) {
       if (picked.length >= MAX_SENTENCES || s.score < MIN_PART * best) break;
       const key = s.text.toLowerCase().replace(/\W+/gu, " ").trim();
       if (seenText.has(key) || picked.some((p) => overlaps(p, s))) continue; // overlapping chunks repeat sentences
-      const gain = query.reduce((g, q) => g + (s.terms.has(q) && !covered.has(q) ? (weight.get(q) ?? 0) : 0), 0) / total;
       const met = types.length > 1 ? typesMet(types, s.text, req.query) : [];
-      const newType = met.some((t) => !typesCovered.has(t));
-      if (picked.length > 0 && s.score < RELATIVE_CUTOFF * best && gain < W.minGain && !newType) continue;
-      if (picked.length > 0 && chars + s.text.length > MAX_CHARS) continue;
+      if (picked.length > 0) {
+        // A further statement must hold an answer of the kind asked for itself (a name for "who",
+        // a date for "when"): a near-equal score from the question's words alone adds no answer.
+        if (!types.includes("other") && typesMet(types, s.text, req.query).length === 0) continue;
+        let gain = 0;
+        let shared = false;
+        for (let i = 0; i < query.length; i++) {
+          if (!matches(s, i)) continue;
+          if (covered.has(query[i])) shared = true;
+          else if (!subjectTerms.has(query[i])) gain += weights[i];
+        }
+        gain /= total;
+        const newType = met.some((t) => !typesCovered.has(t));
+        // Near-equal, or answering a part left open about the same thing (it shares a term with
+        // what is picked: a statement matching only the other half of the question is about something else).
+        const part = shared && (gain >= W.minGain || newType);
+        if (s.score < RELATIVE_CUTOFF * best && !part) continue;
+        if (chars + s.text.length > MAX_CHARS) continue;
+      }
       picked.push(s);
       seenText.add(key);
-      for (const q of query) if (s.terms.has(q)) covered.add(q);
+      for (let i = 0; i < query.length; i++) if (matches(s, i)) covered.add(query[i]);
       for (const t of met) typesCovered.add(t);
       chars += s.text.length;
     }
@@ -220,7 +255,11 @@ export class ExtractiveAnswerer implements AnswerProvider {
     for (const s of picked) {
       const cited = cite(s.text, s.n);
       if (answer && !CJK_END.test(answer)) answer += " ";
-      sentences.push({ start: answer.length, end: answer.length + cited.length, quotes: [{ n: s.n, quote: s.text }] });
+      sentences.push({
+        start: answer.length,
+        end: answer.length + cited.length,
+        quotes: [{ n: s.n, quote: s.text, start: s.start, end: s.end }],
+      });
       answer += cited;
     }
     return {
@@ -266,7 +305,7 @@ export function clearPreparedPassages(): void {
   PREPARED.clear();
 }
 
-export function preparePassage(text: string): PreparedPassage {
+export function preparePassage(text: string, precomputed?: string | null): PreparedPassage {
   const hit = PREPARED.get(text);
   if (hit) {
     // Refresh its place: the map's order is the eviction order.
@@ -274,40 +313,122 @@ export function preparePassage(text: string): PreparedPassage {
     PREPARED.set(text, hit);
     return hit;
   }
+  const prepared = buildPassage(text, (precomputed && decodeAnalysis(precomputed)) || analysePassage(text));
+  PREPARED.set(text, prepared);
+  if (PREPARED.size > MAX_PREPARED) PREPARED.delete(PREPARED.keys().next().value as string);
+  return prepared;
+}
+
+/**
+ * What the answerer reads of a chunk before any question: its statements (text, stems, word count,
+ * passage range; whether it is read together with the next one) and its title's stems. Computed at
+ * ingest and stored beside the chunk (`encodeAnalysis`), or here on first use.
+ */
+interface Analysis {
+  statements: { text: string; seq: string[]; words: number; start?: number; end?: number; joinsNext: boolean }[];
+  titleTerms: string[];
+}
+
+/** The version stored analyses carry: the answerer's model id (its splitting and stemming). */
+export const ANALYSIS_VERSION = "extractive-v4";
+
+function analysePassage(text: string): Analysis {
   // Bracketed numbers in a passage are never quoted as citations (citations.ts).
-  const all = splitSentences(neutraliseMarkers(text));
-  const kept = all.filter((st) => !isBoilerplate(st));
-  const tokenised = kept.map((st) => terms(st));
-  const statements: PreparedStatement[] = [];
-  kept.forEach((st, index) => {
+  const all = splitStatements(neutraliseMarkers(text));
+  const kept = all.filter((st) => !isBoilerplate(st.text));
+  const tokenised = kept.map((st) => terms(st.text));
+  const statements = kept.map((st, index) => {
     const t = tokenised[index];
-    statements.push({ text: st, index, terms: new Set(t.seq), seq: t.seq, words: t.words, joined: false });
     const next = kept[index + 1];
-    if (next === undefined) return;
-    const nt = tokenised[index + 1];
     // A title and its date, a label and its value, an instruction and the command it introduces.
-    if ((isShort(t.words, st) && isShort(nt.words, next) && !INTRO_END.test(next)) || INTRO_END.test(st)) {
-      const seq = [...t.seq, ...nt.seq];
-      statements.push({ text: `${st} ${next}`, index, terms: new Set(seq), seq, words: t.words + nt.words, joined: true });
-    }
+    // A data table's row is a record of its own: two rows read together make a row that is not in the table.
+    const joinsNext =
+      next !== undefined &&
+      !st.record &&
+      !next.record &&
+      ((isShort(t.words, st.text) && isShort(tokenised[index + 1].words, next.text) && !INTRO_END.test(next.text)) ||
+        INTRO_END.test(st.text));
+    return { text: st.text, seq: t.seq, words: t.words, start: st.start, end: st.end, joinsNext };
   });
-  const first = all[0] ?? "";
-  const firstTerms = first === kept[0] ? tokenised[0] : terms(first);
-  let allTerms: Set<string> | null = null;
+  const first = all[0]?.text ?? "";
+  const firstTerms = first === kept[0]?.text ? tokenised[0] : terms(first);
+  return { statements, titleTerms: isShort(firstTerms.words, first) ? firstTerms.seq : [] };
+}
+
+function buildPassage(text: string, a: Analysis): PreparedPassage {
+  const statements: PreparedStatement[] = [];
   const passageTerms = new Set<string>();
-  for (const t of tokenised) for (const term of t.seq) passageTerms.add(term);
-  const prepared: PreparedPassage = {
+  a.statements.forEach((st, index) => {
+    for (const term of st.seq) passageTerms.add(term);
+    statements.push({
+      text: st.text,
+      index,
+      terms: new Set(st.seq),
+      seq: st.seq,
+      words: st.words,
+      joined: false,
+      start: st.start,
+      end: st.end,
+    });
+    const next = a.statements[index + 1];
+    if (!st.joinsNext || next === undefined) return;
+    const seq = [...st.seq, ...next.seq];
+    const range = st.start !== undefined && next.end !== undefined ? { start: st.start, end: next.end } : {};
+    statements.push({
+      text: `${st.text} ${next.text}`,
+      index,
+      terms: new Set(seq),
+      seq,
+      words: st.words + next.words,
+      joined: true,
+      ...range,
+    });
+  });
+  let allTerms: Set<string> | null = null;
+  return {
     statements,
     terms: passageTerms,
-    titleTerms: isShort(firstTerms.words, first) ? firstTerms.seq : [],
+    titleTerms: a.titleTerms,
     allTerms: () => {
       allTerms ??= new Set(terms(text).seq);
       return allTerms;
     },
   };
-  PREPARED.set(text, prepared);
-  if (PREPARED.size > MAX_PREPARED) PREPARED.delete(PREPARED.keys().next().value as string);
-  return prepared;
+}
+
+/**
+ * A chunk's analysis as stored beside it at ingest (the collection index's `chunk_statements`):
+ * compact JSON, `[version, titleTerms, [[text, stems, words, start, end, joinsNext], ...]]`, stems
+ * space-joined. `decodeAnalysis` returns null for another version (a chunk stored by an older
+ * answerer is analysed afresh) or anything malformed.
+ */
+export function encodeAnalysis(text: string): string {
+  const a = analysePassage(text);
+  return JSON.stringify([
+    ANALYSIS_VERSION,
+    a.titleTerms.join(" "),
+    a.statements.map((s) => [s.text, s.seq.join(" "), s.words, s.start ?? -1, s.end ?? -1, s.joinsNext ? 1 : 0]),
+  ]);
+}
+
+function decodeAnalysis(data: string): Analysis | null {
+  try {
+    const [version, title, rows] = JSON.parse(data) as [string, string, [string, string, number, number, number, number][]];
+    if (version !== ANALYSIS_VERSION || typeof title !== "string" || !Array.isArray(rows)) return null;
+    const split = (s: string) => (s ? s.split(" ") : []);
+    return {
+      titleTerms: split(title),
+      statements: rows.map(([text, seq, words, start, end, joinsNext]) => ({
+        text,
+        seq: split(seq),
+        words,
+        ...(start >= 0 && end >= 0 ? { start, end } : {}),
+        joinsNext: joinsNext === 1,
+      })),
+    };
+  } catch {
+    return null;
+  }
 }
 
 /** Terms of a document's name without its extension ("war_and-peace.txt" → war, peace). */

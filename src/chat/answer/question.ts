@@ -28,14 +28,20 @@ const TYPES: [AnswerType, RegExp][] = [
 /** "What is X?" / "What are X?" / "Was ist X?": the X, when the question asks what something is. */
 export function definitionSubject(question: string): string | null {
   const m = /^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?(.{2,60}?)\s*\??\s*$/i.exec(question);
-  if (!m || m[1].split(/\s+/).length > 5) return null;
-  return m[1];
+  if (m) return m[1].split(/\s+/).length > 5 ? null : m[1];
+  // The same question in Chinese and Japanese: "X是什么？", "什么是X？", "Xとは(何ですか)？".
+  const cjk =
+    /^\s*(?:什么是|什麼是)\s*(.{1,30}?)\s*[？?]?\s*$|^\s*(.{1,30}?)\s*(?:是什么|是什麼|とは(?:何ですか|なんですか)?)\s*[？?]?\s*$/u.exec(
+      question,
+    );
+  return cjk ? (cjk[1] ?? cjk[2]) : null;
 }
 
 /** The pattern of a definition of `subject` ("X is/are ...", "X: ...", "X (...)", "X, a ..."): built once per question. */
 export function definitionMatcher(subject: string): RegExp {
   const esc = subject.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`${esc}(?:\\s+(?:is|are|was|were)\\b|\\s*[:(]|,\\s+(?:an?|the)\\b)`, "i");
+  // Full-width brackets and colons and "是"/"とは" are the same patterns in CJK text ("DNC（可微神经计算机）").
+  return new RegExp(`${esc}(?:\\s+(?:is|are|was|were)\\b|\\s*[:(：（]|,\\s+(?:an?|the)\\b|\\s*(?:是|とは|は、))`, "i");
 }
 
 /** How well a statement defines the subject: 1 when it matches the definition pattern, else 0.6. */
@@ -111,6 +117,25 @@ export function typesMet(types: AnswerType[], statement: string, question: strin
   return types.filter((t) => t !== "other" && fitOne(t, statement, question) === 1);
 }
 
+/** The noun "how many" / "how much" asks about ("how many league appearances" → "appearances"), lower case. */
+function countedNoun(question: string): RegExp | null {
+  // The last word before the verb: "how many league appearances did ..." → "appearances".
+  const m = /\bhow (?:many|much) (?:[a-z-]+ )?([a-z-]{3,}) (?:did|do|does|is|are|was|were|has|have|had|can|could|will|would|should)\b/.exec(
+    question,
+  );
+  if (!m) return null;
+  // Its stem, so "cap" matches "caps" and "appearance" "appearances".
+  const stem = m[1].replace(/(?:es|s)$/, "").slice(0, Math.max(3, m[1].length - 3));
+  return new RegExp(`^[\\s\\p{P}]*(?:\\S+\\s+){0,${EXTRACTIVE.countedNounGap}}?${stem.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&")}`, "iu");
+}
+
+/** True when the number at `at` is followed within a few words by the counted noun ("fifteen caps", "647 league appearances"). */
+function countsNoun(statement: string, at: number, noun: RegExp): boolean {
+  const after = statement.slice(at).replace(/^[\p{L}\p{N}.,]+/u, "");
+  // Only the text right after the number can hold it (a few words): the slice bounds the regex's work.
+  return noun.test(after.slice(0, 60));
+}
+
 const DATE_ALL = new RegExp(DATE.source, "giu");
 const NUMBER_ALL = new RegExp(NUMBER.source, "giu");
 const PROPER_ALL = new RegExp(PROPER.source, "gu");
@@ -123,9 +148,17 @@ function fitOne(type: AnswerType, statement: string, question: string): number {
     case "date":
       for (const m of statement.matchAll(DATE_ALL)) if (fresh(m)) return 1;
       return 0;
-    case "number":
-      for (const m of statement.matchAll(NUMBER_ALL)) if (fresh(m)) return 1;
-      return 0;
+    case "number": {
+      const counted = countedNoun(q);
+      let any = false;
+      for (const m of statement.matchAll(NUMBER_ALL))
+        if (fresh(m)) {
+          if (counted === null || countsNoun(statement, m.index as number, counted)) return 1;
+          any = true;
+        }
+      // "How many caps": a number that does not count caps ("2004–2005 Gillingham 20 (3)") is a weaker candidate.
+      return any ? EXTRACTIVE.uncountedNumber : 0;
+    }
     case "person":
     case "place": {
       if (CJK.test(statement)) return 1; // no capitals to look for

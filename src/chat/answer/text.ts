@@ -133,6 +133,13 @@ export function terms(text: string): Terms {
 /** Page furniture of web pages and wikis: never an answer. */
 const NAV_PHRASE =
   /\b(?:toggle the table of contents|jump to (?:content|navigation)|skip to (?:main )?content|main menu|move to sidebar|edit links|create account|log in|personal tools|from wikipedia, the free encyclopedia|retrieved (?:on )?\d|archived from the original|cookies?\b.*\b(?:accept|consent)|all rights reserved|privacy policy|terms of (?:use|service)|subscribe to)/i;
+/**
+ * The running footer and header of RFC-style plain-text pages (RFC 7322 §4.1): "de Jong [Page 12]",
+ * "Internet-Draft remoteStorage December 2014", "RFC 9110 HTTP Semantics June 2022". Repeated on
+ * every page, they mention the document's title and date but answer nothing.
+ */
+const PAGE_FURNITURE =
+  /\[Page \d+\]$|^(?:Internet-Draft|RFC \d+)\s.{1,80}\s(?:January|February|March|April|May|June|July|August|September|October|November|December) \d{4}$/;
 /** Reference-list entries and bibliographic debris. */
 const REFERENCE = /^(?:\^|↑|[[\u27e6]\d+[\]\u27e7]\s*\^?|\d{1,3}\.\s*\^)|\b(?:isbn(?:-1[03])?:?\s*[\d-]{9,}|doi:\s*10\.|issn\s+\d{4})/i;
 const URL_ONLY = /^(?:<?(?:https?:\/\/|www\.)\S+>?[\s.,;]*)+$/i;
@@ -177,7 +184,8 @@ function charCounts(s: string): { length: number; letters: number; digits: numbe
 
 /** True when a statement is page furniture, a reference, a bare URL or mostly numbers. */
 export function isBoilerplate(s: string): boolean {
-  if (URL_ONLY.test(s) || HAS_URL.test(s) || CITATION.test(s) || NAV_PHRASE.test(s) || REFERENCE.test(s)) return true;
+  if (PAGE_FURNITURE.test(s) || URL_ONLY.test(s) || HAS_URL.test(s) || CITATION.test(s) || NAV_PHRASE.test(s) || REFERENCE.test(s))
+    return true;
   const { length, letters, digits } = charCounts(s);
   if (length === 0) return true;
   // Score tables, career statistics, page numbers: more digits and symbols than letters.
@@ -209,6 +217,16 @@ const WORD_BEFORE_DOT = /([\p{L}.]+)$/u;
 const ENDS_SENTENCE = /[.!?:;\u3002\uff01\uff1f\uff1a\u2026]["'\u201d\u2019)\]]*$/;
 const MAX_SENTENCE = EXTRACTIVE.maxStatementChars;
 
+/** A statement and the range of the passage it was read from (`text.slice(start, end)` is what a citation quotes). */
+export interface Statement {
+  text: string;
+  /** Offsets into the passage; absent when the statement was cut out of a run-on line (then it is located by its text). */
+  start?: number;
+  end?: number;
+  /** A row of a data table: a record complete on its own, never read together with the next. */
+  record?: boolean;
+}
+
 /**
  * Splits a passage into statements: sentences, and the lines that stand alone (table rows,
  * infobox "Label Value" lines, list items). Blank lines and list items always break. Other line
@@ -218,19 +236,55 @@ const MAX_SENTENCE = EXTRACTIVE.maxStatementChars;
  * initial, or the next word starts in lower case.
  */
 export function splitSentences(text: string): string[] {
-  const out: string[] = [];
+  return splitStatements(text).map((s) => s.text);
+}
+
+/**
+ * The same statements with the range of the passage each one was read from: the extractive
+ * answerer cites exactly that range, so its quotes are the source's own text at known offsets
+ * (a table row rewritten as "Header: value" quotes the row's line, and its caption line if any).
+ */
+export function splitStatements(text: string): Statement[] {
+  const out: Statement[] = [];
   for (const segment of segments(text)) {
+    const body = segment.text;
     let start = 0;
     TERMINATOR.lastIndex = 0;
-    for (let m = TERMINATOR.exec(segment); m; m = TERMINATOR.exec(segment)) {
+    for (let m = TERMINATOR.exec(body); m; m = TERMINATOR.exec(body)) {
       const end = m.index + m[0].length;
-      if (/^\.+$/.test(m[0].replace(/["'\u201d\u2019\u00bb)\]]+$/, "")) && !periodEnds(segment, m.index, end)) continue;
-      push(out, segment.slice(start, end));
+      if (/^\.+$/.test(m[0].replace(/["'\u201d\u2019\u00bb)\]]+$/, "")) && !periodEnds(body, m.index, end)) continue;
+      push(out, segment, start, end, text);
       start = end;
     }
-    push(out, segment.slice(start));
+    push(out, segment, start, body.length, text);
   }
   return out;
+}
+
+/**
+ * A run of text a statement is cut from. `pieces` map its text back to the passage (each piece is
+ * a trimmed line, joined to the next by one space); a rewritten table row has none and cites the
+ * whole range `start`..`end` of its lines.
+ */
+interface Segment {
+  text: string;
+  pieces: { at: number; raw: number; len: number }[] | null;
+  start: number;
+  end: number;
+  /** A row of a data table (a record of its own), not an infobox's label and value. */
+  record?: boolean;
+}
+
+/** The passage offset of segment offset `i` (a joining space maps to the start of the next line). */
+function rawAt(seg: Segment, i: number, side: "start" | "end"): number {
+  const pieces = seg.pieces as NonNullable<Segment["pieces"]>;
+  for (let k = 0; k < pieces.length; k++) {
+    const p = pieces[k];
+    if (i < p.at) return side === "start" ? p.raw : pieces[k - 1] ? pieces[k - 1].raw + pieces[k - 1].len : p.raw;
+    if (i < p.at + p.len || (side === "end" && i === p.at + p.len)) return p.raw + (i - p.at);
+  }
+  const last = pieces[pieces.length - 1];
+  return last ? last.raw + last.len : seg.start;
 }
 
 /** Markdown pipe-table rows ("| a | b |" or "a | b"), and the delimiter row under a header. */
@@ -245,73 +299,113 @@ const cells = (line: string) =>
     .split("|")
     .map((c) => c.trim());
 
-function* segments(text: string): Generator<string> {
-  for (const block of text.replace(/\r\n?/g, "\n").split(/\n[ \t]*\n/)) {
-    const lines = block
-      .split("\n")
-      .map((l) => l.trim())
-      .filter(Boolean);
-    const width = lines.reduce((w, l) => Math.max(w, l.length), 0);
-    let current = "";
-    let header: string[] | null = null;
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i];
-      // A Markdown heading names a section; it is not a statement an answer can quote.
-      if (/^#{1,6}\s/.test(line) || /^```/.test(line)) {
-        if (current) yield current;
-        current = "";
-        continue;
-      }
-      // Table rows become "Header: value; Header: value" statements.
-      if (TABLE_ROW.test(line) && line.includes("|")) {
-        if (current) yield current;
-        current = "";
-        if (TABLE_RULE.test(line)) continue;
-        const row = cells(line);
-        // Form layout (cover pages, certificates): each value has its caption in parentheses in
-        // the row below ("Nevada | 20-8143439" over "(State of incorporation) | (IRS Employer No.)").
-        const below = lines[i + 1];
-        const captions = below?.includes("|") ? cells(below) : [];
-        if (captions.length === row.length && captions.every((c) => CAPTION.test(c))) {
-          yield row.map((c, j) => `${captions[j].slice(1, -1).trim()}: ${c}`).join("; ");
-          i++;
-          continue;
-        }
-        if (header === null && i + 1 < lines.length && TABLE_RULE.test(lines[i + 1])) {
-          header = row;
-          continue;
-        }
-        if (header && header.length === row.length) yield row.map((c, j) => (header?.[j] ? `${header[j]}: ${c}` : c)).join("; ");
-        else if (row.length === 2)
-          yield `${row[0]}: ${row[1]}`; // an infobox line: label and value
-        else yield row.join("; ");
-        continue;
-      }
-      header = null;
-      // The same layout for one value on its own line ("6480 Cameron Street …" over "(Address of principal executive offices)").
-      const below = lines[i + 1];
-      const field = line.length <= 120 && (!ENDS_SENTENCE.test(line) || line.split(/\s+/).length <= 6);
-      if (!current && below !== undefined && CAPTION.test(below) && !CAPTION.test(line) && field) {
-        yield `${below.slice(1, -1).trim()}: ${line}`;
+function* segments(text: string): Generator<Segment> {
+  // "\r\n" becomes " \n" (not "\n"): offsets into the passage stay offsets into the chunk's text.
+  const src = text.replace(/\r\n/g, " \n").replace(/\r/g, "\n");
+  const BLOCK = /\n[ \t]*\n/g;
+  for (let at = 0; at <= src.length; ) {
+    BLOCK.lastIndex = at;
+    const gap = BLOCK.exec(src);
+    const blockEnd = gap ? gap.index : src.length;
+    yield* blockSegments(src, at, blockEnd);
+    if (!gap) break;
+    at = gap.index + gap[0].length;
+  }
+}
+
+interface Line {
+  text: string;
+  /** Offsets of the trimmed line in the passage. */
+  start: number;
+  end: number;
+}
+
+function* blockSegments(src: string, from: number, to: number): Generator<Segment> {
+  const lines: Line[] = [];
+  for (let at = from; at <= to; ) {
+    const nl = src.indexOf("\n", at);
+    const end = nl < 0 || nl > to ? to : nl;
+    const raw = src.slice(at, end);
+    const lead = raw.length - raw.trimStart().length;
+    const t = raw.trim();
+    if (t) lines.push({ text: t, start: at + lead, end: at + lead + t.length });
+    if (end >= to) break;
+    at = end + 1;
+  }
+  const width = lines.reduce((w, l) => Math.max(w, l.text.length), 0);
+  const whole = (text: string, first: Line, last: Line, record = false): Segment => ({
+    text,
+    pieces: null,
+    start: first.start,
+    end: last.end,
+    record,
+  });
+  let current: Segment | null = null;
+  let header: string[] | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const lineOf = lines[i];
+    const line = lineOf.text;
+    // A Markdown heading names a section; it is not a statement an answer can quote.
+    if (/^#{1,6}\s/.test(line) || /^```/.test(line)) {
+      if (current) yield current;
+      current = null;
+      continue;
+    }
+    // Table rows become "Header: value; Header: value" statements.
+    if (TABLE_ROW.test(line) && line.includes("|")) {
+      if (current) yield current;
+      current = null;
+      if (TABLE_RULE.test(line)) continue;
+      const row = cells(line);
+      // Form layout (cover pages, certificates): each value has its caption in parentheses in
+      // the row below ("Nevada | 20-8143439" over "(State of incorporation) | (IRS Employer No.)").
+      const below = lines[i + 1]?.text;
+      const captions = below?.includes("|") ? cells(below) : [];
+      if (captions.length === row.length && captions.every((c) => CAPTION.test(c))) {
+        yield whole(row.map((c, j) => `${captions[j].slice(1, -1).trim()}: ${c}`).join("; "), lineOf, lines[i + 1]);
         i++;
         continue;
       }
-      if (current && LIST_ITEM.test(line)) {
-        yield current;
-        current = line;
-      } else {
-        current = current ? `${current} ${line}` : line;
+      if (header === null && i + 1 < lines.length && TABLE_RULE.test(lines[i + 1].text)) {
+        header = row;
+        continue;
       }
-      const next = lines[i + 1];
-      // Wrapped prose continues; a short unterminated line (a label and its value) stands alone.
-      const wrapped = line.length >= Math.max(40, width * 0.6) || (next !== undefined && /^\p{Ll}/u.test(next));
-      if (!wrapped && !ENDS_SENTENCE.test(line)) {
-        yield current;
-        current = "";
-      }
+      if (header && header.length === row.length)
+        yield whole(row.map((c, j) => (header?.[j] ? `${header[j]}: ${c}` : c)).join("; "), lineOf, lineOf, true);
+      else if (row.length === 2)
+        yield whole(`${row[0]}: ${row[1]}`, lineOf, lineOf); // an infobox line: label and value
+      else yield whole(row.join("; "), lineOf, lineOf, true);
+      continue;
     }
-    if (current) yield current;
+    header = null;
+    // The same layout for one value on its own line ("6480 Cameron Street …" over "(Address of principal executive offices)").
+    const below = lines[i + 1]?.text;
+    const field = line.length <= 120 && (!ENDS_SENTENCE.test(line) || line.split(/\s+/).length <= 6);
+    if (!current && below !== undefined && CAPTION.test(below) && !CAPTION.test(line) && field) {
+      yield whole(`${below.slice(1, -1).trim()}: ${line}`, lineOf, lines[i + 1]);
+      i++;
+      continue;
+    }
+    if (current && LIST_ITEM.test(line)) {
+      yield current;
+      current = null;
+    }
+    if (current) {
+      current.pieces?.push({ at: current.text.length + 1, raw: lineOf.start, len: line.length });
+      current.text = `${current.text} ${line}`;
+      current.end = lineOf.end;
+    } else {
+      current = { text: line, pieces: [{ at: 0, raw: lineOf.start, len: line.length }], start: lineOf.start, end: lineOf.end };
+    }
+    const next = lines[i + 1]?.text;
+    // Wrapped prose continues; a short unterminated line (a label and its value) stands alone.
+    const wrapped = line.length >= Math.max(40, width * 0.6) || (next !== undefined && /^\p{Ll}/u.test(next));
+    if (!wrapped && !ENDS_SENTENCE.test(line)) {
+      yield current;
+      current = null;
+    }
   }
+  if (current) yield current;
 }
 
 function periodEnds(segment: string, dotAt: number, end: number): boolean {
@@ -328,7 +422,8 @@ function periodEnds(segment: string, dotAt: number, end: number): boolean {
 
 const BULLET = /^(?:[-*+\u2022\u2023\u25e6\u25aa\u2043]|#{1,6})\s+/;
 
-function push(out: string[], raw: string): void {
+function push(out: Statement[], seg: Segment, from: number, to: number, passage: string): void {
+  const raw = seg.text.slice(from, to);
   // Bullets and heading marks are layout, not content; footnote markers are noise in a quote.
   const s = raw
     .replace(FOOTNOTE, "")
@@ -337,19 +432,31 @@ function push(out: string[], raw: string): void {
     .trim()
     .replace(BULLET, "");
   if (!s) return;
+  let start = seg.start;
+  let end = seg.end;
+  if (seg.pieces) {
+    // The sentence's own range, without the whitespace and bullet around it.
+    const lead = raw.length - raw.trimStart().length;
+    const body = raw.trim();
+    const bullet = BULLET.exec(body)?.[0].length ?? 0;
+    start = rawAt(seg, from + lead + bullet, "start");
+    end = rawAt(seg, from + lead + body.length, "end");
+    while (end > start && /\s/.test(passage[end - 1])) end--;
+  }
   if (s.length <= MAX_SENTENCE) {
-    out.push(s);
+    out.push(seg.record ? { text: s, start, end, record: true } : { text: s, start, end });
     return;
   }
-  // Run-on text (tables, lists without punctuation): break at semicolons, then between words.
+  // Run-on text (tables, lists without punctuation): break at semicolons, then between words. The
+  // parts are located by their text when cited (their ranges inside the run are not tracked).
   for (const part of s.split(/(?<=;)\s+/)) {
     let rest = part;
     while (rest.length > MAX_SENTENCE) {
       const cut = rest.lastIndexOf(" ", MAX_SENTENCE * 0.7);
       const at = cut > 0 ? cut : MAX_SENTENCE;
-      out.push(rest.slice(0, at).trim());
+      out.push({ text: rest.slice(0, at).trim() });
       rest = rest.slice(at).trim();
     }
-    if (rest) out.push(rest);
+    if (rest) out.push({ text: rest });
   }
 }

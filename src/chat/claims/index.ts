@@ -21,6 +21,9 @@ export type ClaimSource = Pick<PublicSource, "n" | "document_id" | "document_nam
 export interface Quote {
   n: number;
   quote: string;
+  /** Where the quote sits in source `n`'s text, when the answerer read it from there (extractive): cited as is. */
+  start?: number;
+  end?: number;
 }
 
 /** A sentence whose range and quotes the answerer already knows (the extractive answerer). */
@@ -35,7 +38,8 @@ const MARKER_GROUP = /\[(\s*\d{1,4}\s*(?:,\s*\d{1,4}\s*)*)\]/g;
  * A sentence of an answer: up to a terminator (Latin ones need following space or the end), then
  * any citation markers written after it ("... done. [2]").
  */
-const SENTENCE = /[\s\S]*?(?:[.!?\u2026]+["'\u201d\u2019)\]]*(?=\s|$)|[\u3002\uff01\uff1f]+|$)(?:\s*\[\s*\d{1,4}\s*(?:,\s*\d{1,4}\s*)*\])*/gy;
+const SENTENCE =
+  /[\s\S]*?(?:[.!?\u2026]+["'\u201d\u2019)\]]*(?=\s|$)|[\u3002\uff01\uff1f]+|$)(?:\s*\[\s*\d{1,4}\s*(?:,\s*\d{1,4}\s*)*\])*/gy;
 
 /** The sentences of an answer with their ranges (whitespace between them belongs to none). */
 export function answerSentences(answer: string): { start: number; end: number }[] {
@@ -87,6 +91,13 @@ function citation(src: ClaimSource, span: Span, claimText: string): Citation {
   };
 }
 
+/** The range an answerer gives with its quote, when it lies inside the source's text and is not empty. */
+function knownSpan(q: Quote, text: string): Span | null {
+  if (q.start === undefined || q.end === undefined) return null;
+  if (!(Number.isInteger(q.start) && Number.isInteger(q.end) && 0 <= q.start && q.start < q.end && q.end <= text.length)) return null;
+  return { start: q.start, end: q.end, match: "exact" };
+}
+
 /**
  * One claim per sentence of `answer`. `quotes` are a language model's quotes (any sentence citing
  * their source may use them); `known` are sentences whose ranges and quotes the answerer knows.
@@ -122,7 +133,7 @@ export function buildClaims(
       let best: Citation | null = null;
       const repointed: Citation[] = [];
       for (const q of candidates) {
-        const span = locateQuote(q.quote, src.text);
+        const span = knownSpan(q, src.text) ?? locateQuote(q.quote, src.text);
         if (span) {
           const c = citation(src, span, claimText);
           if (!best || c.support > best.support) best = c;

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { chunkAnalyserPending, loadChunkAnalyser } from "./chunk-statements";
 import { KeywordIndex } from "./keyword-index";
 import type { Parts } from "./parts";
 import { TermDictionary } from "./postings";
@@ -86,6 +87,8 @@ export class CollectionIndex extends DurableObject<Env> {
    * A commit for an older generation than the one stored (or a deleted document) is stale.
    */
   write(page: WritePage): WriteResult | Promise<WriteResult> {
+    // The answerer's encoder is imported on an isolate's first commit; pages before it stay synchronous.
+    if (page.commit && chunkAnalyserPending()) return loadChunkAnalyser().then(() => write(this.#parts, page));
     return write(this.#parts, page);
   }
 

@@ -110,6 +110,10 @@ export class Searcher {
         },
       });
     }
+    if (req.statements) {
+      const stored = parts.st.readChunkStatements(hits.map((h) => [h.document_id, h.ordinal]));
+      for (const h of hits) h.statements = stored.get(`${h.document_id}:${h.ordinal}`) ?? null;
+    }
     this.#remember(cacheKey, hits);
     return { hits, timings };
   }
@@ -149,6 +153,7 @@ function resultKey(req: IndexSearchRequest, pool: number, hydrate: number): stri
     req.fusion ?? "convex",
     req.rrfK ?? null,
     req.vectorWeight,
+    req.statements === true,
     req.documentIds ?? null,
     req.filter ?? null,
     req.whiten === true,

@@ -4,6 +4,7 @@
  */
 import { compileFilter, type MetadataFilter } from "../filter";
 import { IndexError } from "./errors";
+import { CHUNK_STATEMENTS_SCHEMA, deleteChunkStatements, readChunkStatements, writeChunkStatements } from "./chunk-statements";
 import type { EncodedPostings } from "./postings";
 import { HYDRATE_SQL, LIVE_CHUNK, nameWords, SCHEMA, SHADOW_PREFIX, SUBSTRING_SQL, TRIGRAM_SQL } from "./schema";
 
@@ -50,6 +51,7 @@ export class Statements {
 
   createSchema(): void {
     this.#sql.exec(SCHEMA);
+    this.#sql.exec(CHUNK_STATEMENTS_SCHEMA);
   }
 
   meta(key: string): string | null {
@@ -107,6 +109,7 @@ export class Statements {
     this.#sql.exec("DELETE FROM chunks WHERE document_id = ?", documentId);
     this.#sql.exec("DELETE FROM vectors WHERE document_id = ?", documentId);
     this.#sql.exec("DELETE FROM names WHERE document_id = ?", documentId);
+    deleteChunkStatements(this.#sql, documentId);
     return max;
   }
 
@@ -282,12 +285,14 @@ export class Statements {
   renameRows(from: string, to: string): void {
     this.#sql.exec("UPDATE chunks SET document_id = ? WHERE document_id = ?", to, from);
     this.#sql.exec("UPDATE vectors SET document_id = ? WHERE document_id = ?", to, from);
+    this.#sql.exec("UPDATE chunk_statements SET document_id = ? WHERE document_id = ?", to, from);
   }
 
   /** A shadow id's rows (chunks and, by trigger, their FTS and postings rows; vectors). */
   deleteShadowRows(shadow: string): void {
     this.#sql.exec("DELETE FROM chunks WHERE document_id = ?", shadow);
     this.#sql.exec("DELETE FROM vectors WHERE document_id = ?", shadow);
+    deleteChunkStatements(this.#sql, shadow);
   }
 
   /** Journal entries of paged commits (`meta` keys `commit:<document id>`). */
@@ -304,6 +309,7 @@ export class Statements {
   deleteAllShadowRows(): void {
     this.#sql.exec("DELETE FROM chunks WHERE document_id >= ? AND document_id < ' '", SHADOW_PREFIX);
     this.#sql.exec("DELETE FROM vectors WHERE document_id >= ? AND document_id < ' '", SHADOW_PREFIX);
+    this.#sql.exec("DELETE FROM chunk_statements WHERE document_id >= ? AND document_id < ' '", SHADOW_PREFIX);
   }
 
   deleteMeta(key: string): void {
@@ -403,6 +409,15 @@ export class Statements {
     return this.#sql
       .exec<{ ordinal: number; scale: number; q: ArrayBuffer }>("SELECT ordinal, scale, q FROM vectors WHERE document_id = ?", documentId)
       .toArray();
+  }
+
+  /** The answerer's statements of a chunk, precomputed beside its insert (chunk-statements.ts). */
+  writeChunkStatements(documentId: string, ordinal: number, text: string): void {
+    writeChunkStatements(this.#sql, documentId, ordinal, text);
+  }
+
+  readChunkStatements(pairs: [string, number][]): Map<string, string> {
+    return readChunkStatements(this.#sql, pairs);
   }
 
   hydrate(pairs: [string, number][]): HydratedRow[] {

@@ -64,6 +64,8 @@ export interface IndexSearchRequest {
   vectorCandidates?: VectorCandidate[];
   /** How many fused candidates to hydrate (a reranker wants more than topK). */
   hydrate: number;
+  /** Chat: return each hit's statements precomputed at ingest (chunk-statements.ts). */
+  statements?: boolean;
 }
 
 export interface IndexHit {
@@ -78,6 +80,8 @@ export interface IndexHit {
   heading: string | null;
   score: number;
   scores: { vector: number | null; vector_rank: number | null; keyword: number | null; keyword_rank: number | null; fused: number };
+  /** With `statements: true`: the answerer's analysis stored at ingest, or null (older rows). */
+  statements?: string | null;
 }
 
 export interface IndexStats {

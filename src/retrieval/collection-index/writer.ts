@@ -212,6 +212,7 @@ export function recoverPagedCommits(st: Statements, transaction: (f: () => void)
 function insertChunk(parts: Parts, documentId: string, r: StagedRow): PostedRow {
   const postings = encodeChunk(r.text, parts.dict);
   const id = parts.st.insertChunk(documentId, r, hasCjk(r.text), postings);
+  parts.st.writeChunkStatements(documentId, r.ordinal, r.text);
   return { id, ordinal: r.ordinal, postings };
 }
 

@@ -1,0 +1,64 @@
+/**
+ * Statements precomputed at ingest (issue 18, item 4): the extractive answerer's analysis of each
+ * chunk (its statements, their stems and passage ranges) is written beside the chunk when the
+ * document commits and read back with the hits of a chat search, so an answer only scores them.
+ *
+ * The analysis belongs to the answerer (`chat`, a layer above this one): the Worker's entry module
+ * registers a loader of its encoder with `setChunkAnalyser`, imported on the first commit of an
+ * isolate (not at start-up, where it would cost every isolate that only searches), and each stored row carries the answerer's version
+ * inside its data, so a row written by an older answerer is simply analysed afresh at answer time.
+ * The table is additive (created with the schema when an object wakes, keyed by document and ordinal, deleted with the
+ * document's chunks); without a registered analyser nothing is written and nothing breaks.
+ */
+
+type Analyse = (text: string) => string;
+let load: (() => Promise<Analyse>) | null = null;
+let analyse: Analyse | null = null;
+
+/** Registers a loader of the answerer's encoder (src/index.ts); the index object calls it beside each chunk insert. */
+export function setChunkAnalyser(loader: (() => Promise<Analyse>) | null): void {
+  load = loader;
+  analyse = null;
+}
+
+/** Whether a commit must first await `loadChunkAnalyser` (a loader is registered, its encoder not yet loaded). */
+export function chunkAnalyserPending(): boolean {
+  return load !== null && analyse === null;
+}
+
+/** Loads the registered encoder once per isolate; commits call it before their synchronous transaction. */
+export async function loadChunkAnalyser(): Promise<void> {
+  if (load && !analyse) analyse = await load();
+}
+
+/** Created with the index's schema (Statements.createSchema), so a dropped collection's object gets it again. */
+export const CHUNK_STATEMENTS_SCHEMA = `CREATE TABLE IF NOT EXISTS chunk_statements (
+  document_id TEXT NOT NULL,
+  ordinal INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (document_id, ordinal)
+) WITHOUT ROWID`;
+
+/** Beside a chunk insert (inside the commit's transaction): its analysis, replacing any older one. */
+export function writeChunkStatements(sql: SqlStorage, documentId: string, ordinal: number, text: string): void {
+  if (!analyse) return;
+  sql.exec("INSERT OR REPLACE INTO chunk_statements (document_id, ordinal, data) VALUES (?, ?, ?)", documentId, ordinal, analyse(text));
+}
+
+/** With a document's chunks (re-ingested or removed). */
+export function deleteChunkStatements(sql: SqlStorage, documentId: string): void {
+  sql.exec("DELETE FROM chunk_statements WHERE document_id = ?", documentId);
+}
+
+/** The stored analyses of hydrated chunks, by `documentId:ordinal` (one statement for all of them). */
+export function readChunkStatements(sql: SqlStorage, pairs: [string, number][]): Map<string, string> {
+  const out = new Map<string, string>();
+  if (pairs.length === 0) return out;
+  const rows = sql.exec<{ document_id: string; ordinal: number; data: string }>(
+    `SELECT s.document_id, s.ordinal, s.data FROM json_each(?) j
+     JOIN chunk_statements s ON s.document_id = json_extract(j.value, '$[0]') AND s.ordinal = json_extract(j.value, '$[1]')`,
+    JSON.stringify(pairs),
+  );
+  for (const r of rows) out.set(`${r.document_id}:${r.ordinal}`, r.data);
+  return out;
+}
