@@ -7,10 +7,10 @@
  * | isolate hit (key)             | 0  | 0             | –          | 1            | ≤ 1 (key lookup)       | 0         | 0                            |
  * | cached first-turn chat (key)  | 0  | 0             | –          | 1            | ≤ 1 (key lookup)       | 1         | 0                            |
  * | global hit (key)              | 0  | 0             | –          | 1            | key + 1 cache read     | 2         | 0                            |
- * | search (key)                  | 0  | 1             | –          | 1            | ≤ 1                    | 0         | 1 embed + 1 query            |
- * | uncached chat (key)           | 0  | 1             | –          | 1            | ≤ 1 + 1 read + 1 write | 2         | 1 embed + 1 query + 1 answer |
- * | session turn (JWT)            | 0  | 1             | ≤ 2        | 1            | cache read + write     | ≤ 2       | as above                     |
- * | /api/chat turn (raw JWT)      | 0  | 1             | 2          | 1            | cache read + write     | 2         | as above                     |
+ * | search (key)                  | 0  | 2             | –          | 1            | ≤ 1                    | 0         | 1 embed + 1 query            |
+ * | uncached chat (key)           | 0  | 2             | –          | 1            | ≤ 1 + 1 read + 1 write | 2         | 1 embed + 1 query + 1 answer |
+ * | session turn (JWT)            | 0  | 2             | ≤ 2        | 1            | cache read + write     | ≤ 2       | as above                     |
+ * | /api/chat turn (raw JWT)      | 0  | 2             | 2          | 1            | cache read + write     | 2         | as above                     |
  * | search / cached chat, bound key | as the unbound key: the binding travels in the key's record and the filter runs in the index object |
  * | webhook delivery (queue)      | 2  | 0             | 0          | 0            | 0                      | 0         | 0; one outbound fetch        |
  *
@@ -20,6 +20,9 @@
  * it is not made. On search, /v1/chat, /api/chat and /chat (`overlapGuard`) that call runs alongside
  * the collection look-up, the answer-cache look-up and the session's open; nothing else starts before
  * its verdict, and a refused request writes nothing (the "overlapGuard" tests below).
+ * Hybrid search with Workers AI and Vectorize makes two collection-index calls: the keyword half
+ * runs while the query is being embedded, the vector half once Vectorize has answered (the
+ * "keyword half overlaps the embedding" test below).
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
@@ -71,7 +74,7 @@ const chat = (query: string, headers: Record<string, string>) => () =>
   counted.fetch("/v1/chat", { method: "POST", headers, json: { query, collection_id: col } });
 
 describe("round-trip budget per request kind (steady state, production providers)", () => {
-  it("search (key): one collection-index call, one embed, one Vectorize query, no Cache API", async () => {
+  it("search (key): two collection-index calls (keyword half, vector half), one embed, one Vectorize query, no Cache API", async () => {
     const { res, counts } = await steady("search (key)", () =>
       counted.fetch(`/v1/collections/${col}/search`, {
         method: "POST",
@@ -81,7 +84,7 @@ describe("round-trip budget per request kind (steady state, production providers
     );
     expect((await body(res)).results[0].document_name).toBe("expenses.md");
     expect(counts).toMatchObject({
-      collectionDO: 1,
+      collectionDO: 2,
       sessionDO: 0,
       cache: 0,
       aiEmbed: 1,
@@ -94,6 +97,31 @@ describe("round-trip budget per request kind (steady state, production providers
     expect(counts.guardDO).toBe(1);
     expect(counts.kvReads + counts.kvWrites).toBeLessThanOrEqual(1);
     expect(res.headers.get("Server-Timing")).toMatch(/index;dur=/);
+  });
+
+  it("search (key), hybrid: the keyword half overlaps the embedding, the vector half waits for it", async () => {
+    const ai = env.TEST_AI as unknown as { parked(token: string): Promise<boolean>; release(token: string): Promise<void> };
+    const token = crypto.randomUUID().replaceAll("-", "");
+    counted.reset();
+    // The Workers AI double parks this query's embedding until released.
+    const pending = counted.fetch(`/v1/collections/${col}/search`, {
+      method: "POST",
+      headers: { "X-API-Key": key },
+      json: { query: `When are expenses reimbursed? __hold_${token}__`, top_k: 3 },
+    });
+    try {
+      await vi.waitFor(async () => expect(await ai.parked(token)).toBe(true), { timeout: 30_000, interval: 10 });
+      // With the embedding still parked, the keyword call has been made and Vectorize not yet asked.
+      await vi.waitFor(() => expect(counted.counts.collectionDO).toBe(1), { timeout: 30_000, interval: 10 });
+      expect(await ai.parked(token)).toBe(true);
+      expect(counted.counts).toMatchObject({ aiEmbed: 1, vectorizeQuery: 0, collectionDO: 1 });
+    } finally {
+      await ai.release(token);
+    }
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect((await body(res)).results[0].document_name).toBe("expenses.md");
+    expect(counted.counts).toMatchObject({ collectionDO: 2, aiEmbed: 1, aiOther: 0, vectorizeQuery: 1, vectorizeOther: 0, d1: 0, r2: 0, cache: 0 });
   });
 
   it("cached first-turn chat (key), isolate hit: no round trip but the key guard's", async () => {
@@ -160,14 +188,14 @@ describe("round-trip budget per request kind (steady state, production providers
     expect(counts.guardDO).toBe(1);
   });
 
-  it("uncached chat (key): one index call, embed + query + answer, Cache API match + put, one KV read and one write for the cache", async () => {
+  it("uncached chat (key): two index calls (the halves of hybrid search), embed + query + answer, Cache API match + put, one KV read and one write for the cache", async () => {
     let n = 0;
     const { res, counts } = await steady("uncached chat (key)", () =>
       chat(`What about the expenses policy, case ${n++}?`, { "X-API-Key": key })(),
     );
     expect(res.headers.get("X-Cache")).toBe("MISS");
     expect(counts).toMatchObject({
-      collectionDO: 1,
+      collectionDO: 2,
       sessionDO: 0,
       cache: 2,
       aiEmbed: 1,
@@ -191,7 +219,7 @@ describe("round-trip budget per request kind (steady state, production providers
         chat(`Expenses when the Cache API is inert, case ${n++}?`, { "X-API-Key": key })(),
       );
       expect(res.headers.get("X-Cache")).toBe("MISS");
-      expect(counts).toMatchObject({ cache: 0, collectionDO: 1, aiOther: 1, kvWrites: 1, guardDO: 1, d1: 0 });
+      expect(counts).toMatchObject({ cache: 0, collectionDO: 2, aiOther: 1, kvWrites: 1, guardDO: 1, d1: 0 });
       const ask = chat("Are dogs allowed when the Cache API is inert?", { "X-API-Key": key });
       expect((await ask()).headers.get("X-Cache")).toBe("MISS");
       isolateAnswers.clear();
@@ -204,7 +232,7 @@ describe("round-trip budget per request kind (steady state, production providers
     }
   });
 
-  it("session turn (JWT): one session read and one append, one index call, no KV", async () => {
+  it("session turn (JWT): one session read and one append, two index calls, no KV", async () => {
     const session = await startChat(key);
     const auth = { Authorization: `Bearer ${session.jwt_token}` };
     let n = 0;
@@ -222,7 +250,7 @@ describe("round-trip budget per request kind (steady state, production providers
     expect(counts.d1).toBe(0);
     expect(counts.guardDO).toBe(1);
     expect(counts.sessionDO).toBeLessThanOrEqual(2);
-    expect(counts).toMatchObject({ collectionDO: 1, cache: 2, aiEmbed: 1, aiOther: 1, vectorizeQuery: 1 });
+    expect(counts).toMatchObject({ collectionDO: 2, cache: 2, aiEmbed: 1, aiOther: 1, vectorizeQuery: 1 });
     // Session auth reads no KV; the only KV traffic is the answer cache's, which issue 14 adds to
     // every uncached first turn: one read of the global tier and its write (in waitUntil).
     expect(counts.kvReads).toBe(1);
@@ -237,7 +265,7 @@ describe("round-trip budget per request kind (steady state, production providers
     const f = { ...counted.counts };
     expect(f).toMatchObject({
       sessionDO: 2,
-      collectionDO: 1,
+      collectionDO: 2,
       cache: 0,
       kvReads: 0,
       kvWrites: 0,
@@ -250,7 +278,7 @@ describe("round-trip budget per request kind (steady state, production providers
     console.log(JSON.stringify({ budget: "session follow-up", counts: f }));
   });
 
-  it("/api/chat turn (original, raw JWT): one session open and one append, one index call, the cache's KV read and write", async () => {
+  it("/api/chat turn (original, raw JWT): one session open and one append, two index calls, the cache's KV read and write", async () => {
     const k = (await tempKey(col)).temp_api_key;
     let n = 0;
     const fresh = async () => {
@@ -267,7 +295,7 @@ describe("round-trip budget per request kind (steady state, production providers
       d1: 0,
       guardDO: 1,
       sessionDO: 2,
-      collectionDO: 1,
+      collectionDO: 2,
       cache: 2,
       aiEmbed: 1,
       aiOther: 1,
@@ -288,7 +316,7 @@ describe("round-trip budget per request kind (steady state, production providers
       }),
     );
     expect((await body(res)).results[0].document_name).toBe("expenses.md");
-    expect(counts).toMatchObject({ d1: 0, collectionDO: 1, sessionDO: 0, guardDO: 1, cache: 0, aiEmbed: 1, vectorizeQuery: 1, r2: 0 });
+    expect(counts).toMatchObject({ d1: 0, collectionDO: 2, sessionDO: 0, guardDO: 1, cache: 0, aiEmbed: 1, vectorizeQuery: 1, r2: 0 });
     expect(counts.kvReads + counts.kvWrites).toBeLessThanOrEqual(1);
 
     const ask = chat("Are dogs allowed in the office on Fridays?", { "X-API-Key": bound });

@@ -1,10 +1,13 @@
 import { ApiError } from "../http/errors";
 import type { Collection } from "../storage/collections";
 import { collectionIndex } from "./collection-index/client";
+import { MAX_TOP_K } from "./collection-index/types";
 import { CLIENT_INDEX_ERRORS, indexErrorOf } from "./collection-index/errors";
-import type { IndexHit } from "./collection-index/object";
+import type { IndexHit, IndexSearchRequest } from "./collection-index/object";
+import type { SearchResult } from "./collection-index/searcher";
+import type { VectorizeStore } from "./cloudflare/vectorize";
 import type { MetadataFilter } from "./filter";
-import { defaultVectorWeight, type SearchMode } from "./fusion";
+import { type Candidate, defaultVectorWeight, fuse, type SearchMode } from "./fusion";
 import { embeddingModelOf } from "./models";
 import { activeEmbedderFor, selectRetrieval } from "./providers";
 
@@ -61,43 +64,38 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
   const pool = filtered ? CANDIDATES : Math.min(CANDIDATES, Math.max(opts.topK * 2, 50));
   const rerank = opts.rerank === true && providers.reranker !== null;
 
-  let queryVector: Float32Array | undefined;
-  let vectorCandidates: { documentId: string; ordinal: number; score: number }[] | undefined;
-  if (opts.mode !== "keyword") {
-    const embedder = activeEmbedderFor(env, collection);
-    [queryVector] = await timed("embed", () => embedder.embed([opts.query], "query"));
-    if (providers.vectorize) {
-      const store = providers.vectorize;
-      const q = queryVector;
-      const matches = await timed("vectorize", () => store.query(collection.id, q, CANDIDATES));
-      vectorCandidates = matches.map((m) => ({ documentId: m.documentId, ordinal: m.ordinal, score: m.score }));
-      queryVector = undefined;
+  const request: IndexSearchRequest = {
+    query: opts.query,
+    topK: opts.topK,
+    mode: opts.mode,
+    fusion: opts.fusion,
+    rrfK: opts.rrfK,
+    vectorWeight: opts.vectorWeight ?? defaultVectorWeight(collection.embedder),
+    pool,
+    documentIds: opts.documentIds,
+    filter: opts.filter,
+    whiten: providers.whitenQueries,
+    hydrate: rerank ? Math.max(RERANK_POOL, opts.topK * 2) : opts.topK,
+    statements: opts.statements,
+  };
+  let result: SearchResult;
+  if (opts.mode === "hybrid" && providers.vectorize) {
+    result = await overlapped(env, collection, request, providers.vectorize, timed);
+  } else {
+    if (opts.mode !== "keyword") {
+      const embedder = activeEmbedderFor(env, collection);
+      const [queryVector] = await timed("embed", () => embedder.embed([opts.query], "query"));
+      if (providers.vectorize) {
+        const store = providers.vectorize;
+        const matches = await timed("vectorize", () => store.query(collection.id, queryVector, CANDIDATES));
+        request.vectorCandidates = matches.map((m) => ({ documentId: m.documentId, ordinal: m.ordinal, score: m.score }));
+      } else {
+        request.queryVector = queryVector;
+      }
     }
+    result = await timed("index", () => collectionIndex(env, collection.id).search(request).catch(toApiError));
   }
-  const {
-    hits,
-    timings: inner,
-    sealed,
-  } = await timed("index", () =>
-    collectionIndex(env, collection.id)
-      .search({
-        query: opts.query,
-        topK: opts.topK,
-        mode: opts.mode,
-        fusion: opts.fusion,
-        rrfK: opts.rrfK,
-        vectorWeight: opts.vectorWeight ?? defaultVectorWeight(collection.embedder),
-        pool,
-        documentIds: opts.documentIds,
-        filter: opts.filter,
-        queryVector,
-        whiten: providers.whitenQueries,
-        vectorCandidates,
-        hydrate: rerank ? Math.max(RERANK_POOL, opts.topK * 2) : opts.topK,
-        statements: opts.statements,
-      })
-      .catch(toApiError),
-  );
+  const { hits, timings: inner, sealed } = result;
   // Deletion began after this isolate cached the collection: it is gone.
   if (sealed) throw new ApiError("not_found", "Collection not found");
   Object.assign(timings, inner);
@@ -113,6 +111,64 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
     out = out.map((h, i) => ({ ...h, score: scores[i], scores: { ...h.scores, rerank: scores[i] } })).sort((a, b) => b.score - a.score);
   }
   return out.slice(0, opts.topK);
+}
+
+type Timed = <T>(name: keyof SearchTimings, p: () => Promise<T>) => Promise<T>;
+
+/**
+ * Hybrid search with Workers AI and Vectorize, its two halves overlapped: the keyword half (one
+ * keyword-mode call to the index object) starts at once and runs while Workers AI embeds the query;
+ * the vector half (Vectorize, then one vector-mode call that drops candidates the collection does
+ * not hold or the filter excludes, and hydrates them) starts as soon as the embedding is ready.
+ * Both calls return every candidate of their side (hydrate = pool) with its score and rank, so the
+ * fusion here is the object's own `fuse` over the same lists, in the same order, as the single
+ * hybrid call makes. Errors keep the sequential order: a failed embedding or Vectorize query is the
+ * request's error even if the keyword call failed too (that rejection is handled, never left loose).
+ */
+async function overlapped(env: Env, collection: Collection, req: IndexSearchRequest, store: VectorizeStore, timed: Timed): Promise<SearchResult> {
+  // The mismatch check throws before anything starts, as on the sequential path.
+  const embedder = activeEmbedderFor(env, collection);
+  const stub = collectionIndex(env, collection.id);
+  const keywordHalf = stub.search({ ...req, mode: "keyword", hydrate: req.pool }).catch(toApiError);
+  // Handled here so that a failing vector half (awaited first) leaves no unhandled rejection behind.
+  keywordHalf.catch(() => {});
+  const [queryVector] = await timed("embed", () => embedder.embed([req.query], "query"));
+  const matches = await timed("vectorize", () => store.query(collection.id, queryVector, CANDIDATES));
+  const keyword = await keywordHalf;
+  if (keyword.sealed) return keyword;
+  const hydrate = Math.max(req.topK, Math.min(MAX_TOP_K, req.hydrate));
+  // As in the object: at weight 0 with keyword hits filling the page, the vector side cannot change it.
+  const vectorsNeeded = !(req.vectorWeight === 0 && keyword.hits.length >= hydrate && (req.fusion ?? "convex") === "convex");
+  let vector: SearchResult = { hits: [], timings: {} };
+  if (vectorsNeeded) {
+    const vectorCandidates = matches.map((m) => ({ documentId: m.documentId, ordinal: m.ordinal, score: m.score }));
+    vector = await timed("index", () => stub.search({ ...req, mode: "vector", vectorCandidates, hydrate: req.pool }).catch(toApiError));
+    if (vector.sealed) return vector;
+  }
+  // The object's candidate order: vector list first (by rank), keyword-only chunks appended by rank.
+  type Row = Candidate & { hit: IndexHit };
+  const byKey = new Map<string, Row>();
+  const key = (h: IndexHit) => `${h.document_id}:${h.ordinal}`;
+  const byRank = (side: "vector_rank" | "keyword_rank") => (a: IndexHit, b: IndexHit) => (a.scores[side] ?? 0) - (b.scores[side] ?? 0);
+  for (const h of [...vector.hits].sort(byRank("vector_rank")))
+    byKey.set(key(h), { documentId: h.document_id, ordinal: h.ordinal, vector: { score: h.scores.vector ?? 0, rank: h.scores.vector_rank ?? 0 }, hit: h });
+  for (const h of [...keyword.hits].sort(byRank("keyword_rank"))) {
+    const row = byKey.get(key(h)) ?? { documentId: h.document_id, ordinal: h.ordinal, hit: h };
+    row.keyword = { score: h.scores.keyword ?? 0, rank: h.scores.keyword_rank ?? 0 };
+    byKey.set(key(h), row);
+  }
+  const top = fuse([...byKey.values()], req).slice(0, hydrate);
+  const hits = top.map(({ c, score }) => {
+    const { hit, vector: v, keyword: k } = c as Row;
+    return {
+      ...hit,
+      score,
+      scores: { vector: v?.score ?? null, vector_rank: v?.rank ?? null, keyword: k?.score ?? null, keyword_rank: k?.rank ?? null, fused: score },
+    };
+  });
+  const timings: Record<string, number> = { ...keyword.timings };
+  for (const [name, ms] of Object.entries(vector.timings)) timings[name] = (timings[name] ?? 0) + ms;
+  return { hits, timings };
 }
 
 /** The object's typed errors a request can cause become 400s in the envelope; anything else stays internal. */

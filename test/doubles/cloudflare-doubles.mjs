@@ -41,8 +41,10 @@
 //   attribute of a vector), as the id-only getByIds/deleteByIds imply. Unlike the real service,
 //   mutations are visible at once (Vectorize applies them asynchronously, seconds later).
 //
-// Test-only helper (not part of the real binding): AiDouble.recorded(marker) returns the calls
-// whose inputs contain `marker`. The index is shared by every test file of a run: tests isolate
+// Test-only helpers (not part of the real binding): AiDouble.recorded(marker) returns the calls
+// whose inputs contain `marker`. An embedding text containing "__hold_<token>__" parks the call
+// until AiDouble.release(token); AiDouble.parked(token) tells whether such a call is waiting (so a
+// test can observe what the caller does meanwhile). The index is shared by every test file of a run: tests isolate
 // themselves with unique namespaces and ids, never by clearing it.
 
 import { WorkerEntrypoint } from "cloudflare:workers";
@@ -171,6 +173,23 @@ function overlap(a, b) {
 // Workers AI
 
 const calls = [];
+/** Hold tokens of embedding calls now waiting, and tokens released (a release may come first). */
+const parkedTokens = new Set();
+const releasedTokens = new Set();
+
+/** Parks while a text carries an unreleased "__hold_<token>__"; polls, so no promise crosses requests. */
+async function holdIfAsked(texts) {
+  for (const t of texts) {
+    const token = /__hold_([A-Za-z0-9]+)__/.exec(t)?.[1];
+    if (!token) continue;
+    parkedTokens.add(token);
+    try {
+      while (!releasedTokens.has(token)) await sleep(5);
+    } finally {
+      parkedTokens.delete(token);
+    }
+  }
+}
 
 function record(model, inputs) {
   calls.push({ model, inputs: JSON.stringify(inputs) });
@@ -181,6 +200,16 @@ export class AiDouble extends WorkerEntrypoint {
   /** Test helper: the calls whose serialised inputs contain `marker`. */
   recorded(marker) {
     return calls.filter((c) => c.inputs.includes(marker)).map((c) => ({ model: c.model, inputs: JSON.parse(c.inputs) }));
+  }
+
+  /** Test helper: whether an embedding call holding `token` is waiting. */
+  parked(token) {
+    return parkedTokens.has(token);
+  }
+
+  /** Test helper: lets embedding calls holding `token` answer (now and from then on). */
+  release(token) {
+    releasedTokens.add(token);
   }
 
   async run(model, inputs, _options) {
@@ -205,6 +234,7 @@ export class AiDouble extends WorkerEntrypoint {
       if (typeof t !== "string" || t.length < 1) throw aiError(5006, "Invalid input: text items must NOT have fewer than 1 characters");
     }
     if (pooling !== undefined && pooling !== "mean" && pooling !== "cls") throw aiError(5006, "Invalid input: pooling must be mean or cls");
+    await holdIfAsked(texts);
     if (texts.some((t) => t.includes("__fail__"))) throw aiError(3010, "Internal server error (double)");
     const p = pooling ?? "mean";
     return { shape: [texts.length, DIMENSIONS], data: texts.map((t) => pseudoEmbedding(t, p)), pooling: p };
