@@ -58,6 +58,24 @@ describe("statements precomputed at ingest", () => {
     expect(fresh[0].statements).toBe(encodeAnalysis("Roberts born again"));
   });
 
+  it("follow a paged commit (more than COMMIT_PAGE chunks) to the document's id, and leave no shadow rows", async () => {
+    const stub = stubOf();
+    const texts = Array.from({ length: 250 }, (_, i) => `Paragraph ${i} says that sample ${i} was measured on day ${i % 7}.`);
+    expect((await write(stub, "big", texts)).status).toBe("ready");
+    const counts = await runInDurableObject(stub, (_o, state) =>
+      state.storage.sql
+        .exec<{ document_id: string; n: number }>("SELECT document_id, COUNT(*) AS n FROM chunk_statements GROUP BY document_id")
+        .toArray(),
+    );
+    expect(counts).toEqual([{ document_id: "big", n: 250 }]);
+    const hits = (await stub.search(kq("sample 137 measured", { statements: true }))).hits;
+    expect(hits[0].text).toBe(texts[137]);
+    expect(hits[0].statements).toBe(encodeAnalysis(texts[137]));
+    await stub.remove("big");
+    const left = await runInDurableObject(stub, (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM chunk_statements").one().n);
+    expect(left).toBe(0);
+  });
+
   it("give the answerer the same answer as the text, and a row of another version is analysed afresh", () => {
     const answerer = new ExtractiveAnswerer();
     const sources = TEXTS.map((text, i) => ({ n: i + 1, document_id: `d${i}`, document_name: `d${i}.txt`, chunk: 0, text, score: 1 }));
