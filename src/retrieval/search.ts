@@ -125,7 +125,13 @@ type Timed = <T>(name: keyof SearchTimings, p: () => Promise<T>) => Promise<T>;
  * hybrid call makes. Errors keep the sequential order: a failed embedding or Vectorize query is the
  * request's error even if the keyword call failed too (that rejection is handled, never left loose).
  */
-async function overlapped(env: Env, collection: Collection, req: IndexSearchRequest, store: VectorizeStore, timed: Timed): Promise<SearchResult> {
+async function overlapped(
+  env: Env,
+  collection: Collection,
+  req: IndexSearchRequest,
+  store: VectorizeStore,
+  timed: Timed,
+): Promise<SearchResult> {
   // The mismatch check throws before anything starts, as on the sequential path.
   const embedder = activeEmbedderFor(env, collection);
   const stub = collectionIndex(env, collection.id);
@@ -151,7 +157,12 @@ async function overlapped(env: Env, collection: Collection, req: IndexSearchRequ
   const key = (h: IndexHit) => `${h.document_id}:${h.ordinal}`;
   const byRank = (side: "vector_rank" | "keyword_rank") => (a: IndexHit, b: IndexHit) => (a.scores[side] ?? 0) - (b.scores[side] ?? 0);
   for (const h of [...vector.hits].sort(byRank("vector_rank")))
-    byKey.set(key(h), { documentId: h.document_id, ordinal: h.ordinal, vector: { score: h.scores.vector ?? 0, rank: h.scores.vector_rank ?? 0 }, hit: h });
+    byKey.set(key(h), {
+      documentId: h.document_id,
+      ordinal: h.ordinal,
+      vector: { score: h.scores.vector ?? 0, rank: h.scores.vector_rank ?? 0 },
+      hit: h,
+    });
   for (const h of [...keyword.hits].sort(byRank("keyword_rank"))) {
     const row = byKey.get(key(h)) ?? { documentId: h.document_id, ordinal: h.ordinal, hit: h };
     row.keyword = { score: h.scores.keyword ?? 0, rank: h.scores.keyword_rank ?? 0 };
@@ -163,7 +174,13 @@ async function overlapped(env: Env, collection: Collection, req: IndexSearchRequ
     return {
       ...hit,
       score,
-      scores: { vector: v?.score ?? null, vector_rank: v?.rank ?? null, keyword: k?.score ?? null, keyword_rank: k?.rank ?? null, fused: score },
+      scores: {
+        vector: v?.score ?? null,
+        vector_rank: v?.rank ?? null,
+        keyword: k?.score ?? null,
+        keyword_rank: k?.rank ?? null,
+        fused: score,
+      },
     };
   });
   const timings: Record<string, number> = { ...keyword.timings };

@@ -72,7 +72,10 @@ describe("statements precomputed at ingest", () => {
     expect(hits[0].text).toBe(texts[137]);
     expect(hits[0].statements).toBe(encodeAnalysis(texts[137]));
     await stub.remove("big");
-    const left = await runInDurableObject(stub, (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM chunk_statements").one().n);
+    const left = await runInDurableObject(
+      stub,
+      (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM chunk_statements").one().n,
+    );
     expect(left).toBe(0);
   });
 
