@@ -37,11 +37,15 @@ export function definitionSubject(question: string): string | null {
   return cjk ? (cjk[1] ?? cjk[2]) : null;
 }
 
-/** The pattern of a definition of `subject` ("X is/are ...", "X: ...", "X (...)", "X, a ..."): built once per question. */
+/** The pattern of a definition of `subject` ("X is a ...", "X are ...", "X: ...", "X (...)", "X, a ..."): built once per question. */
 export function definitionMatcher(subject: string): RegExp {
   const esc = subject.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  // "X is/was" defines X only as the statement's subject ("when X was a subpackage", "an insight of X
+  // is ..." are about something else) and only with a class noun after it ("X is a framework", not
+  // "X is helpful": a property is not what X is).
+  const copula = `^(?:(?:the|an?)\\s+)?${esc}\\s+(?:(?:is|was)\\s+(?:an?|the|one)\\b|are\\b|were\\b)`;
   // Full-width brackets and colons and "是"/"とは" are the same patterns in CJK text ("DNC（可微神经计算机）").
-  return new RegExp(`${esc}(?:\\s+(?:is|are|was|were)\\b|\\s*[:(：（]|,\\s+(?:an?|the)\\b|\\s*(?:是|とは|は、))`, "i");
+  return new RegExp(`${copula}|${esc}(?:\\s*[:(：（]|,\\s+(?:an?|the)\\b|\\s*(?:是|とは|は、))`, "i");
 }
 
 /** How well a statement defines the subject: 1 when it matches the definition pattern, else 0.6. */
