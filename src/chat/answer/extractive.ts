@@ -330,7 +330,7 @@ interface Analysis {
 }
 
 /** The version stored analyses carry: the answerer's model id (its splitting and stemming). */
-export const ANALYSIS_VERSION = "extractive-v4";
+export const ANALYSIS_VERSION = "extractive-v5";
 
 function analysePassage(text: string): Analysis {
   // Bracketed numbers in a passage are never quoted as citations (citations.ts).
