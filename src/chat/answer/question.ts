@@ -4,6 +4,7 @@
  * German, French, Spanish, Chinese, Japanese and Korean are recognised by their question words;
  * anything else is "other" (no preference).
  */
+import { FUNCTION_WORDS } from "../../text";
 import { EXTRACTIVE } from "../tuning";
 
 export type AnswerType = "person" | "date" | "place" | "number" | "other";
@@ -144,6 +145,16 @@ const DATE_ALL = new RegExp(DATE.source, "giu");
 const NUMBER_ALL = new RegExp(NUMBER.source, "giu");
 const PROPER_ALL = new RegExp(PROPER.source, "gu");
 
+/**
+ * A capitalised word that names something the question does not: the question's own name in the
+ * possessive ("Mozilla's") is not new, nor is a function word capitalised at the start of a quote
+ * or a line ("The", "This").
+ */
+function freshName(word: string, question: string): boolean {
+  const w = word.replace(/['’]s$/u, "").toLowerCase();
+  return !FUNCTION_WORDS.has(w) && !question.includes(w);
+}
+
 function fitOne(type: AnswerType, statement: string, question: string): number {
   if (type === "other") return 1;
   const q = lowerOf(question);
@@ -174,7 +185,7 @@ function fitOne(type: AnswerType, statement: string, question: string): number {
       // A name without a cue: often a person, seldom the place asked for.
       let named = false;
       for (const m of statement.matchAll(PROPER_ALL))
-        if (fresh(m)) {
+        if (freshName(m[0], q)) {
           named = true;
           break;
         }
