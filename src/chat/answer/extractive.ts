@@ -26,6 +26,7 @@ const TYPE_WORDS: Record<AnswerType, Set<string>> = {
   number: new Set(["number", "amount"]),
   place: new Set(["place", "citi", "countri", "town"]),
   person: new Set(["person"]),
+  name: new Set(),
   other: new Set(),
 };
 const { relatedCredit: RELATED_CREDIT, contextCredit: CONTEXT_CREDIT, shortWords: SHORT } = W;

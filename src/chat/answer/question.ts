@@ -7,7 +7,7 @@
 import { FUNCTION_WORDS } from "../../text";
 import { EXTRACTIVE } from "../tuning";
 
-export type AnswerType = "person" | "date" | "place" | "number" | "other";
+export type AnswerType = "person" | "date" | "place" | "number" | "name" | "other";
 
 const TYPES: [AnswerType, RegExp][] = [
   // Order matters: "how many years" asks for a number, "what year" for a date.
@@ -61,7 +61,10 @@ export function answerTypes(question: string): AnswerType[] {
   // "how many years" asks for a number, not a date.
   if (found.includes("number") && found.includes("date") && !/\b(?:when|wann|quand|cu[aá]ndo)\b|いつ|언제/i.test(question))
     found.splice(found.indexOf("date"), 1);
-  return found.length ? found : ["other"];
+  if (found.length) return found;
+  // "Which act ...", "which retrieval system ...": picks out one named thing (a title, a model, a
+  // version), not a description; English only (German capitalises every noun).
+  return WHICH.test(question) ? ["name"] : ["other"];
 }
 
 const MONTH =
@@ -141,6 +144,10 @@ function countsNoun(statement: string, at: number, noun: RegExp): boolean {
   return noun.test(after.slice(0, 60));
 }
 
+const WHICH = /^\s*(?:(?:in|on|at|of|from|for|to|by|with)\s+)?which\s+\p{L}/iu;
+/** A named thing: a capitalised word or an identifier ("BM25", "GPT-4") not starting the statement, or a number ("5.3"). */
+const NAME_ALL = /(?<=[\s,(“"'‘])\p{Lu}[\p{L}\p{M}\p{N}'’.-]*|\p{N}+(?:[.,]\p{N}+)*/gu;
+
 const DATE_ALL = new RegExp(DATE.source, "giu");
 const NUMBER_ALL = new RegExp(NUMBER.source, "giu");
 const PROPER_ALL = new RegExp(PROPER.source, "gu");
@@ -174,6 +181,10 @@ function fitOne(type: AnswerType, statement: string, question: string): number {
       // "How many caps": a number that does not count caps ("2004–2005 Gillingham 20 (3)") is a weaker candidate.
       return any ? EXTRACTIVE.uncountedNumber : 0;
     }
+    case "name":
+      if (CJK.test(statement)) return 1; // no capitals to look for
+      for (const m of statement.matchAll(NAME_ALL)) if (freshName(m[0], q)) return 1;
+      return 0;
     case "person":
     case "place": {
       if (CJK.test(statement)) return 1; // no capitals to look for
