@@ -130,7 +130,16 @@ for (const split of ["tune", "heldout"]) {
     return claimFigures(r, { ...r.res, claims });
   });
   const c = summariseClaims(figures);
-  claimRows.push([split, c.sentences, c.citations, fmt(c.precision * 100, 1), fmt(c.recall * 100, 1), fmt(c.exactness * 100, 1), fmt(c.unsupported_rate * 100, 1), fmt(agreement(rows, mod.CLAIMS.supportThreshold) * 100, 1)]);
+  claimRows.push([
+    split,
+    c.sentences,
+    c.citations,
+    fmt(c.precision * 100, 1),
+    fmt(c.recall * 100, 1),
+    fmt(c.exactness * 100, 1),
+    fmt(c.unsupported_rate * 100, 1),
+    fmt(agreement(rows, mod.CLAIMS.supportThreshold) * 100, 1),
+  ]);
 }
 printTable(
   ["half", "sentences", "citations", "precision %", "recall %", "exactness %", "unsupported %", "threshold agreement %"],
@@ -142,5 +151,7 @@ if (args.verbose)
     for (const c of r.res.claims) {
       const f = claimFigures(r, { ...r.res, claims: [c] });
       if (!f.recalled || f.precise < f.citations)
-        console.log(`  ${r.id} [${r.split}] recalled ${f.recalled} precise ${f.precise}/${f.citations}: ${c.text.slice(0, 120)}\n      gold: ${(r.evidence ?? []).map((g) => g.text.slice(0, 80)).join(" | ")}`);
+        console.log(
+          `  ${r.id} [${r.split}] recalled ${f.recalled} precise ${f.precise}/${f.citations}: ${c.text.slice(0, 120)}\n      gold: ${(r.evidence ?? []).map((g) => g.text.slice(0, 80)).join(" | ")}`,
+        );
     }

@@ -145,10 +145,28 @@ export class ExtractiveAnswerer implements AnswerProvider {
     const statements: Statement[] = [];
     const related = query.map((q) => relatedStems(q));
     const weights = query.map((q) => weight.get(q) ?? 0);
+    const querySet = new Set(query);
     sources.forEach((src, rank) => {
       if (!aboutNamesRank[rank]) return;
       const context = contextTerms.get(src.n);
-      for (const p of prepared[rank].statements) {
+      const passage = prepared[rank].statements;
+      for (let k = 0; k < passage.length; k++) {
+        const own = passage[k];
+        let p = own;
+        // A sentence made only of part of the question's words ("This is page two.") says nothing the
+        // question does not: what answers it follows it, so it is read with the next statement. (A
+        // title is joined by its own rule; a sentence with all of them may be the answer: "Is flat
+        // better than nested?" - "Flat is better than nested.")
+        if (
+          !own.joined &&
+          TERMINATED.test(own.text) &&
+          own.terms.size > 0 &&
+          own.terms.size < querySet.size &&
+          isSubset(own.terms, querySet)
+        ) {
+          const next = passage.find((x) => x.index === own.index + 1 && !x.joined);
+          if (next) p = joinStatements(own, next);
+        }
         let covered = 0;
         let matched = 0;
         for (let i = 0; i < query.length; i++) {
@@ -292,6 +310,7 @@ function questionNames(question: string): string[] {
 
 const isShort = (words: number, text: string) => words <= SHORT && !/[.!?。！？]$/.test(text);
 const INTRO_END = /[:：]$/;
+const TERMINATED = /[.!?。！？]["'\u201d\u2019)]*$/;
 
 /**
  * Passages prepared in this isolate, by chunk text: a chunk retrieved again (a popular passage, a
@@ -468,6 +487,18 @@ function proximity(seq: string[], query: string[]): number {
     }
   }
   return kinds / bestSpan;
+}
+
+function isSubset(a: Set<string>, b: Set<string>): boolean {
+  for (const t of a) if (!b.has(t)) return false;
+  return true;
+}
+
+/** A statement read together with the one after it (as `buildPassage` joins a title and its value). */
+function joinStatements(a: PreparedStatement, b: PreparedStatement): PreparedStatement {
+  const seq = [...a.seq, ...b.seq];
+  const range = a.start !== undefined && b.end !== undefined ? { start: a.start, end: b.end } : {};
+  return { text: `${a.text} ${b.text}`, index: a.index, terms: new Set(seq), seq, words: a.words + b.words, joined: true, ...range };
 }
 
 /** Two statements say the same thing (overlapping chunks, or a statement and its joined form). */
