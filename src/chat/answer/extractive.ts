@@ -129,8 +129,12 @@ export class ExtractiveAnswerer implements AnswerProvider {
     // statement answers about a name only if its own passage (or the passage's document name or
     // title) mentions it: one passage naming the iPhone does not make another's "first release" about it.
     const names = questionNames(req.query);
+    // The statements' terms first: tokenising the whole passage (headings, boilerplate) is needed
+    // only for a name none of its statements holds.
     const mentions = (rank: number, name: string) =>
-      prepared[rank].allTerms().has(name) || (contextTerms.get(sources[rank].n)?.has(name) ?? false);
+      prepared[rank].terms.has(name) ||
+      (contextTerms.get(sources[rank].n)?.has(name) ?? false) ||
+      prepared[rank].allTerms().has(name);
     const aboutNamesRank = sources.map((_, rank) => names.every((name) => mentions(rank, name)));
     if (names.length > 0 && !aboutNamesRank.some(Boolean)) return none;
 
@@ -181,7 +185,9 @@ export class ExtractiveAnswerer implements AnswerProvider {
             covered += CONTEXT_CREDIT * weights[i];
           }
         }
-        if (covered === 0) continue;
+        // A statement matching only through its context (the document's name, the title) is never
+        // ranked (matched > 0 below): no object, no type regexes for it.
+        if (covered === 0 || matched === 0) continue;
         statements.push({ ...p, n: src.n, rank, coverage: covered / total, matched, score: 0 });
       }
     });
