@@ -35,7 +35,8 @@ const { relatedCredit: RELATED_CREDIT, contextCredit: CONTEXT_CREDIT, shortWords
 interface PreparedStatement {
   text: string;
   index: number;
-  terms: Set<string>;
+  /** Its stems as a set: built when it first matches a question (most statements never do). */
+  terms: Set<string> | null;
   seq: string[];
   words: number;
   /** This statement joined with the next one (a title and its date, a label and its value). */
@@ -57,6 +58,7 @@ interface PreparedPassage {
 }
 
 interface Statement extends PreparedStatement {
+  terms: Set<string>;
   n: number;
   /** Position of its source among the sources, 0 = retrieved first. */
   rank: number;
@@ -132,9 +134,7 @@ export class ExtractiveAnswerer implements AnswerProvider {
     // The statements' terms first: tokenising the whole passage (headings, boilerplate) is needed
     // only for a name none of its statements holds.
     const mentions = (rank: number, name: string) =>
-      prepared[rank].terms.has(name) ||
-      (contextTerms.get(sources[rank].n)?.has(name) ?? false) ||
-      prepared[rank].allTerms().has(name);
+      prepared[rank].terms.has(name) || (contextTerms.get(sources[rank].n)?.has(name) ?? false) || prepared[rank].allTerms().has(name);
     const aboutNamesRank = sources.map((_, rank) => names.every((name) => mentions(rank, name)));
     if (names.length > 0 && !aboutNamesRank.some(Boolean)) return none;
 
@@ -150,6 +150,34 @@ export class ExtractiveAnswerer implements AnswerProvider {
     const related = query.map((q) => relatedStems(q));
     const weights = query.map((q) => weight.get(q) ?? 0);
     const querySet = new Set(query);
+    // Each statement is matched by one pass over its stems (most match nothing): a query term's
+    // index, and the query terms each related stem stands for.
+    const queryIndex = new Map(query.map((q, i) => [q, i]));
+    const relatedIndex = new Map<string, number[]>();
+    related.forEach((rs, i) => {
+      for (const r of rs) relatedIndex.set(r, [...(relatedIndex.get(r) ?? []), i]);
+    });
+    /** Per query term: 0 not in the statement, 1 in it, 2 only a related stem in it. */
+    const hit = new Uint8Array(query.length);
+    const matchStems = (seq: string[]): boolean => {
+      hit.fill(0);
+      let any = false;
+      for (const t of seq) {
+        const i = queryIndex.get(t);
+        if (i !== undefined) {
+          hit[i] = 1;
+          any = true;
+        }
+        const rs = relatedIndex.get(t);
+        if (rs)
+          for (const j of rs)
+            if (hit[j] === 0) {
+              hit[j] = 2;
+              any = true;
+            }
+      }
+      return any;
+    };
     sources.forEach((src, rank) => {
       if (!aboutNamesRank[rank]) return;
       const context = contextTerms.get(src.n);
@@ -163,32 +191,33 @@ export class ExtractiveAnswerer implements AnswerProvider {
         // better than nested?" - "Flat is better than nested.")
         if (
           !own.joined &&
-          TERMINATED.test(own.text) &&
-          own.terms.size > 0 &&
-          own.terms.size < querySet.size &&
-          isSubset(own.terms, querySet)
+          own.seq.length > 0 &&
+          own.seq.every((t) => querySet.has(t)) &&
+          new Set(own.seq).size < querySet.size &&
+          TERMINATED.test(own.text)
         ) {
           const next = passage.find((x) => x.index === own.index + 1 && !x.joined);
           if (next) p = joinStatements(own, next);
         }
+        // A statement matching only through its context (the document's name, the title) is never
+        // ranked (matched > 0 below): no object, no type regexes for it.
+        if (!matchStems(p.seq)) continue;
         let covered = 0;
         let matched = 0;
         for (let i = 0; i < query.length; i++) {
-          const q = query[i];
-          if (p.terms.has(q)) {
+          if (hit[i] === 1) {
             covered += weights[i];
             matched++;
-          } else if (related[i].length > 0 && related[i].some((r) => p.terms.has(r))) {
+          } else if (hit[i] === 2) {
             covered += RELATED_CREDIT * weights[i];
             matched++;
-          } else if (context?.has(q)) {
+          } else if (context?.has(query[i])) {
             covered += CONTEXT_CREDIT * weights[i];
           }
         }
-        // A statement matching only through its context (the document's name, the title) is never
-        // ranked (matched > 0 below): no object, no type regexes for it.
-        if (covered === 0 || matched === 0) continue;
-        statements.push({ ...p, n: src.n, rank, coverage: covered / total, matched, score: 0 });
+        // Kept on the prepared statement (cached per isolate): the next question it matches reuses it.
+        const termSet = (p.terms ??= new Set(p.seq));
+        statements.push({ ...p, terms: termSet, n: src.n, rank, coverage: covered / total, matched, score: 0 });
       }
     });
     for (const s of statements) {
@@ -266,7 +295,7 @@ export class ExtractiveAnswerer implements AnswerProvider {
       const first = picked[0];
       const next = prepared[first.rank].statements.find((s) => s.index === first.index + 1 && !s.joined);
       if (next && next.words >= W.followOnWords && CONTINUES.test(next.text) && chars + next.text.length <= MAX_CHARS)
-        picked.push({ ...next, n: first.n, rank: first.rank, coverage: 0, matched: 0, score: 0 });
+        picked.push({ ...next, terms: next.terms ?? new Set(next.seq), n: first.n, rank: first.rank, coverage: 0, matched: 0, score: 0 });
     }
 
     // The best statement's source first, each source's statements in document order.
@@ -389,7 +418,7 @@ function buildPassage(text: string, a: Analysis): PreparedPassage {
     statements.push({
       text: st.text,
       index,
-      terms: new Set(st.seq),
+      terms: null,
       seq: st.seq,
       words: st.words,
       joined: false,
@@ -403,7 +432,7 @@ function buildPassage(text: string, a: Analysis): PreparedPassage {
     statements.push({
       text: `${st.text} ${next.text}`,
       index,
-      terms: new Set(seq),
+      terms: null,
       seq,
       words: st.words + next.words,
       joined: true,
@@ -495,16 +524,11 @@ function proximity(seq: string[], query: string[]): number {
   return kinds / bestSpan;
 }
 
-function isSubset(a: Set<string>, b: Set<string>): boolean {
-  for (const t of a) if (!b.has(t)) return false;
-  return true;
-}
-
 /** A statement read together with the one after it (as `buildPassage` joins a title and its value). */
 function joinStatements(a: PreparedStatement, b: PreparedStatement): PreparedStatement {
   const seq = [...a.seq, ...b.seq];
   const range = a.start !== undefined && b.end !== undefined ? { start: a.start, end: b.end } : {};
-  return { text: `${a.text} ${b.text}`, index: a.index, terms: new Set(seq), seq, words: a.words + b.words, joined: true, ...range };
+  return { text: `${a.text} ${b.text}`, index: a.index, terms: null, seq, words: a.words + b.words, joined: true, ...range };
 }
 
 /** Two statements say the same thing (overlapping chunks, or a statement and its joined form). */
