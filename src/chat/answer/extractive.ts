@@ -216,8 +216,8 @@ export class ExtractiveAnswerer implements AnswerProvider {
           }
         }
         // Kept on the prepared statement (cached per isolate): the next question it matches reuses it.
-        const termSet = (p.terms ??= new Set(p.seq));
-        statements.push({ ...p, terms: termSet, n: src.n, rank, coverage: covered / total, matched, score: 0 });
+        p.terms ??= new Set(p.seq);
+        statements.push({ ...p, terms: p.terms, n: src.n, rank, coverage: covered / total, matched, score: 0 });
       }
     });
     for (const s of statements) {
