@@ -382,6 +382,11 @@ export function preparePassage(text: string, precomputed?: string | null): Prepa
 interface Analysis {
   statements: { text: string; seq: string[]; words: number; start?: number; end?: number; joinsNext: boolean }[];
   titleTerms: string[];
+  /**
+   * The passage's stems that no statement holds (headings, boilerplate), stored so that a question
+   * naming something the statements do not is answered without tokenising the passage whole.
+   */
+  otherTerms?: string[];
 }
 
 /** The version stored analyses carry: the answerer's model id (its splitting and stemming). */
@@ -445,7 +450,7 @@ function buildPassage(text: string, a: Analysis): PreparedPassage {
     terms: passageTerms,
     titleTerms: a.titleTerms,
     allTerms: () => {
-      allTerms ??= new Set(terms(text).seq);
+      allTerms ??= a.otherTerms ? new Set([...passageTerms, ...a.otherTerms]) : new Set(terms(text).seq);
       return allTerms;
     },
   };
@@ -453,26 +458,30 @@ function buildPassage(text: string, a: Analysis): PreparedPassage {
 
 /**
  * A chunk's analysis as stored beside it at ingest (the collection index's `chunk_statements`):
- * compact JSON, `[version, titleTerms, [[text, stems, words, start, end, joinsNext], ...]]`, stems
- * space-joined. `decodeAnalysis` returns null for another version (a chunk stored by an older
+ * compact JSON, `[version, titleTerms, [[text, stems, words, start, end, joinsNext], ...], otherTerms]`,
+ * stems space-joined. `decodeAnalysis` returns null for another version (a chunk stored by an older
  * answerer is analysed afresh) or anything malformed.
  */
 export function encodeAnalysis(text: string): string {
   const a = analysePassage(text);
+  const held = new Set(a.statements.flatMap((s) => s.seq));
+  const other = [...new Set(terms(text).seq)].filter((t) => !held.has(t));
   return JSON.stringify([
     ANALYSIS_VERSION,
     a.titleTerms.join(" "),
     a.statements.map((s) => [s.text, s.seq.join(" "), s.words, s.start ?? -1, s.end ?? -1, s.joinsNext ? 1 : 0]),
+    other.join(" "),
   ]);
 }
 
 function decodeAnalysis(data: string): Analysis | null {
   try {
-    const [version, title, rows] = JSON.parse(data) as [string, string, [string, string, number, number, number, number][]];
-    if (version !== ANALYSIS_VERSION || typeof title !== "string" || !Array.isArray(rows)) return null;
+    const [version, title, rows, other] = JSON.parse(data) as [string, string, [string, string, number, number, number, number][], string];
+    if (version !== ANALYSIS_VERSION || typeof title !== "string" || !Array.isArray(rows) || typeof other !== "string") return null;
     const split = (s: string) => (s ? s.split(" ") : []);
     return {
       titleTerms: split(title),
+      otherTerms: split(other),
       statements: rows.map(([text, seq, words, start, end, joinsNext]) => ({
         text,
         seq: split(seq),
@@ -486,9 +495,18 @@ function decodeAnalysis(data: string): Analysis | null {
   }
 }
 
+/** Terms of document names, per isolate: a collection's names recur in every answer about it. */
+const NAME_TERMS = new Map<string, string[]>();
+
 /** Terms of a document's name without its extension ("war_and-peace.txt" → war, peace). */
 function nameTerms(name: string): string[] {
-  return terms(name.replace(/\.[a-z0-9]+$/i, "").replace(/[_-]+/g, " ")).seq;
+  let t = NAME_TERMS.get(name);
+  if (t === undefined) {
+    t = terms(name.replace(/\.[a-z0-9]+$/i, "").replace(/[_-]+/g, " ")).seq;
+    if (NAME_TERMS.size >= 4096) NAME_TERMS.clear();
+    NAME_TERMS.set(name, t);
+  }
+  return t;
 }
 
 const now = () => performance.now();
