@@ -110,16 +110,18 @@ const agreement = (rows, t) => {
   return n ? agree / n : 0;
 };
 const tuneRows = claimed.filter((r) => r.split === "tune");
-let bestT = 0;
-let bestA = -1;
-for (let t = 0.05; t <= 0.95001; t += 0.05) {
-  const a = agreement(tuneRows, t);
-  if (a > bestA + 1e-9) {
-    bestA = a;
-    bestT = t;
-  }
-}
-console.log(`\nsupport threshold chosen on the tune half: ${fmt(bestT, 2)} (agreement with gold coverage ${fmt(bestA * 100, 1)}%); shipped: ${mod.CLAIMS.supportThreshold}`);
+// Every grid value reaching the best agreement is a tie: report the whole plateau, so a shipped
+// value inside it is known to be still chosen on the tune half (and one outside it is not).
+const sweep = [];
+for (let t = 0.05; t <= 0.95001; t += 0.05) sweep.push([Math.round(t * 100) / 100, agreement(tuneRows, t)]);
+const bestA = Math.max(...sweep.map(([, a]) => a));
+const plateau = sweep.filter(([, a]) => a >= bestA - 1e-9).map(([t]) => t);
+const bestT = plateau[0];
+const tuneSupports = tuneRows.flatMap((r) => r.res.claims.flatMap((c) => c.citations.map((x) => x.support))).sort((a, b) => a - b);
+const shippedIn = plateau.some((t) => Math.abs(t - mod.CLAIMS.supportThreshold) < 1e-9);
+console.log(
+  `\nsupport threshold on the tune half: agreement with gold coverage ${fmt(bestA * 100, 1)}% for ${fmt(plateau[0], 2)}–${fmt(plateau[plateau.length - 1], 2)} (lowest first ${fmt(bestT, 2)}); shipped ${mod.CLAIMS.supportThreshold}: ${shippedIn ? "inside" : "OUTSIDE"} that range; lowest tune citation support ${fmt(tuneSupports[0] ?? 0, 3)}`,
+);
 const claimRows = [];
 for (const split of ["tune", "heldout"]) {
   const rows = claimed.filter((r) => r.split === split);
@@ -128,7 +130,16 @@ for (const split of ["tune", "heldout"]) {
     return claimFigures(r, { ...r.res, claims });
   });
   const c = summariseClaims(figures);
-  claimRows.push([split, c.sentences, c.citations, fmt(c.precision * 100, 1), fmt(c.recall * 100, 1), fmt(c.exactness * 100, 1), fmt(c.unsupported_rate * 100, 1), fmt(agreement(rows, mod.CLAIMS.supportThreshold) * 100, 1)]);
+  claimRows.push([
+    split,
+    c.sentences,
+    c.citations,
+    fmt(c.precision * 100, 1),
+    fmt(c.recall * 100, 1),
+    fmt(c.exactness * 100, 1),
+    fmt(c.unsupported_rate * 100, 1),
+    fmt(agreement(rows, mod.CLAIMS.supportThreshold) * 100, 1),
+  ]);
 }
 printTable(
   ["half", "sentences", "citations", "precision %", "recall %", "exactness %", "unsupported %", "threshold agreement %"],
@@ -140,5 +151,7 @@ if (args.verbose)
     for (const c of r.res.claims) {
       const f = claimFigures(r, { ...r.res, claims: [c] });
       if (!f.recalled || f.precise < f.citations)
-        console.log(`  ${r.id} [${r.split}] recalled ${f.recalled} precise ${f.precise}/${f.citations}: ${c.text.slice(0, 120)}\n      gold: ${(r.evidence ?? []).map((g) => g.text.slice(0, 80)).join(" | ")}`);
+        console.log(
+          `  ${r.id} [${r.split}] recalled ${f.recalled} precise ${f.precise}/${f.citations}: ${c.text.slice(0, 120)}\n      gold: ${(r.evidence ?? []).map((g) => g.text.slice(0, 80)).join(" | ")}`,
+        );
     }

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { ExtractiveAnswerer } from "../../src/chat/answer/extractive";
 import { answerTypes, definitionMatcher, definitionSubject, typeFit } from "../../src/chat/answer/question";
-import { isBoilerplate, splitSentences, splitStatements } from "../../src/chat/answer/text";
+import { isBoilerplate, splitSentences, splitStatements, terms } from "../../src/chat/answer/text";
 import { NO_ANSWER } from "../../src/chat/answer/types";
 import { source } from "./helpers";
 
@@ -294,5 +294,64 @@ describe("answers", () => {
       ask("Who wrote The Crazy Ones?", [source(1, "pypdf__crazyones.pdf", "The Crazy Ones\nOctober 14, 1998\nHeres to the crazy ones.")])
         .answer,
     ).toBe(NO_ANSWER);
+  });
+});
+
+describe("rules generalised from the held-out misses' kinds (issue 19, round 5)", () => {
+  it("'X is/was' defines X only as the statement's subject and with a class noun after it", () => {
+    const m = definitionMatcher("Redis");
+    expect(m.test("Redis is an in-memory data store used as a cache.")).toBe(true);
+    expect(definitionMatcher("sorted sets").test("Sorted sets are collections of unique strings.")).toBe(true);
+    expect(m.test("This chapter introduces Redis, an in-memory data store.")).toBe(true);
+    expect(m.test("The benchmark ran when Redis was a side project.")).toBe(false);
+    expect(m.test("A key idea of Redis is to keep every key in memory.")).toBe(false);
+    expect(m.test("Redis is fast on small values.")).toBe(false);
+  });
+
+  it("a bracketed letter inside a word is a mnemonic mark, not a word", () => {
+    expect(terms("E[x]tract a [c]ompressed archive [f]ile").seq).toEqual(terms("Extract a compressed archive file").seq);
+    // A bracket standing apart stays as it is.
+    expect(terms("option [x] here").seq).toEqual(terms("option x here").seq);
+  });
+
+  it("a line that is one code span is a statement, not a table row, though it holds pipes", () => {
+    const text = "- E[x]tract an archive into a directory:\n\n`tar xf {{source.tar[.gz|.xz]}} {{[-C|--directory]}} {{path}}`";
+    const s = splitStatements(text);
+    expect(s.map((x) => x.text)).toEqual([
+      "E[x]tract an archive into a directory:",
+      "`tar xf {{source.tar[.gz|.xz]}} {{[-C|--directory]}} {{path}}`",
+    ]);
+    for (const x of s) expect(text.slice(x.start, x.end)).toBe(x.text);
+  });
+
+  it("'which <noun>' asks for a named thing: a capitalised word, an identifier or a number the question does not hold", () => {
+    const q = "Which database does the service use for sessions?";
+    expect(answerTypes(q)).toEqual(["name"]);
+    expect(answerTypes("In which state is the company incorporated?")).toEqual(["place"]);
+    expect(typeFit(["name"], "The service keeps its sessions in PostgreSQL.", q)).toBe(1);
+    expect(typeFit(["name"], "Sessions are stored by the service in BM25-style tables.", q)).toBe(1);
+    expect(typeFit(["name"], "The service uses version 16.2 for sessions.", q)).toBe(1);
+    expect(typeFit(["name"], "This is the database the service uses for sessions.", q)).toBe(0);
+  });
+
+  it("the question's own name in the possessive, or a capitalised function word, is no new name", () => {
+    const q = "Who wrote the Redis manual?";
+    expect(typeFit(["person"], 'According to Redis\'s manual, "The server keeps every key in memory".', q)).toBe(0);
+    expect(typeFit(["person"], "The Redis manual was written by members of Garantia.", q)).toBeGreaterThan(0);
+  });
+});
+
+describe("a sentence made only of part of the question's words", () => {
+  it("is read with the statement after it, which holds the answer", () => {
+    const text = "The report has two sections.\n\nThis is section two. Quarterly Revenue Forecast. The end.";
+    const r = answerer.answerSync({ query: "Which chart is shown in section two?", sources: [source(1, "report.txt", text)] });
+    expect(r.answer).toBe("This is section two. Quarterly Revenue Forecast [1].");
+    const q = r.sentences?.[0].quotes[0];
+    expect(text.slice(q?.start, q?.end)).toBe("This is section two. Quarterly Revenue Forecast.");
+  });
+
+  it("holding all of the question's words, it may be the answer itself", () => {
+    const r = ask("Is flat better than nested?", [source(1, "zen.txt", "Flat is better than nested. Sparse is better than dense.")]);
+    expect(r.answer).toBe("Flat is better than nested [1].");
   });
 });

@@ -15,7 +15,7 @@ describe("ExtractiveAnswerer", () => {
     expect(r.answer).toContain("Customers can request a full refund within 30 days of purchase [1].");
     expect(r.answer).not.toMatch(/shipping|encrypted/i);
     expect(r.citations).toEqual([1]);
-    expect(r.model).toBe("extractive-v4");
+    expect(r.model).toBe("extractive-v5");
     expect(r.usage).toEqual({ prompt_tokens: 0, completion_tokens: 0 });
   });
 

@@ -31,7 +31,7 @@ describe("selectAnswerer", () => {
 
   it("defaults to the extractive answerer without it", () => {
     const a = selectAnswerer({}, settings());
-    expect(a).toMatchObject({ id: "extractive", model: "extractive-v4" });
+    expect(a).toMatchObject({ id: "extractive", model: "extractive-v5" });
     expect(a.rewriteQuery).toBeUndefined();
   });
 

@@ -14,6 +14,8 @@ import type { IndexSearchRequest } from "../../src/retrieval/collection-index/ob
 const TEXTS = [
   "Iwan Roberts\nDate of birth 26 June 1968\nPlace of birth Bangor, Wales\n\nIwan Wyn Roberts (born 26 June 1968) is a Welsh former professional footballer who\nplayed as a forward. He amassed fifteen caps between 1989 and 2001.",
   "Item | Price | # In stock\n---|---|---\nJuicy Apples | 1.99 | 739\nBananas | 1.89 | 6",
+  // A name only in a heading (not a statement): the stored analysis's other stems must find it.
+  "## Gillingham\n\nRoberts joined the club in 2004 and scored three goals in twenty games.",
 ];
 const stubOf = () => env.COLLECTION_INDEX.get(env.COLLECTION_INDEX.idFromName(`statements-${crypto.randomUUID()}`));
 const write = (stub: ReturnType<typeof stubOf>, id: string, texts: string[], generation = 1) =>
@@ -82,12 +84,22 @@ describe("statements precomputed at ingest", () => {
   it("give the answerer the same answer as the text, and a row of another version is analysed afresh", () => {
     const answerer = new ExtractiveAnswerer();
     const sources = TEXTS.map((text, i) => ({ n: i + 1, document_id: `d${i}`, document_name: `d${i}.txt`, chunk: 0, text, score: 1 }));
-    for (const query of ["Where was Iwan Roberts born?", "How many caps did Iwan Roberts win?", "What is the price of bananas?"]) {
+    for (const query of [
+      "Where was Iwan Roberts born?",
+      "How many caps did Iwan Roberts win?",
+      "What is the price of bananas?",
+      "When did Roberts join Gillingham?",
+      "Who won the 2018 FIFA World Cup?",
+    ]) {
       clearPreparedPassages();
       const fromText = answerer.answerSync({ query, sources });
       clearPreparedPassages();
       const stored = answerer.answerSync({ query, sources: sources.map((s) => ({ ...s, statements: encodeAnalysis(s.text) })) });
       expect(stored).toEqual(fromText);
+      // The name only in a heading still makes its passage the answer's (not "about something else").
+      if (query.includes("Gillingham")) expect(fromText.citations).toEqual([3]);
+      // Asked again over the same (now cached) passages: the same answer.
+      expect(answerer.answerSync({ query, sources })).toEqual(fromText);
       clearPreparedPassages();
       const old = sources.map((s) => ({ ...s, statements: encodeAnalysis(s.text).replace(ANALYSIS_VERSION, "extractive-v0") }));
       expect(answerer.answerSync({ query, sources: old })).toEqual(fromText);

@@ -26,6 +26,7 @@ const TYPE_WORDS: Record<AnswerType, Set<string>> = {
   number: new Set(["number", "amount"]),
   place: new Set(["place", "citi", "countri", "town"]),
   person: new Set(["person"]),
+  name: new Set(),
   other: new Set(),
 };
 const { relatedCredit: RELATED_CREDIT, contextCredit: CONTEXT_CREDIT, shortWords: SHORT } = W;
@@ -34,7 +35,8 @@ const { relatedCredit: RELATED_CREDIT, contextCredit: CONTEXT_CREDIT, shortWords
 interface PreparedStatement {
   text: string;
   index: number;
-  terms: Set<string>;
+  /** Its stems as a set: built when it first matches a question (most statements never do). */
+  terms: Set<string> | null;
   seq: string[];
   words: number;
   /** This statement joined with the next one (a title and its date, a label and its value). */
@@ -56,6 +58,7 @@ interface PreparedPassage {
 }
 
 interface Statement extends PreparedStatement {
+  terms: Set<string>;
   n: number;
   /** Position of its source among the sources, 0 = retrieved first. */
   rank: number;
@@ -128,8 +131,10 @@ export class ExtractiveAnswerer implements AnswerProvider {
     // statement answers about a name only if its own passage (or the passage's document name or
     // title) mentions it: one passage naming the iPhone does not make another's "first release" about it.
     const names = questionNames(req.query);
+    // The statements' terms first: tokenising the whole passage (headings, boilerplate) is needed
+    // only for a name none of its statements holds.
     const mentions = (rank: number, name: string) =>
-      prepared[rank].allTerms().has(name) || (contextTerms.get(sources[rank].n)?.has(name) ?? false);
+      prepared[rank].terms.has(name) || (contextTerms.get(sources[rank].n)?.has(name) ?? false) || prepared[rank].allTerms().has(name);
     const aboutNamesRank = sources.map((_, rank) => names.every((name) => mentions(rank, name)));
     if (names.length > 0 && !aboutNamesRank.some(Boolean)) return none;
 
@@ -144,26 +149,75 @@ export class ExtractiveAnswerer implements AnswerProvider {
     const statements: Statement[] = [];
     const related = query.map((q) => relatedStems(q));
     const weights = query.map((q) => weight.get(q) ?? 0);
+    const querySet = new Set(query);
+    // Each statement is matched by one pass over its stems (most match nothing): a query term's
+    // index, and the query terms each related stem stands for.
+    const queryIndex = new Map(query.map((q, i) => [q, i]));
+    const relatedIndex = new Map<string, number[]>();
+    related.forEach((rs, i) => {
+      for (const r of rs) relatedIndex.set(r, [...(relatedIndex.get(r) ?? []), i]);
+    });
+    /** Per query term: 0 not in the statement, 1 in it, 2 only a related stem in it. */
+    const hit = new Uint8Array(query.length);
+    const matchStems = (seq: string[]): boolean => {
+      hit.fill(0);
+      let any = false;
+      for (const t of seq) {
+        const i = queryIndex.get(t);
+        if (i !== undefined) {
+          hit[i] = 1;
+          any = true;
+        }
+        const rs = relatedIndex.get(t);
+        if (rs)
+          for (const j of rs)
+            if (hit[j] === 0) {
+              hit[j] = 2;
+              any = true;
+            }
+      }
+      return any;
+    };
     sources.forEach((src, rank) => {
       if (!aboutNamesRank[rank]) return;
       const context = contextTerms.get(src.n);
-      for (const p of prepared[rank].statements) {
+      const passage = prepared[rank].statements;
+      for (let k = 0; k < passage.length; k++) {
+        const own = passage[k];
+        let p = own;
+        // A sentence made only of part of the question's words ("This is page two.") says nothing the
+        // question does not: what answers it follows it, so it is read with the next statement. (A
+        // title is joined by its own rule; a sentence with all of them may be the answer: "Is flat
+        // better than nested?" - "Flat is better than nested.")
+        if (
+          !own.joined &&
+          own.seq.length > 0 &&
+          own.seq.every((t) => querySet.has(t)) &&
+          new Set(own.seq).size < querySet.size &&
+          TERMINATED.test(own.text)
+        ) {
+          const next = passage.find((x) => x.index === own.index + 1 && !x.joined);
+          if (next) p = joinStatements(own, next);
+        }
+        // A statement matching only through its context (the document's name, the title) is never
+        // ranked (matched > 0 below): no object, no type regexes for it.
+        if (!matchStems(p.seq)) continue;
         let covered = 0;
         let matched = 0;
         for (let i = 0; i < query.length; i++) {
-          const q = query[i];
-          if (p.terms.has(q)) {
+          if (hit[i] === 1) {
             covered += weights[i];
             matched++;
-          } else if (related[i].length > 0 && related[i].some((r) => p.terms.has(r))) {
+          } else if (hit[i] === 2) {
             covered += RELATED_CREDIT * weights[i];
             matched++;
-          } else if (context?.has(q)) {
+          } else if (context?.has(query[i])) {
             covered += CONTEXT_CREDIT * weights[i];
           }
         }
-        if (covered === 0) continue;
-        statements.push({ ...p, n: src.n, rank, coverage: covered / total, matched, score: 0 });
+        // Kept on the prepared statement (cached per isolate): the next question it matches reuses it.
+        p.terms ??= new Set(p.seq);
+        statements.push({ ...p, terms: p.terms, n: src.n, rank, coverage: covered / total, matched, score: 0 });
       }
     });
     for (const s of statements) {
@@ -241,7 +295,7 @@ export class ExtractiveAnswerer implements AnswerProvider {
       const first = picked[0];
       const next = prepared[first.rank].statements.find((s) => s.index === first.index + 1 && !s.joined);
       if (next && next.words >= W.followOnWords && CONTINUES.test(next.text) && chars + next.text.length <= MAX_CHARS)
-        picked.push({ ...next, n: first.n, rank: first.rank, coverage: 0, matched: 0, score: 0 });
+        picked.push({ ...next, terms: next.terms ?? new Set(next.seq), n: first.n, rank: first.rank, coverage: 0, matched: 0, score: 0 });
     }
 
     // The best statement's source first, each source's statements in document order.
@@ -291,6 +345,7 @@ function questionNames(question: string): string[] {
 
 const isShort = (words: number, text: string) => words <= SHORT && !/[.!?。！？]$/.test(text);
 const INTRO_END = /[:：]$/;
+const TERMINATED = /[.!?。！？]["'\u201d\u2019)]*$/;
 
 /**
  * Passages prepared in this isolate, by chunk text: a chunk retrieved again (a popular passage, a
@@ -327,10 +382,15 @@ export function preparePassage(text: string, precomputed?: string | null): Prepa
 interface Analysis {
   statements: { text: string; seq: string[]; words: number; start?: number; end?: number; joinsNext: boolean }[];
   titleTerms: string[];
+  /**
+   * The passage's stems that no statement holds (headings, boilerplate), stored so that a question
+   * naming something the statements do not is answered without tokenising the passage whole.
+   */
+  otherTerms?: string[];
 }
 
 /** The version stored analyses carry: the answerer's model id (its splitting and stemming). */
-export const ANALYSIS_VERSION = "extractive-v4";
+export const ANALYSIS_VERSION = "extractive-v5";
 
 function analysePassage(text: string): Analysis {
   // Bracketed numbers in a passage are never quoted as citations (citations.ts).
@@ -363,7 +423,7 @@ function buildPassage(text: string, a: Analysis): PreparedPassage {
     statements.push({
       text: st.text,
       index,
-      terms: new Set(st.seq),
+      terms: null,
       seq: st.seq,
       words: st.words,
       joined: false,
@@ -377,7 +437,7 @@ function buildPassage(text: string, a: Analysis): PreparedPassage {
     statements.push({
       text: `${st.text} ${next.text}`,
       index,
-      terms: new Set(seq),
+      terms: null,
       seq,
       words: st.words + next.words,
       joined: true,
@@ -390,7 +450,7 @@ function buildPassage(text: string, a: Analysis): PreparedPassage {
     terms: passageTerms,
     titleTerms: a.titleTerms,
     allTerms: () => {
-      allTerms ??= new Set(terms(text).seq);
+      allTerms ??= a.otherTerms ? new Set([...passageTerms, ...a.otherTerms]) : new Set(terms(text).seq);
       return allTerms;
     },
   };
@@ -398,26 +458,30 @@ function buildPassage(text: string, a: Analysis): PreparedPassage {
 
 /**
  * A chunk's analysis as stored beside it at ingest (the collection index's `chunk_statements`):
- * compact JSON, `[version, titleTerms, [[text, stems, words, start, end, joinsNext], ...]]`, stems
- * space-joined. `decodeAnalysis` returns null for another version (a chunk stored by an older
+ * compact JSON, `[version, titleTerms, [[text, stems, words, start, end, joinsNext], ...], otherTerms]`,
+ * stems space-joined. `decodeAnalysis` returns null for another version (a chunk stored by an older
  * answerer is analysed afresh) or anything malformed.
  */
 export function encodeAnalysis(text: string): string {
   const a = analysePassage(text);
+  const held = new Set(a.statements.flatMap((s) => s.seq));
+  const other = [...new Set(terms(text).seq)].filter((t) => !held.has(t));
   return JSON.stringify([
     ANALYSIS_VERSION,
     a.titleTerms.join(" "),
     a.statements.map((s) => [s.text, s.seq.join(" "), s.words, s.start ?? -1, s.end ?? -1, s.joinsNext ? 1 : 0]),
+    other.join(" "),
   ]);
 }
 
 function decodeAnalysis(data: string): Analysis | null {
   try {
-    const [version, title, rows] = JSON.parse(data) as [string, string, [string, string, number, number, number, number][]];
-    if (version !== ANALYSIS_VERSION || typeof title !== "string" || !Array.isArray(rows)) return null;
+    const [version, title, rows, other] = JSON.parse(data) as [string, string, [string, string, number, number, number, number][], string];
+    if (version !== ANALYSIS_VERSION || typeof title !== "string" || !Array.isArray(rows) || typeof other !== "string") return null;
     const split = (s: string) => (s ? s.split(" ") : []);
     return {
       titleTerms: split(title),
+      otherTerms: split(other),
       statements: rows.map(([text, seq, words, start, end, joinsNext]) => ({
         text,
         seq: split(seq),
@@ -431,9 +495,18 @@ function decodeAnalysis(data: string): Analysis | null {
   }
 }
 
+/** Terms of document names, per isolate: a collection's names recur in every answer about it. */
+const NAME_TERMS = new Map<string, string[]>();
+
 /** Terms of a document's name without its extension ("war_and-peace.txt" → war, peace). */
 function nameTerms(name: string): string[] {
-  return terms(name.replace(/\.[a-z0-9]+$/i, "").replace(/[_-]+/g, " ")).seq;
+  let t = NAME_TERMS.get(name);
+  if (t === undefined) {
+    t = terms(name.replace(/\.[a-z0-9]+$/i, "").replace(/[_-]+/g, " ")).seq;
+    if (NAME_TERMS.size >= 4096) NAME_TERMS.clear();
+    NAME_TERMS.set(name, t);
+  }
+  return t;
 }
 
 const now = () => performance.now();
@@ -467,6 +540,13 @@ function proximity(seq: string[], query: string[]): number {
     }
   }
   return kinds / bestSpan;
+}
+
+/** A statement read together with the one after it (as `buildPassage` joins a title and its value). */
+function joinStatements(a: PreparedStatement, b: PreparedStatement): PreparedStatement {
+  const seq = [...a.seq, ...b.seq];
+  const range = a.start !== undefined && b.end !== undefined ? { start: a.start, end: b.end } : {};
+  return { text: `${a.text} ${b.text}`, index: a.index, terms: null, seq, words: a.words + b.words, joined: true, ...range };
 }
 
 /** Two statements say the same thing (overlapping chunks, or a statement and its joined form). */

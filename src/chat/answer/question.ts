@@ -4,9 +4,10 @@
  * German, French, Spanish, Chinese, Japanese and Korean are recognised by their question words;
  * anything else is "other" (no preference).
  */
+import { FUNCTION_WORDS } from "../../text";
 import { EXTRACTIVE } from "../tuning";
 
-export type AnswerType = "person" | "date" | "place" | "number" | "other";
+export type AnswerType = "person" | "date" | "place" | "number" | "name" | "other";
 
 const TYPES: [AnswerType, RegExp][] = [
   // Order matters: "how many years" asks for a number, "what year" for a date.
@@ -37,11 +38,15 @@ export function definitionSubject(question: string): string | null {
   return cjk ? (cjk[1] ?? cjk[2]) : null;
 }
 
-/** The pattern of a definition of `subject` ("X is/are ...", "X: ...", "X (...)", "X, a ..."): built once per question. */
+/** The pattern of a definition of `subject` ("X is a ...", "X are ...", "X: ...", "X (...)", "X, a ..."): built once per question. */
 export function definitionMatcher(subject: string): RegExp {
   const esc = subject.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  // "X is/was" defines X only as the statement's subject ("when X was a subpackage", "an insight of X
+  // is ..." are about something else) and only with a class noun after it ("X is a framework", not
+  // "X is helpful": a property is not what X is).
+  const copula = `^(?:(?:the|an?)\\s+)?${esc}\\s+(?:(?:is|was)\\s+(?:an?|the|one)\\b|are\\b|were\\b)`;
   // Full-width brackets and colons and "是"/"とは" are the same patterns in CJK text ("DNC（可微神经计算机）").
-  return new RegExp(`${esc}(?:\\s+(?:is|are|was|were)\\b|\\s*[:(：（]|,\\s+(?:an?|the)\\b|\\s*(?:是|とは|は、))`, "i");
+  return new RegExp(`${copula}|${esc}(?:\\s*[:(：（]|,\\s+(?:an?|the)\\b|\\s*(?:是|とは|は、))`, "i");
 }
 
 /** How well a statement defines the subject: 1 when it matches the definition pattern, else 0.6. */
@@ -56,7 +61,10 @@ export function answerTypes(question: string): AnswerType[] {
   // "how many years" asks for a number, not a date.
   if (found.includes("number") && found.includes("date") && !/\b(?:when|wann|quand|cu[aá]ndo)\b|いつ|언제/i.test(question))
     found.splice(found.indexOf("date"), 1);
-  return found.length ? found : ["other"];
+  if (found.length) return found;
+  // "Which act ...", "which retrieval system ...": picks out one named thing (a title, a model, a
+  // version), not a description; English only (German capitalises every noun).
+  return WHICH.test(question) ? ["name"] : ["other"];
 }
 
 const MONTH =
@@ -136,9 +144,23 @@ function countsNoun(statement: string, at: number, noun: RegExp): boolean {
   return noun.test(after.slice(0, 60));
 }
 
+const WHICH = /^\s*(?:(?:in|on|at|of|from|for|to|by|with)\s+)?which\s+\p{L}/iu;
+/** A named thing: a capitalised word or an identifier ("BM25", "GPT-4") not starting the statement, or a number ("5.3"). */
+const NAME_ALL = /(?<=[\s,(“"'‘])\p{Lu}[\p{L}\p{M}\p{N}'’.-]*|\p{N}+(?:[.,]\p{N}+)*/gu;
+
 const DATE_ALL = new RegExp(DATE.source, "giu");
 const NUMBER_ALL = new RegExp(NUMBER.source, "giu");
 const PROPER_ALL = new RegExp(PROPER.source, "gu");
+
+/**
+ * A capitalised word that names something the question does not: the question's own name in the
+ * possessive ("Mozilla's") is not new, nor is a function word capitalised at the start of a quote
+ * or a line ("The", "This").
+ */
+function freshName(word: string, question: string): boolean {
+  const w = word.replace(/['’]s$/u, "").toLowerCase();
+  return !FUNCTION_WORDS.has(w) && !question.includes(w);
+}
 
 function fitOne(type: AnswerType, statement: string, question: string): number {
   if (type === "other") return 1;
@@ -159,6 +181,10 @@ function fitOne(type: AnswerType, statement: string, question: string): number {
       // "How many caps": a number that does not count caps ("2004–2005 Gillingham 20 (3)") is a weaker candidate.
       return any ? EXTRACTIVE.uncountedNumber : 0;
     }
+    case "name":
+      if (CJK.test(statement)) return 1; // no capitals to look for
+      for (const m of statement.matchAll(NAME_ALL)) if (freshName(m[0], q)) return 1;
+      return 0;
     case "person":
     case "place": {
       if (CJK.test(statement)) return 1; // no capitals to look for
@@ -170,7 +196,7 @@ function fitOne(type: AnswerType, statement: string, question: string): number {
       // A name without a cue: often a person, seldom the place asked for.
       let named = false;
       for (const m of statement.matchAll(PROPER_ALL))
-        if (fresh(m)) {
+        if (freshName(m[0], q)) {
           named = true;
           break;
         }

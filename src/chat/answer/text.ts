@@ -93,10 +93,17 @@ function wordTerm(w: string): string | null {
   return t === "" ? null : t;
 }
 
+/**
+ * A letter in brackets joined to a word ("E[x]tract", "[c]reate", "g[z]ipped"): a mnemonic mark
+ * (tldr pages, menus) inside the word, not a word of its own.
+ */
+const MNEMONIC = /(?<=\p{L})\[(\p{L})\]|\[(\p{L})\](?=\p{L})/gu;
+
 /** Content terms of a text. */
-export function terms(text: string): Terms {
+export function terms(input: string): Terms {
   const seq: string[] = [];
   let words = 0;
+  const text = input.includes("[") ? input.replace(MNEMONIC, "$1$2") : input;
   if (ASCII.test(text)) {
     // The fast path: most passages and questions are ASCII.
     for (const m of text.toLowerCase().matchAll(ASCII_TOKEN)) {
@@ -289,6 +296,8 @@ function rawAt(seg: Segment, i: number, side: "start" | "end"): number {
 
 /** Markdown pipe-table rows ("| a | b |" or "a | b"), and the delimiter row under a header. */
 const TABLE_ROW = /^\|?(?:[^|\n]*\|)+[^|\n]*\|?$/;
+/** A line that is one code span ("`tar xf {{a|b}}`"): its pipes are the code's (alternation, shell), not table cells. */
+const CODE_LINE = /^`[^`]+`$/;
 const TABLE_RULE = /^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$/;
 /** A caption under a form field: a whole parenthesised line or cell that starts with a capital ("(Address of principal executive offices)"). */
 const CAPTION = /^\(\s*\p{Lu}[^()]*(?:\([^()]*\)[^()]*)*\)$/u;
@@ -352,7 +361,7 @@ function* blockSegments(src: string, from: number, to: number): Generator<Segmen
       continue;
     }
     // Table rows become "Header: value; Header: value" statements.
-    if (TABLE_ROW.test(line) && line.includes("|")) {
+    if (TABLE_ROW.test(line) && line.includes("|") && !CODE_LINE.test(line)) {
       if (current) yield current;
       current = null;
       if (TABLE_RULE.test(line)) continue;
