@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// Where an uncached chat turn spends the Worker's CPU: a private `wrangler dev` with SciFact loaded,
+// a sampling CPU profile of the Worker's isolate (DevTools protocol on workerd's inspector port)
+// while `connections` clients ask unique first-turn questions, and the self time per function and
+// per source file, heaviest first. Server-Timing shows only I/O waits (workerd's clock stands still
+// while JavaScript runs), so the CPU a turn burns on the one isolate thread is invisible there; at 8
+// connections that CPU, queued, is most of an uncached chat's latency.
+//
+//   node bench/profile-chat.mjs [--limit N] [--duration 10] [--connections 8] [--kind chat|search] [--out FILE.cpuprofile]
+import { writeFile } from "node:fs/promises";
+import { pathToFileURL } from "node:url";
+import { apiClient } from "./lib/api.mjs";
+import { startServer } from "./lib/server.mjs";
+import { loadAvg, parseArgs } from "./lib/util.mjs";
+import { loadStep } from "./serve.mjs";
+
+/** A DevTools session on the first target workerd's inspector lists (the Worker's isolate). */
+async function devtools(port) {
+  const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+  const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.onmessage = (ev) => {
+    const msg = JSON.parse(ev.data);
+    const p = msg.id !== undefined ? pending.get(msg.id) : undefined;
+    if (!p) return;
+    pending.delete(msg.id);
+    if (msg.error) p.reject(new Error(msg.error.message));
+    else p.resolve(msg.result);
+  };
+  return {
+    targets,
+    send: (method, params = {}) =>
+      new Promise((resolve, reject) => {
+        const n = ++id;
+        pending.set(n, { resolve, reject });
+        ws.send(JSON.stringify({ id: n, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+/** Self time (ms) per function and per file from a V8 CPU profile. */
+export function selfTimes(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const counts = new Map();
+  for (const s of profile.samples) counts.set(s, (counts.get(s) ?? 0) + 1);
+  const total = profile.samples.length;
+  const msPerSample = (profile.endTime - profile.startTime) / 1000 / Math.max(total, 1);
+  const fn = new Map();
+  const file = new Map();
+  for (const [nid, c] of counts) {
+    const cf = byId.get(nid).callFrame;
+    const where = cf.url ? cf.url.replace(/^.*\/(src|node_modules)\//, "$1/") : "(native)";
+    const key = `${cf.functionName || "(anonymous)"} ${where}:${cf.lineNumber + 1}`;
+    fn.set(key, (fn.get(key) ?? 0) + c);
+    file.set(where, (file.get(where) ?? 0) + c);
+  }
+  const rank = (m) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, c]) => ({ where: k, ms: c * msPerSample, share: c / total }));
+  return { samples: total, ms: total * msPerSample, functions: rank(fn), files: rank(file) };
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const connections = Number(args.connections ?? 8);
+  const durationS = Number(args.duration ?? 10);
+  const kind = args.kind ?? "chat";
+  const server = await startServer({});
+  try {
+    const { ingestScifact } = await import("./ingest.mjs");
+    console.log(`loading SciFact into ${server.url} ...`);
+    const ing = await ingestScifact(server, { limit: args.limit ? Number(args.limit) : undefined });
+    if (!ing.measurement.settled) throw new Error("ingestion did not finish");
+    const collectionId = ing.collection.id;
+    const q = (n) => ing.queries[n % ing.queries.length].text;
+    const api = apiClient(server.url, server.masterKey);
+    const tag = Date.now().toString(36);
+    for (let i = 0; i < 20; i++) await api.chat({ query: `${q(i)} (warm-up ${tag})`, collection_id: collectionId, top_k: 5 });
+    const dt = await devtools(server.inspectorPort);
+    await dt.send("Profiler.enable");
+    await dt.send("Profiler.setSamplingInterval", { interval: 250 });
+    await dt.send("Profiler.start");
+    const headers = { "X-Master-API-Key": server.masterKey };
+    const step =
+      kind === "search"
+        ? {
+            path: `/v1/collections/${collectionId}/search`,
+            makeBody: (n) => ({ query: `${q(n)} zp${tag}n${n}`, top_k: 10, mode: "hybrid" }),
+          }
+        : { path: "/v1/chat", makeBody: (n) => ({ query: `${q(n + 20)} (p ${tag} n${n})`, collection_id: collectionId, top_k: 5 }) };
+    const load = loadAvg();
+    const r = await loadStep({ url: server.url, headers, connections, durationS, label: kind, ...step });
+    const { profile } = await dt.send("Profiler.stop");
+    dt.close();
+    if (args.out) await writeFile(String(args.out), JSON.stringify(profile));
+    const t = selfTimes(profile);
+    console.log(
+      `${kind}: ${r.requests} requests, ${r.requests_per_s.toFixed(0)}/s, p50 ${r.latency_ms.p50?.toFixed(1)} p95 ${r.latency_ms.p95?.toFixed(1)} ms; load ${load.join(" ")}`,
+    );
+    console.log(`Server-Timing means: ${JSON.stringify(Object.fromEntries(Object.entries(r.server_timing_ms ?? {}).map(([k, v]) => [k, +v.mean.toFixed(2)])))}`);
+    const perReq = (ms) => (ms / Math.max(r.requests, 1)).toFixed(3);
+    console.log(`\nWorker isolate CPU samples: ${t.samples} (${t.ms.toFixed(0)} ms over the step; ms per request in brackets)`);
+    console.log("\nby file:");
+    for (const f of t.files.slice(0, 25)) console.log(`  ${(f.share * 100).toFixed(1).padStart(5)}%  [${perReq(f.ms)}]  ${f.where}`);
+    console.log("\nby function:");
+    for (const f of t.functions.slice(0, 40)) console.log(`  ${(f.share * 100).toFixed(1).padStart(5)}%  [${perReq(f.ms)}]  ${f.where}`);
+  } finally {
+    await server.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(`bench/profile-chat: ${err.stack ?? err}`);
+      process.exit(1);
+    },
+  );
+}
