@@ -6,33 +6,39 @@
 // while JavaScript runs), so the CPU a turn burns on the one isolate thread is invisible there; at 8
 // connections that CPU, queued, is most of an uncached chat's latency.
 //
-//   node bench/profile-chat.mjs [--limit N] [--duration 10] [--connections 8] [--kind chat|search] [--out FILE.cpuprofile]
+//   node bench/profile-chat.mjs [--limit N] [--duration 10] [--connections 8] [--kind chat,search] [--out PREFIX]
 import { writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { apiClient } from "./lib/api.mjs";
 import { startServer } from "./lib/server.mjs";
 import { loadAvg, parseArgs } from "./lib/util.mjs";
 import { loadStep } from "./serve.mjs";
 
+const require = createRequire(import.meta.url);
+// Node's own WebSocket cannot send the Origin header wrangler's inspector proxy insists on.
+const WebSocketClient = require("ws");
+
 /** A DevTools session on the first target workerd's inspector lists (the Worker's isolate). */
 async function devtools(port) {
   const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
   const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  const ws = new WebSocketClient(target.webSocketDebuggerUrl, { origin: "http://127.0.0.1" });
   await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
+    ws.once("open", resolve);
+    ws.once("error", reject);
   });
   let id = 0;
   const pending = new Map();
-  ws.onmessage = (ev) => {
-    const msg = JSON.parse(ev.data);
-    const p = msg.id !== undefined ? pending.get(msg.id) : undefined;
+  ws.on("message", (data) => {
+    const msg = JSON.parse(String(data));
+    // The proxy echoes each command (method, no result) before the runtime's answer arrives.
+    const p = msg.id !== undefined && ("result" in msg || "error" in msg) ? pending.get(msg.id) : undefined;
     if (!p) return;
     pending.delete(msg.id);
     if (msg.error) p.reject(new Error(msg.error.message));
     else p.resolve(msg.result);
-  };
+  });
   return {
     targets,
     send: (method, params = {}) =>
@@ -61,18 +67,46 @@ export function selfTimes(profile) {
     fn.set(key, (fn.get(key) ?? 0) + c);
     file.set(where, (file.get(where) ?? 0) + c);
   }
-  const rank = (m) =>
-    [...m.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .map(([k, c]) => ({ where: k, ms: c * msPerSample, share: c / total }));
+  const rank = (m) => [...m.entries()].sort((a, b) => b[1] - a[1]).map(([k, c]) => ({ where: k, ms: c * msPerSample, share: c / total }));
   return { samples: total, ms: total * msPerSample, functions: rank(fn), files: rank(file) };
+}
+
+/** One load step of `kind` under the profiler; prints the Worker isolate's self time per file and function. */
+async function profileKind(server, dt, { kind, collectionId, q, tag, connections, durationS, out }) {
+  await dt.send("Profiler.setSamplingInterval", { interval: 250 });
+  await dt.send("Profiler.start");
+  const headers = { "X-Master-API-Key": server.masterKey };
+  const step =
+    kind === "search"
+      ? {
+          path: `/v1/collections/${collectionId}/search`,
+          makeBody: (n) => ({ query: `${q(n)} zp${tag}n${n}`, top_k: 10, mode: "hybrid" }),
+        }
+      : { path: "/v1/chat", makeBody: (n) => ({ query: `${q(n + 20)} (p ${tag} n${n})`, collection_id: collectionId, top_k: 5 }) };
+  const load = loadAvg();
+  const r = await loadStep({ url: server.url, headers, connections, durationS, label: kind, ...step });
+  const { profile } = await dt.send("Profiler.stop");
+  if (out) await writeFile(`${out}.${kind}.cpuprofile`, JSON.stringify(profile));
+  const t = selfTimes(profile);
+  console.log(
+    `${kind}: ${r.requests} requests, ${r.requests_per_s.toFixed(0)}/s, p50 ${r.latency_ms.p50?.toFixed(1)} p95 ${r.latency_ms.p95?.toFixed(1)} ms; load ${load.join(" ")}`,
+  );
+  console.log(
+    `Server-Timing means: ${JSON.stringify(Object.fromEntries(Object.entries(r.server_timing_ms ?? {}).map(([k, v]) => [k, +v.mean.toFixed(2)])))}`,
+  );
+  const perReq = (ms) => (ms / Math.max(r.requests, 1)).toFixed(3);
+  console.log(`\nWorker isolate CPU samples: ${t.samples} (${t.ms.toFixed(0)} ms over the step; ms per request in brackets)`);
+  console.log("\nby file:");
+  for (const f of t.files.slice(0, 25)) console.log(`  ${(f.share * 100).toFixed(1).padStart(5)}%  [${perReq(f.ms)}]  ${f.where}`);
+  console.log("\nby function:");
+  for (const f of t.functions.slice(0, 40)) console.log(`  ${(f.share * 100).toFixed(1).padStart(5)}%  [${perReq(f.ms)}]  ${f.where}`);
 }
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const connections = Number(args.connections ?? 8);
   const durationS = Number(args.duration ?? 10);
-  const kind = args.kind ?? "chat";
+  const kinds = String(args.kind ?? "chat").split(",");
   const server = await startServer({});
   try {
     const { ingestScifact } = await import("./ingest.mjs");
@@ -86,32 +120,8 @@ async function main() {
     for (let i = 0; i < 20; i++) await api.chat({ query: `${q(i)} (warm-up ${tag})`, collection_id: collectionId, top_k: 5 });
     const dt = await devtools(server.inspectorPort);
     await dt.send("Profiler.enable");
-    await dt.send("Profiler.setSamplingInterval", { interval: 250 });
-    await dt.send("Profiler.start");
-    const headers = { "X-Master-API-Key": server.masterKey };
-    const step =
-      kind === "search"
-        ? {
-            path: `/v1/collections/${collectionId}/search`,
-            makeBody: (n) => ({ query: `${q(n)} zp${tag}n${n}`, top_k: 10, mode: "hybrid" }),
-          }
-        : { path: "/v1/chat", makeBody: (n) => ({ query: `${q(n + 20)} (p ${tag} n${n})`, collection_id: collectionId, top_k: 5 }) };
-    const load = loadAvg();
-    const r = await loadStep({ url: server.url, headers, connections, durationS, label: kind, ...step });
-    const { profile } = await dt.send("Profiler.stop");
+    for (const kind of kinds) await profileKind(server, dt, { kind, collectionId, q, tag, connections, durationS, out: args.out });
     dt.close();
-    if (args.out) await writeFile(String(args.out), JSON.stringify(profile));
-    const t = selfTimes(profile);
-    console.log(
-      `${kind}: ${r.requests} requests, ${r.requests_per_s.toFixed(0)}/s, p50 ${r.latency_ms.p50?.toFixed(1)} p95 ${r.latency_ms.p95?.toFixed(1)} ms; load ${load.join(" ")}`,
-    );
-    console.log(`Server-Timing means: ${JSON.stringify(Object.fromEntries(Object.entries(r.server_timing_ms ?? {}).map(([k, v]) => [k, +v.mean.toFixed(2)])))}`);
-    const perReq = (ms) => (ms / Math.max(r.requests, 1)).toFixed(3);
-    console.log(`\nWorker isolate CPU samples: ${t.samples} (${t.ms.toFixed(0)} ms over the step; ms per request in brackets)`);
-    console.log("\nby file:");
-    for (const f of t.files.slice(0, 25)) console.log(`  ${(f.share * 100).toFixed(1).padStart(5)}%  [${perReq(f.ms)}]  ${f.where}`);
-    console.log("\nby function:");
-    for (const f of t.functions.slice(0, 40)) console.log(`  ${(f.share * 100).toFixed(1).padStart(5)}%  [${perReq(f.ms)}]  ${f.where}`);
   } finally {
     await server.stop();
   }
