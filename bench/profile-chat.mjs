@@ -32,8 +32,8 @@ async function devtools(port) {
   const pending = new Map();
   ws.on("message", (data) => {
     const msg = JSON.parse(String(data));
-    // The proxy echoes each command (method, no result) before the runtime's answer arrives.
-    const p = msg.id !== undefined && ("result" in msg || "error" in msg) ? pending.get(msg.id) : undefined;
+    // workerd answers a command with no result (Profiler.enable, .start) by echoing it: any reply with the id settles it.
+    const p = msg.id !== undefined ? pending.get(msg.id) : undefined;
     if (!p) return;
     pending.delete(msg.id);
     if (msg.error) p.reject(new Error(msg.error.message));
