@@ -7,8 +7,10 @@
 // connections that CPU, queued, is most of an uncached chat's latency.
 //
 //   node bench/profile-chat.mjs [--limit N] [--duration 10] [--connections 8] [--kind chat,search] [--out PREFIX]
-import { writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { rm, writeFile } from "node:fs/promises";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createRequire, SourceMap } from "node:module";
+import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { apiClient } from "./lib/api.mjs";
 import { startServer } from "./lib/server.mjs";
@@ -51,8 +53,19 @@ async function devtools(port) {
   };
 }
 
-/** Self time (ms) per function and per file from a V8 CPU profile. */
-export function selfTimes(profile) {
+/** wrangler's bundle of the snapshot (dev builds write a source map beside it), to name src/ lines. */
+function bundleMap(snapshotDir) {
+  const tmp = path.join(snapshotDir, ".wrangler/tmp");
+  if (!existsSync(tmp)) return null;
+  for (const d of readdirSync(tmp)) {
+    const map = path.join(tmp, d, "index.js.map");
+    if (existsSync(map)) return new SourceMap(JSON.parse(readFileSync(map, "utf8")));
+  }
+  return null;
+}
+
+/** Self time (ms) per function and per file from a V8 CPU profile (`map`: the bundle's source map). */
+export function selfTimes(profile, map = null) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const counts = new Map();
   for (const s of profile.samples) counts.set(s, (counts.get(s) ?? 0) + 1);
@@ -62,8 +75,14 @@ export function selfTimes(profile) {
   const file = new Map();
   for (const [nid, c] of counts) {
     const cf = byId.get(nid).callFrame;
-    const where = cf.url ? cf.url.replace(/^.*\/(src|node_modules)\//, "$1/") : "(native)";
-    const key = `${cf.functionName || "(anonymous)"} ${where}:${cf.lineNumber + 1}`;
+    let where = cf.url ? cf.url.replace(/^.*\//, "") : "(native)";
+    let line = cf.lineNumber + 1;
+    const origin = map && cf.url && cf.lineNumber >= 0 ? map.findEntry(cf.lineNumber, cf.columnNumber) : null;
+    if (origin?.originalSource) {
+      where = origin.originalSource.replace(/^.*?\/(src|node_modules)\//, "$1/");
+      line = origin.originalLine + 1;
+    }
+    const key = `${cf.functionName || "(anonymous)"} ${where}:${line}`;
     fn.set(key, (fn.get(key) ?? 0) + c);
     file.set(where, (file.get(where) ?? 0) + c);
   }
@@ -72,7 +91,7 @@ export function selfTimes(profile) {
 }
 
 /** One load step of `kind` under the profiler; prints the Worker isolate's self time per file and function. */
-async function profileKind(server, dt, { kind, collectionId, q, tag, connections, durationS, out }) {
+async function profileKind(server, dt, { kind, collectionId, q, tag, connections, durationS, out, map }) {
   await dt.send("Profiler.setSamplingInterval", { interval: 250 });
   await dt.send("Profiler.start");
   const headers = { "X-Master-API-Key": server.masterKey };
@@ -87,7 +106,7 @@ async function profileKind(server, dt, { kind, collectionId, q, tag, connections
   const r = await loadStep({ url: server.url, headers, connections, durationS, label: kind, ...step });
   const { profile } = await dt.send("Profiler.stop");
   if (out) await writeFile(`${out}.${kind}.cpuprofile`, JSON.stringify(profile));
-  const t = selfTimes(profile);
+  const t = selfTimes(profile, map);
   console.log(
     `${kind}: ${r.requests} requests, ${r.requests_per_s.toFixed(0)}/s, p50 ${r.latency_ms.p50?.toFixed(1)} p95 ${r.latency_ms.p95?.toFixed(1)} ms; load ${load.join(" ")}`,
   );
@@ -107,7 +126,8 @@ async function main() {
   const connections = Number(args.connections ?? 8);
   const durationS = Number(args.duration ?? 10);
   const kinds = String(args.kind ?? "chat").split(",");
-  const server = await startServer({});
+  // The state is kept so that the bundle's source map can be read; the directory is removed below.
+  const server = await startServer({ keepState: true });
   try {
     const { ingestScifact } = await import("./ingest.mjs");
     console.log(`loading SciFact into ${server.url} ...`);
@@ -118,12 +138,15 @@ async function main() {
     const api = apiClient(server.url, server.masterKey);
     const tag = Date.now().toString(36);
     for (let i = 0; i < 20; i++) await api.chat({ query: `${q(i)} (warm-up ${tag})`, collection_id: collectionId, top_k: 5 });
+    const map = bundleMap(path.join(server.persistTo, "src-snapshot"));
+    if (!map) console.log("(no source map found: lines are the bundle's)");
     const dt = await devtools(server.inspectorPort);
     await dt.send("Profiler.enable");
-    for (const kind of kinds) await profileKind(server, dt, { kind, collectionId, q, tag, connections, durationS, out: args.out });
+    for (const kind of kinds) await profileKind(server, dt, { kind, collectionId, q, tag, connections, durationS, out: args.out, map });
     dt.close();
   } finally {
     await server.stop();
+    await rm(server.persistTo, { recursive: true, force: true });
   }
 }
 
