@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ExtractiveAnswerer } from "../src/chat/answer/extractive";
-import { AnswerCache, answerKey, IsolateTier, isolateAnswers, probeCache } from "../src/chat/answer-cache";
+import { AnswerCache, answerKey, IsolateTier, isolateAnswers, probeCache, utf8Over } from "../src/chat/answer-cache";
 import { parseSettings } from "../src/config";
 import { body, call, createCollection, type Json, master, startChat, tempKey, uploadTexts, waitForDocument } from "./helpers";
 
@@ -28,6 +28,18 @@ async function keysOf(col: string) {
 
 const ask = (col: string, headers: Record<string, string> = master(), envOverride?: Partial<Env>, query = QUESTION) =>
   call("/v1/chat", { method: "POST", headers, json: { query, collection_id: col } }, envOverride);
+
+describe("utf8Over: the cap on a cached answer's UTF-8 bytes, decided from the length where it can be", () => {
+  it("agrees with TextEncoder on ASCII, two-, three- and four-byte text around the cap", () => {
+    const samples = ["a", "é", "€", "😀", "a€", "é😀"];
+    for (const unit of samples)
+      for (let n = 0; n <= 40; n++) {
+        const text = unit.repeat(n);
+        const bytes = new TextEncoder().encode(text).byteLength;
+        for (const max of [0, 1, 7, 20, 30, 33, 60, 100, 160]) expect(utf8Over(text, max), `${JSON.stringify(unit)}×${n}, max ${max}`).toBe(bytes > max);
+      }
+  });
+});
 
 describe("tiered answer cache (isolate, Cache API, then KV)", () => {
   it("miss, then an isolate hit, a local hit without it; with the local tier cleared, a global hit that refills both", async () => {

@@ -230,6 +230,8 @@ export async function startServer(opts = {}) {
     url: `http://127.0.0.1:${port}`,
     masterKey,
     pid: child.pid,
+    /** workerd's DevTools port (bench/profile-chat.mjs takes CPU profiles through it). */
+    inspectorPort,
     sourceHash,
     persistTo: opts.keepState ? persistTo : null,
     logFile: opts.keepState ? logFile : null,

@@ -166,7 +166,7 @@ export class AnswerCache<T> {
   /** Writes both tiers (run it in waitUntil). False when the value is over the cap and was skipped. */
   async put(key: AnswerKey, value: T): Promise<boolean> {
     const text = JSON.stringify(value);
-    if (new TextEncoder().encode(text).byteLength > this.settings.ANSWER_CACHE_MAX_BYTES) return false;
+    if (utf8Over(text, this.settings.ANSWER_CACHE_MAX_BYTES)) return false;
     this.tiers.isolate?.set(key.url, text, this.settings.ANSWER_CACHE_TTL_SECONDS);
     await Promise.all([
       this.putLocal(key, text),
@@ -187,6 +187,17 @@ export class AnswerCache<T> {
       )
       .catch((err) => console.error(JSON.stringify({ answer_cache: "cache put failed", error: String(err) })));
   }
+}
+
+/**
+ * Whether `text` takes more than `max` bytes in UTF-8, without encoding it when its length decides:
+ * a UTF-16 unit is 1 to 3 UTF-8 bytes, so only a text between max/3 and max units is encoded (this
+ * runs on every uncached chat turn, on the isolate's one thread).
+ */
+export function utf8Over(text: string, max: number): boolean {
+  if (text.length > max) return true;
+  if (text.length * 3 <= max) return false;
+  return new TextEncoder().encode(text).byteLength > max;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Settings } from "../config";
-import { type SearchHit, search } from "../retrieval/search";
+import { type SearchHit, type SearchTimings, search } from "../retrieval/search";
 import type { MetadataFilter } from "../retrieval/filter";
 import type { Collection } from "../storage/collections";
 import { selectProviders } from "./providers";
@@ -70,7 +70,7 @@ export interface PreparedChat {
   strictGrounding: boolean;
 }
 
-export async function prepareChat(env: Env, settings: Settings, req: ChatRequest): Promise<PreparedChat> {
+export async function prepareChat(env: Env, settings: Settings, req: ChatRequest, timings?: SearchTimings): Promise<PreparedChat> {
   const provider = selectProviders(env, settings).answerer;
   // A follow-up ("and what about its price?") is rewritten into a standalone question when a
   // language model is available; the extractive provider instead searches with the recent context.
@@ -83,15 +83,20 @@ export async function prepareChat(env: Env, settings: Settings, req: ChatRequest
       if (lastUser && req.query.split(/\s+/).length < 8) retrievalQuery = `${req.query} ${lastUser.content}`;
     }
   }
-  const hits = await search(env, req.collection, {
-    query: retrievalQuery,
-    topK: req.topK,
-    mode: "hybrid",
-    documentIds: req.documentIds,
-    filter: req.filter,
-    // Only the extractive answerer reads them: a language model's turn does not carry them.
-    statements: provider.id === "extractive",
-  });
+  const hits = await search(
+    env,
+    req.collection,
+    {
+      query: retrievalQuery,
+      topK: req.topK,
+      mode: "hybrid",
+      documentIds: req.documentIds,
+      filter: req.filter,
+      // Only the extractive answerer reads them: a language model's turn does not carry them.
+      statements: provider.id === "extractive",
+    },
+    timings,
+  );
   const sources = numberedSources(hits);
   // Before any answerer sees a passage, its bracketed numbers stop looking like citations. The
   // statements stored at ingest ride along to the answerer only (never in a response).
@@ -148,8 +153,17 @@ export function finishAnswer(
   };
 }
 
-/** Wall time per phase of a turn, ms (the `Server-Timing` header; I/O waits only, as workerd's clock). */
-export type TurnTimings = Partial<Record<"cache" | "guard" | "retrieve" | "answer", number>>;
+/**
+ * Wall time per awaited step of a turn, ms (the `Server-Timing` header). workerd's clock stands
+ * still while JavaScript runs and moves on I/O, so these are the waits (a step's own I/O plus any
+ * time its continuation queued for the isolate), never CPU: bench/profile-chat.mjs shows the CPU.
+ * `collection`/`session`: the route's look-ups; `key`: the cache key's digest; `cache`: the answer
+ * cache's tiers; `guard`: the further wait for the key guard's verdict; `embed`/`index`: retrieval's
+ * query embedding and index-object calls (`retrieve` is the whole of retrieval); `answer`: the answerer.
+ */
+export type TurnTimings = Partial<
+  Record<"session" | "collection" | "key" | "cache" | "guard" | "retrieve" | "embed" | "vectorize" | "index" | "answer", number>
+>;
 
 async function timed<T>(t: TurnTimings | undefined, name: keyof TurnTimings, p: Promise<T>): Promise<T> {
   const t0 = performance.now();
@@ -157,6 +171,16 @@ async function timed<T>(t: TurnTimings | undefined, name: keyof TurnTimings, p: 
     return await p;
   } finally {
     if (t) t[name] = performance.now() - t0;
+  }
+}
+
+/** Retrieval with its inner steps (embedding, Vectorize, index calls) recorded beside the turn's. */
+async function retrieve(env: Env, settings: Settings, req: ChatRequest, t: TurnTimings | undefined): Promise<PreparedChat> {
+  const inner: SearchTimings = {};
+  try {
+    return await timed(t, "retrieve", prepareChat(env, settings, req, inner));
+  } finally {
+    if (t) for (const name of ["embed", "vectorize", "index"] as const) if (inner[name] !== undefined) t[name] = inner[name];
   }
 }
 
@@ -184,9 +208,9 @@ export async function answerChatTurn(
   const lowered = req.maxTokens !== undefined && req.maxTokens < settings.ANSWER_MAX_TOKENS;
   if (lowered) settings = { ...settings, ANSWER_MAX_TOKENS: req.maxTokens as number };
   if (req.history.length > 0) {
-    await gate();
-    const prepared = await prepareChat(env, settings, req);
-    return { answer: await answerPrepared(prepared, settings, req.signal), cache: "BYPASS" };
+    await timed(req.timings, "guard", gate());
+    const prepared = await retrieve(env, settings, req, req.timings);
+    return { answer: await timed(req.timings, "answer", answerPrepared(prepared, settings, req.signal)), cache: "BYPASS" };
   }
   const answerer = selectProviders(env, settings).answerer;
   const cache = answerCacheFor<ChatAnswer>(env, settings, { local: req.tiers !== "global", defer });
@@ -199,14 +223,14 @@ export async function answerChatTurn(
     ...(lowered ? { max_tokens: settings.ANSWER_MAX_TOKENS } : {}),
     ...((req.strictGrounding ?? settings.STRICT_GROUNDING) ? { strict_grounding: true } : {}),
   };
-  const key = await answerKey(req.collection, req.query, `${answerer.id}:${answerer.model}`, options);
+  const key = await timed(req.timings, "key", answerKey(req.collection, req.query, `${answerer.id}:${answerer.model}`, options));
   const verdict = gate();
   verdict.catch(() => undefined); // observed just below
   const hit = await timed(req.timings, "cache", cache.get(key, defer, verdict));
   await timed(req.timings, "guard", verdict);
   // An entry written before answers carried claims is a miss (it is overwritten below).
   if (hit && Array.isArray(hit.value.claims)) return { answer: hit.value, cache: hit.tier };
-  const prepared = await timed(req.timings, "retrieve", prepareChat(env, settings, req));
+  const prepared = await retrieve(env, settings, req, req.timings);
   const answer = await timed(req.timings, "answer", answerPrepared(prepared, settings, req.signal));
   defer(cache.put(key, answer));
   return { answer, cache: "MISS" };

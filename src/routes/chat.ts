@@ -16,6 +16,7 @@ import { requireCachedCollection } from "../storage/collection-cache";
 import { chatUrl } from "./shared/session";
 import { ClaimSchema, SourceSchema } from "./shared/schemas";
 import { answerTurn, scopedOptions } from "./shared/turn";
+import type { TurnTimings } from "../chat/service";
 import { canSee, sessionBinding } from "../retrieval/scope";
 import { documentMetadata } from "../storage/documents";
 import type { Turn } from "../chat/session-do";
@@ -212,8 +213,11 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
         const claims = await requireSessionToken(c, true);
         const body = c.req.valid("json");
         checkUrl(c, body.url);
+        const timings: TurnTimings = {};
+        const t0 = performance.now();
         const { stub, collection, history, principal } = await openSession(c, claims, true);
-        const { answer, cache } = await answerTurn(c, collection, body.query, history, 5, {}, principal);
+        timings.session = performance.now() - t0;
+        const { answer, cache } = await answerTurn(c, collection, body.query, history, 5, {}, principal, timings);
         await recordTurn(stub, body.query, answer);
         c.header("X-Cache", cache);
         return c.json(
@@ -232,9 +236,12 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
     const body = c.req.valid("json");
     let principal: Principal;
     let session: Awaited<ReturnType<typeof openSession>> | null = null;
+    const timings: TurnTimings = {};
     if (looksLikeJwt(c.req.header("Authorization"))) {
       const claims = await requireSessionToken(c, false);
+      const t0 = performance.now();
       session = await openSession(c, claims, false);
+      timings.session = performance.now() - t0;
       principal = session.principal;
     } else {
       principal = await requireKeyOrMaster(c, "chat");
@@ -242,7 +249,9 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
     const collectionId = session?.collection.id ?? body.collection_id ?? (principal.kind === "key" ? principal.key.collection_id : null);
     if (!collectionId) throw new ApiError("validation_error", "collection_id is required");
     assertCollectionAccess(principal, collectionId);
+    const t0 = performance.now();
     const collection = session?.collection ?? (await requireCachedCollection(c.env, collectionId));
+    if (!session) timings.collection = performance.now() - t0;
 
     let history: ChatTurn[] = [];
     let query: string;
@@ -259,7 +268,7 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
 
     if (!body.stream) {
       const opts = { strictGrounding: body.strict_grounding };
-      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k, opts, principal);
+      const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k, opts, principal, timings);
       if (session) await recordTurn(session.stub, query, answer);
       c.header("X-Cache", cache);
       return c.json(

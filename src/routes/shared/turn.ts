@@ -32,11 +32,12 @@ export async function answerTurn(
   topK: number,
   opts: TurnOptions,
   principal: Principal,
+  /** The route's own waits before the turn (its collection or session look-up), reported alongside. */
+  timings: TurnTimings = {},
 ): Promise<AnsweredTurn> {
   // Diagnostics for operators (master key only): `X-Answer-Cache: global-only` skips the local tier,
   // to measure the KV tier where the Cache API would answer first (benchmarks, debugging).
   const globalOnly = principal.kind === "master" && c.req.header("X-Answer-Cache") === "global-only";
-  const timings: TurnTimings = {};
   const turn = await answerChatTurn(c.env, c.var.settings, (p) => c.executionCtx.waitUntil(p), {
     collection,
     query,
@@ -49,8 +50,7 @@ export async function answerTurn(
     gate: () => guardVerdict(c),
     timings,
   });
-  // Where a turn's time went (the serving benchmark reads it): cache look-up, the further wait for
-  // the key guard's verdict, retrieval, answer.
+  // Where a turn's waits went (the serving benchmark reads it): chat/service.ts TurnTimings.
   c.header(
     "Server-Timing",
     Object.entries(timings)
