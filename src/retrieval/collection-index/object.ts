@@ -5,7 +5,7 @@ import type { Parts } from "./parts";
 import { TermDictionary } from "./postings";
 import { Searcher, type SearchResult } from "./searcher";
 import { Statements } from "./statements";
-import type { IndexSearchRequest, IndexStats, WritePage, WriteResult } from "./types";
+import { emptyKeywordStats, type IndexSearchRequest, type IndexStats, type KeywordStats, type WritePage, type WriteResult } from "./types";
 import { Vectors } from "./vectors";
 import { recoverPagedCommits, remove, write } from "./writer";
 
@@ -15,6 +15,7 @@ export type {
   IndexHit,
   IndexSearchRequest,
   IndexStats,
+  KeywordStats,
   VectorCandidate,
   WritePage,
   WriteResult,
@@ -131,6 +132,16 @@ export class CollectionIndex extends DurableObject<Env> {
   /** One RPC per search: keyword and vector candidates, filters before top-k, fusion, hydration. */
   search(req: IndexSearchRequest): SearchResult {
     return this.#searcher.search(req);
+  }
+
+  /**
+   * A sharded search's first phase: this shard's BM25 statistics for the query's terms (from the
+   * in-memory index, loading it if needed), summed by the Worker over all shards and passed back
+   * in `search({ stats })`. A sealed shard says so, as `search` does.
+   */
+  termStats(query: string): { stats: KeywordStats; sealed?: true } {
+    if (this.#parts.sealed) return { stats: emptyKeywordStats(), sealed: true };
+    return { stats: this.#parts.keyword.termStats(query) };
   }
 
   /** A document's text as stored (chunks in order), for the original's /make_embedding. */
