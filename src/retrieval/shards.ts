@@ -11,6 +11,7 @@ import { type Candidate, fuse } from "./fusion";
 import type { CollectionIndex, IndexHit, IndexSearchRequest, KeywordStats, VectorCandidate } from "./collection-index/object";
 import type { SearchResult } from "./collection-index/searcher";
 import { MAX_TOP_K, sumKeywordStats } from "./collection-index/types";
+import { whitenQuery } from "./local/matrix";
 
 /**
  * Shards per collection at most: each is one subrequest per search round (2 rounds), far inside
@@ -81,25 +82,42 @@ export type VectorSide = Pick<IndexSearchRequest, "queryVector" | "vectorCandida
  */
 export async function fanOutSearch(stubs: Stub[], req: IndexSearchRequest, vector?: () => Promise<VectorSide>): Promise<SearchResult> {
   const timings: Record<string, number> = {};
+  const keyword = req.mode !== "vector";
+  // Local vectors with query whitening: each shard's per-dimension energy, summed, whitens the query once here.
+  const whitening = req.whiten === true && req.mode !== "keyword";
   let stats: KeywordStats | undefined;
   let side: VectorSide = {};
-  if (req.mode !== "vector") {
+  let whiten: { rows: number; sumSq: number[] } | null = null;
+  if (keyword || whitening) {
     const t0 = performance.now();
-    const round = Promise.all(stubs.map((s) => s.termStats(req.query)));
+    const round = Promise.all(stubs.map((s) => s.termStats(keyword ? req.query : null, whitening)));
     // Handled here so that a failing vector side (awaited first) leaves no unhandled rejection behind.
     round.catch(() => {});
     if (vector) side = await vector();
     const all = await round;
     timings.stats = performance.now() - t0;
     if (all.some((r) => r.sealed)) return { hits: [], timings, sealed: true };
-    stats = sumKeywordStats(all.map((r) => r.stats));
+    if (keyword) stats = sumKeywordStats(all.map((r) => r.stats));
+    for (const r of all) {
+      if (!r.whitening) continue;
+      if (!whiten) whiten = { rows: 0, sumSq: new Array(r.whitening.sumSq.length).fill(0) };
+      whiten.rows += r.whitening.rows;
+      for (let i = 0; i < whiten.sumSq.length; i++) whiten.sumSq[i] += r.whitening.sumSq[i] ?? 0;
+    }
   } else if (vector) side = await vector();
 
+  let queryVector = side.queryVector ?? req.queryVector;
+  let whitenHere = req.whiten;
+  if (whitening && queryVector) {
+    // No shard holds vectors yet: nothing to whiten against, and nothing to find.
+    if (whiten && whiten.sumSq.length === queryVector.length) queryVector = Array.from(whitenQuery(queryVector, whiten.rows, whiten.sumSq));
+    whitenHere = false;
+  }
   const perShard: (VectorCandidate[] | undefined)[] = stubs.map(() => (side.vectorCandidates ? [] : undefined));
   for (const c of side.vectorCandidates ?? []) perShard[shardOf(c.documentId, stubs.length)]?.push(c);
   const parts = await Promise.all(
     stubs.map((s, i) =>
-      s.search({ ...req, queryVector: side.queryVector ?? req.queryVector, vectorCandidates: perShard[i] ?? req.vectorCandidates, stats, raw: true }),
+      s.search({ ...req, queryVector, whiten: whitenHere, vectorCandidates: perShard[i] ?? req.vectorCandidates, stats, raw: true }),
     ),
   );
   if (parts.some((p) => p.sealed)) return { hits: [], timings, sealed: true };

@@ -92,6 +92,14 @@ export interface KeywordStats {
   names: FieldStats;
 }
 
+/** One shard's answer to a sharded search's first round (object.ts `termStats`). */
+export interface ShardStats {
+  stats: KeywordStats;
+  /** Local vectors' whitening statistics, when asked for and held. */
+  whitening: { rows: number; sumSq: number[] } | null;
+  sealed?: true;
+}
+
 /** No rows, no terms: a shard (or query) that holds nothing adds nothing to the sums. */
 export function emptyKeywordStats(): KeywordStats {
   return { text: { rows: 0, tokens: 0, df: {} }, names: { rows: 0, tokens: 0, df: {} } };

@@ -199,10 +199,12 @@ export class QuantizedMatrix {
   }
 
   private whitened(query: ArrayLike<number>): Float64Array {
-    const out = new Float64Array(this.dims);
-    const n = Math.max(1, this.n);
-    for (let i = 0; i < this.dims; i++) out[i] = query[i] / Math.sqrt(this.sumSq[i] / n + 1e-9);
-    return out;
+    return whitenQuery(query, this.n, this.sumSq);
+  }
+
+  /** The whitening statistics (rows, per-dimension sum of squares): a sharded collection sums its shards'. */
+  whitening(): { rows: number; sumSq: number[] } {
+    return { rows: this.n, sumSq: Array.from(this.sumSq) };
   }
 
   /** Writes the unit-length query as int16 into wasm memory; returns its scale (0 if zero). */
@@ -243,4 +245,17 @@ export class QuantizedMatrix {
     this.ordinals = ordinals;
     this.capacity = capacity;
   }
+}
+
+/**
+ * Query whitening: each component divided by the root mean square of that dimension over the rows
+ * (`sumSq` summed over `rows`). One matrix uses its own; a sharded collection's Worker whitens with
+ * the sums over every shard (src/retrieval/shards.ts), so each shard scans with the same query.
+ */
+export function whitenQuery(query: ArrayLike<number>, rows: number, sumSq: ArrayLike<number>): Float64Array {
+  const dims = sumSq.length;
+  const out = new Float64Array(dims);
+  const n = Math.max(1, rows);
+  for (let i = 0; i < dims; i++) out[i] = query[i] / Math.sqrt(sumSq[i] / n + 1e-9);
+  return out;
 }
