@@ -534,7 +534,9 @@ describe("round-trip budget: a sharded collection's search (S shards: 2·S index
   for (const shards of [2, 3]) {
     it(`${shards} shards: ${2 * shards} collection-index calls (statistics, then candidates, per shard), one embed, one Vectorize query`, async () => {
       const c = countedEnv("cloudflare");
-      const made = await body(await c.fetch("/v1/collections", { method: "POST", headers: master(), json: { name: "budget-shards", shards } }));
+      const made = await body(
+        await c.fetch("/v1/collections", { method: "POST", headers: master(), json: { name: "budget-shards", shards } }),
+      );
       expect(made.shards).toBe(shards);
       const queue = recordingQueue();
       c.env.INGEST_QUEUE = queue.binding;
@@ -559,7 +561,17 @@ describe("round-trip budget: a sharded collection's search (S shards: 2·S index
         expect((await body(res)).results[0].document_name).toBe("expenses.md");
         const counts = { ...c.counts };
         console.log(JSON.stringify({ budget: `search (key), ${shards} shards, ${mode}`, counts }));
-        expect(counts).toMatchObject({ collectionDO: 2 * shards, sessionDO: 0, cache: 0, aiEmbed: ai, aiOther: 0, vectorizeQuery: ai, vectorizeOther: 0, r2: 0, d1: 0 });
+        expect(counts).toMatchObject({
+          collectionDO: 2 * shards,
+          sessionDO: 0,
+          cache: 0,
+          aiEmbed: ai,
+          aiOther: 0,
+          vectorizeQuery: ai,
+          vectorizeOther: 0,
+          r2: 0,
+          d1: 0,
+        });
         expect(counts.guardDO).toBe(1);
         expect(counts.kvReads + counts.kvWrites).toBeLessThanOrEqual(1);
       }

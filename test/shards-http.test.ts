@@ -22,7 +22,11 @@ function documents(token: string) {
 }
 
 async function created(shards?: number): Promise<{ id: string; json: Record<string, unknown> }> {
-  const res = await call("/v1/collections", { method: "POST", headers: master(), json: { name: "sharded", ...(shards ? { shards } : {}) } });
+  const res = await call("/v1/collections", {
+    method: "POST",
+    headers: master(),
+    json: { name: "sharded", ...(shards ? { shards } : {}) },
+  });
   expect(res.status).toBe(201);
   const json = await body(res);
   return { id: json.id, json };
@@ -71,7 +75,8 @@ describe("a sharded collection over HTTP", () => {
 
     // The same ranking, scores included (to 1e-9), for keyword, hybrid and vector search.
     for (const query of ["harbour lantern", "granite meadow orchard", "beacon", "glacier canyon willow ember", "quarry tundra harbour"])
-      for (const mode of ["keyword", "hybrid", "vector"]) expect(await search(four.id, query, mode), `${mode} ${query}`).toEqual(await search(one.id, query, mode));
+      for (const mode of ["keyword", "hybrid", "vector"])
+        expect(await search(four.id, query, mode), `${mode} ${query}`).toEqual(await search(one.id, query, mode));
 
     // Removing a document reaches its shard (and only it).
     const doomed = upFour.documents.find((d: { name: string }) => d.name === "doc-7.md") as { id: string };
@@ -88,7 +93,8 @@ describe("a sharded collection over HTTP", () => {
       if (Date.now() > deadline) throw new Error("collection deletion did not finish");
       await new Promise((r) => setTimeout(r, 100));
     }
-    for (let s = 0; s < SHARDS; s++) expect(await shardStub(env, four.id, s).stats(), `shard ${s}`).toMatchObject({ documents: 0, chunks: 0, vectors: 0 });
+    for (let s = 0; s < SHARDS; s++)
+      expect(await shardStub(env, four.id, s).stats(), `shard ${s}`).toMatchObject({ documents: 0, chunks: 0, vectors: 0 });
   }, 120_000);
 
   it("a collection being deleted reads as gone on every shard: each one is sealed", async () => {

@@ -78,7 +78,13 @@ export async function fanOutSearch(stubs: Stub[], req: IndexSearchRequest, vecto
   if (parts.some((p) => p.sealed)) return { hits: [], timings, sealed: true };
   // The shards ran in parallel: a step's time is its slowest shard's.
   for (const p of parts) for (const [name, ms] of Object.entries(p.timings)) timings[name] = Math.max(timings[name] ?? 0, ms);
-  return { hits: mergeShards(parts.map((p) => p.hits), req), timings };
+  return {
+    hits: mergeShards(
+      parts.map((p) => p.hits),
+      req,
+    ),
+    timings,
+  };
 }
 
 /**

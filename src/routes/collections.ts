@@ -39,7 +39,10 @@ export const CollectionSchema = z
     chunk_overlap: z.number(),
     version: z.number(),
     expires_after: ExpiresAfterSchema.nullable().openapi({ description: "Default expiry of new documents; null: they never expire" }),
-    shards: z.number().optional().openapi({ description: "Index objects holding the collection (document-hash shards); shown when more than 1" }),
+    shards: z
+      .number()
+      .optional()
+      .openapi({ description: "Index objects holding the collection (document-hash shards); shown when more than 1" }),
     document_count: z.number().optional(),
     index: z
       .object({ chunks: z.number(), vectors: z.number(), storage_bytes: z.number() })
@@ -259,13 +262,19 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     assertCollectionAccess(p, id);
     const col = await requireCollection(c.env.DB, id);
-    const [usage, all] = await Promise.all([usageReport(c.env, c.var.settings, id), Promise.all(shardStubs(c.env, col).map((s) => s.stats()))]);
+    const [usage, all] = await Promise.all([
+      usageReport(c.env, c.var.settings, id),
+      Promise.all(shardStubs(c.env, col).map((s) => s.stats())),
+    ]);
     // Every shard's counts summed (one shard: its own).
-    const stats = all.reduce((a, s) => ({ chunks: a.chunks + s.chunks, vectors: a.vectors + s.vectors, storageBytes: a.storageBytes + s.storageBytes }), {
-      chunks: 0,
-      vectors: 0,
-      storageBytes: 0,
-    });
+    const stats = all.reduce(
+      (a, s) => ({ chunks: a.chunks + s.chunks, vectors: a.vectors + s.vectors, storageBytes: a.storageBytes + s.storageBytes }),
+      {
+        chunks: 0,
+        vectors: 0,
+        storageBytes: 0,
+      },
+    );
     return c.json(
       {
         ...publicCollection(col, usage.documents.used),

@@ -86,7 +86,20 @@ export async function createCollection(
       `INSERT INTO collections (id, name, embedder, dimensions, chunk_tokens, chunk_overlap, embedding_model, chunking, version, status, created_at, updated_at, expires_after, shards)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'active', ?, ?, ?, ?)`,
     )
-    .bind(col.id, col.name, col.embedder, col.dimensions, col.chunk_tokens, col.chunk_overlap, col.embedding_model, col.chunking, t, t, col.expires_after, col.shards)
+    .bind(
+      col.id,
+      col.name,
+      col.embedder,
+      col.dimensions,
+      col.chunk_tokens,
+      col.chunk_overlap,
+      col.embedding_model,
+      col.chunking,
+      t,
+      t,
+      col.expires_after,
+      col.shards,
+    )
     .run();
   return col;
 }

@@ -65,7 +65,15 @@ async function load(stubs: Stub[], docs: Doc[]): Promise<void> {
   for (let i = 0; i < docs.length; i += batch) {
     await Promise.all(
       docs.slice(i, i + batch).map((d) => {
-        const chunks: ChunkInput[] = d.chunks.map((text, ordinal) => ({ ordinal, text, start: 0, end: text.length, page: null, heading: null, tokens: 1 }));
+        const chunks: ChunkInput[] = d.chunks.map((text, ordinal) => ({
+          ordinal,
+          text,
+          start: 0,
+          end: text.length,
+          page: null,
+          heading: null,
+          tokens: 1,
+        }));
         const stub = stubs[shardOf(d.id, stubs.length)];
         return stub.write({
           document: { id: d.id, generation: 1, name: d.name, metadata: JSON.stringify({ g: d.chunks.length }) },
