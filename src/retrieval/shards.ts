@@ -11,7 +11,7 @@ import { type Candidate, fuse } from "./fusion";
 import type { IndexHit, IndexSearchRequest, KeywordStats, VectorCandidate } from "./collection-index/object";
 import type { SearchResult } from "./collection-index/searcher";
 import { MAX_TOP_K, sumKeywordStats } from "./collection-index/types";
-import { whitenQuery } from "./local/matrix";
+import { whitenQuery } from "./local/whiten";
 import { shardOf, type Stub } from "./shard-routing";
 
 export { documentIndex, MAX_SHARDS, shardCount, shardName, shardOf, shardStub, shardStubs } from "./shard-routing";

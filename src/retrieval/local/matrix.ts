@@ -9,6 +9,7 @@
  * Free of Workers-only imports so that the benchmarks run the same code under Node.
  */
 
+import { whitenQuery } from "./whiten";
 export interface MatrixMatch {
   id: string;
   score: number;
@@ -245,17 +246,4 @@ export class QuantizedMatrix {
     this.ordinals = ordinals;
     this.capacity = capacity;
   }
-}
-
-/**
- * Query whitening: each component divided by the root mean square of that dimension over the rows
- * (`sumSq` summed over `rows`). One matrix uses its own; a sharded collection's Worker whitens with
- * the sums over every shard (src/retrieval/shards.ts), so each shard scans with the same query.
- */
-export function whitenQuery(query: ArrayLike<number>, rows: number, sumSq: ArrayLike<number>): Float64Array {
-  const dims = sumSq.length;
-  const out = new Float64Array(dims);
-  const n = Math.max(1, rows);
-  for (let i = 0; i < dims; i++) out[i] = query[i] / Math.sqrt(sumSq[i] / n + 1e-9);
-  return out;
 }
