@@ -8,8 +8,8 @@
  *
  * Free of Workers-only imports so that the benchmarks run the same code under Node.
  */
-
 import { whitenQuery } from "./whiten";
+
 export interface MatrixMatch {
   id: string;
   score: number;
