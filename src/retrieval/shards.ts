@@ -101,8 +101,12 @@ export function mergeShards(lists: IndexHit[][], req: IndexSearchRequest): Index
   type Row = Candidate & { hit: IndexHit };
   const byKey = new Map<string, Row>();
   const key = (h: IndexHit) => `${h.document_id}:${h.ordinal}`;
+  // As in the object: at weight 0 with keyword hits filling the page, the vector side cannot change
+  // it and is left out (so the hits' vector scores are null there too, as one object returns them).
+  const keywordFills = req.vectorWeight === 0 && Math.min(pool, keyword.length) >= hydrate && (req.fusion ?? "convex") === "convex";
+  const vectorSide = req.mode === "hybrid" && keywordFills ? [] : vector.slice(0, pool);
   let rank = 0;
-  for (const h of vector.slice(0, pool))
+  for (const h of vectorSide)
     byKey.set(key(h), { documentId: h.document_id, ordinal: h.ordinal, vector: { score: h.scores.vector ?? 0, rank: ++rank }, hit: h });
   rank = 0;
   for (const h of keyword.slice(0, pool)) {

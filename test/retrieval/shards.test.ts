@@ -102,6 +102,9 @@ function differences(got: IndexHit[], want: IndexHit[], tol: number, cut: number
     const tieAtCut = (gk === null && wk === cut) || (wk === null && gk === cut);
     if (!tieAtCut && ((gk === null) !== (wk === null) || (gk !== null && wk !== null && !close(gk, wk, tol))))
       out.push(`#${i}: keyword ${gk} ≠ ${wk}`);
+    const gv = got[i].scores.vector;
+    const wv = want[i].scores.vector;
+    if ((gv === null) !== (wv === null) || (gv !== null && wv !== null && !close(gv, wv, tol))) out.push(`#${i}: vector ${gv} ≠ ${wv}`);
   }
   if (out.length) return out;
   for (let i = 0; i < n; ) {
