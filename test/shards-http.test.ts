@@ -78,6 +78,15 @@ describe("a sharded collection over HTTP", () => {
       for (const mode of ["keyword", "hybrid", "vector"])
         expect(await search(four.id, query, mode), `${mode} ${query}`).toEqual(await search(one.id, query, mode));
 
+    // Chat retrieves through the same fan-out (with the answerer's statements stored at ingest).
+    const chat = await call("/v1/chat", {
+      method: "POST",
+      headers: master(),
+      json: { query: `What is ${token}?`, collection_id: four.id },
+    });
+    expect(chat.status).toBe(200);
+    expect(JSON.stringify(await body(chat))).toContain("doc-7.md");
+
     // Removing a document reaches its shard (and only it).
     const doomed = upFour.documents.find((d: { name: string }) => d.name === "doc-7.md") as { id: string };
     expect((await search(four.id, token, "keyword"))[0]?.[0]).toBe("doc-7.md");

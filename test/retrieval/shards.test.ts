@@ -4,9 +4,12 @@
  * hybrid (convex at two weights, and RRF) and vector, with local vectors (whitened, as offline) and
  * with Vectorize-style candidates. Scores position by position within float tolerance, and the
  * same chunks within each group of equal scores (ties aside, as in keyword-equality.test.ts).
+ * On SciFact (../shared, when present; REQUIRE_CORPUS=1 makes it required) the 300 test queries
+ * give the same keyword top-50 from one object and from 8 shards (the 500,000-chunk plan's count).
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { fetchShared, SKIP_MESSAGE } from "../corpus";
 import type { ChunkInput, CollectionIndex, IndexHit, IndexSearchRequest } from "../../src/retrieval/collection-index/object";
 import { fanOutSearch, MAX_SHARDS, shardName, shardOf } from "../../src/retrieval/shards";
 
@@ -213,6 +216,56 @@ describe("document-hash shards", () => {
     // The queries found something and exercised the name field.
     expect(nonEmpty).toBeGreaterThan(qs.length * 0.9);
     expect(named).toBeGreaterThan(20);
+  }, 300_000);
+
+  it("SciFact: the 300 test queries rank the same in one object and in 8 shards (keyword top-50)", async (ctx) => {
+    const corpusRes = await fetchShared("eval/scifact/corpus.jsonl");
+    if (!corpusRes?.ok) {
+      if (env.REQUIRE_CORPUS === "1") throw new Error("REQUIRE_CORPUS=1 but ../shared/eval/scifact could not be read");
+      console.warn(SKIP_MESSAGE);
+      ctx.skip();
+      return;
+    }
+    const docs: Doc[] = (await corpusRes.text())
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => {
+        const d = JSON.parse(l) as { _id?: string; id?: string; title: string; text: string };
+        const text = `${d.title}\n\n${d.text}`;
+        // About two chunks per abstract, as in keyword-equality.test.ts.
+        const mid = text.indexOf(". ", Math.floor(text.length / 2));
+        const chunks = text.length > 1200 && mid > 0 ? [text.slice(0, mid + 1), text.slice(mid + 2)] : [text];
+        return {
+          id: String(d._id ?? d.id),
+          name: `${d._id ?? d.id}.txt`,
+          chunks,
+          vectors: chunks.map(() => Array.from({ length: DIMS }, (_, i) => Math.sin(i + text.length))),
+        };
+      });
+    const queriesRes = await fetchShared("eval/scifact/queries.jsonl");
+    if (!queriesRes?.ok) throw new Error("../shared/eval/scifact/queries.jsonl could not be read");
+    const queries = (await queriesRes.text())
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => (JSON.parse(l) as { text: string }).text);
+    expect(queries).toHaveLength(300);
+    const tag = crypto.randomUUID();
+    const one = [stubNamed(`sf-one-${tag}`)];
+    const eight = Array.from({ length: 8 }, (_, s) => stubNamed(shardName(`sf-eight-${tag}`, s)));
+    await load(one, docs);
+    await load(eight, docs);
+    const failures: string[] = [];
+    let nonEmpty = 0;
+    for (const query of queries) {
+      const req: IndexSearchRequest = { query, topK: 50, pool: 50, hydrate: 50, mode: "keyword", vectorWeight: 0 };
+      const want = (await one[0].search(req)).hits;
+      const got = (await fanOutSearch(eight, req)).hits;
+      if (want.length > 0) nonEmpty++;
+      const d = differences(got, want, 1e-9, want.length === 50 ? want[49].scores.keyword : null);
+      if (d.length) failures.push(`${JSON.stringify(query)}: ${d.slice(0, 3).join("; ")}`);
+    }
+    expect(failures.length, failures.slice(0, 10).join("\n")).toBe(0);
+    expect(nonEmpty).toBe(300);
   }, 300_000);
 
   it("a sealed shard seals the whole search", async () => {
