@@ -13,7 +13,11 @@
  * | /api/chat turn (raw JWT)      | 0  | 2             | 2          | 1            | cache read + write     | 2         | as above                     |
  * | search / cached chat, bound key | as the unbound key: the binding travels in the key's record and the filter runs in the index object |
  * | webhook delivery (queue)      | 2  | 0             | 0          | 0            | 0                      | 0         | 0; one outbound fetch        |
+ * | search (key), S shards        | 0  | 2·S           | –          | 1            | ≤ 1                    | 0         | 1 embed + 1 query (keyword: 0) |
  *
+ * A collection created with `shards: S > 1` (docs/scaling.md, "Shards") answers a search in two
+ * parallel rounds over its S objects: each shard's BM25 statistics (alongside the embedding and the
+ * Vectorize query), then each shard's candidates; a 1-shard collection is the rows above, unchanged.
  * Auth answers from the isolate's copy of the key (or one KV read) and never reads D1; the
  * collection's version comes from the isolate (or its KV mirror). The key guard call is the exact
  * per-key rate limit (RateLimit headers, src/auth/guard-do.ts): with RATE_LIMIT_KEY_PER_MINUTE=0
@@ -524,6 +528,55 @@ describe("the key guard overlaps the read-only steps (overlapGuard), and a refus
       held.restore();
     }
   });
+});
+
+describe("round-trip budget: a sharded collection's search (S shards: 2·S index calls)", () => {
+  for (const shards of [2, 3]) {
+    it(`${shards} shards: ${2 * shards} collection-index calls (statistics, then candidates, per shard), one embed, one Vectorize query`, async () => {
+      const c = countedEnv("cloudflare");
+      const made = await body(
+        await c.fetch("/v1/collections", { method: "POST", headers: master(), json: { name: "budget-shards", shards } }),
+      );
+      expect(made.shards).toBe(shards);
+      const queue = recordingQueue();
+      c.env.INGEST_QUEUE = queue.binding;
+      const up = await c.fetch(`/v1/collections/${made.id}/documents`, { method: "POST", headers: master(), json: { documents: DOCS } });
+      expect(up.status).toBe(202);
+      expect((await queue.deliver(c.env)).acked).toHaveLength(DOCS.length);
+      const k = (await tempKey(made.id)).temp_api_key;
+      for (const [mode, ai] of [
+        ["hybrid", 1],
+        ["keyword", 0],
+      ] as const) {
+        const request = () =>
+          c.fetch(`/v1/collections/${made.id}/search`, {
+            method: "POST",
+            headers: { "X-API-Key": k },
+            json: { query: "When are expenses reimbursed?", top_k: 3, mode },
+          });
+        expect((await request()).status).toBe(200);
+        c.reset();
+        const res = await request();
+        expect(res.status).toBe(200);
+        expect((await body(res)).results[0].document_name).toBe("expenses.md");
+        const counts = { ...c.counts };
+        console.log(JSON.stringify({ budget: `search (key), ${shards} shards, ${mode}`, counts }));
+        expect(counts).toMatchObject({
+          collectionDO: 2 * shards,
+          sessionDO: 0,
+          cache: 0,
+          aiEmbed: ai,
+          aiOther: 0,
+          vectorizeQuery: ai,
+          vectorizeOther: 0,
+          r2: 0,
+          d1: 0,
+        });
+        expect(counts.guardDO).toBe(1);
+        expect(counts.kvReads + counts.kvWrites).toBeLessThanOrEqual(1);
+      }
+    });
+  }
 });
 
 describe("round-trip budget: webhook delivery (one queue message)", () => {

@@ -4,7 +4,8 @@ import type { Settings } from "../config";
 import { ApiError } from "../http/errors";
 import { chunkOptionsFor } from "../retrieval/chunker/strategy";
 import { embeddingModelOf } from "../retrieval/models";
-import { collectionIndex, writeDocument } from "../retrieval/collection-index/client";
+import { writeDocument } from "../retrieval/collection-index/client";
+import { documentIndex, shardStubs } from "../retrieval/shard-routing";
 import { activeEmbedderFor, selectRetrieval } from "../retrieval/providers";
 import { vectorId } from "../retrieval/types";
 import { forgetCollection, publishCollection } from "../storage/collection-cache";
@@ -177,7 +178,7 @@ export async function indexDocument(
   if (collection?.status !== "active") return { status: "stale", chunkCount: 0 };
 
   const { vectorize } = selectRetrieval(env, embeddingModelOf(collection));
-  const index = collectionIndex(env, collection.id);
+  const index = documentIndex(env, collection, doc.id);
   // A previous attempt may have written vectors (and a previous generation more chunks than now).
   const previous = Math.max(doc.pending_vectors, doc.chunk_count);
   let written = 0;
@@ -294,10 +295,11 @@ const logCleanup = (documentId: string) => (err: unknown) =>
 export async function failDocument(env: Env, documentId: string, generation: number, err: ApiError): Promise<void> {
   const doc = await getDocumentById(env.DB, documentId);
   if (!doc || doc.generation !== generation) return;
-  const vectorize = await vectorStoreOf(env, doc.collection_id);
+  const col = await getCollectionRow(env.DB, doc.collection_id);
+  const vectorize = vectorStoreOf(env, col);
   const n = Math.max(doc.chunk_count, doc.pending_vectors);
   // A failed re-index keeps the generation committed before it (and the vector ids it uses).
-  const { kept } = await collectionIndex(env, doc.collection_id).remove(doc.id, generation);
+  const { kept } = await documentIndex(env, { id: doc.collection_id, shards: col?.shards }, doc.id).remove(doc.id, generation);
   if (vectorize && n > kept) await vectorize.deleteByIds(doc.collection_id, idsUpTo(doc.id, n).slice(kept));
   await markFailedRow(env.DB, doc.id, generation, err.code, err.message);
   // --- issue 20: ingestion event at the dead-letter failure point ---
@@ -313,10 +315,9 @@ function failedEvent(doc: DocumentRow, generation: number, err: ApiError) {
   return documentEvent(doc, generation, { error: { code: err.code, message: err.message } });
 }
 
-/** The Vectorize store of a collection's model (null offline); reads its row only when Vectorize is bound. */
-async function vectorStoreOf(env: Env, collectionId: string) {
+/** The Vectorize store of a collection's model (null offline). */
+function vectorStoreOf(env: Env, col: Collection | null) {
   if (!env.VECTORIZE) return null;
-  const col = await getCollectionRow(env.DB, collectionId);
   return selectRetrieval(env, embeddingModelOf(col ?? {})).vectorize;
 }
 
@@ -336,8 +337,10 @@ export async function requeueDocument(env: Env, doc: DocumentRow): Promise<numbe
 export type DeletionReason = "deleted" | "expired";
 
 export async function deleteDocument(env: Env, doc: DocumentRow, reason: DeletionReason = "deleted"): Promise<void> {
-  await collectionIndex(env, doc.collection_id).remove(doc.id);
-  const vectorize = await vectorStoreOf(env, doc.collection_id);
+  // The catalogue row names the document's shard (and, with Vectorize, the model's index).
+  const col = await getCollectionRow(env.DB, doc.collection_id);
+  await documentIndex(env, { id: doc.collection_id, shards: col?.shards }, doc.id).remove(doc.id);
+  const vectorize = vectorStoreOf(env, col);
   const n = Math.max(doc.chunk_count, doc.pending_vectors);
   if (vectorize && n > 0) await vectorize.deleteByIds(doc.collection_id, idsUpTo(doc.id, n));
   await env.DOCUMENTS.delete(doc.r2_key);
@@ -395,7 +398,8 @@ export async function dropCollectionPage(env: Env, collectionId: string): Promis
     );
     return { deleted: docs.length, done: false };
   }
-  await collectionIndex(env, collectionId).drop();
+  // Every shard (shard 0 first: the collection's own object, as before shards).
+  for (const stub of shardStubs(env, col)) await stub.drop();
   await deleteCollectionWebhooks(env.DB, collectionId); // those awaiting `collection.deleted` go after it
   await deleteCollectionRow(env.DB, collectionId);
   await forgetCollection(env, collectionId);
@@ -405,8 +409,9 @@ export async function dropCollectionPage(env: Env, collectionId: string): Promis
 /** Marks a collection `deleting` at once (nothing reads it from then on); the queue does the rest. */
 export async function beginCollectionDeletion(env: Env, collectionId: string): Promise<Collection | null> {
   const col = await markCollectionDeleting(env.DB, collectionId);
-  // The object refuses reads at once, even from isolates whose cached catalogue row is older.
-  await collectionIndex(env, collectionId).seal();
+  // The objects refuse reads at once, even from isolates whose cached catalogue row is older. A row
+  // already gone (null) still seals shard 0, the collection's own object, as before shards.
+  await Promise.all(shardStubs(env, col ?? { id: collectionId }).map((s) => s.seal()));
   await publishCollection(env, collectionId);
   return col;
 }

@@ -1,4 +1,5 @@
-import { collectionIndex } from "../retrieval/collection-index/client";
+import { documentIndex } from "../retrieval/shard-routing";
+import { loadCollection } from "../storage/collection-cache";
 import type { Principal } from "../auth/principal";
 import { touched } from "../ingest/pipeline";
 import { assertVisible, effectiveScope, scopeSql } from "../retrieval/scope";
@@ -20,7 +21,9 @@ export async function listDocuments(db: D1Database, p: Principal, collectionId: 
 export async function readChunks(env: Env, p: Principal, collectionId: string, documentId: string, from: number, max: number) {
   // Outside the key's binding reads as not found, before any chunk is read.
   const doc = await touched(env, assertVisible(p, await requireDocument(env.DB, collectionId, documentId)));
-  const rows = await collectionIndex(env, collectionId).readChunks(documentId, from, max);
+  // The document's shard (the catalogue row comes from the isolate's copy or its KV mirror).
+  const col = await loadCollection(env, collectionId);
+  const rows = await documentIndex(env, { id: collectionId, shards: col?.shards }, documentId).readChunks(documentId, from, max);
   const chunks = rows.slice(0, max);
   return {
     document_id: doc.id,

@@ -10,6 +10,7 @@ import type { MetadataFilter } from "./filter";
 import { type Candidate, defaultVectorWeight, fuse, type SearchMode } from "./fusion";
 import { embeddingModelOf } from "./models";
 import { activeEmbedderFor, selectRetrieval } from "./providers";
+import { fanOutSearch, shardCount, shardStubs, type VectorSide } from "./shards";
 
 export { defaultVectorWeight, type SearchMode } from "./fusion";
 
@@ -79,7 +80,23 @@ export async function search(env: Env, collection: Collection, opts: SearchOptio
     statements: opts.statements,
   };
   let result: SearchResult;
-  if (opts.mode === "hybrid" && providers.vectorize) {
+  if (shardCount(collection) > 1) {
+    // A sharded collection (docs/scaling.md, "Shards"): two parallel rounds over its shards, the
+    // first (each shard's BM25 statistics) alongside the query's embedding and Vectorize query.
+    let vector: (() => Promise<VectorSide>) | undefined;
+    if (opts.mode !== "keyword") {
+      // The mismatch check throws before anything starts, as on the single-object paths.
+      const embedder = activeEmbedderFor(env, collection);
+      const store = providers.vectorize;
+      vector = async () => {
+        const [queryVector] = await timed("embed", () => embedder.embed([opts.query], "query"));
+        if (!store) return { queryVector };
+        const matches = await timed("vectorize", () => store.query(collection.id, queryVector, CANDIDATES));
+        return { vectorCandidates: matches.map((m) => ({ documentId: m.documentId, ordinal: m.ordinal, score: m.score })) };
+      };
+    }
+    result = await fanOutSearch(shardStubs(env, collection), request, vector).catch(toApiError);
+  } else if (opts.mode === "hybrid" && providers.vectorize) {
     result = await overlapped(env, collection, request, providers.vectorize, timed);
   } else {
     if (opts.mode !== "keyword") {

@@ -8,7 +8,7 @@ import { ApiError } from "../http/errors";
 import { errorResponses, json, jsonBody } from "../http/schemas";
 import { emitQuietly } from "../events/emit";
 import { beginCollectionDeletion } from "../ingest/pipeline";
-import { collectionIndex } from "../retrieval/collection-index/client";
+import { MAX_SHARDS, shardStubs } from "../retrieval/shard-routing";
 import { enqueueAll } from "../ingest/queue";
 import { bindingOf } from "../retrieval/scope";
 import { collectionExpiry, ExpiresAfterSchema } from "../ingest/expiry";
@@ -39,6 +39,10 @@ export const CollectionSchema = z
     chunk_overlap: z.number(),
     version: z.number(),
     expires_after: ExpiresAfterSchema.nullable().openapi({ description: "Default expiry of new documents; null: they never expire" }),
+    shards: z
+      .number()
+      .optional()
+      .openapi({ description: "Index objects holding the collection (document-hash shards); shown when more than 1" }),
     document_count: z.number().optional(),
     index: z
       .object({ chunks: z.number(), vectors: z.number(), storage_bytes: z.number() })
@@ -50,9 +54,11 @@ export const CollectionSchema = z
   .openapi("Collection");
 
 export function publicCollection(c: Collection, documentCount?: number) {
-  const { chunking: _, ...rest } = c;
+  const { chunking: _, shards, ...rest } = c;
   return {
     ...rest,
+    // Shown only for a sharded collection: a 1-shard one reads exactly as before shards.
+    ...(shards !== undefined && shards > 1 ? { shards } : {}),
     embedding_model: embeddingModelOf(c),
     chunking_strategy: collectionStrategy(c),
     expires_after: collectionExpiry(c),
@@ -75,6 +81,15 @@ const CreateBody = z
     // The `auto` strategy's sizes (this API's older fields); `static` gives its own.
     chunk_tokens: z.number().int().min(64).max(512).optional().openapi({ description: "`auto` chunk size (default 400)" }),
     chunk_overlap: z.number().int().min(0).max(128).optional().openapi({ description: "`auto` overlap (default 60)" }),
+    shards: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_SHARDS)
+      .optional()
+      .openapi({
+        description: `Index objects to split the collection over by document (1 to ${MAX_SHARDS}, default 1), fixed at creation: one per ≈ 60,000 chunks expected (docs/scaling.md, "Shards")`,
+      }),
   })
   .refine((b) => (b.chunk_overlap ?? CHUNK_DEFAULTS.overlap) < (b.chunk_tokens ?? CHUNK_DEFAULTS.tokens) / 2, {
     message: "chunk_overlap must be less than half of chunk_tokens",
@@ -190,6 +205,7 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
       chunking: strategy?.type ?? "auto",
       chunkTokens: strategy?.type === "static" ? strategy.static.max_chunk_size_tokens : body.chunk_tokens,
       chunkOverlap: strategy?.type === "static" ? strategy.static.chunk_overlap_tokens : body.chunk_overlap,
+      shards: body.shards,
     });
     return c.json(publicCollection(col, 0), 201);
   });
@@ -246,7 +262,19 @@ export function mountCollections(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     assertCollectionAccess(p, id);
     const col = await requireCollection(c.env.DB, id);
-    const [usage, stats] = await Promise.all([usageReport(c.env, c.var.settings, id), collectionIndex(c.env, id).stats()]);
+    const [usage, all] = await Promise.all([
+      usageReport(c.env, c.var.settings, id),
+      Promise.all(shardStubs(c.env, col).map((s) => s.stats())),
+    ]);
+    // Every shard's counts summed (one shard: its own).
+    const stats = all.reduce(
+      (a, s) => ({ chunks: a.chunks + s.chunks, vectors: a.vectors + s.vectors, storageBytes: a.storageBytes + s.storageBytes }),
+      {
+        chunks: 0,
+        vectors: 0,
+        storageBytes: 0,
+      },
+    );
     return c.json(
       {
         ...publicCollection(col, usage.documents.used),

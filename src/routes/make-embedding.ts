@@ -6,7 +6,7 @@ import type { AppEnv } from "../http/context";
 import { ApiError, errorBody, legacyError } from "../http/errors";
 import { json, legacyErrorResponses } from "../http/schemas";
 import { indexDocument } from "../ingest/pipeline";
-import { collectionIndex } from "../retrieval/collection-index/client";
+import { documentIndex } from "../retrieval/shard-routing";
 import { acceptAll, readMultipartFiles } from "../ingest/uploads";
 import { DEFAULT_EMBEDDING_MODEL, embeddingModelOf } from "../retrieval/models";
 import { selectEmbedder } from "../retrieval/providers";
@@ -121,7 +121,7 @@ export function mountMakeEmbedding(app: OpenAPIHono<AppEnv>): void {
         documents.push({ id: doc.id, name: doc.name, collection_id: collection.id, text: r.text });
       } else if (r.status === "ready" && o.accepted.duplicate) {
         // Already indexed earlier: rebuild the document text and vector from its stored chunks.
-        const chunks = await collectionIndex(c.env, doc.collection_id).documentText(doc.id);
+        const chunks = await documentIndex(c.env, collection, doc.id).documentText(doc.id);
         documents.push({ id: doc.id, name: doc.name, collection_id: collection.id, text: chunks.join("\n\n") });
         const [v] = await selectEmbedder(c.env, embeddingModelOf(collection)).embed(
           [documents[documents.length - 1].text.slice(0, 8000)],

@@ -17,6 +17,11 @@ export interface Collection {
   status: "active" | "deleting";
   /** JSON `{anchor, days}`: the default expiry of new documents (src/ingest/expiry.ts); null: none. */
   expires_after: string | null;
+  /**
+   * Index objects holding the collection (document-hash shards, src/retrieval/shards.ts), fixed at
+   * creation; 1 by default. Optional: a mirrored row written before the column reads as 1.
+   */
+  shards?: number;
   created_at: number;
   updated_at: number;
 }
@@ -55,6 +60,8 @@ export async function createCollection(
     chunkTokens?: number;
     chunkOverlap?: number;
     expiresAfter?: string | null;
+    /** Document-hash shards (1 to MAX_SHARDS); 1 by default. */
+    shards?: number;
   },
 ): Promise<Collection> {
   const t = now();
@@ -70,15 +77,29 @@ export async function createCollection(
     version: 0,
     status: "active",
     expires_after: opts.expiresAfter ?? null,
+    shards: opts.shards ?? 1,
     created_at: t,
     updated_at: t,
   };
   await db
     .prepare(
-      `INSERT INTO collections (id, name, embedder, dimensions, chunk_tokens, chunk_overlap, embedding_model, chunking, version, status, created_at, updated_at, expires_after)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'active', ?, ?, ?)`,
+      `INSERT INTO collections (id, name, embedder, dimensions, chunk_tokens, chunk_overlap, embedding_model, chunking, version, status, created_at, updated_at, expires_after, shards)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'active', ?, ?, ?, ?)`,
     )
-    .bind(col.id, col.name, col.embedder, col.dimensions, col.chunk_tokens, col.chunk_overlap, col.embedding_model, col.chunking, t, t, col.expires_after)
+    .bind(
+      col.id,
+      col.name,
+      col.embedder,
+      col.dimensions,
+      col.chunk_tokens,
+      col.chunk_overlap,
+      col.embedding_model,
+      col.chunking,
+      t,
+      t,
+      col.expires_after,
+      col.shards,
+    )
     .run();
   return col;
 }

@@ -29,6 +29,17 @@ export interface QueryTerm {
   id: number;
   /** How many query phrases are this term (FTS5 scores each phrase, so a repeated stem counts twice). */
   weight: number;
+  /**
+   * A sharded collection: the term's document frequency over every shard, in place of this index's
+   * own (docs/scaling.md, "Shards"). Absent: this index's.
+   */
+  df?: number;
+}
+
+/** Collection-wide row count and token total (summed over a collection's shards), in place of one index's own. */
+export interface CorpusStats {
+  rows: number;
+  tokens: number;
 }
 
 export interface Scored {
@@ -112,6 +123,14 @@ export class Bm25Index {
   get rows(): number {
     return this.#rows;
   }
+  /** Tokens of the live rows (with `rows`, BM25's average length). */
+  get tokens(): number {
+    return this.#tokens;
+  }
+  /** The live document frequency of a term id (0 for an id this index never saw). */
+  df(id: number): number {
+    return id < this.#df.length ? this.#df[id] : 0;
+  }
   get slots(): number {
     return this.#slots;
   }
@@ -179,18 +198,21 @@ export class Bm25Index {
 
   /**
    * The k best rows for the query terms (those `accept` lets through), best first. Exact: equal to
-   * scoring every row, ties broken by slot.
+   * scoring every row, ties broken by slot. With `corpus` (and each term's `df`), one shard of a
+   * collection scores with the whole collection's statistics, so its scores equal those one index
+   * holding every shard's rows would give (the merge of shards' lists by score is then exact).
    */
-  top(query: QueryTerm[], k: number, accept?: (slot: number) => boolean): Scored[] {
+  top(query: QueryTerm[], k: number, accept?: (slot: number) => boolean, corpus?: CorpusStats): Scored[] {
     if (this.#rows === 0 || k < 1) return [];
-    const rows = this.#rows;
-    const avgdl = this.#tokens / rows;
+    const rows = corpus ? corpus.rows : this.#rows;
+    const avgdl = (corpus ? corpus.tokens : this.#tokens) / rows;
     const c1 = K1 * (1 - B);
     const c2 = avgdl > 0 ? (K1 * B) / avgdl : 0;
     const list: { start: number; used: number; w: number; ub: number }[] = [];
     for (const q of query) {
+      // A term with no live posting here adds nothing here, whatever its frequency elsewhere.
       if (q.id >= this.#df.length || this.#df[q.id] === 0) continue;
-      const w = q.weight * idf(rows, this.#df[q.id]);
+      const w = q.weight * idf(rows, corpus && q.df !== undefined ? q.df : this.#df[q.id]);
       list.push({ start: this.#start[q.id], used: this.#used[q.id], w, ub: w * (K1 + 1) });
     }
     if (list.length === 0) return [];

@@ -8,6 +8,7 @@
  */
 import { ftsTermCounts, ftsTokens } from "../../text";
 import { Bm25Index, type QueryTerm } from "./bm25";
+import { emptyKeywordStats, type FieldStats, type KeywordStats } from "./types";
 import { decodePairs, type EncodedPostings, encodeChunk, encodePairs, type TermDictionary, termIdsOf } from "./postings";
 import { keywordQuery, MAX_SUBSTRINGS } from "./query";
 import { nameWords } from "./schema";
@@ -40,12 +41,15 @@ export function queryTerms(words: string[]): { term: string; weight: number }[] 
   return [...weights].map(([term, weight]) => ({ term, weight }));
 }
 
-/** Query terms with a dictionary's ids (terms it does not hold match nothing and are dropped). */
-function withIds(terms: { term: string; weight: number }[], idOf: (term: string) => number | undefined): QueryTerm[] {
+/**
+ * Query terms with a dictionary's ids (terms it does not hold match nothing and are dropped), and
+ * with a sharded collection's statistics, each term's collection-wide document frequency.
+ */
+function withIds(terms: { term: string; weight: number }[], idOf: (term: string) => number | undefined, field?: FieldStats): QueryTerm[] {
   const out: QueryTerm[] = [];
   for (const t of terms) {
     const id = idOf(t.term);
-    if (id !== undefined) out.push({ id, weight: t.weight });
+    if (id !== undefined) out.push(field ? { id, weight: t.weight, df: field.df[t.term] ?? 0 } : { id, weight: t.weight });
   }
   return out;
 }
@@ -160,13 +164,38 @@ export class KeywordIndex {
   }
 
   /**
+   * This index's BM25 statistics for a query's porter terms (row count, token total, per-term
+   * document frequency, for the text and the name field): what a sharded search sums over the
+   * shards and passes back to each, so that every shard scores as one index would (docs/scaling.md).
+   */
+  termStats(query: string): KeywordStats {
+    const out = emptyKeywordStats();
+    const q = keywordQuery(query);
+    if (q.words.length === 0) return out;
+    const l = this.#load();
+    out.text.rows = l.text.rows;
+    out.text.tokens = l.text.tokens;
+    out.names.rows = l.names.rows;
+    out.names.tokens = l.names.tokens;
+    for (const { term } of queryTerms(q.words)) {
+      const id = this.#dict.get(term);
+      const df = id === undefined ? 0 : l.text.df(id);
+      if (df > 0) out.text.df[term] = df;
+      const nameId = l.nameTerms.get(term);
+      const nameDf = nameId === undefined ? 0 : l.names.df(nameId);
+      if (nameDf > 0) out.names.df[term] = nameDf;
+    }
+    return out;
+  }
+
+  /**
    * Keyword candidates, best first, at most `pool`: porter BM25 over the text, trigram BM25 over
    * CJK chunks (FTS5), the name field, and short CJK substrings, combined as the SQL-only index
    * combined them (so rankings stay equal): porter and trigram lists summed per chunk; the chunks of
    * the best name-matched documents join with their best text chunks and get the name's score; a
    * document matched by its name alone joins with its first chunk.
    */
-  candidates(query: string, pool: number, scope: Scope | null, allowed: Set<string> | null): KeywordCandidate[] {
+  candidates(query: string, pool: number, scope: Scope | null, allowed: Set<string> | null, stats?: KeywordStats): KeywordCandidate[] {
     const q = keywordQuery(query);
     const scores = new Map<string, KeywordCandidate>();
     const add = (documentId: string, ordinal: number, bm25: number) => {
@@ -177,12 +206,12 @@ export class KeywordIndex {
     };
     const l = q.words.length > 0 ? this.#load() : null;
     const words = queryTerms(q.words);
-    const terms = withIds(words, (t) => this.#dict.get(t));
-    const nameTerms = l ? withIds(words, (t) => l.nameTerms.get(t)) : [];
+    const terms = withIds(words, (t) => this.#dict.get(t), stats?.text);
+    const nameTerms = l ? withIds(words, (t) => l.nameTerms.get(t), stats?.names) : [];
     const allowedDoc = l && allowed ? allowedDocs(l, allowed) : null;
     if (l) {
       const acceptText = allowedDoc ? (slot: number) => allowedDoc[l.slotDoc[slot]] === 1 : undefined;
-      for (const h of l.text.top(terms, pool, acceptText)) add(l.docIds[l.slotDoc[h.slot]], l.slotOrdinal[h.slot], -h.score);
+      for (const h of l.text.top(terms, pool, acceptText, stats?.text)) add(l.docIds[l.slotDoc[h.slot]], l.slotOrdinal[h.slot], -h.score);
     }
     let trigramHits = 0;
     if (q.trigram) {
@@ -194,13 +223,13 @@ export class KeywordIndex {
     let named: Map<string, number> | null = null;
     if (l) {
       const acceptName = allowedDoc ? (slot: number) => allowedDoc[l.nameDoc[slot]] === 1 : undefined;
-      const names = l.names.top(nameTerms, NAME_POOL, acceptName);
+      const names = l.names.top(nameTerms, NAME_POOL, acceptName, stats?.names);
       if (names.length > 0) {
         named = new Map(names.map((h) => [l.docIds[l.nameDoc[h.slot]], -h.score]));
         const namedDoc = new Uint8Array(l.docIds.length);
         for (const h of names) namedDoc[l.nameDoc[h.slot]] = 1;
         // The named documents' best text chunks join the pool even when the text alone ranks them out.
-        for (const h of l.text.top(terms, pool, (slot) => namedDoc[l.slotDoc[slot]] === 1)) {
+        for (const h of l.text.top(terms, pool, (slot) => namedDoc[l.slotDoc[slot]] === 1, stats?.text)) {
           const documentId = l.docIds[l.slotDoc[h.slot]];
           if (!scores.has(`${documentId}:${l.slotOrdinal[h.slot]}`)) add(documentId, l.slotOrdinal[h.slot], -h.score);
         }

@@ -5,7 +5,7 @@ import type { Parts } from "./parts";
 import { TermDictionary } from "./postings";
 import { Searcher, type SearchResult } from "./searcher";
 import { Statements } from "./statements";
-import type { IndexSearchRequest, IndexStats, WritePage, WriteResult } from "./types";
+import { emptyKeywordStats, type IndexSearchRequest, type IndexStats, type ShardStats, type WritePage, type WriteResult } from "./types";
 import { Vectors } from "./vectors";
 import { recoverPagedCommits, remove, write } from "./writer";
 
@@ -15,6 +15,8 @@ export type {
   IndexHit,
   IndexSearchRequest,
   IndexStats,
+  KeywordStats,
+  ShardStats,
   VectorCandidate,
   WritePage,
   WriteResult,
@@ -131,6 +133,21 @@ export class CollectionIndex extends DurableObject<Env> {
   /** One RPC per search: keyword and vector candidates, filters before top-k, fusion, hydration. */
   search(req: IndexSearchRequest): SearchResult {
     return this.#searcher.search(req);
+  }
+
+  /**
+   * A sharded search's first phase: this shard's BM25 statistics for the query's terms (from the
+   * in-memory index, loading it if needed), summed by the Worker over all shards and passed back
+   * in `search({ stats })`. With `whitening`, also its local vectors' whitening statistics (the
+   * Worker whitens the query with the sums). A sealed shard says so, as `search` does.
+   */
+  termStats(query: string | null, whitening = false): ShardStats {
+    const parts = this.#parts;
+    if (parts.sealed) return { stats: emptyKeywordStats(), whitening: null, sealed: true };
+    return {
+      stats: query === null ? emptyKeywordStats() : parts.keyword.termStats(query),
+      whitening: whitening ? parts.vectors.whitening() : null,
+    };
   }
 
   /** A document's text as stored (chunks in order), for the original's /make_embedding. */

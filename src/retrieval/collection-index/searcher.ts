@@ -36,6 +36,7 @@ export class Searcher {
     const topK = req.topK;
     if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) throw new IndexError("invalid_top_k", `topK must be 1 to ${MAX_TOP_K}`);
     const pool = Math.min(MAX_TOP_K, Math.max(1, Math.floor(req.pool)));
+    const raw = req.raw === true;
     const hydrate = Math.max(topK, Math.min(MAX_TOP_K, req.hydrate));
     // With Vectorize the candidates come from outside (and may change): those results are not cached.
     const cacheKey = req.vectorCandidates ? null : resultKey(req, pool, hydrate);
@@ -61,11 +62,13 @@ export class Searcher {
     const byKey = new Map<string, Candidate>();
     const key = (d: string, o: number) => `${d}:${o}`;
     let keywordList: { documentId: string; ordinal: number; bm25: number }[] = [];
-    if (req.mode !== "vector") keywordList = timed("keyword", () => parts.keyword.candidates(req.query, pool, scope, allowed));
+    if (req.mode !== "vector") keywordList = timed("keyword", () => parts.keyword.candidates(req.query, pool, scope, allowed, req.stats));
     // With weight 0 the vector side only adds chunks after every keyword hit: when keyword search
     // already fills the hits, the scan cannot change them and is skipped.
+    // A shard cannot tell whether the collection's keyword hits fill the page: raw lists always have both sides.
     const vectorsNeeded =
       req.mode === "vector" ||
+      (raw && req.mode === "hybrid") ||
       (req.mode === "hybrid" && !(req.vectorWeight === 0 && keywordList.length >= hydrate && (req.fusion ?? "convex") === "convex"));
     if (vectorsNeeded) {
       const list = timed("vector", () => parts.vectors.candidates(req, pool, allowed));
@@ -80,7 +83,8 @@ export class Searcher {
       c.keyword = { score: h.bm25, rank: ++rank };
       byKey.set(k, c);
     }
-    const top = fuse([...byKey.values()], req).slice(0, hydrate);
+    // Raw (a shard's part of a fan-out): every candidate, unfused; the Worker fuses the merged lists.
+    const top = raw ? [...byKey.values()].map((c) => ({ c, score: 0 })) : fuse([...byKey.values()], req).slice(0, hydrate);
     if (top.length === 0) {
       this.#remember(cacheKey, []);
       return { hits: [], timings };
@@ -158,5 +162,7 @@ function resultKey(req: IndexSearchRequest, pool: number, hydrate: number): stri
     req.filter ?? null,
     req.whiten === true,
     v,
+    req.raw === true,
+    req.stats ?? null,
   ]);
 }

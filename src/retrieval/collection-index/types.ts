@@ -66,6 +66,55 @@ export interface IndexSearchRequest {
   hydrate: number;
   /** Chat: return each hit's statements precomputed at ingest (chunk-statements.ts). */
   statements?: boolean;
+  /**
+   * One shard of a sharded collection (docs/scaling.md, "Shards"): the collection-wide keyword
+   * statistics (every shard's `termStats` summed) to score with instead of this object's own.
+   */
+  stats?: KeywordStats;
+  /**
+   * A shard's part of a fan-out: every candidate of both sides (keyword up to `pool`, vector up to
+   * `pool`), hydrated, unfused (`score` and `fused` are 0), so the Worker can merge the shards'
+   * lists and fuse them as one object would. `hydrate` is ignored.
+   */
+  raw?: boolean;
+}
+
+/** One field's BM25 statistics: live rows, their token total, and document frequency per query term. */
+export interface FieldStats {
+  rows: number;
+  tokens: number;
+  df: Record<string, number>;
+}
+
+/** A query's BM25 statistics for the text and the name field (one shard's, or summed over a collection's shards). */
+export interface KeywordStats {
+  text: FieldStats;
+  names: FieldStats;
+}
+
+/** One shard's answer to a sharded search's first round (object.ts `termStats`). */
+export interface ShardStats {
+  stats: KeywordStats;
+  /** Local vectors' whitening statistics, when asked for and held. */
+  whitening: { rows: number; sumSq: number[] } | null;
+  sealed?: true;
+}
+
+/** No rows, no terms: a shard (or query) that holds nothing adds nothing to the sums. */
+export function emptyKeywordStats(): KeywordStats {
+  return { text: { rows: 0, tokens: 0, df: {} }, names: { rows: 0, tokens: 0, df: {} } };
+}
+
+/** The collection's statistics: every shard's counts summed (integers, so the order does not matter). */
+export function sumKeywordStats(all: KeywordStats[]): KeywordStats {
+  const out = emptyKeywordStats();
+  for (const s of all)
+    for (const f of ["text", "names"] as const) {
+      out[f].rows += s[f].rows;
+      out[f].tokens += s[f].tokens;
+      for (const [t, n] of Object.entries(s[f].df)) out[f].df[t] = (out[f].df[t] ?? 0) + n;
+    }
+  return out;
 }
 
 export interface IndexHit {

@@ -68,6 +68,12 @@ export class Vectors {
     this.#dims = null;
   }
 
+  /** This shard's whitening statistics (loading the matrix), or null when it holds no local vectors. */
+  whitening(): { rows: number; sumSq: number[] } | null {
+    if (this.#dims === null) return null;
+    return this.#load().whitening();
+  }
+
   candidates(req: IndexSearchRequest, pool: number, allowed: Set<string> | null): VectorCandidate[] {
     if (req.vectorCandidates) {
       // Vectorize candidates: only documents committed here (and allowed by the filter) count.

@@ -8,6 +8,7 @@
  *
  * Free of Workers-only imports so that the benchmarks run the same code under Node.
  */
+import { whitenQuery } from "./whiten";
 
 export interface MatrixMatch {
   id: string;
@@ -199,10 +200,12 @@ export class QuantizedMatrix {
   }
 
   private whitened(query: ArrayLike<number>): Float64Array {
-    const out = new Float64Array(this.dims);
-    const n = Math.max(1, this.n);
-    for (let i = 0; i < this.dims; i++) out[i] = query[i] / Math.sqrt(this.sumSq[i] / n + 1e-9);
-    return out;
+    return whitenQuery(query, this.n, this.sumSq);
+  }
+
+  /** The whitening statistics (rows, per-dimension sum of squares): a sharded collection sums its shards'. */
+  whitening(): { rows: number; sumSq: number[] } {
+    return { rows: this.n, sumSq: Array.from(this.sumSq) };
   }
 
   /** Writes the unit-length query as int16 into wasm memory; returns its scale (0 if zero). */
