@@ -69,9 +69,7 @@ export async function bundleSize({ runs = 5 } = {}) {
       evaluated_at_startup_bytes: split.startupBytes,
       evaluated_by_first_request_bytes: split.firstRequestBytes,
       loaded_on_first_use_bytes: split.lazyBytes,
-      evaluated_before_first_search_modules: Object.fromEntries(
-        [...split.eager].sort((a, b) => b[1] - a[1]).slice(0, 40),
-      ),
+      evaluated_before_first_search_modules: Object.fromEntries([...split.eager].sort((a, b) => b[1] - a[1]).slice(0, 40)),
       evaluated_before_first_search_by_package: Object.fromEntries(byGroup(split.eager).slice(0, 15)),
       loaded_on_first_use_by_package: Object.fromEntries(byGroup(split.lazy).slice(0, 10)),
       startup_cpu: startup,
@@ -216,9 +214,13 @@ export function printBundle(r, prev = previousRun()) {
       ["evaluated before the first search", kib(r.size.evaluated_before_first_search_bytes)],
       ["  at start-up (static imports of the entry)", kib(r.size.evaluated_at_startup_bytes)],
       ["  by the first request (the app and its routes)", kib(r.size.evaluated_by_first_request_bytes)],
-      ...Object.entries(r.size.evaluated_before_first_search_by_package).slice(0, 6).map(([g, b]) => [`  ${g}`, kib(b)]),
+      ...Object.entries(r.size.evaluated_before_first_search_by_package)
+        .slice(0, 6)
+        .map(([g, b]) => [`  ${g}`, kib(b)]),
       ["loaded on first use (dynamic import)", kib(r.size.loaded_on_first_use_bytes)],
-      ...Object.entries(r.size.loaded_on_first_use_by_package).slice(0, 6).map(([g, b]) => [`  ${g}`, kib(b)]),
+      ...Object.entries(r.size.loaded_on_first_use_by_package)
+        .slice(0, 6)
+        .map(([g, b]) => [`  ${g}`, kib(b)]),
     ],
   );
   const cpu = r.size.startup_cpu;

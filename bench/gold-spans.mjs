@@ -41,7 +41,10 @@ export function normWithMap(text) {
       from.push(at);
       space = false;
     }
-    const n = ch.normalize("NFKC").toLowerCase().replace(/[\u2018\u2019]/g, "'");
+    const n = ch
+      .normalize("NFKC")
+      .toLowerCase()
+      .replace(/[\u2018\u2019]/g, "'");
     for (const u of n) {
       // NFKC may expand one character into several (ﬁ → fi, … → ...): each unit maps back to it.
       for (let k = 0; k < u.length; k++) from.push(at);
@@ -52,7 +55,9 @@ export function normWithMap(text) {
 }
 
 const ABBREVIATIONS = new Set(
-  "mr mrs ms dr prof sr jr st mt vs etc e.g i.e eg ie al fig no vol pp ca approx inc ltd co corp dept jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k f.c cf".split(" "),
+  "mr mrs ms dr prof sr jr st mt vs etc e.g i.e eg ie al fig no vol pp ca approx inc ltd co corp dept jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k f.c cf".split(
+    " ",
+  ),
 );
 const TERMINATOR = /[.!?\u2026]+["'\u201d\u2019)\]]*(?=\s|$)|[\u3002\uff01\uff1f]+/gu;
 
@@ -148,14 +153,24 @@ if (import.meta.url === `file://${process.argv[1]}`) {
           const to = hay.from[at + needle.length - 1] + 1;
           const [start, end] = widen(s.text, from, to);
           const key = `${s.document_name}:${s.char_start + start}`;
-          spans.set(key, { document: s.document_name, start: s.char_start + start, end: s.char_start + end, text: s.text.slice(start, end) });
+          spans.set(key, {
+            document: s.document_name,
+            start: s.char_start + start,
+            end: s.char_start + end,
+            text: s.text.slice(start, end),
+          });
         }
       }
     }
     // Overlapping chunks cut the same sentence at different places: keep the widest of nested spans.
     const all = [...spans.values()];
     q.evidence = all
-      .filter((g) => !all.some((o) => o !== g && o.document === g.document && o.start <= g.start && g.end <= o.end && o.end - o.start > g.end - g.start))
+      .filter(
+        (g) =>
+          !all.some(
+            (o) => o !== g && o.document === g.document && o.start <= g.start && g.end <= o.end && o.end - o.start > g.end - g.start,
+          ),
+      )
       .sort((a, b) => a.start - b.start);
     if (q.evidence.length) withEvidence++;
   }

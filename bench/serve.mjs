@@ -377,7 +377,10 @@ const median = (xs) => {
  * `asKey`: requests carry a temporary key, so every one also goes through the per-key limiter (the
  * key guard's call; the server must run with RATE_LIMIT_KEY_PER_MINUTE > 0), as production traffic does.
  */
-export async function runRatios(server, { collectionId, queries, rounds = 3, durationS = 10, connections = 8, asKey = false, log = console.log }) {
+export async function runRatios(
+  server,
+  { collectionId, queries, rounds = 3, durationS = 10, connections = 8, asKey = false, log = console.log },
+) {
   const api = apiClient(server.url, server.masterKey);
   let headers = { "X-Master-API-Key": server.masterKey };
   if (asKey) {
@@ -399,7 +402,12 @@ export async function runRatios(server, { collectionId, queries, rounds = 3, dur
     await sleep(1000); // the cache writes run in waitUntil
     const kinds = [
       { kind: "healthz", path: "/healthz", method: "GET", headers: {} },
-      { kind: "search", path: `/v1/collections/${collectionId}/search`, headers, makeBody: (n) => ({ query: `${q(n)} zq${runTag}r${r}n${n}`, top_k: 10, mode: "hybrid" }) },
+      {
+        kind: "search",
+        path: `/v1/collections/${collectionId}/search`,
+        headers,
+        makeBody: (n) => ({ query: `${q(n)} zq${runTag}r${r}n${n}`, top_k: 10, mode: "hybrid" }),
+      },
       { kind: "chat, uncached", path: "/v1/chat", headers, makeBody: (n) => chatBody(`${q(n + 20)} (u ${runTag} r${r} n${n})`) },
       { kind: "chat, cached", path: "/v1/chat", headers, makeBody: (n) => chatBody(cachedQs[n % cachedQs.length]) },
     ];
@@ -448,7 +456,9 @@ export function printRatios(r) {
     );
   }
   for (const [kind, v] of Object.entries(r.ratios)) {
-    console.log(`ratio ${kind}: median ${fmt(v.median, 2)}× (rounds ${v.per_round.map((x) => fmt(x, 2)).join(", ")}), target ≤ ${v.target}× -> ${v.met ? "met" : "NOT met"}`);
+    console.log(
+      `ratio ${kind}: median ${fmt(v.median, 2)}× (rounds ${v.per_round.map((x) => fmt(x, 2)).join(", ")}), target ≤ ${v.target}× -> ${v.met ? "met" : "NOT met"}`,
+    );
   }
 }
 

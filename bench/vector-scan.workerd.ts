@@ -15,7 +15,6 @@ import { join, resolve } from "node:path";
 import type { Miniflare } from "miniflare";
 import { bundleForWorkerd, indexMiniflare } from "./lib/index-miniflare";
 
-
 const N = Number(process.env.ROWS ?? (process.env.BENCH_QUICK ? 5_000 : 100_000));
 const DIMS = 384;
 const BATCH = 1000;

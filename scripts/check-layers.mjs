@@ -76,7 +76,10 @@ for (const file of walk(SRC)) {
   for (const m of text.matchAll(IMPORT)) {
     const spec = m[1] ?? m[2];
     if (!spec.startsWith(".")) continue;
-    const target = path.relative(SRC, path.resolve(path.dirname(file), spec)).split(path.sep).join("/");
+    const target = path
+      .relative(SRC, path.resolve(path.dirname(file), spec))
+      .split(path.sep)
+      .join("/");
     if (target.startsWith("..")) continue;
     const to = layerOf(target);
     if (to === from) {

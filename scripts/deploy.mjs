@@ -75,11 +75,17 @@ export function planFor(config, envName, dimensions) {
   }
   return {
     worker: env.name ?? config.name,
-    d1: d1.map((d) => ({ binding: d.binding, name: d.database_name, hasId: Boolean(d.database_id), migrations: Boolean(d.migrations_dir) })),
+    d1: d1.map((d) => ({
+      binding: d.binding,
+      name: d.database_name,
+      hasId: Boolean(d.database_id),
+      migrations: Boolean(d.migrations_dir),
+    })),
     queues: [...queueNames],
     vectorize: (env.vectorize ?? []).map((v) => {
       // Unknown means refused: an index whose dimensions no model declares would be created wrong.
-      if (!(v.binding in dimensions)) throw new Error(`no embedding model in src/retrieval/models.ts uses the Vectorize binding ${v.binding}`);
+      if (!(v.binding in dimensions))
+        throw new Error(`no embedding model in src/retrieval/models.ts uses the Vectorize binding ${v.binding}`);
       return { name: v.index_name, dimensions: dimensions[v.binding], metric: VECTORIZE_METRIC };
     }),
     autoProvisioned: [
@@ -99,11 +105,18 @@ export function jsonIn(text) {
 /** Queue names from `wrangler queues list` (a table; the command has no --json). */
 export function queueNamesIn(text) {
   const rows = text.split("\n").filter((l) => l.includes("│"));
-  const cells = (l) => l.split("│").map((c) => c.trim()).slice(1, -1);
+  const cells = (l) =>
+    l
+      .split("│")
+      .map((c) => c.trim())
+      .slice(1, -1);
   const header = rows.find((l) => cells(l).includes("name"));
   if (!header) return [];
   const col = cells(header).indexOf("name");
-  return rows.filter((l) => l !== header).map((l) => cells(l)[col]).filter(Boolean);
+  return rows
+    .filter((l) => l !== header)
+    .map((l) => cells(l)[col])
+    .filter(Boolean);
 }
 
 const ok = (r, what) => {
@@ -214,7 +227,10 @@ export async function provision({
     }
     const masterKey = generatedMaster ?? environ.MASTER_API_KEY;
     if (smoke && url && masterKey) await smoke(url, masterKey);
-    else if (smoke) log(`smoke test not run (${url ? "no master key: set MASTER_API_KEY" : "no workers.dev URL in wrangler's output"}); run: npm run smoke -- --url <url>`);
+    else if (smoke)
+      log(
+        `smoke test not run (${url ? "no master key: set MASTER_API_KEY" : "no workers.dev URL in wrangler's output"}); run: npm run smoke -- --url <url>`,
+      );
     return { plan, created, secretsSet: missing, url };
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -229,7 +245,13 @@ function realWrangler(args, { input } = {}) {
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "true" },
   });
-  if (r.stderr) process.stderr.write(r.stderr.split("\n").filter((l) => /error|warn/i.test(l)).join("\n"));
+  if (r.stderr)
+    process.stderr.write(
+      r.stderr
+        .split("\n")
+        .filter((l) => /error|warn/i.test(l))
+        .join("\n"),
+    );
   return r;
 }
 
@@ -247,7 +269,9 @@ async function main() {
     ? undefined
     : async (url, key) => {
         console.log(`smoke test against ${url}`);
-        const r = spawnSync(process.execPath, [path.join(ROOT, "scripts/smoke.mjs"), "--url", url, "--master-key", key], { stdio: "inherit" });
+        const r = spawnSync(process.execPath, [path.join(ROOT, "scripts/smoke.mjs"), "--url", url, "--master-key", key], {
+          stdio: "inherit",
+        });
         if (r.status !== 0) throw new Error(`smoke test failed (exit ${r.status})`);
       };
   const result = await provision({

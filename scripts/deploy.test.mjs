@@ -21,13 +21,25 @@ function fakeAccount({ databases = [], queues = [], indexes = [], secrets = null
     const key = a === "deploy" ? "deploy" : `${a} ${b ?? ""}`.trim();
     switch (key) {
       case "d1 list":
-        return res(JSON.stringify(state.databases.map((name, i) => ({ uuid: `0000000${i}-d1`, name, created_at: "2026-12-01T00:00:00Z", version: "production" }))));
+        return res(
+          JSON.stringify(
+            state.databases.map((name, i) => ({ uuid: `0000000${i}-d1`, name, created_at: "2026-12-01T00:00:00Z", version: "production" })),
+          ),
+        );
       case "d1 create":
         state.databases.push(c);
         return res(`✅ Successfully created DB '${c}' in region WEUR\n`);
       case "queues list": {
         const rows = state.queues.map((q, i) => `│ ${i}abc │ ${q} │ 2026-12-01 │ 2026-12-01 │ 1 │ 1 │`);
-        return res(["┌────┬──────┬────────────┬─────────────┬───────────┬───────────┐", "│ id │ name │ created_on │ modified_on │ producers │ consumers │", "├────┼──────┼────────────┼─────────────┼───────────┼───────────┤", ...rows, "└────┴──────┴────────────┴─────────────┴───────────┴───────────┘"].join("\n"));
+        return res(
+          [
+            "┌────┬──────┬────────────┬─────────────┬───────────┬───────────┐",
+            "│ id │ name │ created_on │ modified_on │ producers │ consumers │",
+            "├────┼──────┼────────────┼─────────────┼───────────┼───────────┤",
+            ...rows,
+            "└────┴──────┴────────────┴─────────────┴───────────┴───────────┘",
+          ].join("\n"),
+        );
       }
       case "queues create":
         state.queues.push(c);
@@ -53,7 +65,9 @@ function fakeAccount({ databases = [], queues = [], indexes = [], secrets = null
           state.secrets = [...new Set([...(state.secrets ?? []), ...Object.keys(given)])];
         }
         state.deployed = true;
-        return res("Total Upload: 6437.77 KiB / gzip: 1981.84 KiB\nUploaded docchat-edge (9.1 sec)\nDeployed docchat-edge triggers (1.2 sec)\n  https://docchat-edge.example.workers.dev\n  schedule: */5 * * * *\nCurrent Version ID: 1234\n");
+        return res(
+          "Total Upload: 6437.77 KiB / gzip: 1981.84 KiB\nUploaded docchat-edge (9.1 sec)\nDeployed docchat-edge triggers (1.2 sec)\n  https://docchat-edge.example.workers.dev\n  schedule: */5 * * * *\nCurrent Version ID: 1234\n",
+        );
       }
       default:
         throw new Error(`unexpected wrangler call: ${args.join(" ")}`);
@@ -66,7 +80,10 @@ const creates = (calls) => calls.filter((a) => a[1] === "create").map((a) => `${
 
 test("the plan comes from wrangler.jsonc's production environment", () => {
   const plan = planFor(config, "production", dimensions);
-  assert.deepEqual(plan.d1.map((d) => d.name), ["docchat"]);
+  assert.deepEqual(
+    plan.d1.map((d) => d.name),
+    ["docchat"],
+  );
   assert.deepEqual(plan.queues.sort(), ["docchat-ingest", "docchat-ingest-dlq"]);
   assert.deepEqual(plan.vectorize, [
     { name: "docchat-chunks", dimensions: 768, metric: "cosine" },
@@ -118,7 +135,10 @@ test("first run provisions everything, second run creates nothing", async () => 
   assert.deepEqual(second.secretsSet, [], "existing secrets are never replaced");
   const deployCall = account.calls.find((a) => a[0] === "deploy");
   assert.ok(!deployCall.includes("--secrets-file"));
-  assert.ok(account.calls.some((a) => a[0] === "d1" && a[1] === "migrations"), "migrations still applied (idempotent)");
+  assert.ok(
+    account.calls.some((a) => a[0] === "d1" && a[1] === "migrations"),
+    "migrations still applied (idempotent)",
+  );
   // Without a generated key and no MASTER_API_KEY in the environment, the smoke test cannot log in.
   assert.equal(smoked.length, 1);
 });
@@ -150,14 +170,23 @@ test("--plan changes nothing; secrets from the environment are used as given", a
 
 test("an existing index with other dimensions stops the run before anything is deployed", async () => {
   const account = fakeAccount({ indexes: [{ name: "docchat-chunks", config: { dimensions: 384, metric: "cosine" } }] });
-  await assert.rejects(provision({ wrangler: account.wrangler, config, dimensions, environ: {}, log: () => {} }), /384 dimensions.*needs 768/);
+  await assert.rejects(
+    provision({ wrangler: account.wrangler, config, dimensions, environ: {}, log: () => {} }),
+    /384 dimensions.*needs 768/,
+  );
   assert.ok(!account.calls.some((a) => a[0] === "deploy"));
 });
 
 test("a failing wrangler command fails the run with its message", async () => {
   const account = fakeAccount();
-  const wrangler = (args) => (args[0] === "queues" && args[1] === "create" ? { status: 1, stdout: "", stderr: "✘ [ERROR] A request to the Cloudflare API failed. [code: 10000]" } : account.wrangler(args));
-  await assert.rejects(provision({ wrangler, config, dimensions, environ: {}, log: () => {} }), /queues create failed \(exit 1\):\n.*code: 10000/);
+  const wrangler = (args) =>
+    args[0] === "queues" && args[1] === "create"
+      ? { status: 1, stdout: "", stderr: "✘ [ERROR] A request to the Cloudflare API failed. [code: 10000]" }
+      : account.wrangler(args);
+  await assert.rejects(
+    provision({ wrangler, config, dimensions, environ: {}, log: () => {} }),
+    /queues create failed \(exit 1\):\n.*code: 10000/,
+  );
 });
 
 test("queue names are read from wrangler's table", () => {

@@ -78,10 +78,13 @@ async function main() {
     }
     results.push(judge({ name, pinned, latest: view.latest, times: view.times }));
   }
-  for (const r of results) console.log(`${r.ok ? "ok  " : "FAIL"} ${r.name.padEnd(32)} pinned ${r.pinned.padEnd(22)} latest ${r.latest.padEnd(22)} ${r.why}`);
+  for (const r of results)
+    console.log(`${r.ok ? "ok  " : "FAIL"} ${r.name.padEnd(32)} pinned ${r.pinned.padEnd(22)} latest ${r.latest.padEnd(22)} ${r.why}`);
   const bad = results.filter((r) => !r.ok);
   if (bad.length > 0) {
-    console.error(`\noutdated:check: ${bad.map((r) => r.name).join(", ")} more than ${MAX_DAYS_BEHIND} days behind; upgrade (see docs/operations.md "Toolchain").`);
+    console.error(
+      `\noutdated:check: ${bad.map((r) => r.name).join(", ")} more than ${MAX_DAYS_BEHIND} days behind; upgrade (see docs/operations.md "Toolchain").`,
+    );
     return 1;
   }
   return 0;

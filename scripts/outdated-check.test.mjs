@@ -36,7 +36,10 @@ test("a pin newer than `latest` (a prerelease line) is current; unknown versions
 
 test("pins come from the lockfile's top-level entries, and a missing pin is an error", () => {
   const lock = { packages: Object.fromEntries(PACKAGES.map((n, i) => [`node_modules/${n}`, { version: `1.0.${i}` }])) };
-  assert.deepEqual(pinsFromLock(lock).map((p) => p.pinned), PACKAGES.map((_, i) => `1.0.${i}`));
+  assert.deepEqual(
+    pinsFromLock(lock).map((p) => p.pinned),
+    PACKAGES.map((_, i) => `1.0.${i}`),
+  );
   assert.throws(() => pinsFromLock({ packages: {} }), /pins no wrangler/);
   assert.ok(MAX_DAYS_BEHIND >= 85 && MAX_DAYS_BEHIND <= 95);
 });

@@ -118,7 +118,9 @@ function verifySignature(secret, headers, body) {
   const id = headers["webhook-id"];
   const ts = headers["webhook-timestamp"];
   if (!id || !ts || Math.abs(Date.now() / 1000 - Number(ts)) > 300) return false;
-  const expected = createHmac("sha256", Buffer.from(secret.slice("whsec_".length), "base64")).update(`${id}.${ts}.${body}`).digest();
+  const expected = createHmac("sha256", Buffer.from(secret.slice("whsec_".length), "base64"))
+    .update(`${id}.${ts}.${body}`)
+    .digest();
   return String(headers["webhook-signature"] ?? "")
     .split(" ")
     .some((s) => {
@@ -187,22 +189,38 @@ async function run() {
   const loopback = await api(
     "webhook on loopback",
     `/v1/collections/${col}/webhooks`,
-    { method: "POST", headers: master(), json: { url: receiver?.url ?? "http://127.0.0.1:9/hook", events: ["document.ready", "document.deleted"] } },
+    {
+      method: "POST",
+      headers: master(),
+      json: { url: receiver?.url ?? "http://127.0.0.1:9/hook", events: ["document.ready", "document.deleted"] },
+    },
     receiver ? [201] : [400],
   );
   const hook = receiver ? loopback.json : null;
-  ok(receiver ? "webhook registered (loopback allowed locally)" : "webhook to loopback refused", receiver ? hook.id : loopback.json.error?.message);
+  ok(
+    receiver ? "webhook registered (loopback allowed locally)" : "webhook to loopback refused",
+    receiver ? hook.id : loopback.json.error?.message,
+  );
   if (!receiver) {
     const remote = (
-      await api("webhook (https)", `/v1/collections/${col}/webhooks`, {
-        method: "POST",
-        headers: master(),
-        json: { url: "https://webhook-smoke.invalid/hook", events: ["collection.deleted"] },
-      }, [201])
+      await api(
+        "webhook (https)",
+        `/v1/collections/${col}/webhooks`,
+        {
+          method: "POST",
+          headers: master(),
+          json: { url: "https://webhook-smoke.invalid/hook", events: ["collection.deleted"] },
+        },
+        [201],
+      )
     ).json;
     check(/^whsec_/.test(remote.secret), "webhook (https)", "no whsec_ secret");
     const listed = (await api("list webhooks", `/v1/collections/${col}/webhooks`, { headers: master() })).json;
-    check(listed.webhooks.some((w) => w.id === remote.id && w.secret === undefined), "list webhooks", listed);
+    check(
+      listed.webhooks.some((w) => w.id === remote.id && w.secret === undefined),
+      "list webhooks",
+      listed,
+    );
     await api("delete webhook", `/v1/collections/${col}/webhooks/${remote.id}`, { method: "DELETE", headers: master() });
     ok("webhook (https) registered, listed, removed");
   }

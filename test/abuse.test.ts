@@ -119,7 +119,11 @@ describe("rate limits", () => {
     expect(ok.status).toBe(200);
     expect(ok.headers.get("RateLimit-Policy")).toBe('"key";q=6;w=60, "session";q=6;w=60');
     expect(ok.headers.get("RateLimit")).toMatch(/^"key";r=0;t=\d+, "session";r=1;t=\d+$/);
-    const limited = await call("/api/chat", { method: "POST", headers: { Authorization: session.jwt_token }, json: { query: "hi" } }, tight);
+    const limited = await call(
+      "/api/chat",
+      { method: "POST", headers: { Authorization: session.jwt_token }, json: { query: "hi" } },
+      tight,
+    );
     expect(limited.status).toBe(429);
     expect(limited.headers.get("Retry-After")).toBeTruthy();
     const out = await body(limited);
@@ -152,7 +156,9 @@ describe("rate limits", () => {
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
     // Another address is not affected; nor is anyone with the limiter off.
     expect((await call("/healthz", { headers: { "CF-Connecting-IP": uniqueIp() } }, tight)).status).toBe(200);
-    expect((await call("/healthz", { headers: { "CF-Connecting-IP": ip } }, { ...tight, RATE_LIMIT_IP_PER_MINUTE: "0" } as Partial<Env>)).status).toBe(200);
+    expect(
+      (await call("/healthz", { headers: { "CF-Connecting-IP": ip } }, { ...tight, RATE_LIMIT_IP_PER_MINUTE: "0" } as Partial<Env>)).status,
+    ).toBe(200);
   });
 
   it("failed authentication: 401 up to the limit, then 429 for that address even with a good key; logged without the secret", async () => {
@@ -170,7 +176,11 @@ describe("rate limits", () => {
     try {
       statuses = [];
       for (let i = 0; i < 5; i++) {
-        const res = await call("/get_temp_api_key", { method: "POST", headers: { "X-Master-API-Key": guess, "CF-Connecting-IP": ip }, json: {} }, tight);
+        const res = await call(
+          "/get_temp_api_key",
+          { method: "POST", headers: { "X-Master-API-Key": guess, "CF-Connecting-IP": ip }, json: {} },
+          tight,
+        );
         statuses.push(res.status);
         if (res.status === 429) {
           expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
@@ -192,7 +202,9 @@ describe("rate limits", () => {
     }
     expect(logs.join("\n")).not.toContain(guess);
     // Another address with the good key is fine.
-    expect((await call(`/v1/collections/${col}`, { headers: { "X-API-Key": good.temp_api_key, "CF-Connecting-IP": uniqueIp() } }, tight)).status).toBe(200);
+    expect(
+      (await call(`/v1/collections/${col}`, { headers: { "X-API-Key": good.temp_api_key, "CF-Connecting-IP": uniqueIp() } }, tight)).status,
+    ).toBe(200);
   });
 });
 
@@ -298,7 +310,8 @@ describe("quotas", () => {
   it("documents per collection: 403 quota_exceeded naming the limit and the use; GET reports usage", async () => {
     const col = await createCollection();
     const tight = { QUOTA_COLLECTION_DOCUMENTS: "3" } as unknown as Partial<Env>;
-    const up = (n: number) => call(`/v1/collections/${col}/documents`, { method: "POST", headers: master(), json: { documents: docs(n) } }, tight);
+    const up = (n: number) =>
+      call(`/v1/collections/${col}/documents`, { method: "POST", headers: master(), json: { documents: docs(n) } }, tight);
     const first = await up(2);
     expect(first.status).toBe(202);
     // A batch that does not fit: what fits is accepted, the rest is refused file by file.
@@ -321,7 +334,11 @@ describe("quotas", () => {
   it("bytes per collection", async () => {
     const col = await createCollection();
     const tight = { QUOTA_COLLECTION_BYTES: "2000" } as unknown as Partial<Env>;
-    const res = await call(`/v1/collections/${col}/documents`, { method: "POST", headers: master(), json: { documents: docs(1, 3000) } }, tight);
+    const res = await call(
+      `/v1/collections/${col}/documents`,
+      { method: "POST", headers: master(), json: { documents: docs(1, 3000) } },
+      tight,
+    );
     expect(res.status).toBe(403);
     const out = await body(res);
     expect(out.error.message).toContain("bytes stored in this collection (limit 2000, in use 0)");
@@ -337,7 +354,10 @@ describe("quotas", () => {
     const second = await body(await start());
     expect((await start()).status).toBe(403);
     // Ending one makes room again.
-    const ended = await call(`/v1/sessions/${second.session_id}`, { method: "DELETE", headers: { Authorization: `Bearer ${second.jwt_token}` } });
+    const ended = await call(`/v1/sessions/${second.session_id}`, {
+      method: "DELETE",
+      headers: { Authorization: `Bearer ${second.jwt_token}` },
+    });
     expect(ended.status).toBe(200);
     expect((await start()).status).toBe(200);
   });
@@ -359,7 +379,11 @@ describe("quotas", () => {
     const deep = { a: { b: { c: { d: { e: { f: 1 } } } } } };
     const big = { blob: "x".repeat(9000) };
     for (const metadata of [deep, big]) {
-      const res = await call(`/v1/collections/${col}/documents`, { method: "POST", headers: master(), json: { documents: [{ name: "m.txt", text: "hello", metadata }] } });
+      const res = await call(`/v1/collections/${col}/documents`, {
+        method: "POST",
+        headers: master(),
+        json: { documents: [{ name: "m.txt", text: "hello", metadata }] },
+      });
       expect(res.status).toBe(400);
       expect((await body(res)).error.code).toBe("validation_error");
     }
@@ -377,17 +401,23 @@ describe("lifecycle", () => {
     const col = await createCollection();
     const key = await tempKey(col);
     const session = await startChat(key.temp_api_key);
-    const masterSession = await body(await call("/start_chat", { method: "POST", headers: master(), json: { model: "m", document: [{ text: "hello world" }] } }));
+    const masterSession = await body(
+      await call("/start_chat", { method: "POST", headers: master(), json: { model: "m", document: [{ text: "hello world" }] } }),
+    );
     expect(masterSession.jwt_token).toBeTruthy();
     expect((await call(`/v1/collections/${col}`, { method: "DELETE", headers: master() })).status).toBe(202);
     expect((await call("/v1/collections", { headers: { "X-API-Key": key.temp_api_key } })).status).toBe(401);
-    expect((await call("/api/chat", { method: "POST", headers: { Authorization: session.jwt_token }, json: { query: "hi" } })).status).toBe(401);
+    expect((await call("/api/chat", { method: "POST", headers: { Authorization: session.jwt_token }, json: { query: "hi" } })).status).toBe(
+      401,
+    );
     const listed = await body(await call("/v1/keys?include_inactive=true", { headers: master() }));
     expect(listed.keys.find((k: { id: string }) => k.id === key.key_id)?.revoked_at).toBeTruthy();
   });
 
   it("a master-key session on a collection ends when the collection is deleted", async () => {
-    const made = await body(await call("/start_chat", { method: "POST", headers: master(), json: { model: "m", document: [{ text: "hello world" }] } }));
+    const made = await body(
+      await call("/start_chat", { method: "POST", headers: master(), json: { model: "m", document: [{ text: "hello world" }] } }),
+    );
     const col = made.collection_id;
     const auth = { Authorization: `Bearer ${made.jwt_token}` };
     expect((await call(`/v1/sessions/${made.session_id}/messages`, { headers: auth })).status).toBe(200);
@@ -405,7 +435,9 @@ describe("lifecycle", () => {
     expect((await call(`/v1/sessions/${a.session_id}`, { method: "DELETE", headers: { "X-API-Key": key.temp_api_key } })).status).toBe(401);
     expect((await call(`/v1/sessions/${a.session_id}`, { method: "DELETE", headers: master() })).status).toBe(200);
     expect((await call("/api/chat", { method: "POST", headers: { Authorization: a.jwt_token }, json: { query: "hi" } })).status).toBe(401);
-    expect((await call(`/v1/sessions/${b.session_id}`, { method: "DELETE", headers: { Authorization: `Bearer ${b.jwt_token}` } })).status).toBe(200);
+    expect(
+      (await call(`/v1/sessions/${b.session_id}`, { method: "DELETE", headers: { Authorization: `Bearer ${b.jwt_token}` } })).status,
+    ).toBe(200);
     expect((await call(`/v1/sessions/${b.session_id}`, { method: "DELETE", headers: master() })).status).toBe(404);
   });
 
@@ -436,9 +468,14 @@ describe("lifecycle", () => {
     // Same claims and secret, another typ in the header.
     const enc = (o: unknown) => btoa(JSON.stringify(o)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
     const data = `${enc({ alg: "HS256", typ: "at+jwt" })}.${enc(payload)}`;
-    const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(env.JWT_SECRET_KEY), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(env.JWT_SECRET_KEY), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+    ]);
     const mac = new Uint8Array(await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(data)));
-    const forged = `${data}.${btoa(String.fromCharCode(...mac)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+    const forged = `${data}.${btoa(String.fromCharCode(...mac))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "")}`;
     expect((await call("/api/chat", { method: "POST", headers: { Authorization: forged }, json: { query: "hi" } })).status).toBe(401);
   });
 });
@@ -481,7 +518,11 @@ describe("quotas on the original's ingestion paths", () => {
     const key = await tempKey(col);
     const tight = { QUOTA_COLLECTION_DOCUMENTS: "1" } as unknown as Partial<Env>;
     const send = (text: string) =>
-      call("/start_chat", { method: "POST", headers: { "X-API-Key": key.temp_api_key }, json: { model: "m", document: [{ text }] } }, tight);
+      call(
+        "/start_chat",
+        { method: "POST", headers: { "X-API-Key": key.temp_api_key }, json: { model: "m", document: [{ text }] } },
+        tight,
+      );
     expect((await send("first document text")).status).toBe(200);
     const over = await send("second document text");
     expect(over.status).toBe(403);

@@ -333,7 +333,10 @@ describe("issue 17's smaller holes", () => {
     // Nothing was ingested: no collection was created for the refused bodies.
     expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM collections").first<{ n: number }>())?.n).toBe(before);
     // Any other unusable body keeps the original's text.
-    expect(await body(await issue({ model: "m" }))).toMatchObject({ code: "missing_fields", error: "Missing required fields (model, embeddings, document)" });
+    expect(await body(await issue({ model: "m" }))).toMatchObject({
+      code: "missing_fields",
+      error: "Missing required fields (model, embeddings, document)",
+    });
     const ids = await body(await issue({ model: "m", embeddings: [], document: [{ id: "x".repeat(129), text: "a long id" }] }));
     expect(ids.code).toBe("missing_fields");
     // 100 is accepted.
@@ -345,7 +348,8 @@ describe("issue 17's smaller holes", () => {
     const key = (await tempKey(col)).temp_api_key as string;
     const post = (n: number) => {
       const form = new FormData();
-      for (let i = 0; i < n; i++) form.append("file", new File([`Charged file number ${i} about warranties.`], `f-${i}.txt`, { type: "text/plain" }));
+      for (let i = 0; i < n; i++)
+        form.append("file", new File([`Charged file number ${i} about warranties.`], `f-${i}.txt`, { type: "text/plain" }));
       return call("/make_embedding", { method: "POST", headers: { "X-API-Key": key }, body: form }, limits());
     };
     const three = await post(3);

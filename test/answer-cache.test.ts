@@ -36,7 +36,8 @@ describe("utf8Over: the cap on a cached answer's UTF-8 bytes, decided from the l
       for (let n = 0; n <= 40; n++) {
         const text = unit.repeat(n);
         const bytes = new TextEncoder().encode(text).byteLength;
-        for (const max of [0, 1, 7, 20, 30, 33, 60, 100, 160]) expect(utf8Over(text, max), `${JSON.stringify(unit)}×${n}, max ${max}`).toBe(bytes > max);
+        for (const max of [0, 1, 7, 20, 30, 33, 60, 100, 160])
+          expect(utf8Over(text, max), `${JSON.stringify(unit)}×${n}, max ${max}`).toBe(bytes > max);
       }
   });
 });

@@ -10,7 +10,18 @@ const b64url = (s: string) => btoa(s).replace(/\+/g, "-").replace(/\//g, "_").re
 async function token(overrides: Record<string, unknown> = {}, secret = env.JWT_SECRET_KEY) {
   const now = Math.floor(Date.now() / 1000);
   return sign(
-    { iss: JWT_ISSUER, aud: JWT_AUDIENCE, sub: "key_x", sid: "ses_x", col: null, iat: now, nbf: now, exp: now + 600, jti: "j", ...overrides },
+    {
+      iss: JWT_ISSUER,
+      aud: JWT_AUDIENCE,
+      sub: "key_x",
+      sid: "ses_x",
+      col: null,
+      iat: now,
+      nbf: now,
+      exp: now + 600,
+      jti: "j",
+      ...overrides,
+    },
     secret,
     "HS256",
   );
@@ -66,7 +77,10 @@ describe("the original's flow", () => {
 
 describe("master key failures", () => {
   it("missing or wrong master key gets the original's 401", async () => {
-    for (const headers of [{}, { "X-Master-API-Key": "1234567890" }, { "X-Master-API-Key": `${env.MASTER_API_KEY}x` }] as Record<string, string>[]) {
+    for (const headers of [{}, { "X-Master-API-Key": "1234567890" }, { "X-Master-API-Key": `${env.MASTER_API_KEY}x` }] as Record<
+      string,
+      string
+    >[]) {
       const res = await call("/get_temp_api_key", { method: "POST", headers, json: { collection_id: "x" } });
       expect(res.status).toBe(401);
       const out = await body(res);
@@ -101,7 +115,10 @@ describe("temporary key failures on start_chat", () => {
   it("missing, unknown, expired and revoked keys get 401", async () => {
     const col = await createCollection();
     expect((await call("/api/start_chat", { method: "POST" })).status).toBe(401);
-    const unknown = await call("/api/start_chat", { method: "POST", headers: { "X-API-Key": "dck_unknownunknownunknownunknownunknownunknown" } });
+    const unknown = await call("/api/start_chat", {
+      method: "POST",
+      headers: { "X-API-Key": "dck_unknownunknownunknownunknownunknownunknown" },
+    });
     expect(unknown.status).toBe(401);
     expect((await body(unknown)).message).toBe("Invalid API key");
 
@@ -254,11 +271,9 @@ describe("configuration fails closed", () => {
   });
 
   it("bodies over MAX_JSON_BYTES get 413 payload_too_large", async () => {
-    const res = await call(
-      "/v1/collections",
-      { method: "POST", headers: master(), json: { name: "x".repeat(5000) } },
-      { MAX_JSON_BYTES: "2048" } as unknown as Partial<Env>,
-    );
+    const res = await call("/v1/collections", { method: "POST", headers: master(), json: { name: "x".repeat(5000) } }, {
+      MAX_JSON_BYTES: "2048",
+    } as unknown as Partial<Env>);
     expect(res.status).toBe(413);
     expect((await body(res)).error.code).toBe("payload_too_large");
   });

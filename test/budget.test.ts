@@ -125,7 +125,16 @@ describe("round-trip budget per request kind (steady state, production providers
     const res = await pending;
     expect(res.status).toBe(200);
     expect((await body(res)).results[0].document_name).toBe("expenses.md");
-    expect(counted.counts).toMatchObject({ collectionDO: 2, aiEmbed: 1, aiOther: 0, vectorizeQuery: 1, vectorizeOther: 0, d1: 0, r2: 0, cache: 0 });
+    expect(counted.counts).toMatchObject({
+      collectionDO: 2,
+      aiEmbed: 1,
+      aiOther: 0,
+      vectorizeQuery: 1,
+      vectorizeOther: 0,
+      d1: 0,
+      r2: 0,
+      cache: 0,
+    });
   });
 
   it("cached first-turn chat (key), isolate hit: no round trip but the key guard's", async () => {
@@ -133,7 +142,18 @@ describe("round-trip budget per request kind (steady state, production providers
     expect((await ask()).headers.get("X-Cache")).toBe("MISS");
     const { res, counts } = await steady("cached chat, isolate hit (key)", ask);
     expect(res.headers.get("X-Cache")).toBe("HIT-ISOLATE");
-    expect(counts).toMatchObject({ d1: 0, collectionDO: 0, sessionDO: 0, guardDO: 1, cache: 0, aiEmbed: 0, aiOther: 0, vectorizeQuery: 0, r2: 0, kvWrites: 0 });
+    expect(counts).toMatchObject({
+      d1: 0,
+      collectionDO: 0,
+      sessionDO: 0,
+      guardDO: 1,
+      cache: 0,
+      aiEmbed: 0,
+      aiOther: 0,
+      vectorizeQuery: 0,
+      r2: 0,
+      kvWrites: 0,
+    });
     expect(counts.kvReads).toBeLessThanOrEqual(1);
   });
 

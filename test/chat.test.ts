@@ -1,7 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { NO_ANSWER } from "../src/chat/answer/types";
 import { sseEvents } from "./sse";
-import { BASE, body, call, cloudflareProviders, createCollection, type Json, master, startChat, tempKey, uploadTexts, waitForDocument } from "./helpers";
+import {
+  BASE,
+  body,
+  call,
+  cloudflareProviders,
+  createCollection,
+  type Json,
+  master,
+  startChat,
+  tempKey,
+  uploadTexts,
+  waitForDocument,
+} from "./helpers";
 
 const DOCS = [
   {
@@ -37,7 +49,11 @@ describe("search", () => {
   it("hybrid, vector and keyword modes find the right chunk with scoring details", async () => {
     const { col, ids } = await seeded();
     for (const mode of ["hybrid", "vector", "keyword"]) {
-      const res = await call(`/v1/collections/${col}/search`, { method: "POST", headers: master(), json: { query: "When are expenses reimbursed?", top_k: 3, mode } });
+      const res = await call(`/v1/collections/${col}/search`, {
+        method: "POST",
+        headers: master(),
+        json: { query: "When are expenses reimbursed?", top_k: 3, mode },
+      });
       expect(res.status).toBe(200);
       const out = await body(res);
       expect(out.results[0].document_id, mode).toBe(ids["expenses.md"]);
@@ -54,16 +70,27 @@ describe("search", () => {
     const keyA = await tempKey(a.col);
     const headers = { "X-API-Key": keyA.temp_api_key };
     for (const mode of ["vector", "keyword", "hybrid"]) {
-      const res = await call(`/v1/collections/${a.col}/search`, { method: "POST", headers, json: { query: "Zanzibar quokka xylophone secret", top_k: 50, mode } });
+      const res = await call(`/v1/collections/${a.col}/search`, {
+        method: "POST",
+        headers,
+        json: { query: "Zanzibar quokka xylophone secret", top_k: 50, mode },
+      });
       expect(res.status).toBe(200);
       const out = await body(res);
-      expect(out.results.every((r: Json) => r.document_id !== b.ids["b.txt"]), mode).toBe(true);
+      expect(
+        out.results.every((r: Json) => r.document_id !== b.ids["b.txt"]),
+        mode,
+      ).toBe(true);
       expect(JSON.stringify(out.results)).not.toContain("quokka");
     }
     // Asking for B's collection with A's key is a 404, not a leak.
     const res = await call(`/v1/collections/${b.col}/search`, { method: "POST", headers, json: { query: "quokka" } });
     expect(res.status).toBe(404);
-    const chat = await call("/v1/chat", { method: "POST", headers, json: { query: "What is the secret of Zanzibar quokka?", collection_id: b.col } });
+    const chat = await call("/v1/chat", {
+      method: "POST",
+      headers,
+      json: { query: "What is the secret of Zanzibar quokka?", collection_id: b.col },
+    });
     expect(chat.status).toBe(404);
   });
 
@@ -104,7 +131,9 @@ describe("chat", () => {
     const { col, ids } = await seeded();
     const session = await startChat((await tempKey(col)).temp_api_key);
     const auth = { Authorization: `Bearer ${session.jwt_token}` };
-    const first = await body(await call("/v1/chat", { method: "POST", headers: auth, json: { query: "When does the Lisbon office open?" } }));
+    const first = await body(
+      await call("/v1/chat", { method: "POST", headers: auth, json: { query: "When does the Lisbon office open?" } }),
+    );
     expect(first.answer).toMatch(/9am/);
     expect(first.session_id).toBe(session.session_id);
     const follow = await body(await call("/v1/chat", { method: "POST", headers: auth, json: { query: "And on Sundays?" } }));
@@ -140,7 +169,8 @@ describe("chat", () => {
 
   it("caches first-turn answers: MISS, then HIT-ISOLATE, then MISS after an upload", async () => {
     const { col } = await seeded();
-    const ask = () => call("/v1/chat", { method: "POST", headers: master(), json: { query: "Are cats allowed in the office?", collection_id: col } });
+    const ask = () =>
+      call("/v1/chat", { method: "POST", headers: master(), json: { query: "Are cats allowed in the office?", collection_id: col } });
     const first = await ask();
     expect(first.headers.get("X-Cache")).toBe("MISS");
     const firstBody = await body(first);
@@ -155,7 +185,11 @@ describe("chat", () => {
 
   it("an empty collection answers that it has no information, without error", async () => {
     const col = await createCollection("empty");
-    const res = await call("/v1/chat", { method: "POST", headers: master(), json: { query: "What is the refund policy?", collection_id: col } });
+    const res = await call("/v1/chat", {
+      method: "POST",
+      headers: master(),
+      json: { query: "What is the refund policy?", collection_id: col },
+    });
     expect(res.status).toBe(200);
     const out = await body(res);
     expect(out.answer).toBe(NO_ANSWER);
@@ -165,7 +199,13 @@ describe("chat", () => {
 
   it("an irrelevant question is not answered by guessing", async () => {
     const { col } = await seeded();
-    const out = await body(await call("/v1/chat", { method: "POST", headers: master(), json: { query: "What is the boiling point of mercury?", collection_id: col } }));
+    const out = await body(
+      await call("/v1/chat", {
+        method: "POST",
+        headers: master(),
+        json: { query: "What is the boiling point of mercury?", collection_id: col },
+      }),
+    );
     expect(out.answer).toBe(NO_ANSWER);
   });
 });
@@ -186,7 +226,11 @@ describe("Cloudflare providers (doubles of Workers AI and Vectorize)", () => {
     const collection = await body(created);
     const col = collection.id;
     expect(collection.embedder).toContain("bge-base");
-    const res = await call("/v1/chat", { method: "POST", headers: master(), json: { query: "__fail__ what now?", collection_id: col } }, cf());
+    const res = await call(
+      "/v1/chat",
+      { method: "POST", headers: master(), json: { query: "__fail__ what now?", collection_id: col } },
+      cf(),
+    );
     expect(res.status).toBe(502);
     const err = (await body(res)).error;
     expect(err.code).toBe("upstream_error");
@@ -195,8 +239,14 @@ describe("Cloudflare providers (doubles of Workers AI and Vectorize)", () => {
 
   it("indexes with Workers AI + Vectorize and reranks with bge-reranker-base when asked", async () => {
     const providers = cloudflareProviders();
-    const created = await body(await call("/v1/collections", { method: "POST", headers: master(), json: { name: "cf-rerank" } }, providers.env));
-    const up = await call(`/v1/collections/${created.id}/documents`, { method: "POST", headers: master(), json: { documents: DOCS } }, providers.env);
+    const created = await body(
+      await call("/v1/collections", { method: "POST", headers: master(), json: { name: "cf-rerank" } }, providers.env),
+    );
+    const up = await call(
+      `/v1/collections/${created.id}/documents`,
+      { method: "POST", headers: master(), json: { documents: DOCS } },
+      providers.env,
+    );
     expect(up.status).toBe(202);
     // Indexed by the worker's real queue() handler with the same providers; every message acked.
     expect((await providers.ingest()).acked).toHaveLength(DOCS.length);
@@ -214,7 +264,11 @@ describe("Cloudflare providers (doubles of Workers AI and Vectorize)", () => {
 
   it("a collection built with the local embedder refuses the Cloudflare one (no mixed vectors)", async () => {
     const col = await createCollection("local");
-    const res = await call(`/v1/collections/${col}/search`, { method: "POST", headers: master(), json: { query: "x", mode: "vector" } }, cf());
+    const res = await call(
+      `/v1/collections/${col}/search`,
+      { method: "POST", headers: master(), json: { query: "x", mode: "vector" } },
+      cf(),
+    );
     expect(res.status).toBe(409);
     expect((await body(res)).error.code).toBe("embedder_mismatch");
   });

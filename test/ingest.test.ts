@@ -383,7 +383,11 @@ describe("a failure halfway leaves no orphan (Workers AI + Vectorize doubles)", 
 
     // The stored original changes and is re-indexed; the new text makes the embedder fail (transient).
     await env.DOCUMENTS.put(document.r2_key, `${longText("delta")}\n\nThe second version names ${newToken} and says __fail__.`);
-    const res = await call(`/v1/collections/${col.id}/documents/${document.id}/reindex`, { method: "POST", headers: master() }, providers.env);
+    const res = await call(
+      `/v1/collections/${col.id}/documents/${document.id}/reindex`,
+      { method: "POST", headers: master() },
+      providers.env,
+    );
     expect(res.status).toBe(202);
     const failed = await providers.queue.deliver(providers.env);
     expect(failed.retried).toEqual(failed.ids);

@@ -122,7 +122,16 @@ describe("POST /v1/chat/completions", () => {
     expect(typeof out.created).toBe("number");
     expect(out.choices[0].message.content).toMatch(/9am/);
     expect(out.usage.total_tokens).toBe(out.usage.prompt_tokens + out.usage.completion_tokens);
-    expect(Object.keys(out.sources[0]).sort()).toEqual(["char_start", "chunk", "document_id", "document_name", "n", "page", "score", "text"]);
+    expect(Object.keys(out.sources[0]).sort()).toEqual([
+      "char_start",
+      "chunk",
+      "document_id",
+      "document_name",
+      "n",
+      "page",
+      "score",
+      "text",
+    ]);
     expect(out.sources[0].document_id).toBe(ids["hours.md"]);
 
     const second = await ask();

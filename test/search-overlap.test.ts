@@ -18,10 +18,23 @@ import { type Counted, countedEnv } from "./budget";
 import { body, master, recordingQueue } from "./helpers";
 
 // Documents sharing words in varied mixes, so the keyword and vector lists overlap only in part.
-const WORDS = ["office", "expenses", "travel", "receipt", "dogs", "vaccinated", "lisbon", "weekdays", "reimbursed", "friday", "hours", "policy"];
+const WORDS = [
+  "office",
+  "expenses",
+  "travel",
+  "receipt",
+  "dogs",
+  "vaccinated",
+  "lisbon",
+  "weekdays",
+  "reimbursed",
+  "friday",
+  "hours",
+  "policy",
+];
 const DOCS = Array.from({ length: 16 }, (_, i) => ({
   name: `doc-${i}.md`,
-  text: `# Note ${i}\n\n${Array.from({ length: 40 }, (_, j) => WORDS[(i * 7 + j * (i % 5 + 1)) % WORDS.length]).join(" ")}.\n\nThe ${WORDS[i % WORDS.length]} section ends here.`,
+  text: `# Note ${i}\n\n${Array.from({ length: 40 }, (_, j) => WORDS[(i * 7 + j * ((i % 5) + 1)) % WORDS.length]).join(" ")}.\n\nThe ${WORDS[i % WORDS.length]} section ends here.`,
 }));
 
 let counted: Counted;
@@ -33,7 +46,11 @@ beforeAll(async () => {
   const created = await body(await counted.fetch("/v1/collections", { method: "POST", headers: master(), json: { name: "overlap" } }));
   const queue = recordingQueue();
   counted.env.INGEST_QUEUE = queue.binding;
-  const up = await counted.fetch(`/v1/collections/${created.id}/documents`, { method: "POST", headers: master(), json: { documents: DOCS } });
+  const up = await counted.fetch(`/v1/collections/${created.id}/documents`, {
+    method: "POST",
+    headers: master(),
+    json: { documents: DOCS },
+  });
   expect(up.status).toBe(202);
   documentIds = (await body(up)).documents.map((d: { id: string }) => d.id);
   expect((await queue.deliver(counted.env)).acked).toHaveLength(DOCS.length);
@@ -109,7 +126,12 @@ describe("hybrid search with Workers AI + Vectorize, halves overlapped", () => {
     // A filter the route's schema would refuse: the index object's call fails (an internal error).
     const badFilter = { type: "like", key: "lang", value: "en" } as unknown as MetadataFilter;
     counted.reset();
-    const pending = search(counted.env, collection, { query: `travel __fail__ __hold_${token}__`, topK: 3, mode: "hybrid", filter: badFilter });
+    const pending = search(counted.env, collection, {
+      query: `travel __fail__ __hold_${token}__`,
+      topK: 3,
+      mode: "hybrid",
+      filter: badFilter,
+    });
     const outcome = pending.then(
       () => null,
       (err: unknown) => err,

@@ -16,7 +16,8 @@ async function seeded() {
   return { col, ids };
 }
 
-const search = (col: string, json: object, headers: Record<string, string> = master()) => call(`/v1/collections/${col}/search`, { method: "POST", headers, json });
+const search = (col: string, json: object, headers: Record<string, string> = master()) =>
+  call(`/v1/collections/${col}/search`, { method: "POST", headers, json });
 const names = async (res: Response) => ((await body(res)).results as { document_name: string }[]).map((r) => r.document_name).sort();
 
 describe("search filters (HTTP)", () => {

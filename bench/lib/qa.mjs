@@ -245,7 +245,10 @@ export async function runAnswers(args) {
       `Answers (${rows[0]?.model ?? "?"}; targets: ≥ 85% contain the expected string, 100% cite the right document)${args.quick ? " (quick: a smoke run)" : ""}`,
     );
     const claimsBySplit = Object.fromEntries(
-      ["tune", "heldout"].map((split) => [split, summariseClaims(rows.filter((r) => r.split === split && r.figures).map((r) => r.figures))]),
+      ["tune", "heldout"].map((split) => [
+        split,
+        summariseClaims(rows.filter((r) => r.split === split && r.figures).map((r) => r.figures)),
+      ]),
     );
     printTable(
       ["claims", "sentences", "citations", "citation precision", "citation recall", "span exactness", "unsupported sentences"],
@@ -283,7 +286,13 @@ export async function runAnswers(args) {
         server: server.external ? "external (--url)" : "private wrangler dev",
       },
       targets: { contains: 0.85, cited: 1 },
-      summary: { ...bySplit, all, claims: claimsBySplit, unanswerable_answered: negatives.filter((n) => n.answered).length, unanswerable: negatives.length },
+      summary: {
+        ...bySplit,
+        all,
+        claims: claimsBySplit,
+        unanswerable_answered: negatives.filter((n) => n.answered).length,
+        unanswerable: negatives.length,
+      },
       questions: rows.map((r) => ({
         id: r.id,
         split: r.split,

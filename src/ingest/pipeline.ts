@@ -253,7 +253,10 @@ export async function indexDocument(
       return { status: "stale", chunkCount: 0 };
     }
     // --- issue 20: ingestion event at the commit point ---
-    await emitQuietly(env, collection.id, "document.ready", documentEvent(doc, generation, { chunk_count: chunks.length }), [doc.id, generation]);
+    await emitQuietly(env, collection.id, "document.ready", documentEvent(doc, generation, { chunk_count: chunks.length }), [
+      doc.id,
+      generation,
+    ]);
     return {
       status: "ready",
       chunkCount: chunks.length,

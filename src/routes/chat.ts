@@ -113,12 +113,9 @@ const V1ChatBody = z
     collection_id: z.string().max(64).optional(),
     stream: z.boolean().default(false),
     top_k: z.number().int().min(1).max(20).default(5),
-    strict_grounding: z
-      .boolean()
-      .optional()
-      .openapi({
-        description: "Remove sentences no source supports (default: the STRICT_GROUNDING setting); nothing left → the no-answer reply",
-      }),
+    strict_grounding: z.boolean().optional().openapi({
+      description: "Remove sentences no source supports (default: the STRICT_GROUNDING setting); nothing left → the no-answer reply",
+    }),
   })
   .refine((b) => b.query !== undefined || (b.messages?.length ?? 0) > 0, { message: "Give `query` or `messages`", path: ["query"] })
   .openapi("ChatRequest", { example: { query: "What is the refund policy?", stream: false, top_k: 5 } });

@@ -23,7 +23,11 @@ const LegacyKeyBody = z.object({
   embeddings: z.array(z.array(z.number())).max(LEGACY_MAX_DOCUMENTS),
   document: z
     .array(
-      z.object({ id: z.union([z.string().max(LEGACY_ID_MAX), z.number()]).optional(), name: z.string().max(512).optional(), text: z.string() }),
+      z.object({
+        id: z.union([z.string().max(LEGACY_ID_MAX), z.number()]).optional(),
+        name: z.string().max(512).optional(),
+        text: z.string(),
+      }),
     )
     .min(1)
     .max(LEGACY_MAX_DOCUMENTS),

@@ -50,13 +50,10 @@ export const ChatCompletionBody = z
     max_completion_tokens: z.number().int().min(1).nullable().optional(),
     n: z.literal(1).nullable().optional(),
     top_k: z.number().int().min(1).max(20).default(5).openapi({ description: "Extension: passages retrieved for grounding" }),
-    strict_grounding: z
-      .boolean()
-      .optional()
-      .openapi({
-        description:
-          "Extension: remove sentences no source supports; streamed, a sentence is sent only once its claim is judged (default: the STRICT_GROUNDING setting)",
-      }),
+    strict_grounding: z.boolean().optional().openapi({
+      description:
+        "Extension: remove sentences no source supports; streamed, a sentence is sent only once its claim is judged (default: the STRICT_GROUNDING setting)",
+    }),
     context_filter: z
       .object({
         document_ids: z.array(z.string().min(1).max(64)).min(1).max(100).optional(),

@@ -54,7 +54,7 @@ const startChat = defineRoute({
     "Open in the original; here it requires a temporary key (`X-API-Key`) or the master key (`X-Master-API-Key`). " +
     "With the original's `{model, embeddings, document}` body the documents are ingested into a new collection " +
     "(master key, or a key with the `write` scope whose collection receives them): at most 100 documents, ids of at most 128 " +
-      "characters, each document charged as an upload (RATE_COST_UPLOAD).",
+    "characters, each document charged as an upload (RATE_COST_UPLOAD).",
   request: { body: { required: false, content: { "application/json": { schema: LegacyStartBody } } } },
   responses: { 200: json(SessionResponse, "Session token and chat URL"), ...legacyErrorResponses(400, 401, 403, 500) },
 });

@@ -159,7 +159,10 @@ export async function listCollections(
 }
 
 /** Ids and creation times of active collections (all, or only `only`), for listings that need no counts. */
-export async function activeCollectionIds(db: D1Database, opts: { only: string | null; limit: number }): Promise<{ id: string; created_at: number }[]> {
+export async function activeCollectionIds(
+  db: D1Database,
+  opts: { only: string | null; limit: number },
+): Promise<{ id: string; created_at: number }[]> {
   const rows = await db
     .prepare("SELECT id, created_at FROM collections WHERE status = 'active' AND (?1 IS NULL OR id = ?1) ORDER BY id LIMIT ?2")
     .bind(opts.only, opts.limit)

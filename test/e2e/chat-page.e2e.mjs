@@ -366,7 +366,11 @@ try {
       await op.getByRole("button", { name: "Execute" }).click();
       const status = op.locator(".live-responses-table tbody .response-col_status").first();
       await status.waitFor();
-      const curl = await op.locator(".curl-command").first().textContent().catch(() => "");
+      const curl = await op
+        .locator(".curl-command")
+        .first()
+        .textContent()
+        .catch(() => "");
       const answer = await op.locator(".live-responses-table tbody .response-col_description").first().textContent();
       assert.match(await status.textContent(), /202/, `try it out answered: ${answer}\nrequest: ${curl}`);
     });

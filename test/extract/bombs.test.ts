@@ -60,7 +60,11 @@ describe("zip parts: every part any extractor may open is inflate-verified first
     const { archive } = await rebuildVerified(file);
     const sizes = Object.fromEntries(readCentralDirectory(archive).map((e) => [e.name, e.size]));
     expect(sizes["word/media/liar.bin"]).toBe(1000); // declared 5000, measured 1000
-    expect(Object.keys(sizes).sort()).toEqual(readCentralDirectory(file).map((e) => e.name).sort());
+    expect(Object.keys(sizes).sort()).toEqual(
+      readCentralDirectory(file)
+        .map((e) => e.name)
+        .sort(),
+    );
     const { text } = await extract(file, { name: "ok.docx" });
     expect(text).toContain("Hello from a verified archive");
   });
@@ -123,8 +127,7 @@ describe("the queue isolates a heavy document", () => {
     ]);
     expect([...result.explicitAcks].sort()).toEqual(["bomb", "good"]);
     expect(result.retryMessages).toEqual([]);
-    const doc = async (col: string, id: string) =>
-      body(await call(`/v1/collections/${col}/documents/${id}`, { headers: master() }));
+    const doc = async (col: string, id: string) => body(await call(`/v1/collections/${col}/documents/${id}`, { headers: master() }));
     expect((await doc(good, goodId)).status).toBe("ready");
     const failed = await doc(bad, badId);
     expect(failed.status).toBe("failed");

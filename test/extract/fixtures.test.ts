@@ -64,7 +64,6 @@ const KNOWN_LIMITATIONS: Record<string, { reason: string; check: (o: Outcome) =>
   },
 };
 
-
 (available ? describe : describe.skip)(available ? "real corpus (../shared/fixtures/documents)" : SKIP_MESSAGE, () => {
   it("has the expected files and an outcome for every bad/ file", () => {
     expect(valid.length).toBeGreaterThanOrEqual(60);

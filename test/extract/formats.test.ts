@@ -110,7 +110,9 @@ describe("HTML", () => {
   });
 
   it("decodes numeric, named and legacy entities once, leaving unknown ones alone", async () => {
-    const { text } = await htmlToText("<p>&lt;b&gt; &amp;amp; &#169; &#x1F600; &#150; &eacute; &copy 5 &notanentity; &zzzz; a&b &NotNestedLessLess;</p>");
+    const { text } = await htmlToText(
+      "<p>&lt;b&gt; &amp;amp; &#169; &#x1F600; &#150; &eacute; &copy 5 &notanentity; &zzzz; a&b &NotNestedLessLess;</p>",
+    );
     // As the HTML spec (and every browser) reads text: the legacy `&not` prefix decodes without its
     // semicolon, an unknown name stays as written, and HTML5 names (beyond HTML 4) are known.
     expect(text).toBe("<b> &amp; © 😀 – é © 5 ¬anentity; &zzzz; a&b \u2AA1\u0338");

@@ -35,7 +35,12 @@ describe("forged citation markers in passages", () => {
       source(1, "policy.md", "Refunds are paid within 14 days of the request [ 2 ]. Shipping is free [1, 2]. 退款【2】。"),
       source(2, "other.md", "Our office is in Rotterdam."),
     ];
-    const r = await new ExtractiveAnswerer().answer({ query: "Within how many days are refunds paid?", history: [], sources, maxTokens: 300 });
+    const r = await new ExtractiveAnswerer().answer({
+      query: "Within how many days are refunds paid?",
+      history: [],
+      sources,
+      maxTokens: 300,
+    });
     expect(r.citations).toEqual([1]);
     expect(extractCitations(r.answer, 2)).toEqual([1]);
     expect(r.answer).toContain("14 days");

@@ -30,7 +30,9 @@ describe("writeDocument: a macrotask turn between staging calls", () => {
     const immediate = {
       write: async (page: WritePage) => {
         calls.push({ page, ticks });
-        return page.commit ? { status: "ready" as const, chunkCount: page.commit.chunkCount } : { status: "staged" as const, chunkCount: 0 };
+        return page.commit
+          ? { status: "ready" as const, chunkCount: page.commit.chunkCount }
+          : { status: "staged" as const, chunkCount: 0 };
       },
     } as unknown as DurableObjectStub<CollectionIndex>;
     const chunks = Array.from({ length: N }, (_, i) => chunk(i));

@@ -32,7 +32,11 @@ registerHooks({
     // workerd compiles a Worker's WebAssembly modules when it loads the script: so does this.
     if (!url.endsWith(".wasm")) return next(url, ctx);
     const file = JSON.stringify(fileURLToPath(url));
-    return { format: "module", shortCircuit: true, source: `import { readFileSync } from "node:fs"; export default new WebAssembly.Module(readFileSync(${file}));` };
+    return {
+      format: "module",
+      shortCircuit: true,
+      source: `import { readFileSync } from "node:fs"; export default new WebAssembly.Module(readFileSync(${file}));`,
+    };
   },
 });
 
@@ -52,7 +56,11 @@ try {
   const quiet = console.error;
   console.error = () => {};
   const f0 = cpu();
-  const first = await mod.default.fetch(new Request("http://startup.invalid/no-such-path"), {}, { waitUntil() {}, passThroughOnException() {} });
+  const first = await mod.default.fetch(
+    new Request("http://startup.invalid/no-such-path"),
+    {},
+    { waitUntil() {}, passThroughOnException() {} },
+  );
   const firstMs = cpu() - f0;
   console.error = quiet;
   console.log(

@@ -44,7 +44,8 @@ const WORD = /[\p{L}\p{N}]+/gu;
 
 function words(text: string): { w: string; start: number; end: number }[] {
   const out: { w: string; start: number; end: number }[] = [];
-  for (const m of text.matchAll(WORD)) out.push({ w: m[0].toLowerCase(), start: m.index as number, end: (m.index as number) + m[0].length });
+  for (const m of text.matchAll(WORD))
+    out.push({ w: m[0].toLowerCase(), start: m.index as number, end: (m.index as number) + m[0].length });
   return out;
 }
 

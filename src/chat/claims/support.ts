@@ -7,7 +7,8 @@
 import { terms } from "../answer/text";
 import { CLAIMS } from "../tuning";
 
-const NEGATION = /\b(?:not|no|never|none|neither|nor|without|cannot)\b|n't\b|\b(?:nicht|kein|nie|ne|pas|jamais|sin|nunca)\b|不|没|無|않|없/iu;
+const NEGATION =
+  /\b(?:not|no|never|none|neither|nor|without|cannot)\b|n't\b|\b(?:nicht|kein|nie|ne|pas|jamais|sin|nunca)\b|不|没|無|않|없/iu;
 const NUMBER = /\d/;
 const MARKERS = /\s*\[\d{1,4}(?:\s*,\s*\d{1,4})*\]/g;
 

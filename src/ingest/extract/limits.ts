@@ -46,7 +46,11 @@ export function assertLineCount(text: string, max: number = EXTRACT_LIMITS.maxLi
  * Depth and value count of a JSON text, by one scan that skips strings (so brackets inside strings
  * do not count); throws before JSON.parse would allocate the structure.
  */
-export function assertJsonShape(text: string, maxDepth: number = EXTRACT_LIMITS.maxJsonDepth, maxValues: number = EXTRACT_LIMITS.maxJsonValues): void {
+export function assertJsonShape(
+  text: string,
+  maxDepth: number = EXTRACT_LIMITS.maxJsonDepth,
+  maxValues: number = EXTRACT_LIMITS.maxJsonValues,
+): void {
   let depth = 0;
   let values = 0;
   for (let i = 0; i < text.length; i++) {

@@ -153,7 +153,8 @@ export async function rebuildVerified(
       size = await inflateBounded(data, entry.size, wanted ? (p) => pieces.push(p) : undefined);
     }
     total += size;
-    if (total > ZIP_LIMITS.maxTotalUncompressed) throw new ApiError("document_too_large", "The document is too large to process once unpacked.");
+    if (total > ZIP_LIMITS.maxTotalUncompressed)
+      throw new ApiError("document_too_large", "The document is too large to process once unpacked.");
     if (wanted) kept.set(entry.name, join(pieces, size));
     out.push({ entry, data, size });
   }
