@@ -758,6 +758,29 @@ describe("collection index: errors, caches and segment merges", () => {
     expect((await stub.search(kq("walrus", 5, { filter }))).hits.map((h) => h.document_id)).toEqual(["b"]);
   });
 
+  it("the result cache tells query vectors apart: the same text with another vector is a miss", async () => {
+    const stub = freshStub();
+    const vs = vectors(3, 11);
+    await put(stub, "d", vs, { texts: ["red fox", "red fox jumps", "blue whale"] });
+    const req = (queryVector: Float32Array | number[]): IndexSearchRequest => ({
+      ...kq("red fox", 3),
+      mode: "hybrid",
+      vectorWeight: 0.5,
+      queryVector,
+    });
+    const first = await stub.search(req(vs[0]));
+    expect(first.timings).not.toEqual({ cached: 0 });
+    // The same vector as a plain array (what JSON-shaped callers send) is the same key.
+    expect((await stub.search(req(Array.from(vs[0])))).timings).toEqual({ cached: 0 });
+    const other = await stub.search(req(vs[2]));
+    expect(other.timings).not.toEqual({ cached: 0 });
+    // One float's last bit differs: a different vector, a different key.
+    const nudged = Float32Array.from(vs[0]);
+    const bits = new Uint32Array(nudged.buffer);
+    bits[5] ^= 1;
+    expect((await stub.search(req(nudged))).timings).not.toEqual({ cached: 0 });
+  });
+
   it("hybrid with vector weight 0 skips the vector scan when keyword search fills the hits, and ranks the same", async () => {
     const stub = freshStub();
     const vs = vectors(3, 5);
