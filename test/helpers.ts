@@ -116,7 +116,11 @@ export async function storesFor(collectionId: string, documentId: string, r2Key:
     const n = (q: string, ...p: unknown[]) => sql.exec<{ n: number }>(q, ...p).one().n;
     return {
       chunks: n("SELECT COUNT(*) AS n FROM chunks WHERE document_id = ?", documentId),
-      vectors: n("SELECT COUNT(*) AS n FROM vectors WHERE document_id = ?", documentId),
+      // The document's vectors, and any vector no chunk holds any more (an orphan counts against every check).
+      vectors: n(
+        "SELECT COUNT(*) AS n FROM chunk_vectors v LEFT JOIN chunks c ON c.id = v.id WHERE c.id IS NULL OR c.document_id = ?",
+        documentId,
+      ),
       matches: token ? n("SELECT COUNT(*) AS n FROM chunks_fts WHERE chunks_fts MATCH ?", `"${token}"`) : 0,
     };
   });

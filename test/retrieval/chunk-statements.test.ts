@@ -51,7 +51,7 @@ describe("statements precomputed at ingest", () => {
     expect(again[0].statements).toBe(encodeAnalysis("Roberts was born in Bangor in 1968 and played for Norwich."));
 
     const rows = () =>
-      runInDurableObject(stub, (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM chunk_statements").one().n);
+      runInDurableObject(stub, (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM chunk_analysis").one().n);
     expect(await rows()).toBe(1);
     await stub.remove("d1");
     expect(await rows()).toBe(0);
@@ -60,13 +60,15 @@ describe("statements precomputed at ingest", () => {
     expect(fresh[0].statements).toBe(encodeAnalysis("Roberts born again"));
   });
 
-  it("follow a paged commit (more than COMMIT_PAGE chunks) to the document's id, and leave no shadow rows", async () => {
+  it("follow a staged document (more than COMMIT_PAGE chunks) to its id at the flip, and leave no shadow rows", async () => {
     const stub = stubOf();
     const texts = Array.from({ length: 250 }, (_, i) => `Paragraph ${i} says that sample ${i} was measured on day ${i % 7}.`);
     expect((await write(stub, "big", texts)).status).toBe("ready");
     const counts = await runInDurableObject(stub, (_o, state) =>
       state.storage.sql
-        .exec<{ document_id: string; n: number }>("SELECT document_id, COUNT(*) AS n FROM chunk_statements GROUP BY document_id")
+        .exec<{ document_id: string; n: number }>(
+          "SELECT c.document_id, COUNT(*) AS n FROM chunk_analysis a JOIN chunks c ON c.id = a.id GROUP BY c.document_id",
+        )
         .toArray(),
     );
     expect(counts).toEqual([{ document_id: "big", n: 250 }]);
@@ -76,7 +78,7 @@ describe("statements precomputed at ingest", () => {
     await stub.remove("big");
     const left = await runInDurableObject(
       stub,
-      (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM chunk_statements").one().n,
+      (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM chunk_analysis").one().n,
     );
     expect(left).toBe(0);
   });

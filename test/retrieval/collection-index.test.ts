@@ -129,7 +129,9 @@ describe("collection index: local vectors (merged LocalVectorIndex)", () => {
     expect((await stub.search(kq("walrus"))).hits.map((h) => h.text)).toEqual(["the committed walrus text"]);
     expect((await stub.search(kq("narwhal"))).hits).toEqual([]);
     await runInDurableObject(stub, async (_obj, state) => {
-      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM staged").one().n).toBe(0);
+      // The attempt's staged rows (chunks under its shadow id, with their vector and analysis rows) are gone.
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM chunks WHERE document_id < ' '").one().n).toBe(0);
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM chunks").one().n).toBe(2);
     });
     // The retry commits generation 2; undoing it (the catalogue moved on) removes exactly that commit.
     expect(await put(stub, "doc", null, { generation: 2, texts: ["the replacement narwhal text"] })).toMatchObject({ status: "ready" });
@@ -519,7 +521,7 @@ describe("collection index: persisted binary postings", () => {
   });
 });
 
-describe("collection index: paged commit of a large document (issue 17.5)", () => {
+describe("collection index: staged writes of a large document (issue 17.5)", () => {
   const N = 250;
   const bigText = (i: number, word: string) => `${word} section ${i} of the large handbook`;
   const bigPage = (from: number, to: number, word: string, generation: number, vs?: Float32Array[], commit = false) => ({
@@ -528,13 +530,22 @@ describe("collection index: paged commit of a large document (issue 17.5)", () =
     vectors: vs?.slice(from, to),
     commit: commit ? { chunkCount: N } : undefined,
   });
-  const count = (sql: SqlStorage, q: string) => sql.exec<{ n: number }>(q).one().n;
+  const count = (sql: SqlStorage, q: string, ...p: unknown[]) => sql.exec<{ n: number }>(q, ...p).one().n;
   const SHADOW = "SELECT COUNT(*) AS n FROM chunks WHERE document_id >= char(1) AND document_id < ' '";
-  const SHADOW_VECTORS = "SELECT COUNT(*) AS n FROM vectors WHERE document_id >= char(1) AND document_id < ' '";
-  const JOURNAL = "SELECT COUNT(*) AS n FROM meta WHERE key = 'commit:big'";
+  const SHADOW_VECTORS =
+    "SELECT COUNT(*) AS n FROM chunk_vectors v JOIN chunks c ON c.id = v.id WHERE c.document_id >= char(1) AND c.document_id < ' '";
+  // Rows keyed by a chunk id that no chunk holds: a vector, analysis or postings row left behind.
+  const ORPHANS = `SELECT (SELECT COUNT(*) FROM chunk_vectors WHERE id NOT IN (SELECT id FROM chunks))
+    + (SELECT COUNT(*) FROM chunk_analysis WHERE id NOT IN (SELECT id FROM chunks))
+    + (SELECT COUNT(*) FROM chunk_postings WHERE id NOT IN (SELECT id FROM chunks)) AS n`;
   const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+  const all = (word: string, generation: number, vs?: Float32Array[]) => [
+    bigPage(0, 100, word, generation, vs),
+    bigPage(100, 200, word, generation, vs),
+    bigPage(200, N, word, generation, vs, true),
+  ];
 
-  it("commits more than 100 chunks in pages of 100 under a shadow id, searchable only after the flip", async () => {
+  it("stages each chunk once, under a shadow id no search reads; the flip only renames the rows", async () => {
     const stub = freshStub();
     const vs = vectors(N, 31);
     await put(stub, "small", vectors(2, 32), { texts: ["an unrelated note", "another note"] });
@@ -545,23 +556,27 @@ describe("collection index: paged commit of a large document (issue 17.5)", () =
       expect(instance.search(vq(vs[0], 1)).hits).toHaveLength(1);
       expect(await instance.write(bigPage(0, 100, "ziggurat", 1, vs))).toMatchObject({ status: "staged" });
       expect(await instance.write(bigPage(100, 200, "ziggurat", 1, vs))).toMatchObject({ status: "staged" });
+      // Staged rows are complete (postings, vectors, analyses) and invisible.
+      expect(count(sql, SHADOW)).toBe(200);
+      expect(count(sql, SHADOW_VECTORS)).toBe(200);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_analysis a JOIN chunks c ON c.id = a.id WHERE c.document_id < ' '")).toBe(200);
       const committing = instance.write(bigPage(200, N, "ziggurat", 1, vs, true));
       expect(committing).toBeInstanceOf(Promise);
-      expect(count(sql, JOURNAL)).toBe(1);
-      await turn(); // the first page ran in its own turn
-      expect(count(sql, SHADOW)).toBe(100);
-      expect(count(sql, SHADOW_VECTORS)).toBe(100);
-      // Between pages the object answers, and nothing of the document is searchable yet.
+      // The last page is staged at once; the flip waits for a turn of its own, and meanwhile the object answers.
+      expect(count(sql, SHADOW)).toBe(N);
+      const staged = sql
+        .exec<{ id: number; ordinal: number }>("SELECT id, ordinal FROM chunks WHERE document_id < ' ' ORDER BY ordinal")
+        .toArray();
       expect(instance.search(kq("ziggurat handbook", 10)).hits).toEqual([]);
       expect(instance.search(vq(vs[50], 1)).hits[0].document_id).toBe("small");
-      expect(instance.stats()).toMatchObject({ chunks: 2, documents: 1 });
-      await turn();
-      expect(count(sql, SHADOW)).toBe(200);
-      expect(instance.search(kq("ziggurat", 10)).hits).toEqual([]);
+      expect(instance.stats()).toMatchObject({ chunks: 2, documents: 1, vectors: 2 });
       expect(await committing).toEqual({ status: "ready", chunkCount: N });
       expect(count(sql, SHADOW)).toBe(0);
-      expect(count(sql, JOURNAL)).toBe(0);
-      expect(count(sql, "SELECT COUNT(*) AS n FROM staged")).toBe(0);
+      // The same rows, renamed: nothing was copied, so vectors and analyses kept their keys.
+      expect(
+        sql.exec<{ id: number; ordinal: number }>("SELECT id, ordinal FROM chunks WHERE document_id = 'big' ORDER BY ordinal").toArray(),
+      ).toEqual(staged);
+      expect(count(sql, ORPHANS)).toBe(0);
       expect(instance.stats()).toMatchObject({ chunks: N + 2, documents: 2, vectors: N + 2 });
       const hits = instance.search(kq("ziggurat section 180", 3)).hits;
       expect(hits[0]).toMatchObject({ document_id: "big", ordinal: 180 });
@@ -569,50 +584,111 @@ describe("collection index: paged commit of a large document (issue 17.5)", () =
       // Storage agrees with memory: a fresh instance ranks the same, and the FTS tables are consistent.
       const cold = new CollectionIndex(state, env);
       expect(cold.search(kq("ziggurat section 180", 3)).hits).toEqual(hits);
+      expect(cold.search(vq(vs[180], 1)).hits[0]).toMatchObject({ document_id: "big", ordinal: 180 });
       sql.exec("INSERT INTO chunks_fts (chunks_fts) VALUES ('integrity-check')");
       expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(N + 2);
     });
   });
 
-  it("recovers from a crash between pages: the shadow rows go, the committed generation stays, a retry commits", async () => {
+  it("stages a call of more than 100 chunks in slices of 100, each its own transaction and turn", async () => {
+    const stub = freshStub();
+    await runInDurableObject(stub, async (instance: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      const doc = { id: "big", generation: 1, name: "big.txt", metadata: "{}" };
+      const writing = instance.write({
+        document: doc,
+        chunks: Array.from({ length: N }, (_, i) => chunk(i, bigText(i, "cairn"))),
+        commit: { chunkCount: N },
+      });
+      expect(count(sql, SHADOW)).toBe(100);
+      await turn();
+      expect(count(sql, SHADOW)).toBe(200);
+      expect(instance.search(kq("cairn", 3)).hits).toEqual([]);
+      expect(await writing).toEqual({ status: "ready", chunkCount: N });
+      expect(instance.search(kq("cairn section 222", 1)).hits[0]).toMatchObject({ document_id: "big", ordinal: 222 });
+    });
+  });
+
+  it("staged rows outlive a restart, invisible; a retry sends every page again, replacing them, and commits", async () => {
     const stub = freshStub();
     await put(stub, "big", null, { texts: ["the first edition of the handbook"] });
     await stub.write(bigPage(0, 100, "obelisk", 2));
     await stub.write(bigPage(100, 200, "obelisk", 2));
     await runInDurableObject(stub, (_o: CollectionIndex, state) => {
       const sql = state.storage.sql;
-      // What a commit that crashed after its first page leaves: its journal entry and one page of
-      // shadow rows (chunks with their postings and FTS rows, vectors). A crash cannot be caused
-      // inside a test's own isolate, so the state is written as the writer writes it.
-      const shadow = "\u0001commit:2:big";
-      sql.exec("INSERT INTO meta (key, value) VALUES ('commit:big', ?)", JSON.stringify({ generation: 2, chunkCount: N }));
-      sql.exec(
-        `INSERT INTO chunks (document_id, ordinal, text, char_start, char_end, page, heading, token_count, cjk)
-         SELECT ?, ordinal, text, char_start, char_end, page, heading, token_count, 0 FROM staged WHERE ordinal < 100`,
-        shadow,
-      );
-      sql.exec("INSERT INTO chunk_postings (id, length, postings) SELECT id, 1, x'0101' FROM chunks WHERE document_id = ?", shadow);
-      sql.exec("INSERT INTO vectors (document_id, ordinal, scale, q) VALUES (?, 0, 1, x'00')", shadow);
-      expect(count(sql, SHADOW)).toBe(100);
-
       const woken = new CollectionIndex(state, env);
-      expect(count(sql, SHADOW)).toBe(0);
-      expect(count(sql, SHADOW_VECTORS)).toBe(0);
-      expect(count(sql, JOURNAL)).toBe(0);
-      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(1);
-      sql.exec("INSERT INTO chunks_fts (chunks_fts) VALUES ('integrity-check')");
-      // Generation 1 is still what search finds; the staged pages wait for the retry.
+      expect(count(sql, SHADOW)).toBe(200);
+      // Generation 1 is still what search finds.
       expect(woken.search(kq("first edition handbook", 3)).hits.map((h) => h.document_id)).toEqual(["big"]);
       expect(woken.search(kq("obelisk", 3)).hits).toEqual([]);
-      expect(count(sql, "SELECT COUNT(*) AS n FROM staged")).toBe(200);
     });
-    // The retry (the queue redelivers): the last page again, with the commit.
-    expect(await stub.write(bigPage(200, N, "obelisk", 2, undefined, true))).toEqual({ status: "ready", chunkCount: N });
+    // The retry (the queue redelivers): the client sends every page again, the last with the commit.
+    for (const page of all("obelisk", 2)) await stub.write(page);
     expect((await stub.search(kq("obelisk section 7", 1))).hits[0]).toMatchObject({ document_id: "big", ordinal: 7 });
     expect((await stub.search(kq("first edition", 3))).hits.map((h) => h.document_id)).not.toContain("big");
+    await runInDurableObject(stub, (_o: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunks")).toBe(N);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_postings")).toBe(N);
+      expect(count(sql, ORPHANS)).toBe(0);
+      sql.exec("INSERT INTO chunks_fts (chunks_fts) VALUES ('integrity-check')");
+    });
   });
 
-  it("a failure mid-way or at the flip removes only the attempt's shadow rows: the previous generation stays searchable", async () => {
+  it("converts an object of the previous layout once when it wakes: vectors and analyses by row id, staged pages and crashed commits gone", async () => {
+    const stub = freshStub();
+    const vs = vectors(3, 41);
+    await put(stub, "doc", vs, { texts: ["alpha beta", "gamma delta", "epsilon zeta"] });
+    await runInDurableObject(stub, (_o: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      // What the previous layout held: vectors and analyses keyed by (document_id, ordinal), staged
+      // pages in their own table, and a paged commit that crashed after its first page (its journal
+      // entry and shadow rows).
+      sql.exec(
+        "CREATE TABLE vectors (document_id TEXT NOT NULL, ordinal INTEGER NOT NULL, scale REAL NOT NULL, q BLOB NOT NULL, PRIMARY KEY (document_id, ordinal)) WITHOUT ROWID",
+      );
+      sql.exec("INSERT INTO vectors SELECT c.document_id, c.ordinal, v.scale, v.q FROM chunk_vectors v JOIN chunks c ON c.id = v.id");
+      sql.exec(
+        "CREATE TABLE chunk_statements (document_id TEXT NOT NULL, ordinal INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (document_id, ordinal)) WITHOUT ROWID",
+      );
+      sql.exec("INSERT INTO chunk_statements SELECT c.document_id, c.ordinal, a.data FROM chunk_analysis a JOIN chunks c ON c.id = a.id");
+      sql.exec("DELETE FROM chunk_vectors");
+      sql.exec("DELETE FROM chunk_analysis");
+      sql.exec(
+        "CREATE TABLE staged (document_id TEXT NOT NULL, generation INTEGER NOT NULL, ordinal INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (document_id, generation, ordinal)) WITHOUT ROWID",
+      );
+      sql.exec("INSERT INTO staged VALUES ('doc', 2, 0, 'staged text')");
+      sql.exec("INSERT INTO meta (key, value) VALUES ('commit:doc', '{\"generation\":2,\"chunkCount\":300}')");
+      sql.exec(
+        "INSERT INTO chunks (document_id, ordinal, text, char_start, char_end, token_count) VALUES (?, 0, 'crashed page', 0, 12, 2)",
+        "\u0001commit:2:doc",
+      );
+      const analyses = sql.exec<{ ordinal: number; data: string }>("SELECT ordinal, data FROM chunk_statements ORDER BY ordinal").toArray();
+
+      const woken = new CollectionIndex(state, env);
+      const tables = sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('vectors', 'chunk_statements', 'staged')")
+        .toArray();
+      expect(tables).toEqual([]);
+      expect(count(sql, SHADOW)).toBe(0);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM meta WHERE key = 'commit:doc'")).toBe(0);
+      expect(count(sql, ORPHANS)).toBe(0);
+      expect(count(sql, "SELECT COUNT(*) AS n FROM chunk_vectors")).toBe(3);
+      expect(
+        sql
+          .exec<{ ordinal: number; data: string }>(
+            "SELECT c.ordinal, a.data FROM chunk_analysis a JOIN chunks c ON c.id = a.id ORDER BY c.ordinal",
+          )
+          .toArray(),
+      ).toEqual(analyses);
+      expect(woken.search(vq(vs[1], 1)).hits[0]).toMatchObject({ document_id: "doc", ordinal: 1 });
+      // Idempotent: the next wake finds nothing to convert.
+      const again = new CollectionIndex(state, env);
+      expect(again.search(vq(vs[2], 1)).hits[0]).toMatchObject({ document_id: "doc", ordinal: 2 });
+    });
+  });
+
+  it("a failure mid-way or at the flip removes only the attempt's staged rows: the previous generation stays searchable", async () => {
     const stub = freshStub();
     await put(stub, "big", null, { texts: ["the first edition of the handbook"] });
     await runInDurableObject(stub, async (instance: CollectionIndex, state) => {
@@ -620,76 +696,86 @@ describe("collection index: paged commit of a large document (issue 17.5)", () =
       const previous = () => instance.search(kq("first edition handbook", 3)).hits.map((h) => [h.document_id, h.ordinal]);
       expect(previous()).toEqual([["big", 0]]);
 
-      // Mid-way: the attempt's own cleanup (pipeline.ts, after a failure elsewhere) removes its staged pages.
+      // Mid-way: the attempt's own cleanup (pipeline.ts, after a failure elsewhere) removes its staged rows.
       await instance.write(bigPage(0, 100, "monolith", 2));
       await instance.write(bigPage(100, 200, "monolith", 2));
       const first = instance.write(bigPage(200, N, "monolith", 2, undefined, true));
-      await turn();
-      expect(count(sql, SHADOW)).toBe(100);
+      expect(count(sql, SHADOW)).toBe(N);
       expect(instance.remove("big", 2)).toEqual({ removed: false, kept: 1 });
       await expect(first).rejects.toThrow(/incomplete_document/);
       expect(count(sql, SHADOW)).toBe(0);
-      expect(count(sql, JOURNAL)).toBe(0);
       expect(previous()).toEqual([["big", 0]]);
       expect(instance.search(kq("monolith", 3)).hits).toEqual([]);
 
-      // At the flip: a fault injected into its transaction rolls the flip back; the shadow rows go.
+      // A call of several slices stops at the removal: no slice after it leaves orphans.
+      const sliced = instance.write({
+        document: { id: "big", generation: 3, name: "big.txt", metadata: "{}" },
+        chunks: Array.from({ length: N }, (_, i) => chunk(i, bigText(i, "monolith"))),
+        commit: { chunkCount: N },
+      });
+      expect(count(sql, SHADOW)).toBe(100);
+      instance.remove("big", 3);
+      await expect(sliced).rejects.toThrow(/incomplete_document/);
+      expect(count(sql, SHADOW)).toBe(0);
+
+      // At the flip: a fault injected into its transaction rolls the flip back; the staged rows go.
       sql.exec(
         "CREATE TRIGGER inject_fault BEFORE INSERT ON names WHEN new.document_id = 'big' BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
       );
-      await instance.write(bigPage(0, 100, "monolith", 3));
-      await instance.write(bigPage(100, 200, "monolith", 3));
-      await expect(instance.write(bigPage(200, N, "monolith", 3, undefined, true))).rejects.toThrow(/injected fault/);
+      await instance.write(bigPage(0, 100, "monolith", 4));
+      await instance.write(bigPage(100, 200, "monolith", 4));
+      await expect(instance.write(bigPage(200, N, "monolith", 4, undefined, true))).rejects.toThrow(/injected fault/);
       expect(count(sql, SHADOW)).toBe(0);
-      expect(count(sql, JOURNAL)).toBe(0);
       expect(count(sql, "SELECT COUNT(*) AS n FROM chunks")).toBe(1);
+      expect(count(sql, ORPHANS)).toBe(0);
       expect(previous()).toEqual([["big", 0]]);
       expect(instance.search(kq("monolith", 3)).hits).toEqual([]);
       const cold = new CollectionIndex(state, env);
       expect(cold.search(kq("first edition handbook", 3)).hits.map((h) => [h.document_id, h.ordinal])).toEqual([["big", 0]]);
       sql.exec("DROP TRIGGER inject_fault");
 
-      // A deletion during a paged commit wins: the commit ends stale and leaves nothing behind.
-      await instance.write(bigPage(0, 100, "monolith", 4));
-      await instance.write(bigPage(100, 200, "monolith", 4));
-      const third = instance.write(bigPage(200, N, "monolith", 4, undefined, true));
-      await turn();
+      // A deletion during a commit wins: the commit ends stale and leaves nothing behind.
+      await instance.write(bigPage(0, 100, "monolith", 5));
+      await instance.write(bigPage(100, 200, "monolith", 5));
+      const third = instance.write(bigPage(200, N, "monolith", 5, undefined, true));
       instance.remove("big");
       expect(await third).toEqual({ status: "stale", chunkCount: 0 });
       expect(count(sql, SHADOW)).toBe(0);
       expect(count(sql, "SELECT COUNT(*) AS n FROM chunks")).toBe(0);
+      expect(count(sql, ORPHANS)).toBe(0);
     });
   });
 
-  it("a newer generation staged during a paged commit keeps its pages, and commits after it", async () => {
+  it("a newer generation staged during a commit keeps its rows, and commits after it", async () => {
     const stub = freshStub();
     await runInDurableObject(stub, async (instance: CollectionIndex, state) => {
       const sql = state.storage.sql;
       await instance.write(bigPage(0, 100, "pyramid", 1));
       await instance.write(bigPage(100, 200, "pyramid", 1));
       const older = instance.write(bigPage(200, N, "pyramid", 1, undefined, true));
-      await turn();
-      // A re-index of the same document stages its first page while generation 1 is still paging.
+      // A re-index of the same document stages its first page while generation 1 waits for its flip.
       expect(await instance.write(bigPage(0, 100, "sphinx", 2))).toMatchObject({ status: "staged" });
       expect(await older).toEqual({ status: "ready", chunkCount: N });
-      expect(count(sql, "SELECT COUNT(*) AS n FROM staged WHERE generation = 2")).toBe(100);
+      expect(count(sql, SHADOW)).toBe(100);
       expect(instance.search(kq("pyramid section 3", 1)).hits[0]).toMatchObject({ document_id: "big", ordinal: 3 });
       await instance.write(bigPage(100, 200, "sphinx", 2));
       expect(await instance.write(bigPage(200, N, "sphinx", 2, undefined, true))).toEqual({ status: "ready", chunkCount: N });
       expect(instance.search(kq("sphinx section 3", 1)).hits[0]).toMatchObject({ document_id: "big", ordinal: 3 });
       expect(instance.search(kq("pyramid", 1)).hits).toEqual([]);
-      expect(count(sql, "SELECT COUNT(*) AS n FROM staged")).toBe(0);
+      expect(count(sql, SHADOW)).toBe(0);
+      expect(count(sql, ORPHANS)).toBe(0);
     });
   });
 
   it("reserves ids starting with a control character for shadow rows", async () => {
     const stub = freshStub();
     await runInDurableObject(stub, (instance: CollectionIndex) => {
-      const id = "\u0001commit:1:x";
-      expect(() =>
-        instance.write({ document: { id, generation: 1, name: "x", metadata: "{}" }, chunks: [], commit: { chunkCount: 0 } }),
-      ).toThrow(/invalid_document/);
-      expect(() => instance.remove(id)).toThrow(/invalid_id/);
+      for (const id of ["\u0001s:x\u00021", "\u0001commit:1:x"]) {
+        expect(() =>
+          instance.write({ document: { id, generation: 1, name: "x", metadata: "{}" }, chunks: [], commit: { chunkCount: 0 } }),
+        ).toThrow(/invalid_document/);
+        expect(() => instance.remove(id)).toThrow(/invalid_id/);
+      }
     });
   });
 });

@@ -7,8 +7,9 @@
  * registers a loader of its encoder with `setChunkAnalyser`, imported on the first commit of an
  * isolate (not at start-up, where it would cost every isolate that only searches), and each stored row carries the answerer's version
  * inside its data, so a row written by an older answerer is simply analysed afresh at answer time.
- * The table is additive (created with the schema when an object wakes, keyed by document and ordinal, deleted with the
- * document's chunks); without a registered analyser nothing is written and nothing breaks.
+ * The table is additive (created with the schema when an object wakes, keyed by the chunk's row id, so it follows a
+ * staged chunk's rename and goes with its delete by trigger); without a registered analyser nothing is written and
+ * nothing breaks.
  */
 
 type Analyse = (text: string) => string;
@@ -32,22 +33,15 @@ export async function loadChunkAnalyser(): Promise<void> {
 }
 
 /** Created with the index's schema (Statements.createSchema), so a dropped collection's object gets it again. */
-export const CHUNK_STATEMENTS_SCHEMA = `CREATE TABLE IF NOT EXISTS chunk_statements (
-  document_id TEXT NOT NULL,
-  ordinal INTEGER NOT NULL,
-  data TEXT NOT NULL,
-  PRIMARY KEY (document_id, ordinal)
-) WITHOUT ROWID`;
+export const CHUNK_STATEMENTS_SCHEMA = `CREATE TABLE IF NOT EXISTS chunk_analysis (id INTEGER PRIMARY KEY, data TEXT NOT NULL);
+  CREATE TRIGGER IF NOT EXISTS chunks_ad_analysis AFTER DELETE ON chunks BEGIN
+    DELETE FROM chunk_analysis WHERE id = old.id;
+  END`;
 
-/** Beside a chunk insert (inside the commit's transaction): its analysis, replacing any older one. */
-export function writeChunkStatements(sql: SqlStorage, documentId: string, ordinal: number, text: string): void {
+/** Beside a chunk insert (inside its transaction): its analysis, replacing any older one. */
+export function writeChunkStatements(sql: SqlStorage, chunkId: number, text: string): void {
   if (!analyse) return;
-  sql.exec("INSERT OR REPLACE INTO chunk_statements (document_id, ordinal, data) VALUES (?, ?, ?)", documentId, ordinal, analyse(text));
-}
-
-/** With a document's chunks (re-ingested or removed). */
-export function deleteChunkStatements(sql: SqlStorage, documentId: string): void {
-  sql.exec("DELETE FROM chunk_statements WHERE document_id = ?", documentId);
+  sql.exec("INSERT OR REPLACE INTO chunk_analysis (id, data) VALUES (?, ?)", chunkId, analyse(text));
 }
 
 /** The stored analyses of hydrated chunks, by `documentId:ordinal` (one statement for all of them). */
@@ -55,8 +49,9 @@ export function readChunkStatements(sql: SqlStorage, pairs: [string, number][]):
   const out = new Map<string, string>();
   if (pairs.length === 0) return out;
   const rows = sql.exec<{ document_id: string; ordinal: number; data: string }>(
-    `SELECT s.document_id, s.ordinal, s.data FROM json_each(?) j
-     JOIN chunk_statements s ON s.document_id = json_extract(j.value, '$[0]') AND s.ordinal = json_extract(j.value, '$[1]')`,
+    `SELECT c.document_id, c.ordinal, s.data FROM json_each(?) j
+     CROSS JOIN chunks c ON c.document_id = json_extract(j.value, '$[0]') AND c.ordinal = json_extract(j.value, '$[1]')
+     JOIN chunk_analysis s ON s.id = c.id`,
     JSON.stringify(pairs),
   );
   for (const r of rows) out.set(`${r.document_id}:${r.ordinal}`, r.data);

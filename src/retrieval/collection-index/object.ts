@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import { chunkAnalyserPending, loadChunkAnalyser } from "./chunk-statements";
 import { KeywordIndex } from "./keyword-index";
 import type { Parts } from "./parts";
 import { TermDictionary } from "./postings";
@@ -56,6 +55,7 @@ export class CollectionIndex extends DurableObject<Env> {
       }
     };
     st.backfillNames(transaction);
+    st.migrateRowKeys(transaction);
     recoverPagedCommits(st, transaction);
     this.#parts = {
       st,
@@ -66,6 +66,7 @@ export class CollectionIndex extends DurableObject<Env> {
       sealed: st.meta("sealed") !== null,
       writes: 0,
       epoch: 0,
+      removals: new Map(),
       commits: new Map(),
       afterWrite: () => this.#scheduleMerge(),
     };
@@ -83,14 +84,12 @@ export class CollectionIndex extends DurableObject<Env> {
   }
 
   /**
-   * Writes one page of a document's chunks. Pages are staged under (document, generation); the
-   * page with `commit` swaps the staged set in for the document's live rows atomically: in one
-   * transaction, or for more than COMMIT_PAGE chunks in pages under a shadow id and one flip.
-   * A commit for an older generation than the one stored (or a deleted document) is stale.
+   * Writes one page of a document's chunks. A document that fits one call commits in one
+   * transaction; otherwise pages are staged under (document, generation) and the page with
+   * `commit` flips them in for the document's live rows atomically (writer.ts). A write for an
+   * older generation than the one stored (or a deleted document) is stale.
    */
   write(page: WritePage): WriteResult | Promise<WriteResult> {
-    // The answerer's encoder is imported on an isolate's first commit; pages before it stay synchronous.
-    if (page.commit && chunkAnalyserPending()) return loadChunkAnalyser().then(() => write(this.#parts, page));
     return write(this.#parts, page);
   }
 

@@ -16,9 +16,11 @@ export interface Parts {
   sealed: boolean;
   /** Committed writes and removals since this instance started: keys the per-filter and result caches. */
   writes: number;
-  /** Bumped by `drop`: a paged commit begun before a drop must not write into the emptied storage. */
+  /** Bumped by `drop`: a write begun before a drop must not write into the emptied storage. */
   epoch: number;
-  /** Paged commits running in this instance, per document (a second one for a document waits for the first). */
+  /** Removals per document in this instance: a multi-turn write that sees one stops (its rows would be orphans). */
+  removals: Map<string, number>;
+  /** Flips running in this instance, per document (a second one for a document waits for the first). */
   commits: Map<string, Promise<unknown>>;
   /** After a commit: folds the FTS segments it added a little later (an alarm), see object.ts. */
   afterWrite: () => void;

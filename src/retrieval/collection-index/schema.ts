@@ -15,11 +15,15 @@
  *   transaction and deleted with it by trigger: the in-memory BM25 index (keyword-index.ts) is
  *   built from them without tokenising any text or parsing JSON. (Objects written before kept
  *   `chunk_terms`, JSON per chunk; they are converted once, marked by `meta` `terms_v2`.)
- * - A document with more than 100 chunks commits in pages under a shadow id (writer.ts): its rows
- *   sit in `chunks` under `\u0001commit:<generation>:<id>` (never a document id), which no search
- *   reads, until one flip renames them; `meta` `commit:<id>` journals it for crash recovery.
- * - `vectors`: int8 vectors with a scale (local embedder only; with Vectorize they live there).
- * - `staged`: pages of a large document written before the commit that swaps them in.
+ * - A document written in more than one call is staged under a shadow id (writer.ts): its rows sit
+ *   in `chunks` (with their FTS, postings, vector and analysis rows, written once, as a live chunk's
+ *   are) under `\u0001s:<id>\u0002<generation>` (never a document id), which no search reads,
+ *   until the commit's flip renames them: one UPDATE of `chunks.document_id`, nothing else moves.
+ * - `chunk_vectors`: int8 vectors with a scale (local embedder only; with Vectorize they live there)
+ *   and `chunk_analysis` (chunk-statements.ts) are keyed by the chunk's row id, so they follow its
+ *   rename for free and go with its delete by trigger. (Objects written before kept them keyed by
+ *   (document_id, ordinal) in `vectors` and `chunk_statements`, and staged pages in `staged`: they
+ *   are converted once when the object wakes, `migrateRowKeys`.)
  */
 export const SCHEMA = `
   CREATE TABLE IF NOT EXISTS docs (
@@ -70,38 +74,27 @@ export const SCHEMA = `
   CREATE TRIGGER IF NOT EXISTS chunks_ad_postings AFTER DELETE ON chunks BEGIN
     DELETE FROM chunk_postings WHERE id = old.id;
   END;
-  CREATE TABLE IF NOT EXISTS vectors (
-    document_id TEXT NOT NULL,
-    ordinal INTEGER NOT NULL,
-    scale REAL NOT NULL,
-    q BLOB NOT NULL,
-    PRIMARY KEY (document_id, ordinal)
-  ) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS staged (
-    document_id TEXT NOT NULL,
-    generation INTEGER NOT NULL,
-    ordinal INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    char_start INTEGER NOT NULL,
-    char_end INTEGER NOT NULL,
-    page INTEGER,
-    heading TEXT,
-    token_count INTEGER NOT NULL,
-    scale REAL,
-    q BLOB,
-    PRIMARY KEY (document_id, generation, ordinal)
-  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS chunk_vectors (id INTEGER PRIMARY KEY, scale REAL NOT NULL, q BLOB NOT NULL);
+  CREATE TRIGGER IF NOT EXISTS chunks_ad_vectors AFTER DELETE ON chunks BEGIN
+    DELETE FROM chunk_vectors WHERE id = old.id;
+  END;
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
 /**
- * Shadow rows of a paged commit (writer.ts) have ids starting with U+0001, which no document id may
- * (checkDocument): every live id compares ≥ ' ' in SQLite's binary order. The unary `+` keeps the
- * planner from trading the statement's own plan for the (document_id, ordinal) index.
+ * Shadow rows (writer.ts) have ids starting with U+0001, which no document id may (checkDocument):
+ * every live id compares ≥ ' ' in SQLite's binary order. A document's shadow ids all fall in
+ * [`shadowPrefix(id)`, `shadowEnd(id)`): the id is followed by U+0002, which no other document id
+ * extending it can hold at that place. The unary `+` keeps the planner from trading the statement's
+ * own plan for the (document_id, ordinal) index.
  */
-export const SHADOW_PREFIX = "\u0001commit:";
+export const SHADOW_PREFIX = "\u0001";
 export const LIVE_CHUNK = "+c.document_id >= ' '";
-export const shadowId = (documentId: string, generation: number) => `${SHADOW_PREFIX}${generation}:${documentId}`;
+export const shadowPrefix = (documentId: string) => `${SHADOW_PREFIX}s:${documentId}\u0002`;
+export const shadowEnd = (documentId: string) => `${SHADOW_PREFIX}s:${documentId}\u0003`;
+export const shadowId = (documentId: string, generation: number) => `${shadowPrefix(documentId)}${generation}`;
+/** The generation a shadow id of `documentId` stages. */
+export const shadowGeneration = (documentId: string, shadow: string) => Number(shadow.slice(shadowPrefix(documentId).length));
 
 /**
  * Trigram candidates (CJK chunks only); `c` is looked up by rowid (one index probe per hit). The

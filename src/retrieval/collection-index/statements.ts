@@ -4,9 +4,20 @@
  */
 import { compileFilter, type MetadataFilter } from "../filter";
 import { IndexError } from "./errors";
-import { CHUNK_STATEMENTS_SCHEMA, deleteChunkStatements, readChunkStatements, writeChunkStatements } from "./chunk-statements";
+import { CHUNK_STATEMENTS_SCHEMA, readChunkStatements, writeChunkStatements } from "./chunk-statements";
 import type { EncodedPostings } from "./postings";
-import { HYDRATE_SQL, LIVE_CHUNK, nameWords, SCHEMA, SHADOW_PREFIX, SUBSTRING_SQL, TRIGRAM_SQL } from "./schema";
+import {
+  HYDRATE_SQL,
+  LIVE_CHUNK,
+  nameWords,
+  SCHEMA,
+  SHADOW_PREFIX,
+  SUBSTRING_SQL,
+  shadowEnd,
+  shadowGeneration,
+  shadowPrefix,
+  TRIGRAM_SQL,
+} from "./schema";
 
 /** A compiled document scope (ids and/or metadata filter) over `docs d`. */
 export interface Scope {
@@ -102,14 +113,15 @@ export class Statements {
     this.#sql.exec("DELETE FROM docs WHERE id = ?", id);
   }
 
-  /** Deletes a document's live rows (chunks and, by trigger, their FTS and term rows; vectors; name); returns how many ordinals its vectors may have used. */
+  /**
+   * Deletes a document's live rows (chunks and, by trigger, their FTS, postings, vector and analysis
+   * rows; its name); returns how many ordinals its vectors may have used.
+   */
   deleteLiveRows(documentId: string): number {
     const max =
-      this.#sql.exec<{ n: number | null }>("SELECT MAX(ordinal) + 1 AS n FROM vectors WHERE document_id = ?", documentId).one().n ?? 0;
+      this.#sql.exec<{ n: number | null }>("SELECT MAX(ordinal) + 1 AS n FROM chunks WHERE document_id = ?", documentId).one().n ?? 0;
     this.#sql.exec("DELETE FROM chunks WHERE document_id = ?", documentId);
-    this.#sql.exec("DELETE FROM vectors WHERE document_id = ?", documentId);
     this.#sql.exec("DELETE FROM names WHERE document_id = ?", documentId);
-    deleteChunkStatements(this.#sql, documentId);
     return max;
   }
 
@@ -126,54 +138,27 @@ export class Statements {
 
   // --- staging and commit --------------------------------------------------------------------
 
-  stage(documentId: string, generation: number, ch: StagedRow, vector: { scale: number; q: ArrayBuffer } | null): void {
-    this.#sql.exec(
-      `INSERT OR REPLACE INTO staged (document_id, generation, ordinal, text, char_start, char_end, page, heading, token_count, scale, q)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      documentId,
-      generation,
-      ch.ordinal,
-      ch.text,
-      ch.char_start,
-      ch.char_end,
-      ch.page,
-      ch.heading,
-      ch.token_count,
-      vector ? vector.scale : null,
-      vector ? vector.q : null,
-    );
+  /** A staged chunk that a retry sends again is replaced (its FTS, postings, vector and analysis rows go by trigger). */
+  deleteChunkAt(documentId: string, ordinal: number): void {
+    this.#sql.exec("DELETE FROM chunks WHERE document_id = ? AND ordinal = ?", documentId, ordinal);
   }
 
-  stagedCount(documentId: string, generation: number): number {
+  /** A document's shadow ids (staged attempts) with their generations. */
+  shadowsOf(documentId: string): { shadow: string; generation: number }[] {
     return this.#sql
-      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM staged WHERE document_id = ? AND generation = ?", documentId, generation)
-      .one().n;
-  }
-
-  stagedRows(documentId: string, generation: number): StagedRow[] {
-    return this.#sql
-      .exec<StagedRow>(
-        "SELECT ordinal, text, char_start, char_end, page, heading, token_count FROM staged WHERE document_id = ? AND generation = ? ORDER BY ordinal",
-        documentId,
-        generation,
+      .exec<{ id: string }>(
+        "SELECT DISTINCT document_id AS id FROM chunks WHERE document_id >= ? AND document_id < ?",
+        shadowPrefix(documentId),
+        shadowEnd(documentId),
       )
-      .toArray();
+      .toArray()
+      .map((r) => ({ shadow: r.id, generation: shadowGeneration(documentId, r.id) }));
   }
 
-  stagedVectors(documentId: string, generation: number): { ordinal: number; scale: number; q: ArrayBuffer }[] {
-    return this.#sql
-      .exec<{ ordinal: number; scale: number; q: ArrayBuffer }>(
-        "SELECT ordinal, scale, q FROM staged WHERE document_id = ? AND generation = ? AND q IS NOT NULL",
-        documentId,
-        generation,
-      )
-      .toArray();
-  }
-
-  /** Staged pages of a document (all, or those of generations up to `generation`). */
+  /** Staged rows of a document (all, or those of generations up to `upToGeneration`). */
   deleteStaged(documentId: string, upToGeneration?: number): void {
-    if (upToGeneration === undefined) this.#sql.exec("DELETE FROM staged WHERE document_id = ?", documentId);
-    else this.#sql.exec("DELETE FROM staged WHERE document_id = ? AND generation <= ?", documentId, upToGeneration);
+    for (const s of this.shadowsOf(documentId))
+      if (upToGeneration === undefined || s.generation <= upToGeneration) this.deleteShadowRows(s.shadow);
   }
 
   /** Inserts a chunk (live, or under a paged commit's shadow id) and its postings; returns its row id. */
@@ -205,8 +190,8 @@ export class Statements {
     return this.#sql.exec("SELECT id, term FROM term_ids").raw();
   }
 
-  insertVector(documentId: string, ordinal: number, scale: number, q: ArrayBuffer): void {
-    this.#sql.exec("INSERT INTO vectors (document_id, ordinal, scale, q) VALUES (?, ?, ?, ?)", documentId, ordinal, scale, q);
+  insertVector(chunkId: number, scale: number, q: ArrayBuffer): void {
+    this.#sql.exec("INSERT INTO chunk_vectors (id, scale, q) VALUES (?, ?, ?)", chunkId, scale, q);
   }
 
   // --- keyword index --------------------------------------------------------------------------
@@ -256,60 +241,64 @@ export class Statements {
       .toArray();
   }
 
-  // --- paged commits -----------------------------------------------------------------------------
-
-  /** Staged rows of one page (ordinals from `from`, at most `max`). */
-  stagedPage(
-    documentId: string,
-    generation: number,
-    from: number,
-    max: number,
-  ): (StagedRow & { scale: number | null; q: ArrayBuffer | null })[] {
-    return this.#sql
-      .exec<StagedRow & { scale: number | null; q: ArrayBuffer | null }>(
-        `SELECT ordinal, text, char_start, char_end, page, heading, token_count, scale, q FROM staged
-         WHERE document_id = ? AND generation = ? AND ordinal >= ? ORDER BY ordinal LIMIT ?`,
-        documentId,
-        generation,
-        from,
-        max,
-      )
-      .toArray();
-  }
+  // --- the flip and recovery -------------------------------------------------------------------
 
   countChunks(documentId: string): number {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM chunks WHERE document_id = ?", documentId).one().n;
   }
 
-  /** The flip: a shadow id's chunks and vectors become the document's. */
+  /** The flip: a shadow id's chunks become the document's (their vector and analysis rows are keyed by row id: nothing else moves). */
   renameRows(from: string, to: string): void {
     this.#sql.exec("UPDATE chunks SET document_id = ? WHERE document_id = ?", to, from);
-    this.#sql.exec("UPDATE vectors SET document_id = ? WHERE document_id = ?", to, from);
-    this.#sql.exec("UPDATE chunk_statements SET document_id = ? WHERE document_id = ?", to, from);
   }
 
-  /** A shadow id's rows (chunks and, by trigger, their FTS and postings rows; vectors). */
+  /** A shadow id's rows (chunks and, by trigger, their FTS, postings, vector and analysis rows). */
   deleteShadowRows(shadow: string): void {
     this.#sql.exec("DELETE FROM chunks WHERE document_id = ?", shadow);
-    this.#sql.exec("DELETE FROM vectors WHERE document_id = ?", shadow);
-    deleteChunkStatements(this.#sql, shadow);
   }
 
-  /** Journal entries of paged commits (`meta` keys `commit:<document id>`). */
+  /** Journal entries of the paged commits of objects written before staging went straight to shadow rows (`meta` keys `commit:<document id>`). */
   commitJournal(): { key: string; value: string }[] {
     return this.#sql
       .exec<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key >= 'commit:' AND key < 'commit;'")
       .toArray();
   }
 
-  /**
-   * Every shadow id's rows (a fresh instance has no paged commit running, so all are a crashed
-   * one's).
-   */
+  /** Every shadow id's rows. */
   deleteAllShadowRows(): void {
     this.#sql.exec("DELETE FROM chunks WHERE document_id >= ? AND document_id < ' '", SHADOW_PREFIX);
-    this.#sql.exec("DELETE FROM vectors WHERE document_id >= ? AND document_id < ' '", SHADOW_PREFIX);
-    this.#sql.exec("DELETE FROM chunk_statements WHERE document_id >= ? AND document_id < ' '", SHADOW_PREFIX);
+  }
+
+  /**
+   * Objects written before vectors and analyses were keyed by the chunk's row id: their rows move
+   * once to `chunk_vectors` and `chunk_analysis`, and the `staged` table goes (its pages belonged to
+   * attempts that a retry stages again in full: the client always sends every page).
+   */
+  migrateRowKeys(transaction: (f: () => void) => void): void {
+    const tables = new Set(
+      this.#sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('vectors', 'chunk_statements', 'staged')")
+        .toArray()
+        .map((r) => r.name),
+    );
+    if (tables.size === 0) return;
+    transaction(() => {
+      if (tables.has("vectors")) {
+        this.#sql.exec(
+          `INSERT OR REPLACE INTO chunk_vectors (id, scale, q)
+           SELECT c.id, v.scale, v.q FROM vectors v JOIN chunks c ON c.document_id = v.document_id AND c.ordinal = v.ordinal`,
+        );
+        this.#sql.exec("DROP TABLE vectors");
+      }
+      if (tables.has("chunk_statements")) {
+        this.#sql.exec(
+          `INSERT OR REPLACE INTO chunk_analysis (id, data)
+           SELECT c.id, s.data FROM chunk_statements s JOIN chunks c ON c.document_id = s.document_id AND c.ordinal = s.ordinal`,
+        );
+        this.#sql.exec("DROP TABLE chunk_statements");
+      }
+      if (tables.has("staged")) this.#sql.exec("DROP TABLE staged");
+    });
   }
 
   deleteMeta(key: string): void {
@@ -397,23 +386,29 @@ export class Statements {
   }
 
   vectorCount(): number {
-    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM vectors WHERE +document_id >= ' '").one().n;
+    return this.#sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM chunk_vectors v JOIN chunks c ON c.id = v.id WHERE ${LIVE_CHUNK}`).one()
+      .n;
   }
 
   allVectors(): Iterable<SqlStorageValue[]> {
-    return this.#sql.exec("SELECT document_id, ordinal, scale, q FROM vectors WHERE +document_id >= ' '").raw();
+    return this.#sql
+      .exec(`SELECT c.document_id, c.ordinal, v.scale, v.q FROM chunk_vectors v JOIN chunks c ON c.id = v.id WHERE ${LIVE_CHUNK}`)
+      .raw();
   }
 
-  /** A document's vectors (after a paged commit's flip, for the loaded matrix). */
+  /** A document's vectors (after a flip, for the loaded matrix). */
   vectorsOf(documentId: string): { ordinal: number; scale: number; q: ArrayBuffer }[] {
     return this.#sql
-      .exec<{ ordinal: number; scale: number; q: ArrayBuffer }>("SELECT ordinal, scale, q FROM vectors WHERE document_id = ?", documentId)
+      .exec<{ ordinal: number; scale: number; q: ArrayBuffer }>(
+        "SELECT c.ordinal, v.scale, v.q FROM chunks c JOIN chunk_vectors v ON v.id = c.id WHERE c.document_id = ?",
+        documentId,
+      )
       .toArray();
   }
 
   /** The answerer's statements of a chunk, precomputed beside its insert (chunk-statements.ts). */
-  writeChunkStatements(documentId: string, ordinal: number, text: string): void {
-    writeChunkStatements(this.#sql, documentId, ordinal, text);
+  writeChunkStatements(chunkId: number, text: string): void {
+    writeChunkStatements(this.#sql, chunkId, text);
   }
 
   readChunkStatements(pairs: [string, number][]): Map<string, string> {

@@ -1,199 +1,195 @@
 /**
- * Writes and removals: pages are staged under (document, generation); the page with `commit` swaps
- * the staged set in for the document's live rows (chunks, their FTS5 rows and postings, vectors,
- * name) atomically, so a failure leaves nothing half-written:
- * - up to COMMIT_PAGE chunks, in one transactionSync;
- * - more (issue 17.5: a 10,000-chunk commit in one transaction held the object and its isolate for
- *   seconds), in pages of COMMIT_PAGE rows, each its own transaction and turn, written under a
- *   shadow id that no search reads (schema.ts), then one flip transaction that swaps them in. A
- *   journal entry in `meta` names the commit while shadow rows exist; a crash leaves it behind and
- *   the next instance removes the shadow rows (`recoverPagedCommits`), the staged pages staying for
- *   a retry. A failure removes only this attempt's shadow rows; the committed generation stays live.
- * Memory (the keyword index, the vector matrix) follows only after the (flip) transaction committed.
+ * Writes and removals. A document's chunks are written once, as they arrive, with everything stored
+ * per chunk (row, FTS and trigram rows, postings, vector, the answerer's analysis), so a failure
+ * leaves nothing half-written and a commit only has to switch them in:
+ * - a document that fits one call (≤ COMMIT_PAGE chunks, with its commit) is written under its own
+ *   id in one transaction;
+ * - otherwise each call stages its chunks under a shadow id (schema.ts) that no search reads, in
+ *   transactions of COMMIT_PAGE chunks each in its own turn (issue 17.5: one long transaction held
+ *   the object and, under `wrangler dev`, its whole process), and the last call's flip renames the
+ *   shadow rows to the document's id in one transaction. Vectors and analyses are keyed by the
+ *   chunk's row id, so the flip is one UPDATE of `chunks` and the old generation's delete.
+ * Every transaction is atomic on its own, so no journal is needed: a crash leaves staged shadow rows
+ * (invisible; a retry sends every page again and replaces them by ordinal) or a finished flip. A
+ * failed attempt's cleanup (`remove` with its generation) removes only its staged rows and a commit
+ * of its own generation; the committed generation stays live until the next one commits.
+ * Memory (the keyword index, the vector matrix) follows only after a transaction committed.
  */
+import { chunkAnalyserPending, loadChunkAnalyser } from "./chunk-statements";
 import { IndexError } from "./errors";
 import type { PostedRow } from "./keyword-index";
 import type { Parts } from "./parts";
 import { encodeChunk } from "./postings";
-import type { Quantised } from "./vectors";
 import { hasCjk } from "./query";
 import { shadowId } from "./schema";
 import type { StagedRow, Statements } from "./statements";
 import { type ChunkInput, COMMIT_PAGE, type DocumentInput, MAX_PAGE, type WritePage, type WriteResult } from "./types";
+import type { Quantised } from "./vectors";
 
 export const TOMBSTONE = 2 ** 31;
 
+type Prepared = { doc: DocumentInput; chunks: ChunkInput[]; quantised: Quantised[] | undefined; dims: number | null };
+
 export function write(parts: Parts, page: WritePage): WriteResult | Promise<WriteResult> {
-  const { st, keyword, vectors } = parts;
+  const { st, vectors } = parts;
   const doc = checkDocument(page.document);
   if (!Array.isArray(page.chunks) || page.chunks.length > MAX_PAGE)
     throw new IndexError("invalid_page", `at most ${MAX_PAGE} chunks per call`);
   if (page.vectors && page.vectors.length !== page.chunks.length) throw new IndexError("invalid_page", "one vector per chunk");
   const { dims, rows: quantised } = vectors.prepare(page.vectors);
   if (parts.sealed || (st.docRow(doc.id)?.generation ?? 0) > doc.generation) return { status: "stale", chunkCount: 0 };
+  const p: Prepared = { doc, chunks: page.chunks, quantised, dims: page.vectors?.length ? dims : null };
+  // The answerer's encoder is imported on an isolate's first write of chunks (not at start-up).
+  if (p.chunks.length > 0 && chunkAnalyserPending()) return loadChunkAnalyser().then(() => written(parts, p, page.commit));
+  return written(parts, p, page.commit);
+}
 
-  if (page.commit && page.commit.chunkCount > COMMIT_PAGE) {
-    parts.transaction(() => {
-      if (page.vectors?.length && dims !== null) vectors.recordDims(dims);
-      for (const [i, ch] of page.chunks.entries()) stageChunk(parts, doc, ch, quantised?.[i]);
-    });
-    if (page.vectors?.length && dims !== null) vectors.committed(doc.id, dims, 0, []);
-    return pagedCommit(parts, doc, page.commit.chunkCount);
+function written(parts: Parts, p: Prepared, commit: WritePage["commit"]): WriteResult | Promise<WriteResult> {
+  if (commit && commit.chunkCount <= COMMIT_PAGE && p.chunks.length === commit.chunkCount) return commitWhole(parts, p);
+  // A commit that cannot be complete, whatever this call holds, is refused before anything is written.
+  if (commit) {
+    const have = parts.st.countChunks(shadowId(p.doc.id, p.doc.generation));
+    if (have + p.chunks.length < commit.chunkCount)
+      throw new IndexError("incomplete_document", `${have + p.chunks.length} of ${commit.chunkCount} chunks staged`);
   }
+  if (!commit && p.chunks.length <= COMMIT_PAGE) {
+    stageSlice(parts, p, 0, p.chunks.length);
+    return { status: "staged", chunkCount: 0 };
+  }
+  return stageAndFlip(parts, p, commit);
+}
 
-  let result: WriteResult = { status: "staged", chunkCount: 0 };
-  type Committed = {
-    removed: number;
-    added: { ordinal: number; q: Int8Array; scale: number }[];
-    rows: PostedRow[];
-    old: ReturnType<typeof keyword.beforeRemove>;
-  };
-  const done: { c: Committed | null } = { c: null };
+/** A document that fits one call: its rows are written under its own id in one transaction. */
+function commitWhole(parts: Parts, { doc, chunks, quantised, dims }: Prepared): WriteResult {
+  const { st, keyword, vectors } = parts;
+  let removed = 0;
+  let old: ReturnType<typeof keyword.beforeRemove> = null;
+  const rows: PostedRow[] = [];
+  const added: { ordinal: number; q: Int8Array; scale: number }[] = [];
   parts.transaction(() => {
-    if (page.vectors?.length && dims !== null) vectors.recordDims(dims);
-    for (const [i, ch] of page.chunks.entries()) stageChunk(parts, doc, ch, quantised?.[i]);
-    if (!page.commit) return;
-    const staged = st.stagedCount(doc.id, doc.generation);
-    if (staged !== page.commit.chunkCount)
-      throw new IndexError("incomplete_document", `${staged} of ${page.commit.chunkCount} chunks staged`);
-    const old = keyword.beforeRemove(doc.id);
-    const removed = st.deleteLiveRows(doc.id);
-    const rows: PostedRow[] = [];
-    for (const r of st.stagedRows(doc.id, doc.generation)) rows.push(insertChunk(parts, doc.id, r));
-    const added: { ordinal: number; q: Int8Array; scale: number }[] = [];
-    for (const r of st.stagedVectors(doc.id, doc.generation)) {
-      st.insertVector(doc.id, r.ordinal, r.scale, r.q);
-      added.push({ ordinal: r.ordinal, q: new Int8Array(r.q), scale: r.scale });
+    if (dims !== null) vectors.recordDims(dims);
+    old = keyword.beforeRemove(doc.id);
+    removed = st.deleteLiveRows(doc.id);
+    for (const [i, ch] of chunks.entries()) {
+      const row = insertChunk(parts, doc.id, stagedRow(ch), quantised?.[i]);
+      rows.push(row);
+      const v = quantised?.[i];
+      if (v) added.push({ ordinal: ch.ordinal, q: v.q, scale: v.scale });
     }
+    // Rows an earlier attempt staged for this generation (or an older one) are not needed any more.
     st.deleteStaged(doc.id, doc.generation);
-    st.upsertDoc(doc, staged);
-    done.c = { removed, added, rows, old };
-    result = { status: "ready", chunkCount: staged };
+    st.upsertDoc(doc, chunks.length);
   });
-  const c = done.c;
-  if (c) {
-    keyword.removed(doc.id, c.old);
-    keyword.added(doc.id, doc.name, c.rows);
-    vectors.committed(doc.id, page.vectors?.length ? dims : null, c.removed, c.added);
-    parts.writes++;
-    parts.afterWrite();
-  } else if (page.vectors?.length && dims !== null) vectors.committed(doc.id, dims, 0, []);
-  return result;
+  keyword.removed(doc.id, old);
+  keyword.added(doc.id, doc.name, rows);
+  vectors.committed(doc.id, dims, removed, added);
+  parts.writes++;
+  parts.afterWrite();
+  return { status: "ready", chunkCount: chunks.length };
 }
 
-function stageChunk(parts: Parts, doc: DocumentInput, ch: ChunkInput, v: Quantised | undefined): void {
-  parts.st.stage(
-    doc.id,
-    doc.generation,
-    {
-      ordinal: ch.ordinal,
-      text: String(ch.text),
-      char_start: ch.start,
-      char_end: ch.end,
-      page: ch.page ?? null,
-      heading: ch.heading ?? null,
-      token_count: ch.tokens,
-    },
-    v ? { scale: v.scale, q: v.q.buffer as ArrayBuffer } : null,
-  );
+/** One transaction: chunks [from, to) of the call join the attempt's shadow id, replacing any staged before at their ordinals. */
+function stageSlice(parts: Parts, { doc, chunks, quantised, dims }: Prepared, from: number, to: number): void {
+  const shadow = shadowId(doc.id, doc.generation);
+  parts.transaction(() => {
+    if (dims !== null) parts.vectors.recordDims(dims);
+    for (let i = from; i < to; i++) {
+      parts.st.deleteChunkAt(shadow, chunks[i].ordinal);
+      insertChunk(parts, shadow, stagedRow(chunks[i]), quantised?.[i]);
+    }
+  });
+  if (dims !== null) parts.vectors.committed(doc.id, dims, 0, []);
 }
 
-/** A macrotask: other requests to the object (and the isolate) run before the next page. */
+/** A macrotask: other requests to the object (and the isolate) run before the next slice. */
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-const journalKey = (documentId: string) => `commit:${documentId}`;
+/**
+ * A call too large for one turn, or the last call of a staged document: its chunks are staged in
+ * slices of COMMIT_PAGE, each in its own turn; with `commit`, the flip follows in a turn of its own.
+ * A removal or deletion of the document meanwhile (or a drop, or a newer generation) ends the call:
+ * rows staged after it would be orphans.
+ */
+async function stageAndFlip(parts: Parts, p: Prepared, commit: WritePage["commit"]): Promise<WriteResult> {
+  const { doc } = p;
+  const epoch = parts.epoch;
+  const removals = parts.removals.get(doc.id) ?? 0;
+  const stale = () => parts.sealed || parts.epoch !== epoch || (parts.st.docRow(doc.id)?.generation ?? 0) > doc.generation;
+  const cancelled = () => (parts.removals.get(doc.id) ?? 0) !== removals;
+  for (let from = 0; from < p.chunks.length; from += COMMIT_PAGE) {
+    if (from > 0) await nextTurn();
+    if (stale()) return { status: "stale", chunkCount: 0 };
+    if (cancelled()) throw new IndexError("incomplete_document", "the attempt was removed while it was staging");
+    stageSlice(parts, p, from, Math.min(p.chunks.length, from + COMMIT_PAGE));
+  }
+  if (!commit) return { status: "staged", chunkCount: 0 };
+  return serialised(parts, doc.id, async () => {
+    await nextTurn();
+    if (stale()) return { status: "stale", chunkCount: 0 };
+    if (cancelled()) throw new IndexError("incomplete_document", "the attempt was removed while it was staging");
+    try {
+      return flip(parts, doc, commit.chunkCount);
+    } catch (err) {
+      // The flip rolled back; this attempt's staged rows go with it (a retry sends every page again).
+      try {
+        parts.transaction(() => parts.st.deleteShadowRows(shadowId(doc.id, doc.generation)));
+      } catch {
+        // Storage refused the cleanup too: the rows stay invisible, and the attempt's cleanup or the next commit removes them.
+      }
+      throw err;
+    }
+  });
+}
 
-/** One paged commit per document at a time in an instance: a second (a duplicate delivery) waits for the first. */
-async function pagedCommit(parts: Parts, doc: DocumentInput, chunkCount: number): Promise<WriteResult> {
-  const prior = parts.commits.get(doc.id);
+/** One flip per document at a time in an instance: a second (a duplicate delivery) waits for the first. */
+async function serialised(parts: Parts, documentId: string, f: () => Promise<WriteResult>): Promise<WriteResult> {
+  const prior = parts.commits.get(documentId);
   const run = (async () => {
     if (prior) await prior.catch(() => undefined);
-    return commitInPages(parts, doc, chunkCount);
+    return f();
   })();
-  parts.commits.set(doc.id, run);
+  parts.commits.set(documentId, run);
   try {
     return await run;
   } finally {
-    if (parts.commits.get(doc.id) === run) parts.commits.delete(doc.id);
-  }
-}
-
-async function commitInPages(parts: Parts, doc: DocumentInput, chunkCount: number): Promise<WriteResult> {
-  const { st, keyword, vectors } = parts;
-  const shadow = shadowId(doc.id, doc.generation);
-  const key = journalKey(doc.id);
-  const epoch = parts.epoch;
-  const stale = () => parts.sealed || parts.epoch !== epoch || (st.docRow(doc.id)?.generation ?? 0) > doc.generation;
-  const discard = () =>
-    parts.transaction(() => {
-      st.deleteShadowRows(shadow);
-      st.deleteMeta(key);
-    });
-  parts.transaction(() => {
-    const staged = st.stagedCount(doc.id, doc.generation);
-    if (staged !== chunkCount) throw new IndexError("incomplete_document", `${staged} of ${chunkCount} chunks staged`);
-    st.deleteShadowRows(shadow);
-    st.setMeta(key, JSON.stringify({ generation: doc.generation, chunkCount }));
-  });
-  try {
-    for (let from = 0; ; ) {
-      await nextTurn();
-      if (stale()) {
-        discard();
-        return { status: "stale", chunkCount: 0 };
-      }
-      let n = 0;
-      parts.transaction(() => {
-        const rows = st.stagedPage(doc.id, doc.generation, from, COMMIT_PAGE);
-        for (const r of rows) {
-          insertChunk(parts, shadow, r);
-          if (r.q !== null && r.scale !== null) st.insertVector(shadow, r.ordinal, r.scale, r.q);
-        }
-        n = rows.length;
-        if (n > 0) from = rows[n - 1].ordinal + 1;
-      });
-      if (n < COMMIT_PAGE) break;
-    }
-    await nextTurn();
-    if (stale()) {
-      discard();
-      return { status: "stale", chunkCount: 0 };
-    }
-    let old: ReturnType<typeof keyword.beforeRemove> = null;
-    let removed = 0;
-    parts.transaction(() => {
-      // Staged pages that vanished mid-way (the attempt's own cleanup) leave fewer shadow rows.
-      const have = st.countChunks(shadow);
-      if (have !== chunkCount) throw new IndexError("incomplete_document", `${have} of ${chunkCount} chunks staged`);
-      old = keyword.beforeRemove(doc.id);
-      removed = st.deleteLiveRows(doc.id);
-      st.renameRows(shadow, doc.id);
-      // Only this generation's pages (and older ones): a newer attempt may be staging meanwhile.
-      st.deleteStaged(doc.id, doc.generation);
-      st.upsertDoc(doc, chunkCount);
-      st.deleteMeta(key);
-    });
-    keyword.removed(doc.id, old);
-    keyword.added(doc.id, doc.name, keyword.rowsOf(doc.id));
-    const added = vectors.loaded ? st.vectorsOf(doc.id).map((r) => ({ ordinal: r.ordinal, q: new Int8Array(r.q), scale: r.scale })) : [];
-    vectors.committed(doc.id, null, removed, added);
-    parts.writes++;
-    parts.afterWrite();
-    return { status: "ready", chunkCount };
-  } catch (err) {
-    try {
-      discard();
-    } catch {
-      // Storage refused the cleanup too: the journal entry stays, and the next instance removes the rows.
-    }
-    throw err;
+    if (parts.commits.get(documentId) === run) parts.commits.delete(documentId);
   }
 }
 
 /**
- * In the constructor: a paged commit's journal entry means it crashed (no instance outlives its
- * commits); its shadow rows go, in one transaction with the journal. Staged pages stay (a retry
- * re-stages and commits; the attempt's cleanup removes them).
+ * The commit of a staged document: in one transaction, the previous generation's rows go, the
+ * shadow rows become the document's (one UPDATE), older attempts' leftovers go. Fewer staged rows
+ * than the commit names (a page never arrived, or the attempt's cleanup ran) is
+ * `incomplete_document`, and nothing changes.
+ */
+function flip(parts: Parts, doc: DocumentInput, chunkCount: number): WriteResult {
+  const { st, keyword, vectors } = parts;
+  const shadow = shadowId(doc.id, doc.generation);
+  let old: ReturnType<typeof keyword.beforeRemove> = null;
+  let removed = 0;
+  parts.transaction(() => {
+    const have = st.countChunks(shadow);
+    if (have !== chunkCount) throw new IndexError("incomplete_document", `${have} of ${chunkCount} chunks staged`);
+    old = keyword.beforeRemove(doc.id);
+    removed = st.deleteLiveRows(doc.id);
+    st.renameRows(shadow, doc.id);
+    // Only older attempts' rows: a newer attempt may be staging meanwhile.
+    st.deleteStaged(doc.id, doc.generation - 1);
+    st.upsertDoc(doc, chunkCount);
+  });
+  keyword.removed(doc.id, old);
+  keyword.added(doc.id, doc.name, keyword.rowsOf(doc.id));
+  const added = vectors.loaded ? st.vectorsOf(doc.id).map((r) => ({ ordinal: r.ordinal, q: new Int8Array(r.q), scale: r.scale })) : [];
+  vectors.committed(doc.id, null, removed, added);
+  parts.writes++;
+  parts.afterWrite();
+  return { status: "ready", chunkCount };
+}
+
+/**
+ * In the constructor, for objects written by the previous layout: a paged commit's journal entry
+ * means it crashed mid-way; its shadow rows go, in one transaction with the journal. (This layout
+ * writes no journal: each of its transactions is complete on its own.)
  */
 export function recoverPagedCommits(st: Statements, transaction: (f: () => void) => void): void {
   const journal = st.commitJournal();
@@ -204,15 +200,29 @@ export function recoverPagedCommits(st: Statements, transaction: (f: () => void)
   });
 }
 
+function stagedRow(ch: ChunkInput): StagedRow {
+  return {
+    ordinal: ch.ordinal,
+    text: String(ch.text),
+    char_start: ch.start,
+    char_end: ch.end,
+    page: ch.page ?? null,
+    heading: ch.heading ?? null,
+    token_count: ch.tokens,
+  };
+}
+
 /**
- * One chunk joins `documentId` (a live document, or a paged commit's shadow id): its row and, in the
- * same transaction, its persisted postings (tokenised here, once). Every write path goes through
- * this one function, so whatever else is stored per chunk is written beside it here.
+ * One chunk joins `documentId` (a live document, or an attempt's shadow id): its row and, in the
+ * same transaction, its persisted postings (tokenised here, once), its vector and the answerer's
+ * analysis. Every write path goes through this one function, so whatever else is stored per chunk
+ * is written beside it here.
  */
-function insertChunk(parts: Parts, documentId: string, r: StagedRow): PostedRow {
+function insertChunk(parts: Parts, documentId: string, r: StagedRow, v: Quantised | undefined): PostedRow {
   const postings = encodeChunk(r.text, parts.dict);
   const id = parts.st.insertChunk(documentId, r, hasCjk(r.text), postings);
-  parts.st.writeChunkStatements(documentId, r.ordinal, r.text);
+  if (v) parts.st.insertVector(id, v.scale, v.q.buffer as ArrayBuffer);
+  parts.st.writeChunkStatements(id, r.text);
   return { id, ordinal: r.ordinal, postings };
 }
 
@@ -233,6 +243,7 @@ export function remove(parts: Parts, documentId: string, generation?: number): {
   let done = false;
   let kept = 0;
   let old: ReturnType<typeof keyword.beforeRemove> = null;
+  parts.removals.set(documentId, (parts.removals.get(documentId) ?? 0) + 1);
   parts.transaction(() => {
     if (generation !== undefined) {
       st.deleteStaged(documentId, generation);
