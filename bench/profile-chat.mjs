@@ -22,7 +22,7 @@ const require = createRequire(import.meta.url);
 const WebSocketClient = require("ws");
 
 /** A DevTools session on the first target workerd's inspector lists (the Worker's isolate). */
-async function devtools(port) {
+export async function devtools(port) {
   const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
   const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
   const ws = new WebSocketClient(target.webSocketDebuggerUrl, { origin: "http://127.0.0.1" });
@@ -54,7 +54,7 @@ async function devtools(port) {
 }
 
 /** wrangler's bundle of the snapshot (dev builds write a source map beside it), to name src/ lines. */
-function bundleMap(snapshotDir) {
+export function bundleMap(snapshotDir) {
   const tmp = path.join(snapshotDir, ".wrangler/tmp");
   if (!existsSync(tmp)) return null;
   for (const d of readdirSync(tmp)) {
