@@ -9,6 +9,7 @@ import { type AnswerProvider, type AnswerResult, isNoAnswer, NO_ANSWER } from ".
 import { answerSentences, buildClaims, dropUnsupported, type KnownSentence, type Quote } from "./claims";
 import { type Claim, type PublicSource, passageOf, type SourcePassage } from "./source";
 import { extractCitations, neutraliseMarkers } from "./answer/citations";
+import { yieldNow } from "../util/yield";
 
 export { type PublicSource, sourceWithoutHeading } from "./source";
 
@@ -194,8 +195,9 @@ export interface AnsweredTurn {
  * Answers one chat turn through the tiered answer cache: the entry point for /v1/chat, the
  * original's /api/chat and /v1/chat/completions. A first turn (no history) looks in the cache
  * before any retrieval, so a hit touches neither the collection's index object nor Vectorize nor
- * Workers AI; a miss retrieves, answers, and writes both tiers in `defer` (the request's
- * waitUntil). A follow-up depends on its history and bypasses the cache.
+ * Workers AI; a miss retrieves, answers, and writes the cache in `defer` (the request's
+ * waitUntil; KV only once a question comes back, answer-cache.ts). A follow-up depends on its
+ * history and bypasses the cache.
  */
 export async function answerChatTurn(
   env: Env,
@@ -232,7 +234,9 @@ export async function answerChatTurn(
   if (hit && Array.isArray(hit.value.claims)) return { answer: hit.value, cache: hit.tier };
   const prepared = await retrieve(env, settings, req, req.timings);
   const answer = await timed(req.timings, "answer", answerPrepared(prepared, settings, req.signal));
-  defer(cache.put(key, answer));
+  // The write waits for a macrotask turn: serialising the answer and handing it to the caches is
+  // CPU on the isolate's one thread that no response waits for, so the response goes out first.
+  defer(yieldNow().then(() => cache.put(key, answer)));
   return { answer, cache: "MISS" };
 }
 
