@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ExtractiveAnswerer } from "../src/chat/answer/extractive";
 import { AnswerCache, answerKey, GLOBAL_MARK, IsolateTier, isolateAnswers, probeCache, utf8Over } from "../src/chat/answer-cache";
 import { parseSettings } from "../src/config";
+import { type ChatAnswer, chatAnswerJson, chatResponseJson } from "../src/chat/service";
 import { BASE, body, call, createCollection, type Json, master, startChat, tempKey, uploadTexts, waitForDocument } from "./helpers";
 
 const DOCS = [
@@ -299,6 +300,50 @@ describe("tiered answer cache (isolate, Cache API, then KV)", () => {
     await waitOnExecutionContext(ctx);
     expect(isolateAnswers.get(k.url)).not.toBeNull();
     expect((await ask(col, master(), {}, query)).headers.get("X-Cache")).toBe("HIT-ISOLATE");
+  });
+
+  it("a miss serialises its answer once: the /v1/chat body and the cache entry share it, field for field", async () => {
+    const col = await seeded();
+    const query = "Must cats stay at home?";
+    const res = await ask(col, master(), {}, query);
+    expect(res.headers.get("X-Cache")).toBe("MISS");
+    expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
+    const text = await res.text();
+    const sent = JSON.parse(text);
+    expect(Object.keys(sent)).toEqual(["answer", "sources", "citations", "claims", "model", "usage", "session_id"]);
+    expect(text).toBe(JSON.stringify(sent));
+    const row = await env.DB.prepare("SELECT id, version FROM collections WHERE id = ?").bind(col).first<{ id: string; version: number }>();
+    const k = await answerKey(row as { id: string; version: number }, query, `extractive:${new ExtractiveAnswerer().model}`, { top_k: 5 });
+    const entry = await (await caches.default.match(k.url))?.text();
+    const cached = JSON.parse(entry as string);
+    expect(entry).toBe(JSON.stringify(cached));
+    expect(Object.keys(cached)).toEqual(["answer", "sources", "citations", "claims", "model", "usage", "retrieval_query"]);
+    const { session_id, ...answer } = sent;
+    const { retrieval_query, ...stored } = cached;
+    expect(stored).toEqual(answer);
+    expect(session_id).toBeNull();
+    expect(retrieval_query).toBe(query);
+    expect(sent.claims.length).toBeGreaterThan(0);
+    // A hit answers the same body.
+    expect(await (await ask(col, master(), {}, query)).text()).toBe(text);
+  });
+
+  it("chatAnswerJson and chatResponseJson equal JSON.stringify of the same fields, escapes and all", () => {
+    const a: ChatAnswer = {
+      answer: 'He said "no" \\ [1]\u2028 – 犬',
+      sources: [
+        { n: 1, document_id: "d", document_name: 'a "b".md', chunk: 0, score: 0.5, text: "x\ny", page: null, heading: null, char_start: 3 },
+      ],
+      citations: [1],
+      claims: [],
+      model: "extractive-v5",
+      usage: { prompt_tokens: 0, completion_tokens: 0 },
+      retrieval_query: 'q "quoted" },"session_id":"x',
+    };
+    expect(chatAnswerJson(a)).toBe(JSON.stringify(a));
+    const { retrieval_query: _q, ...rest } = a;
+    expect(chatResponseJson(a, null)).toBe(JSON.stringify({ ...rest, session_id: null }));
+    expect(chatResponseJson(a, 'sid"1')).toBe(JSON.stringify({ ...rest, session_id: 'sid"1' }));
   });
 
   it("/healthz tells the master key whether the local tier works (it does not on workers.dev)", async () => {

@@ -217,9 +217,12 @@ export class AnswerCache<T> {
     );
   }
 
-  /** Writes the first-miss tiers: the isolate's and the Cache API, or KV where there is no Cache API (run it in waitUntil). False when the value is over the cap and was skipped. */
-  async put(key: AnswerKey, value: T): Promise<boolean> {
-    const text = JSON.stringify(value);
+  /**
+   * Writes the first-miss tiers: the isolate's and the Cache API, or KV where there is no Cache API
+   * (run it in waitUntil). `text`: the value's JSON when the caller has it already. False when the
+   * value is over the cap and was skipped.
+   */
+  async put(key: AnswerKey, value: T, text: string = JSON.stringify(value)): Promise<boolean> {
     if (utf8Over(text, this.settings.ANSWER_CACHE_MAX_BYTES)) return false;
     const global = !this.tiers.local;
     this.tiers.isolate?.set(key.url, text, this.settings.ANSWER_CACHE_TTL_SECONDS, global);

@@ -59,6 +59,41 @@ export interface ChatAnswer {
   retrieval_query: string;
 }
 
+/** Each answer's JSON without its last field and closing brace, made once (`answerJsonOpen`). */
+const OPEN_JSON = new WeakMap<ChatAnswer, string>();
+
+/**
+ * `{"answer":…,"sources":…,"citations":…,"claims":…,"model":…,"usage":…` (no closing brace),
+ * serialised once per answer: the `/v1/chat` response and the answer cache's entry both end it with
+ * their own last field, so a miss serialises its sources and claims once, not twice.
+ */
+function answerJsonOpen(a: ChatAnswer): string {
+  let open = OPEN_JSON.get(a);
+  if (open === undefined) {
+    const json = JSON.stringify({
+      answer: a.answer,
+      sources: a.sources,
+      citations: a.citations,
+      claims: a.claims,
+      model: a.model,
+      usage: a.usage,
+    });
+    open = json.slice(0, -1);
+    OPEN_JSON.set(a, open);
+  }
+  return open;
+}
+
+/** The answer cache's entry: the answer with its retrieval query (as `JSON.stringify(answer)`, fields in the same order). */
+export function chatAnswerJson(a: ChatAnswer): string {
+  return `${answerJsonOpen(a)},"retrieval_query":${JSON.stringify(a.retrieval_query)}}`;
+}
+
+/** The `/v1/chat` JSON response body: the answer's fields, then `session_id`. */
+export function chatResponseJson(a: ChatAnswer, sessionId: string | null): string {
+  return `${answerJsonOpen(a)},"session_id":${JSON.stringify(sessionId)}}`;
+}
+
 /** Prepared turn: the sources are retrieved, the provider chosen; answering may stream or not. */
 export interface PreparedChat {
   provider: AnswerProvider;
@@ -236,7 +271,7 @@ export async function answerChatTurn(
   const answer = await timed(req.timings, "answer", answerPrepared(prepared, settings, req.signal));
   // The write waits for a macrotask turn: serialising the answer and handing it to the caches is
   // CPU on the isolate's one thread that no response waits for, so the response goes out first.
-  defer(yieldNow().then(() => cache.put(key, answer)));
+  defer(yieldNow().then(() => cache.put(key, answer, chatAnswerJson(answer))));
   return { answer, cache: "MISS" };
 }
 
