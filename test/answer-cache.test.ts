@@ -230,7 +230,7 @@ describe("tiered answer cache (isolate, Cache API, then KV)", () => {
     expect((await answerKey({ id: "c", version: 1 }, "are dogs allowed?", "b", {})).kv).not.toBe(same.kv);
   });
 
-  it("KV is written when a question comes back, once: one-off questions cost no KV write", async () => {
+  it("KV is written when a question comes back, once: one-off extractive answers cost no KV write; a language model's miss writes it", async () => {
     const settings = parseSettings(env);
     const local = await caches.open(`answers-${crypto.randomUUID()}`);
     const isolate = new IsolateTier(1 << 20);
@@ -270,14 +270,25 @@ describe("tiered answer cache (isolate, Cache API, then KV)", () => {
     await Promise.all(deferred);
     expect(puts).toEqual([key.kv]);
 
+    // An answer costly to make again (a language model's, `globalOnMiss`): its miss writes KV at once, and marks the Cache API entry.
+    const costly = new AnswerCache<{ text: string }>({ isolate: new IsolateTier(1 << 20), local, global, globalOnMiss: true }, settings);
+    const fourth = await answerKey({ id: `col_${crypto.randomUUID()}`, version: 1 }, "Q?", "workers-ai:m", { top_k: 5 });
+    expect(await costly.put(fourth, { text: "model" })).toBe(true);
+    expect(puts).toEqual([key.kv, fourth.kv]);
+    expect((await local.match(fourth.url))?.headers.get(GLOBAL_MARK)).toBe("1");
+    expect(await costly.get(fourth, defer)).toEqual({ value: { text: "model" }, tier: "HIT-ISOLATE" });
+    await Promise.all(deferred);
+    expect(puts).toEqual([key.kv, fourth.kv]);
+    puts.length = 0;
+
     // Without a local tier (Cache API inert, or global-only diagnostics) KV is the only shared tier: a miss writes it at once.
     const kvOnly = new AnswerCache<{ text: string }>({ isolate: new IsolateTier(1 << 20), local: null, global }, settings);
     const third = await answerKey({ id: `col_${crypto.randomUUID()}`, version: 1 }, "Q?", "extractive:v1", { top_k: 5 });
     expect(await kvOnly.put(third, { text: "kv" })).toBe(true);
-    expect(puts).toEqual([key.kv, third.kv]);
+    expect(puts).toEqual([third.kv]);
     expect(await kvOnly.get(third, defer)).toEqual({ value: { text: "kv" }, tier: "HIT-ISOLATE" });
     await Promise.all(deferred);
-    expect(puts).toEqual([key.kv, third.kv]);
+    expect(puts).toEqual([third.kv]);
   });
 
   it("a miss's cache write waits for a macrotask turn after the answer, and the question then hits", async () => {

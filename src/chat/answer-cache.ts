@@ -114,6 +114,12 @@ export interface Tiers {
   /** null: the local tier is skipped (diagnostics). */
   local: Cache | null;
   global: KVNamespace;
+  /**
+   * Write KV on the first miss too: the answer is costly to make again elsewhere (a language
+   * model's call, billed and seconds long, against a KV write's fraction of a cent per thousand).
+   * Off (the default), KV is written only when a question comes back.
+   */
+  globalOnMiss?: boolean;
 }
 
 /**
@@ -130,11 +136,13 @@ export const GLOBAL_MARK = "X-Answer-Global";
  *
  * KV is written when a question is asked a second time, not on its first miss: most questions are
  * asked once, and a one-off answer in KV costs a billed write (and, on the isolate's one thread, the
- * work of a second cache write) for nothing. A miss writes the isolate and the Cache API; the first
+ * work of a second cache write) for nothing, where making the answer again is cheap (the extractive
+ * answerer: one search and a few ms of CPU). A miss writes the isolate and the Cache API; the first
  * hit of either of them (this isolate's or another's in the data centre) writes KV in the request's
  * waitUntil and marks both, so later hits write nothing. Where there is no local tier (the Cache
  * API is inert, or the master key's `global-only` diagnostics), KV is the only tier other isolates
- * can read and a miss writes it at once, as before.
+ * can read, and where the answer is costly to make again (`globalOnMiss`: a language model), a
+ * miss writes KV at once, as before.
  */
 export class AnswerCache<T> {
   constructor(
@@ -224,9 +232,9 @@ export class AnswerCache<T> {
    */
   async put(key: AnswerKey, value: T, text: string = JSON.stringify(value)): Promise<boolean> {
     if (utf8Over(text, this.settings.ANSWER_CACHE_MAX_BYTES)) return false;
-    const global = !this.tiers.local;
+    const global = !this.tiers.local || this.tiers.globalOnMiss === true;
     this.tiers.isolate?.set(key.url, text, this.settings.ANSWER_CACHE_TTL_SECONDS, global);
-    await (global ? this.putGlobal(key, text) : this.putLocal(key, text, false));
+    await Promise.all([global ? this.putGlobal(key, text) : undefined, this.putLocal(key, text, global)]);
     return true;
   }
 
@@ -270,7 +278,7 @@ export function utf8Over(text: string, max: number): boolean {
 export function answerCacheFor<T>(
   env: Pick<Env, "API_KEYS">,
   settings: Settings,
-  opts: { local?: boolean; defer?: (p: Promise<unknown>) => void } = {},
+  opts: { local?: boolean; defer?: (p: Promise<unknown>) => void; globalOnMiss?: boolean } = {},
 ): AnswerCache<T> {
   // The diagnostics' global-only read skips the isolate tier as well as the Cache API.
   const local = opts.local !== false;
@@ -279,7 +287,12 @@ export function answerCacheFor<T>(
   if (!fresh && opts.defer) opts.defer(localTierFunctional());
   const inert = fresh && probe?.functional === false;
   return new AnswerCache<T>(
-    { isolate: local ? isolateAnswers : null, local: local && !inert ? caches.default : null, global: env.API_KEYS },
+    {
+      isolate: local ? isolateAnswers : null,
+      local: local && !inert ? caches.default : null,
+      global: env.API_KEYS,
+      globalOnMiss: opts.globalOnMiss,
+    },
     settings,
   );
 }

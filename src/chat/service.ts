@@ -250,7 +250,13 @@ export async function answerChatTurn(
     return { answer: await timed(req.timings, "answer", answerPrepared(prepared, settings, req.signal)), cache: "BYPASS" };
   }
   const answerer = selectProviders(env, settings).answerer;
-  const cache = answerCacheFor<ChatAnswer>(env, settings, { local: req.tiers !== "global", defer });
+  // A language model's answer is costly to make again in another data centre: KV on its first miss.
+  // The extractive answerer's is a search and a few ms of CPU: KV only once the question comes back.
+  const cache = answerCacheFor<ChatAnswer>(env, settings, {
+    local: req.tiers !== "global",
+    defer,
+    globalOnMiss: answerer.id !== "extractive",
+  });
   // Instructions, filters and a lowered token limit change the answer: they join the key when given.
   const options = {
     top_k: req.topK,
