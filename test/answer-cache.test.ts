@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ExtractiveAnswerer } from "../src/chat/answer/extractive";
-import { AnswerCache, answerKey, IsolateTier, isolateAnswers, probeCache, utf8Over } from "../src/chat/answer-cache";
+import { AnswerCache, answerKey, GLOBAL_MARK, IsolateTier, isolateAnswers, probeCache, utf8Over } from "../src/chat/answer-cache";
 import { parseSettings } from "../src/config";
-import { body, call, createCollection, type Json, master, startChat, tempKey, uploadTexts, waitForDocument } from "./helpers";
+import { type ChatAnswer, chatAnswerJson, chatResponseJson } from "../src/chat/service";
+import { BASE, body, call, createCollection, type Json, master, startChat, tempKey, uploadTexts, waitForDocument } from "./helpers";
 
 const DOCS = [
   { name: "hours.md", text: "# Opening hours\n\nThe Porto office opens at 8am and closes at 4pm on weekdays." },
@@ -52,13 +53,18 @@ describe("tiered answer cache (isolate, Cache API, then KV)", () => {
     expect(first.headers.get("X-Cache")).toBe("MISS");
     const answer = await body(first);
     const keys = await keysOf(col);
-    // Both tiers were written in waitUntil.
-    expect(await caches.default.match(keys.url)).toBeTruthy();
-    expect(JSON.parse((await env.API_KEYS.get(keys.kv)) as string).answer).toBe(answer.answer);
+    // The miss wrote the Cache API in waitUntil, unmarked; KV only once the question comes back.
+    const written = await caches.default.match(keys.url);
+    expect(written).toBeTruthy();
+    expect(written?.headers.get(GLOBAL_MARK)).toBeNull();
+    expect(await env.API_KEYS.get(keys.kv)).toBeNull();
 
     const second = await ask(col, headers, {});
     expect(second.headers.get("X-Cache")).toBe("HIT-ISOLATE");
     expect(await body(second)).toEqual(answer);
+    // Asked again: KV written, and the Cache API entry marked as held by KV.
+    expect(JSON.parse((await env.API_KEYS.get(keys.kv)) as string).answer).toBe(answer.answer);
+    expect((await caches.default.match(keys.url))?.headers.get(GLOBAL_MARK)).toBe("1");
     isolateAnswers.clear();
     const local = await ask(col, headers, {});
     expect(local.headers.get("X-Cache")).toBe("HIT-LOCAL");
@@ -130,6 +136,8 @@ describe("tiered answer cache (isolate, Cache API, then KV)", () => {
     const col = await seeded();
     const key = (await tempKey(col)).temp_api_key;
     expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("MISS");
+    // Asked a second time, so KV holds it.
+    expect((await ask(col, master(), {})).headers.get("X-Cache")).toBe("HIT-ISOLATE");
     const globalOnly = { ...master(), "X-Answer-Cache": "global-only" };
     expect((await ask(col, globalOnly, {})).headers.get("X-Cache")).toBe("HIT-GLOBAL");
     // The global hit filled the upper tiers; a key's diagnostic header is ignored.
@@ -205,7 +213,10 @@ describe("tiered answer cache (isolate, Cache API, then KV)", () => {
     expect(await cache.put(key, { text: "x".repeat(4096) })).toBe(false);
     expect(await cache.get(key, defer)).toBeNull();
     expect(await cache.put(key, { text: "fine" })).toBe(true);
+    expect(await env.API_KEYS.get(key.kv)).toBeNull(); // a first miss writes no KV
     expect(await cache.get(key, defer)).toEqual({ value: { text: "fine" }, tier: "HIT-LOCAL" });
+    await Promise.all(deferred); // the local hit wrote KV (the question came back)
+    expect(await env.API_KEYS.get(key.kv)).toBe(JSON.stringify({ text: "fine" }));
     await local.delete(key.url);
     expect(await cache.get(key, defer)).toEqual({ value: { text: "fine" }, tier: "HIT-GLOBAL" });
     await Promise.all(deferred);
@@ -217,6 +228,133 @@ describe("tiered answer cache (isolate, Cache API, then KV)", () => {
     expect(same).toEqual(await answerKey({ id: "c", version: 1 }, "are dogs allowed?", "a", {}));
     expect((await answerKey({ id: "c", version: 2 }, "are dogs allowed?", "a", {})).kv).not.toBe(same.kv);
     expect((await answerKey({ id: "c", version: 1 }, "are dogs allowed?", "b", {})).kv).not.toBe(same.kv);
+  });
+
+  it("KV is written when a question comes back, once: one-off extractive answers cost no KV write; a language model's miss writes it", async () => {
+    const settings = parseSettings(env);
+    const local = await caches.open(`answers-${crypto.randomUUID()}`);
+    const isolate = new IsolateTier(1 << 20);
+    const puts: string[] = [];
+    const global = {
+      get: (k: string, o: unknown) => env.API_KEYS.get(k, o as never),
+      put: (k: string, v: string, o: unknown) => {
+        puts.push(k);
+        return env.API_KEYS.put(k, v, o as never);
+      },
+    } as unknown as KVNamespace;
+    const cache = new AnswerCache<{ text: string }>({ isolate, local, global }, settings);
+    const key = await answerKey({ id: `col_${crypto.randomUUID()}`, version: 1 }, "Q?", "extractive:v1", { top_k: 5 });
+    const deferred: Promise<unknown>[] = [];
+    const defer = (p: Promise<unknown>) => deferred.push(p);
+    expect(await cache.put(key, { text: "once" })).toBe(true);
+    expect(puts).toEqual([]);
+    // Two isolate hits: the first writes KV and marks both entries, the second writes nothing.
+    expect(await cache.get(key, defer)).toEqual({ value: { text: "once" }, tier: "HIT-ISOLATE" });
+    expect(await cache.get(key, defer)).toEqual({ value: { text: "once" }, tier: "HIT-ISOLATE" });
+    await Promise.all(deferred);
+    expect(puts).toEqual([key.kv]);
+    expect((await local.match(key.url))?.headers.get(GLOBAL_MARK)).toBe("1");
+    // Another isolate of the data centre: its local hit sees the mark and writes nothing either.
+    isolate.clear();
+    expect(await cache.get(key, defer)).toEqual({ value: { text: "once" }, tier: "HIT-LOCAL" });
+    expect(await cache.get(key, defer)).toEqual({ value: { text: "once" }, tier: "HIT-ISOLATE" });
+    await Promise.all(deferred);
+    expect(puts).toEqual([key.kv]);
+
+    // A refused request (the guard's verdict rejects) writes nothing, not even on a returning question.
+    const other = await answerKey({ id: `col_${crypto.randomUUID()}`, version: 1 }, "Q?", "extractive:v1", { top_k: 5 });
+    expect(await cache.put(other, { text: "refused" })).toBe(true);
+    const refused = Promise.reject(new Error("rate limited"));
+    refused.catch(() => undefined);
+    expect((await cache.get(other, defer, refused))?.tier).toBe("HIT-ISOLATE");
+    await Promise.all(deferred);
+    expect(puts).toEqual([key.kv]);
+
+    // An answer costly to make again (a language model's, `globalOnMiss`): its miss writes KV at once, and marks the Cache API entry.
+    const costly = new AnswerCache<{ text: string }>({ isolate: new IsolateTier(1 << 20), local, global, globalOnMiss: true }, settings);
+    const fourth = await answerKey({ id: `col_${crypto.randomUUID()}`, version: 1 }, "Q?", "workers-ai:m", { top_k: 5 });
+    expect(await costly.put(fourth, { text: "model" })).toBe(true);
+    expect(puts).toEqual([key.kv, fourth.kv]);
+    expect((await local.match(fourth.url))?.headers.get(GLOBAL_MARK)).toBe("1");
+    expect(await costly.get(fourth, defer)).toEqual({ value: { text: "model" }, tier: "HIT-ISOLATE" });
+    await Promise.all(deferred);
+    expect(puts).toEqual([key.kv, fourth.kv]);
+    puts.length = 0;
+
+    // Without a local tier (Cache API inert, or global-only diagnostics) KV is the only shared tier: a miss writes it at once.
+    const kvOnly = new AnswerCache<{ text: string }>({ isolate: new IsolateTier(1 << 20), local: null, global }, settings);
+    const third = await answerKey({ id: `col_${crypto.randomUUID()}`, version: 1 }, "Q?", "extractive:v1", { top_k: 5 });
+    expect(await kvOnly.put(third, { text: "kv" })).toBe(true);
+    expect(puts).toEqual([third.kv]);
+    expect(await kvOnly.get(third, defer)).toEqual({ value: { text: "kv" }, tier: "HIT-ISOLATE" });
+    await Promise.all(deferred);
+    expect(puts).toEqual([third.kv]);
+  });
+
+  it("a miss's cache write waits for a macrotask turn after the answer, and the question then hits", async () => {
+    const col = await seeded();
+    const mod = await import("../src/index");
+    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+    const ctx = createExecutionContext();
+    const query = "Are cats allowed in the office?";
+    const req = new Request(`${BASE}/v1/chat`, {
+      method: "POST",
+      headers: { ...master(), "Content-Type": "application/json" },
+      body: JSON.stringify({ query, collection_id: col }),
+    });
+    const res = await mod.default.fetch(req, env, ctx);
+    expect(res.headers.get("X-Cache")).toBe("MISS");
+    const row = await env.DB.prepare("SELECT id, version FROM collections WHERE id = ?").bind(col).first<{ id: string; version: number }>();
+    const k = await answerKey(row as { id: string; version: number }, query, `extractive:${new ExtractiveAnswerer().model}`, { top_k: 5 });
+    // The response is out before the answer was serialised for the cache.
+    expect(isolateAnswers.get(k.url)).toBeNull();
+    await waitOnExecutionContext(ctx);
+    expect(isolateAnswers.get(k.url)).not.toBeNull();
+    expect((await ask(col, master(), {}, query)).headers.get("X-Cache")).toBe("HIT-ISOLATE");
+  });
+
+  it("a miss serialises its answer once: the /v1/chat body and the cache entry share it, field for field", async () => {
+    const col = await seeded();
+    const query = "Must cats stay at home?";
+    const res = await ask(col, master(), {}, query);
+    expect(res.headers.get("X-Cache")).toBe("MISS");
+    expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
+    const text = await res.text();
+    const sent = JSON.parse(text);
+    expect(Object.keys(sent)).toEqual(["answer", "sources", "citations", "claims", "model", "usage", "session_id"]);
+    expect(text).toBe(JSON.stringify(sent));
+    const row = await env.DB.prepare("SELECT id, version FROM collections WHERE id = ?").bind(col).first<{ id: string; version: number }>();
+    const k = await answerKey(row as { id: string; version: number }, query, `extractive:${new ExtractiveAnswerer().model}`, { top_k: 5 });
+    const entry = await (await caches.default.match(k.url))?.text();
+    const cached = JSON.parse(entry as string);
+    expect(entry).toBe(JSON.stringify(cached));
+    expect(Object.keys(cached)).toEqual(["answer", "sources", "citations", "claims", "model", "usage", "retrieval_query"]);
+    const { session_id, ...answer } = sent;
+    const { retrieval_query, ...stored } = cached;
+    expect(stored).toEqual(answer);
+    expect(session_id).toBeNull();
+    expect(retrieval_query).toBe(query);
+    expect(sent.claims.length).toBeGreaterThan(0);
+    // A hit answers the same body.
+    expect(await (await ask(col, master(), {}, query)).text()).toBe(text);
+  });
+
+  it("chatAnswerJson and chatResponseJson equal JSON.stringify of the same fields, escapes and all", () => {
+    const a: ChatAnswer = {
+      answer: 'He said "no" \\ [1]\u2028 – 犬',
+      sources: [
+        { n: 1, document_id: "d", document_name: 'a "b".md', chunk: 0, score: 0.5, text: "x\ny", page: null, heading: null, char_start: 3 },
+      ],
+      citations: [1],
+      claims: [],
+      model: "extractive-v5",
+      usage: { prompt_tokens: 0, completion_tokens: 0 },
+      retrieval_query: 'q "quoted" },"session_id":"x',
+    };
+    expect(chatAnswerJson(a)).toBe(JSON.stringify(a));
+    const { retrieval_query: _q, ...rest } = a;
+    expect(chatResponseJson(a, null)).toBe(JSON.stringify({ ...rest, session_id: null }));
+    expect(chatResponseJson(a, 'sid"1')).toBe(JSON.stringify({ ...rest, session_id: 'sid"1' }));
   });
 
   it("/healthz tells the master key whether the local tier works (it does not on workers.dev)", async () => {

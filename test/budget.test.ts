@@ -24,6 +24,9 @@
  * it is not made. On search, /v1/chat, /api/chat and /chat (`overlapGuard`) that call runs alongside
  * the collection look-up, the answer-cache look-up and the session's open; nothing else starts before
  * its verdict, and a refused request writes nothing (the "overlapGuard" tests below).
+ * The answer cache writes KV on a first miss here because the answerer is a language model (costly
+ * to make again elsewhere); with the extractive answerer, KV only when a question comes back
+ * (src/chat/answer-cache.ts; test/answer-cache.test.ts counts those writes).
  * Hybrid search with Workers AI and Vectorize makes two collection-index calls: the keyword half
  * runs while the query is being embedded, the vector half once Vectorize has answered (the
  * "keyword half overlaps the embedding" test below).
@@ -230,7 +233,7 @@ describe("round-trip budget per request kind (steady state, production providers
     });
     expect(counts.d1).toBe(0);
     expect(counts.guardDO).toBe(1);
-    expect(counts.kvWrites).toBe(1); // the global tier's write, in waitUntil
+    expect(counts.kvWrites).toBe(1); // the global tier's write, in waitUntil (a language model's answer: on the first miss)
     expect(counts.kvReads).toBeLessThanOrEqual(2); // key lookup + the global tier's read
   });
 

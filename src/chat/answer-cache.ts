@@ -13,15 +13,22 @@ export const ISOLATE_TIER_BYTES = 4 * 1024 * 1024;
  * `maxBytes` of JSON text, each for the same TTL as the other tiers. Keyed by the Cache API URL,
  * which names the collection's version and digests the question, answerer and options (the
  * effective scope of a bound key included): an upload, delete or re-index makes old entries
- * unreachable, and two scopes never share one. It answers with no round trip at all.
+ * unreachable, and two scopes never share one. It answers with no round trip at all. Each entry
+ * also remembers whether the global tier (KV) is known to hold it (`AnswerCache` writes KV only
+ * when a question comes back).
  */
 export class IsolateTier {
-  private entries = new Map<string, { text: string; bytes: number; expires: number }>();
+  private entries = new Map<string, { text: string; bytes: number; expires: number; global: boolean }>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
 
   get(url: string): string | null {
+    return this.entry(url)?.text ?? null;
+  }
+
+  /** The entry's text and whether KV is known to hold it (most recently used from now on). */
+  entry(url: string): { text: string; global: boolean } | null {
     const e = this.entries.get(url);
     if (!e) return null;
     this.entries.delete(url);
@@ -30,10 +37,18 @@ export class IsolateTier {
       return null;
     }
     this.entries.set(url, e); // most recently used last
-    return e.text;
+    return e;
   }
 
-  set(url: string, text: string, ttlSeconds: number): void {
+  /** Records that KV holds the entry (false when there is none). */
+  markGlobal(url: string): boolean {
+    const e = this.entries.get(url);
+    if (!e) return false;
+    e.global = true;
+    return true;
+  }
+
+  set(url: string, text: string, ttlSeconds: number, global = false): void {
     const bytes = text.length * 2; // UTF-16 in memory
     if (bytes > this.maxBytes) return;
     const old = this.entries.get(url);
@@ -41,7 +56,7 @@ export class IsolateTier {
       this.entries.delete(url);
       this.bytes -= old.bytes;
     }
-    this.entries.set(url, { text, bytes, expires: Date.now() + ttlSeconds * 1000 });
+    this.entries.set(url, { text, bytes, expires: Date.now() + ttlSeconds * 1000, global: global || (old?.global ?? false) });
     this.bytes += bytes;
     for (const [k, e] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
@@ -99,13 +114,35 @@ export interface Tiers {
   /** null: the local tier is skipped (diagnostics). */
   local: Cache | null;
   global: KVNamespace;
+  /**
+   * Write KV on the first miss too: the answer is costly to make again elsewhere (a language
+   * model's call, billed and seconds long, against a KV write's fraction of a cent per thousand).
+   * Off (the default), KV is written only when a question comes back.
+   */
+  globalOnMiss?: boolean;
 }
+
+/**
+ * The Cache API entry's header saying the global tier (KV) holds the answer too: a local hit
+ * without it writes KV (the question has come back), then re-marks the entry.
+ */
+export const GLOBAL_MARK = "X-Answer-Global";
 
 /**
  * Tiered answer cache: this isolate's memory first (no round trip), then the Cache API (free, per
  * data centre, inert on workers.dev), then KV (global, eventually consistent, billed per write). A
  * lower tier's hit refills the ones above it. Values larger than ANSWER_CACHE_MAX_BYTES are not
  * cached at all.
+ *
+ * KV is written when a question is asked a second time, not on its first miss: most questions are
+ * asked once, and a one-off answer in KV costs a billed write (and, on the isolate's one thread, the
+ * work of a second cache write) for nothing, where making the answer again is cheap (the extractive
+ * answerer: one search and a few ms of CPU). A miss writes the isolate and the Cache API; the first
+ * hit of either of them (this isolate's or another's in the data centre) writes KV in the request's
+ * waitUntil and marks both, so later hits write nothing. Where there is no local tier (the Cache
+ * API is inert, or the master key's `global-only` diagnostics), KV is the only tier other isolates
+ * can read, and where the answer is costly to make again (`globalOnMiss`: a language model), a
+ * miss writes KV at once, as before.
  */
 export class AnswerCache<T> {
   constructor(
@@ -114,21 +151,27 @@ export class AnswerCache<T> {
   ) {}
 
   /**
-   * Looks in the local tier, then the global one; `defer` carries the local refill (waitUntil),
-   * which waits for `allowed` (the key guard's verdict): a refused request writes nothing.
+   * Looks in the local tier, then the global one; `defer` carries the refills and the global write
+   * of a question that came back (waitUntil), which wait for `allowed` (the key guard's verdict): a
+   * refused request writes nothing.
    */
   async get(
     key: AnswerKey,
     defer: (p: Promise<unknown>) => void,
     allowed: Promise<unknown> = Promise.resolve(),
   ): Promise<{ value: T; tier: Hit } | null> {
-    const mine = this.tiers.isolate?.get(key.url);
-    if (mine != null) return { value: JSON.parse(mine) as T, tier: "HIT-ISOLATE" };
+    const mine = this.tiers.isolate?.entry(key.url);
+    if (mine != null) {
+      const value = JSON.parse(mine.text) as T;
+      if (!mine.global) this.promote(key, mine.text, defer, allowed, true);
+      return { value, tier: "HIT-ISOLATE" };
+    }
     const local = await this.tiers.local?.match(key.url).catch(() => undefined);
     if (local) {
       try {
         const text = await local.text();
         const value = JSON.parse(text) as T;
+        if (local.headers.get(GLOBAL_MARK) !== "1") this.promote(key, text, defer, allowed, false);
         this.fillIsolate(key, text, allowed);
         return { value, tier: "HIT-LOCAL" };
       } catch {
@@ -145,7 +188,7 @@ export class AnswerCache<T> {
     }
     defer(
       allowed.then(
-        () => this.putLocal(key, text),
+        () => this.putLocal(key, text, true),
         () => undefined,
       ),
     );
@@ -153,38 +196,64 @@ export class AnswerCache<T> {
     return { value, tier: "HIT-GLOBAL" };
   }
 
-  /** Keeps what a lower tier answered in the isolate tier, once the request is allowed. */
+  /** Keeps what a lower tier answered in the isolate tier (KV holds it, or is being written), once the request is allowed. */
   private fillIsolate(key: AnswerKey, text: string, allowed: Promise<unknown>): void {
     const tier = this.tiers.isolate;
     if (!tier) return;
     allowed.then(
-      () => tier.set(key.url, text, this.settings.ANSWER_CACHE_TTL_SECONDS),
+      () => tier.set(key.url, text, this.settings.ANSWER_CACHE_TTL_SECONDS, true),
       () => undefined,
     );
   }
 
-  /** Writes both tiers (run it in waitUntil). False when the value is over the cap and was skipped. */
-  async put(key: AnswerKey, value: T): Promise<boolean> {
-    const text = JSON.stringify(value);
+  /**
+   * A question asked again: writes KV and marks the entry in the Cache API and the isolate, once the
+   * request is allowed. `once`: skipped if this isolate's entry was marked meanwhile (two hits of
+   * one isolate write once).
+   */
+  private promote(key: AnswerKey, text: string, defer: (p: Promise<unknown>) => void, allowed: Promise<unknown>, once: boolean): void {
+    defer(
+      allowed.then(
+        async () => {
+          const tier = this.tiers.isolate;
+          if (once && tier?.entry(key.url)?.global) return;
+          tier?.markGlobal(key.url);
+          await Promise.all([this.putGlobal(key, text), this.putLocal(key, text, true)]);
+        },
+        () => undefined,
+      ),
+    );
+  }
+
+  /**
+   * Writes the first-miss tiers: the isolate's and the Cache API, or KV where there is no Cache API
+   * (run it in waitUntil). `text`: the value's JSON when the caller has it already. False when the
+   * value is over the cap and was skipped.
+   */
+  async put(key: AnswerKey, value: T, text: string = JSON.stringify(value)): Promise<boolean> {
     if (utf8Over(text, this.settings.ANSWER_CACHE_MAX_BYTES)) return false;
-    this.tiers.isolate?.set(key.url, text, this.settings.ANSWER_CACHE_TTL_SECONDS);
-    await Promise.all([
-      this.putLocal(key, text),
-      this.tiers.global
-        .put(key.kv, text, { expirationTtl: this.settings.ANSWER_CACHE_TTL_SECONDS })
-        .catch((err) => console.error(JSON.stringify({ answer_cache: "kv put failed", error: String(err) }))),
-    ]);
+    const global = !this.tiers.local || this.tiers.globalOnMiss === true;
+    this.tiers.isolate?.set(key.url, text, this.settings.ANSWER_CACHE_TTL_SECONDS, global);
+    await Promise.all([global ? this.putGlobal(key, text) : undefined, this.putLocal(key, text, global)]);
     return true;
   }
 
-  private async putLocal(key: AnswerKey, text: string): Promise<void> {
-    await this.tiers.local
-      ?.put(
-        key.url,
-        new Response(text, {
-          headers: { "Content-Type": "application/json", "Cache-Control": `max-age=${this.settings.ANSWER_CACHE_TTL_SECONDS}` },
-        }),
-      )
+  private async putGlobal(key: AnswerKey, text: string): Promise<void> {
+    await this.tiers.global
+      .put(key.kv, text, { expirationTtl: this.settings.ANSWER_CACHE_TTL_SECONDS })
+      .catch((err) => console.error(JSON.stringify({ answer_cache: "kv put failed", error: String(err) })));
+  }
+
+  private async putLocal(key: AnswerKey, text: string, global: boolean): Promise<void> {
+    const local = this.tiers.local;
+    if (!local) return;
+    const headers: Record<string, string> = {
+      "Content-Type": "application/json",
+      "Cache-Control": `max-age=${this.settings.ANSWER_CACHE_TTL_SECONDS}`,
+    };
+    if (global) headers[GLOBAL_MARK] = "1";
+    await local
+      .put(key.url, new Response(text, { headers }))
       .catch((err) => console.error(JSON.stringify({ answer_cache: "cache put failed", error: String(err) })));
   }
 }
@@ -209,7 +278,7 @@ export function utf8Over(text: string, max: number): boolean {
 export function answerCacheFor<T>(
   env: Pick<Env, "API_KEYS">,
   settings: Settings,
-  opts: { local?: boolean; defer?: (p: Promise<unknown>) => void } = {},
+  opts: { local?: boolean; defer?: (p: Promise<unknown>) => void; globalOnMiss?: boolean } = {},
 ): AnswerCache<T> {
   // The diagnostics' global-only read skips the isolate tier as well as the Cache API.
   const local = opts.local !== false;
@@ -218,7 +287,12 @@ export function answerCacheFor<T>(
   if (!fresh && opts.defer) opts.defer(localTierFunctional());
   const inert = fresh && probe?.functional === false;
   return new AnswerCache<T>(
-    { isolate: local ? isolateAnswers : null, local: local && !inert ? caches.default : null, global: env.API_KEYS },
+    {
+      isolate: local ? isolateAnswers : null,
+      local: local && !inert ? caches.default : null,
+      global: env.API_KEYS,
+      globalOnMiss: opts.globalOnMiss,
+    },
     settings,
   );
 }

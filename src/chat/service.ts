@@ -9,6 +9,7 @@ import { type AnswerProvider, type AnswerResult, isNoAnswer, NO_ANSWER } from ".
 import { answerSentences, buildClaims, dropUnsupported, type KnownSentence, type Quote } from "./claims";
 import { type Claim, type PublicSource, passageOf, type SourcePassage } from "./source";
 import { extractCitations, neutraliseMarkers } from "./answer/citations";
+import { yieldNow } from "../util/yield";
 
 export { type PublicSource, sourceWithoutHeading } from "./source";
 
@@ -56,6 +57,41 @@ export interface ChatAnswer {
   model: string;
   usage: { prompt_tokens: number; completion_tokens: number };
   retrieval_query: string;
+}
+
+/** Each answer's JSON without its last field and closing brace, made once (`answerJsonOpen`). */
+const OPEN_JSON = new WeakMap<ChatAnswer, string>();
+
+/**
+ * `{"answer":…,"sources":…,"citations":…,"claims":…,"model":…,"usage":…` (no closing brace),
+ * serialised once per answer: the `/v1/chat` response and the answer cache's entry both end it with
+ * their own last field, so a miss serialises its sources and claims once, not twice.
+ */
+function answerJsonOpen(a: ChatAnswer): string {
+  let open = OPEN_JSON.get(a);
+  if (open === undefined) {
+    const json = JSON.stringify({
+      answer: a.answer,
+      sources: a.sources,
+      citations: a.citations,
+      claims: a.claims,
+      model: a.model,
+      usage: a.usage,
+    });
+    open = json.slice(0, -1);
+    OPEN_JSON.set(a, open);
+  }
+  return open;
+}
+
+/** The answer cache's entry: the answer with its retrieval query (as `JSON.stringify(answer)`, fields in the same order). */
+export function chatAnswerJson(a: ChatAnswer): string {
+  return `${answerJsonOpen(a)},"retrieval_query":${JSON.stringify(a.retrieval_query)}}`;
+}
+
+/** The `/v1/chat` JSON response body: the answer's fields, then `session_id`. */
+export function chatResponseJson(a: ChatAnswer, sessionId: string | null): string {
+  return `${answerJsonOpen(a)},"session_id":${JSON.stringify(sessionId)}}`;
 }
 
 /** Prepared turn: the sources are retrieved, the provider chosen; answering may stream or not. */
@@ -194,8 +230,9 @@ export interface AnsweredTurn {
  * Answers one chat turn through the tiered answer cache: the entry point for /v1/chat, the
  * original's /api/chat and /v1/chat/completions. A first turn (no history) looks in the cache
  * before any retrieval, so a hit touches neither the collection's index object nor Vectorize nor
- * Workers AI; a miss retrieves, answers, and writes both tiers in `defer` (the request's
- * waitUntil). A follow-up depends on its history and bypasses the cache.
+ * Workers AI; a miss retrieves, answers, and writes the cache in `defer` (the request's
+ * waitUntil; KV only once a question comes back, answer-cache.ts). A follow-up depends on its
+ * history and bypasses the cache.
  */
 export async function answerChatTurn(
   env: Env,
@@ -213,7 +250,13 @@ export async function answerChatTurn(
     return { answer: await timed(req.timings, "answer", answerPrepared(prepared, settings, req.signal)), cache: "BYPASS" };
   }
   const answerer = selectProviders(env, settings).answerer;
-  const cache = answerCacheFor<ChatAnswer>(env, settings, { local: req.tiers !== "global", defer });
+  // A language model's answer is costly to make again in another data centre: KV on its first miss.
+  // The extractive answerer's is a search and a few ms of CPU: KV only once the question comes back.
+  const cache = answerCacheFor<ChatAnswer>(env, settings, {
+    local: req.tiers !== "global",
+    defer,
+    globalOnMiss: answerer.id !== "extractive",
+  });
   // Instructions, filters and a lowered token limit change the answer: they join the key when given.
   const options = {
     top_k: req.topK,
@@ -232,7 +275,9 @@ export async function answerChatTurn(
   if (hit && Array.isArray(hit.value.claims)) return { answer: hit.value, cache: hit.tier };
   const prepared = await retrieve(env, settings, req, req.timings);
   const answer = await timed(req.timings, "answer", answerPrepared(prepared, settings, req.signal));
-  defer(cache.put(key, answer));
+  // The write waits for a macrotask turn: serialising the answer and handing it to the caches is
+  // CPU on the isolate's one thread that no response waits for, so the response goes out first.
+  defer(yieldNow().then(() => cache.put(key, answer, chatAnswerJson(answer))));
   return { answer, cache: "MISS" };
 }
 

@@ -8,7 +8,7 @@ import type { Principal, SessionClaims } from "../auth/principal";
 import { type ChatSession, sessionStub } from "../chat/session-do";
 import { sessionSourceOf } from "../chat/source";
 import { HISTORY } from "../chat/tuning";
-import { type ChatAnswer, ClaimStream, type ChatTurn, prepareChat } from "../chat/service";
+import { type ChatAnswer, ClaimStream, type ChatTurn, chatResponseJson, prepareChat } from "../chat/service";
 import type { AppEnv } from "../http/context";
 import { ApiError, legacyError } from "../http/errors";
 import { errorResponses, json, jsonBody, legacyErrorResponses } from "../http/schemas";
@@ -268,18 +268,9 @@ export function mountChat(app: OpenAPIHono<AppEnv>): void {
       const { answer, cache } = await answerTurn(c, collection, query, history, body.top_k, opts, principal, timings);
       if (session) await recordTurn(session.stub, query, answer);
       c.header("X-Cache", cache);
-      return c.json(
-        {
-          answer: answer.answer,
-          sources: answer.sources,
-          citations: answer.citations,
-          claims: answer.claims,
-          model: answer.model,
-          usage: answer.usage,
-          session_id: session?.meta.sid ?? null,
-        },
-        200,
-      );
+      // V1ChatResponse's fields, serialised once with the answer cache's entry (chatResponseJson).
+      c.header("Content-Type", "application/json");
+      return c.body(chatResponseJson(answer, session?.meta.sid ?? null), 200);
     }
 
     // Streaming: retrieval (and its errors) happens before the stream opens, so a bad request
