@@ -519,6 +519,55 @@ describe("collection index: persisted binary postings", () => {
       expect(count(sql, "SELECT COUNT(*) AS n FROM term_ids WHERE term = 'zygomorph'")).toBe(0);
     });
   });
+
+  it("writes a page's rows in batches, exactly as chunk by chunk: empty postings, odd text, repeated ordinals, exact vector scales", async () => {
+    const stub = freshStub();
+    const texts = [
+      "[[[[[[ ]]]]]] <!-- -->", // no token at all: an empty postings blob, not NULL
+      "broken \uD800 surrogate and vitamin", // a lone surrogate is stored as U+FFFD
+      "维生素D缺乏与骨折有关", // CJK: also in the trigram table
+      "vitamin vitamin bone",
+    ];
+    const vs = vectors(5, 77);
+    const page = (from: number, to: number, commit: boolean) => ({
+      document: { id: "odd", generation: 1, name: "odd.txt", metadata: "{}" },
+      chunks: [...Array.from({ length: to - from }, (_, i) => chunk(from + i, texts[from + i]))],
+      vectors: vs.slice(from, to),
+      commit: commit ? { chunkCount: 4 } : undefined,
+    });
+    // Staged in two calls, the first with ordinal 1 twice (a retry within a page): the last one wins.
+    const first = page(0, 2, false);
+    first.chunks.push(chunk(1, texts[1]));
+    first.vectors = [vs[0], vs[4], vs[1]];
+    expect(await stub.write(first)).toMatchObject({ status: "staged" });
+    expect(await stub.write(page(2, 4, true))).toMatchObject({ status: "ready", chunkCount: 4 });
+    const warm = (await stub.search(vq(vs[1], 4))).hits.map((h) => [h.ordinal, h.score]);
+    await runInDurableObject(stub, (_o: CollectionIndex, state) => {
+      const sql = state.storage.sql;
+      const rows = sql
+        .exec<{ ordinal: number; text: string; length: number; postings: ArrayBuffer | null; v: number; a: number }>(
+          `SELECT c.ordinal, c.text, p.length, p.postings,
+             (SELECT COUNT(*) FROM chunk_vectors v WHERE v.id = c.id) AS v, (SELECT COUNT(*) FROM chunk_analysis a WHERE a.id = c.id) AS a
+           FROM chunks c JOIN chunk_postings p ON p.id = c.id WHERE c.document_id = 'odd' ORDER BY c.ordinal`,
+        )
+        .toArray();
+      expect(rows.map((r) => r.ordinal)).toEqual([0, 1, 2, 3]);
+      expect(rows.map((r) => r.text)).toEqual(texts.map((t) => t.toWellFormed()));
+      expect(rows[1].text).toContain("\uFFFD");
+      expect(rows[0].length).toBe(0);
+      expect(rows[0].postings).toBeInstanceOf(ArrayBuffer);
+      expect(rows[0].postings?.byteLength).toBe(0);
+      for (const r of rows) {
+        expect(r.length).toBe(ftsTermCounts(r.text).length);
+        expect([r.v, r.a]).toEqual([1, 1]);
+      }
+      expect(sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM chunks_tri").one().n).toBe(1);
+      // The vector stored for ordinal 1 is the last one sent for it, and a cold instance scores exactly as the warm one.
+      const cold = new CollectionIndex(state, env);
+      expect(cold.search(vq(vs[1], 4)).hits.map((h) => [h.ordinal, h.score])).toEqual(warm);
+      expect(warm[0]).toEqual([1, expect.closeTo(1, 2)]);
+    });
+  });
 });
 
 describe("collection index: staged writes of a large document (issue 17.5)", () => {

@@ -38,10 +38,14 @@ export const CHUNK_STATEMENTS_SCHEMA = `CREATE TABLE IF NOT EXISTS chunk_analysi
     DELETE FROM chunk_analysis WHERE id = old.id;
   END`;
 
-/** Beside a chunk insert (inside its transaction): its analysis, replacing any older one. */
-export function writeChunkStatements(sql: SqlStorage, chunkId: number, text: string): void {
-  if (!analyse) return;
-  sql.exec("INSERT OR REPLACE INTO chunk_analysis (id, data) VALUES (?, ?)", chunkId, analyse(text));
+/** A batch of chunks' analyses in one statement (rows travel as one JSON array). */
+export function writeChunkStatementsBatch(sql: SqlStorage, rows: { id: number; text: string }[]): void {
+  if (!analyse || rows.length === 0) return;
+  const a = analyse;
+  sql.exec(
+    "INSERT OR REPLACE INTO chunk_analysis (id, data) SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?) j",
+    JSON.stringify(rows.map((r) => [r.id, a(r.text)])),
+  );
 }
 
 /** The stored analyses of hydrated chunks, by `documentId:ordinal` (one statement for all of them). */

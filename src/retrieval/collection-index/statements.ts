@@ -4,7 +4,7 @@
  */
 import { compileFilter, type MetadataFilter } from "../filter";
 import { IndexError } from "./errors";
-import { CHUNK_STATEMENTS_SCHEMA, readChunkStatements, writeChunkStatements } from "./chunk-statements";
+import { CHUNK_STATEMENTS_SCHEMA, readChunkStatements, writeChunkStatementsBatch } from "./chunk-statements";
 import type { EncodedPostings } from "./postings";
 import {
   HYDRATE_SQL,
@@ -138,11 +138,6 @@ export class Statements {
 
   // --- staging and commit --------------------------------------------------------------------
 
-  /** A staged chunk that a retry sends again is replaced (its FTS, postings, vector and analysis rows go by trigger). */
-  deleteChunkAt(documentId: string, ordinal: number): void {
-    this.#sql.exec("DELETE FROM chunks WHERE document_id = ? AND ordinal = ?", documentId, ordinal);
-  }
-
   /** A document's shadow ids (staged attempts) with their generations. */
   shadowsOf(documentId: string): { shadow: string; generation: number }[] {
     return this.#sql
@@ -161,25 +156,49 @@ export class Statements {
       if (upToGeneration === undefined || s.generation <= upToGeneration) this.deleteShadowRows(s.shadow);
   }
 
-  /** Inserts a chunk (live, or under a paged commit's shadow id) and its postings; returns its row id. */
-  insertChunk(documentId: string, r: StagedRow, cjk: boolean, p: EncodedPostings): number {
-    const id = this.#sql
-      .exec<{ id: number }>(
-        `INSERT INTO chunks (document_id, ordinal, text, char_start, char_end, page, heading, token_count, cjk)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-        documentId,
-        r.ordinal,
-        r.text,
-        r.char_start,
-        r.char_end,
-        r.page,
-        r.heading,
-        r.token_count,
-        cjk ? 1 : 0,
-      )
-      .one().id;
-    this.#sql.exec("INSERT INTO chunk_postings (id, length, postings) VALUES (?, ?, ?)", id, p.length, p.blob);
-    return id;
+  /**
+   * Inserts a batch of chunks under one id (a live document, or an attempt's shadow id) with their
+   * postings, in two statements whatever the batch's size (rows travel as one JSON array and one
+   * blob): a statement per row cost more in the runtime's per-call overhead than in SQLite itself.
+   * Returns the row ids by ordinal. Ordinals must be distinct within the batch.
+   */
+  insertChunks(documentId: string, rows: { r: StagedRow; cjk: boolean; postings: EncodedPostings }[]): Map<number, number> {
+    const ids = new Map<number, number>();
+    if (rows.length === 0) return ids;
+    const json = JSON.stringify(
+      rows.map(({ r, cjk }) => [r.ordinal, r.text, r.char_start, r.char_end, r.page, r.heading, r.token_count, cjk ? 1 : 0]),
+    );
+    for (const { id, ordinal } of this.#sql.exec<{ id: number; ordinal: number }>(
+      `INSERT INTO chunks (document_id, ordinal, text, char_start, char_end, page, heading, token_count, cjk)
+       SELECT ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6, j.value ->> 7
+       FROM json_each(?) j RETURNING id, ordinal`,
+      documentId,
+      json,
+    ))
+      ids.set(ordinal, id);
+    // All postings in one blob, each row its byte range (substr counts bytes on a blob).
+    const { blob, ranges } = concatBlobs(rows.map((x) => x.postings.blob));
+    this.#sql.exec(
+      `INSERT INTO chunk_postings (id, length, postings)
+       SELECT j.value ->> 0, j.value ->> 1, CASE WHEN j.value ->> 3 = 0 THEN x'' ELSE substr(?, j.value ->> 2, j.value ->> 3) END
+       FROM json_each(?) j`,
+      blob,
+      JSON.stringify(rows.map((x, i) => [ids.get(x.r.ordinal), x.postings.length, ranges[2 * i] + 1, ranges[2 * i + 1]])),
+    );
+    return ids;
+  }
+
+  /**
+   * Deletes the chunks of `documentId` at the given ordinals (and, by trigger, everything stored
+   * with them) in one statement: staged chunks that a retry sends again are replaced.
+   */
+  deleteChunksAt(documentId: string, ordinals: number[]): void {
+    if (ordinals.length === 0) return;
+    this.#sql.exec(
+      "DELETE FROM chunks WHERE document_id = ? AND ordinal IN (SELECT value FROM json_each(?))",
+      documentId,
+      JSON.stringify(ordinals),
+    );
   }
 
   insertTermId(id: number, term: string): void {
@@ -190,8 +209,27 @@ export class Statements {
     return this.#sql.exec("SELECT id, term FROM term_ids").raw();
   }
 
-  insertVector(chunkId: number, scale: number, q: ArrayBuffer): void {
-    this.#sql.exec("INSERT INTO chunk_vectors (id, scale, q) VALUES (?, ?, ?)", chunkId, scale, q);
+  /**
+   * A batch of int8 vectors in one statement: the quantised bytes as one blob cut by substr, the
+   * scales bound as parameters (a REAL through JSON text could come back an ulp off).
+   */
+  insertVectors(rows: { id: number; scale: number; q: Int8Array }[]): void {
+    // Three parameters per row beside the blob, inside the 100-parameter limit.
+    const per = Math.floor((MAX_PARAMS - 1) / 3);
+    for (let from = 0; from < rows.length; from += per) {
+      const part = rows.slice(from, from + per);
+      const { blob, ranges } = concatBlobs(part.map((r) => r.q));
+      const params: unknown[] = [blob];
+      for (const [i, r] of part.entries()) params.push(r.id, r.scale, ranges[2 * i] + 1);
+      const width = part[0].q.byteLength;
+      // Every vector of a collection has the same width (vectors.ts refuses another dimension).
+      if (part.some((r) => r.q.byteLength !== width)) throw new IndexError("invalid_page", "vectors of different dimensions");
+      this.#sql.exec(
+        `WITH b(v) AS (SELECT ?) INSERT INTO chunk_vectors (id, scale, q) SELECT r.column1, r.column2, substr(b.v, r.column3, ${width})
+         FROM (VALUES ${part.map(() => "(?, ?, ?)").join(", ")}) r, b`,
+        ...params,
+      );
+    }
   }
 
   // --- keyword index --------------------------------------------------------------------------
@@ -407,8 +445,9 @@ export class Statements {
   }
 
   /** The answerer's statements of a chunk, precomputed beside its insert (chunk-statements.ts). */
-  writeChunkStatements(chunkId: number, text: string): void {
-    writeChunkStatements(this.#sql, chunkId, text);
+  /** The answerer's analyses of a batch of chunks, in one statement. */
+  writeChunkStatementsBatch(rows: { id: number; text: string }[]): void {
+    writeChunkStatementsBatch(this.#sql, rows);
   }
 
   readChunkStatements(pairs: [string, number][]): Map<string, string> {
@@ -448,4 +487,19 @@ export class Statements {
       chunks: one(`SELECT COUNT(*) AS n FROM chunks c WHERE ${LIVE_CHUNK}`),
     };
   }
+}
+
+/** Byte arrays end to end, with each one's [start, length) in the result. */
+function concatBlobs(parts: Uint8Array[] | Int8Array[]): { blob: ArrayBuffer; ranges: number[] } {
+  let total = 0;
+  for (const p of parts) total += p.byteLength;
+  const out = new Uint8Array(total);
+  const ranges: number[] = [];
+  let o = 0;
+  for (const p of parts) {
+    out.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), o);
+    ranges.push(o, p.byteLength);
+    o += p.byteLength;
+  }
+  return { blob: out.buffer, ranges };
 }

@@ -19,7 +19,7 @@ import { chunkAnalyserPending, loadChunkAnalyser } from "./chunk-statements";
 import { IndexError } from "./errors";
 import type { PostedRow } from "./keyword-index";
 import type { Parts } from "./parts";
-import { encodeChunk } from "./postings";
+import { type EncodedPostings, encodeChunk } from "./postings";
 import { hasCjk } from "./query";
 import { shadowId } from "./schema";
 import type { StagedRow, Statements } from "./statements";
@@ -70,9 +70,8 @@ function commitWhole(parts: Parts, { doc, chunks, quantised, dims }: Prepared): 
     if (dims !== null) vectors.recordDims(dims);
     old = keyword.beforeRemove(doc.id);
     removed = st.deleteLiveRows(doc.id);
+    rows.push(...insertChunks(parts, doc.id, chunks, quantised, 0, chunks.length));
     for (const [i, ch] of chunks.entries()) {
-      const row = insertChunk(parts, doc.id, stagedRow(ch), quantised?.[i]);
-      rows.push(row);
       const v = quantised?.[i];
       if (v) added.push({ ordinal: ch.ordinal, q: v.q, scale: v.scale });
     }
@@ -93,10 +92,11 @@ function stageSlice(parts: Parts, { doc, chunks, quantised, dims }: Prepared, fr
   const shadow = shadowId(doc.id, doc.generation);
   parts.transaction(() => {
     if (dims !== null) parts.vectors.recordDims(dims);
-    for (let i = from; i < to; i++) {
-      parts.st.deleteChunkAt(shadow, chunks[i].ordinal);
-      insertChunk(parts, shadow, stagedRow(chunks[i]), quantised?.[i]);
-    }
+    parts.st.deleteChunksAt(
+      shadow,
+      chunks.slice(from, to).map((c) => c.ordinal),
+    );
+    insertChunks(parts, shadow, chunks, quantised, from, to);
   });
   if (dims !== null) parts.vectors.committed(doc.id, dims, 0, []);
 }
@@ -203,7 +203,8 @@ export function recoverPagedCommits(st: Statements, transaction: (f: () => void)
 function stagedRow(ch: ChunkInput): StagedRow {
   return {
     ordinal: ch.ordinal,
-    text: String(ch.text),
+    // Lone surrogates become U+FFFD here, as binding them would: the rows travel as JSON (insertChunks).
+    text: String(ch.text).toWellFormed(),
     char_start: ch.start,
     char_end: ch.end,
     page: ch.page ?? null,
@@ -213,17 +214,41 @@ function stagedRow(ch: ChunkInput): StagedRow {
 }
 
 /**
- * One chunk joins `documentId` (a live document, or an attempt's shadow id): its row and, in the
- * same transaction, its persisted postings (tokenised here, once), its vector and the answerer's
- * analysis. Every write path goes through this one function, so whatever else is stored per chunk
- * is written beside it here.
+ * Chunks [from, to) join `documentId` (a live document, or an attempt's shadow id): their rows and,
+ * in the same transaction, their persisted postings (tokenised here, once), their vectors and the
+ * answerer's analyses, a few statements for the whole batch. Every write path goes through this
+ * one function, so whatever else is stored per chunk is written beside it here. A batch that
+ * repeats an ordinal keeps the last (as a retry's page replaces a staged chunk).
  */
-function insertChunk(parts: Parts, documentId: string, r: StagedRow, v: Quantised | undefined): PostedRow {
-  const postings = encodeChunk(r.text, parts.dict);
-  const id = parts.st.insertChunk(documentId, r, hasCjk(r.text), postings);
-  if (v) parts.st.insertVector(id, v.scale, v.q.buffer as ArrayBuffer);
-  parts.st.writeChunkStatements(id, r.text);
-  return { id, ordinal: r.ordinal, postings };
+function insertChunks(
+  parts: Parts,
+  documentId: string,
+  chunks: ChunkInput[],
+  quantised: Quantised[] | undefined,
+  from: number,
+  to: number,
+): PostedRow[] {
+  const last = new Map<number, number>();
+  for (let i = from; i < to; i++) last.set(chunks[i].ordinal, i);
+  const batch: { r: StagedRow; cjk: boolean; postings: EncodedPostings; v: Quantised | undefined }[] = [];
+  for (const i of last.values()) {
+    const r = stagedRow(chunks[i]);
+    batch.push({ r, cjk: hasCjk(r.text), postings: encodeChunk(r.text, parts.dict), v: quantised?.[i] });
+  }
+  const ids = parts.st.insertChunks(documentId, batch);
+  const rows: PostedRow[] = [];
+  const vectors: { id: number; scale: number; q: Int8Array }[] = [];
+  const analyses: { id: number; text: string }[] = [];
+  for (const b of batch) {
+    const id = ids.get(b.r.ordinal);
+    if (id === undefined) throw new IndexError("invalid_page", `chunk ${b.r.ordinal} was not stored`);
+    rows.push({ id, ordinal: b.r.ordinal, postings: b.postings });
+    if (b.v) vectors.push({ id, scale: b.v.scale, q: b.v.q });
+    analyses.push({ id, text: b.r.text });
+  }
+  parts.st.insertVectors(vectors);
+  parts.st.writeChunkStatementsBatch(analyses);
+  return rows;
 }
 
 /**
