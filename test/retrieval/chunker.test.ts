@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Chunk, chunkText, countTokens } from "../../src/retrieval/chunker";
+import { type Chunk, chunkText, countTokens, cutPoint } from "../../src/retrieval/chunker";
+import { countTokensRange, fitEnd } from "../../src/retrieval/chunker/tokens";
 
 const opts = { maxTokens: 40, overlapTokens: 8 };
 
@@ -198,5 +199,63 @@ describe("chunkText", () => {
     expect(await chunkText({ text }, opts)).toEqual(await chunkText({ text }, opts));
     await expect(chunkText({ text }, { maxTokens: 0, overlapTokens: 0 })).rejects.toThrow(RangeError);
     await expect(chunkText({ text }, { maxTokens: 10, overlapTokens: 10 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe("cutting an oversized word in one pass", () => {
+  /** The cut before it was linear: a binary search counting each probe from `s` (the reference). */
+  function binarySearchCut(text: string, s: number, e: number, max: number): number {
+    if (e - s <= 8 * max + 8 && countTokensRange(text, s, e) <= max) return e;
+    let lo = Math.min(e, s + max);
+    let hi = Math.min(e, s + 8 * max + 8);
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (countTokensRange(text, s, mid) <= max) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+  // Every class the counter tells apart: Latin and other letters, joiners, Hangul, Han, astral pairs, lone halves, spaces, punctuation.
+  const ALPHABET = ["a", "b", "Z", "7", "é", "\u0301", "\u200d", "ж", "λ", "한", "가", "国", "😀", "\ud83d", "\ude00", " ", "\n", "-", "[", ".", "'", "’"];
+
+  it("finds, for every prefix length, the same longest fitting prefix as the binary search it replaced", () => {
+    let seed = 12345;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    let checked = 0;
+    for (let round = 0; round < 400; round++) {
+      // Long runs of one class as well as mixtures: the runs are where a cut falls inside a word.
+      let text = "";
+      while (text.length < 300) {
+        const ch = ALPHABET[rand(ALPHABET.length)];
+        text += ch.repeat(rand(3) === 0 ? 1 + rand(60) : 1);
+      }
+      const max = 1 + rand(40);
+      for (let k = 0; k < 20; k++) {
+        const s = rand(text.length);
+        const e = s + 1 + rand(text.length - s);
+        const hi = Math.min(e, s + 8 * max + 8);
+        const fit = fitEnd(text, s, hi, max);
+        // fitEnd is the longest prefix within `hi` that fits, and the next one does not.
+        expect(countTokensRange(text, s, fit)).toBeLessThanOrEqual(max);
+        if (fit < hi) expect(countTokensRange(text, s, fit + 1)).toBeGreaterThan(max);
+        const lo = Math.min(e, s + max);
+        expect(fit === e ? e : Math.max(lo, fit)).toBe(binarySearchCut(text, s, e, max));
+        checked++;
+      }
+    }
+    expect(checked).toBe(8000);
+  });
+
+  it("cuts a 2 MB run of one punctuation mark into pieces that fit, end to end", async () => {
+    const text = "[".repeat(2_000_000);
+    const chunks = await chunkText({ text }, { maxTokens: 256, overlapTokens: 0 });
+    expect(chunks.map((c) => c.text.length).reduce((a, b) => a + b, 0)).toBe(text.length);
+    for (const c of chunks) expect(c.tokens).toBeLessThanOrEqual(256);
+    expect(chunks.every((c, i) => i === 0 || c.start === chunks[i - 1].end)).toBe(true);
+    // A piece of `max` one-token characters: the first cut falls exactly there.
+    expect(cutPoint(text, 0, text.length, 256)).toBe(256);
   });
 });

@@ -17,7 +17,7 @@ import {
   PUNCT,
   STOP,
 } from "./chars";
-import { countTokens, countTokensRange, hangulTokens, runTokens } from "./tokens";
+import { countTokens, countTokensRange, fitEnd, hangulTokens, runTokens } from "./tokens";
 import { createYielder, type Yielder } from "../../util/yield";
 
 export { countTokens };
@@ -359,20 +359,13 @@ function headingPath(text: string, i: number, stack: string[]): string | null | 
 }
 
 /** The end of the longest piece of `text[s, e)` that fits in `max` tokens, at a safe place. */
-function cutPoint(text: string, s: number, e: number, max: number): number {
-  // Past s + 8·max + 8 nothing is searched (below), so the whole range is counted only when it is
-  // that short: counting all of a huge atom at every cut made long runs quadratic (issue 10).
-  if (e - s <= 8 * max + 8 && countTokensRange(text, s, e) <= max) return e;
-  // Any character costs at most one token, so `max` characters always fit; a few more than
-  // four per token never do for Latin text. Binary search between the two.
-  let lo = Math.min(e, s + max);
-  let hi = Math.min(e, s + 8 * max + 8);
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (countTokensRange(text, s, mid) <= max) lo = mid;
-    else hi = mid - 1;
-  }
-  let cut = lo;
+export function cutPoint(text: string, s: number, e: number, max: number): number {
+  // Nothing past s + 8·max + 8 is counted (a few more than four characters per token never fit
+  // for Latin text): counting all of a huge atom at every cut made long runs quadratic (issue 10).
+  const fit = fitEnd(text, s, Math.min(e, s + 8 * max + 8), max);
+  if (fit === e) return e;
+  // At least `max` characters (each costs one token, but for Hangul syllables), as before.
+  let cut = Math.max(Math.min(e, s + max), fit);
   // Never between the halves of a surrogate pair or before a combining mark.
   while (cut > s + 1 && cut < e) {
     const k = CLASS[text.charCodeAt(cut)];

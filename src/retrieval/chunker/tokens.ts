@@ -40,6 +40,51 @@ export function countTokensRange(text: string, from: number, to: number): number
 }
 
 /**
+ * The largest `m` in [from, to] with `countTokensRange(text, from, m) <= max` (`from` when not even
+ * one character fits), in one pass: the count of every prefix, the same loop as countTokensRange
+ * evaluated at each character. The count of a prefix never decreases as it grows, so the first
+ * prefix over `max` ends the scan. (The chunker's cut of an oversized word used a binary search,
+ * counting each probe from `from` again: O(L log L) per cut, and work that its yield checkpoints
+ * never saw.)
+ */
+export function fitEnd(text: string, from: number, to: number, max: number): number {
+  let tokens = 0;
+  let best = from;
+  let i = from;
+  while (i < to) {
+    const c = text.charCodeAt(i);
+    const k = CLASS[c];
+    if (k === LATIN || k === OTHER) {
+      let run = 1;
+      if (tokens + runTokens(k, run) > max) return best;
+      best = i + 1;
+      let j = i + 1;
+      for (; j < to; j++) {
+        const kj = CLASS[text.charCodeAt(j)];
+        if (kj === k) run++;
+        else if (kj !== JOIN) break;
+        if (tokens + runTokens(k, run) > max) return best;
+        best = j + 1;
+      }
+      tokens += runTokens(k, run);
+      i = j;
+      continue;
+    }
+    if (k <= CR || k === JOIN) {
+      best = ++i;
+      continue;
+    }
+    const t = k === CJK && c >= 0xac00 && c <= 0xd7a3 ? hangulTokens(c) : 1;
+    if (tokens + t > max) return best;
+    tokens += t;
+    // A surrogate pair costs its one token at the high half; the prefix ending between the halves counts the same.
+    i += k === HIGH && i + 1 < to && CLASS[text.charCodeAt(i + 1)] === LOW ? 2 : 1;
+    best = i;
+  }
+  return best;
+}
+
+/**
  * A Hangul syllable: bge's tokenizer strips accents after NFD, which decomposes the syllable into
  * its jamo, each a token (measured 2.3 per syllable on the Korean fixtures): 2 without a final
  * consonant, 3 with one.
