@@ -81,3 +81,33 @@ export function rssSampler(rootPid, intervalMs = 200) {
     },
   };
 }
+
+/**
+ * CPU time (user + system, ms) of every thread of every workerd process in a tree, by
+ * "pid/tid". Threads, not processes: workerd runs a Worker's isolate, its Durable Objects and the
+ * local simulators on one thread, and that one thread's saturation is what makes requests wait.
+ */
+export function workerdThreadCpuMs(rootPid) {
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  const out = {};
+  for (const p of processTree(rootPid)) {
+    if (!p.comm.startsWith("workerd")) continue;
+    let tids = [];
+    try {
+      tids = readdirSync(`/proc/${p.pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const s = readFileSync(`/proc/${p.pid}/task/${tid}/stat`, "utf8");
+        const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+        // Fields 14 and 15 of stat (utime, stime), counted after the comm's closing parenthesis.
+        out[`${p.pid}/${tid}`] = (Number(f[11]) + Number(f[12])) * tick;
+      } catch {
+        // the thread ended
+      }
+    }
+  }
+  return out;
+}
