@@ -567,6 +567,14 @@ describe("collection index: persisted binary postings", () => {
       expect(cold.search(vq(vs[1], 4)).hits.map((h) => [h.ordinal, h.score])).toEqual(warm);
       expect(warm[0]).toEqual([1, expect.closeTo(1, 2)]);
     });
+    // A document committed in one call names each ordinal once: a repeat is refused and nothing is written.
+    const twice = { ...page(0, 2, false), document: { id: "twice", generation: 1, name: "twice.txt", metadata: "{}" } };
+    twice.chunks.push(chunk(1, "again"));
+    twice.vectors = [vs[0], vs[1], vs[2]];
+    await runInDurableObject(stub, (instance: CollectionIndex) => {
+      expect(() => instance.write({ ...twice, commit: { chunkCount: 3 } })).toThrow(/^invalid_page: an ordinal appears twice/);
+      expect(instance.search(kq("again", 5)).hits).toEqual([]);
+    });
   });
 });
 

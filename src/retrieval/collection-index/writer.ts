@@ -45,7 +45,11 @@ export function write(parts: Parts, page: WritePage): WriteResult | Promise<Writ
 }
 
 function written(parts: Parts, p: Prepared, commit: WritePage["commit"]): WriteResult | Promise<WriteResult> {
-  if (commit && commit.chunkCount <= COMMIT_PAGE && p.chunks.length === commit.chunkCount) return commitWhole(parts, p);
+  if (commit && commit.chunkCount <= COMMIT_PAGE && p.chunks.length === commit.chunkCount) {
+    // A whole document names each ordinal once (its chunk count is the number of rows it commits).
+    if (new Set(p.chunks.map((c) => c.ordinal)).size !== p.chunks.length) throw new IndexError("invalid_page", "an ordinal appears twice");
+    return commitWhole(parts, p);
+  }
   // A commit that cannot be complete, whatever this call holds, is refused before anything is written.
   if (commit) {
     const have = parts.st.countChunks(shadowId(p.doc.id, p.doc.generation));
