@@ -230,7 +230,7 @@ export class Bm25Index {
     let cost = 0;
     for (let i = 0; i < list.length; i++) {
       const { start, used, w } = list[i];
-      if (additive && i > 0 && touched.length >= k && kthBest(acc, touched, k) > rest[i]) {
+      if (additive && i > 0 && touched.length >= k && atLeastAbove(acc, touched, k, rest[i])) {
         additive = false;
         touched.sort((a, b) => a - b);
       }
@@ -346,11 +346,14 @@ export class Bm25Index {
   }
 }
 
-/** The k-th best score among `slots` (k ≤ slots.length). */
-function kthBest(acc: Float64Array, slots: number[], k: number): number {
-  const heap = new MinHeap(k);
-  for (const s of slots) heap.offer(s, acc[s]);
-  return heap.min();
+/**
+ * Whether the k-th best score among `slots` is above `bound`, i.e. at least k of them are: a count
+ * that stops at k, where a heap of the k best cost a log-k offer per slot at every term.
+ */
+function atLeastAbove(acc: Float64Array, slots: number[], k: number, bound: number): boolean {
+  let n = 0;
+  for (let i = 0; i < slots.length; i++) if (acc[slots[i]] > bound && ++n >= k) return true;
+  return false;
 }
 
 /** The k best of `slots` by score, best first; equal scores by slot. */
@@ -374,9 +377,6 @@ class MinHeap {
     const a = this.#score[ia];
     const b = this.#score[ib];
     return a < b || (a === b && this.#slot[ia] > this.#slot[ib]);
-  }
-  min(): number {
-    return this.#n === 0 ? Number.NEGATIVE_INFINITY : this.#score[0];
   }
   offer(slot: number, score: number): void {
     if (this.#n < this.k) {

@@ -47,17 +47,3 @@ export function writeChunkStatementsBatch(sql: SqlStorage, rows: { id: number; t
     JSON.stringify(rows.map((r) => [r.id, a(r.text)])),
   );
 }
-
-/** The stored analyses of hydrated chunks, by `documentId:ordinal` (one statement for all of them). */
-export function readChunkStatements(sql: SqlStorage, pairs: [string, number][]): Map<string, string> {
-  const out = new Map<string, string>();
-  if (pairs.length === 0) return out;
-  const rows = sql.exec<{ document_id: string; ordinal: number; data: string }>(
-    `SELECT c.document_id, c.ordinal, s.data FROM json_each(?) j
-     CROSS JOIN chunks c ON c.document_id = json_extract(j.value, '$[0]') AND c.ordinal = json_extract(j.value, '$[1]')
-     JOIN chunk_analysis s ON s.id = c.id`,
-    JSON.stringify(pairs),
-  );
-  for (const r of rows) out.set(`${r.document_id}:${r.ordinal}`, r.data);
-  return out;
-}

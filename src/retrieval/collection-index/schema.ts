@@ -125,9 +125,15 @@ export const SUBSTRING_SQL = (n: number, filterSql: string) => `
   WHERE t.m > 0 AND ${LIVE_CHUNK} ${filterSql ? `AND c.document_id IN (SELECT id FROM docs d WHERE ${filterSql})` : ""}
   ORDER BY t.m DESC LIMIT ?`;
 
-/** Candidate list in, stored rows out; CROSS JOIN keeps the list as the outer loop (one index lookup each). */
-export const HYDRATE_SQL = `
+/**
+ * Candidate list in, stored rows out; CROSS JOIN keeps the list as the outer loop (one index lookup
+ * each). With `statements`, each row's stored analysis (chunk-statements.ts) comes in the same
+ * statement (a chat's hits need it; a search's do not carry it).
+ */
+export const HYDRATE_SQL = (statements: boolean) => `
   SELECT c.id, c.document_id, c.ordinal, c.text, c.char_start, c.page, c.heading, d.name AS document_name
+    ${statements ? ", s.data AS statements" : ""}
   FROM json_each(?) j
   CROSS JOIN chunks c ON c.document_id = json_extract(j.value, '$[0]') AND c.ordinal = json_extract(j.value, '$[1]')
-  JOIN docs d ON d.id = c.document_id AND d.deleted = 0`;
+  JOIN docs d ON d.id = c.document_id AND d.deleted = 0
+  ${statements ? "LEFT JOIN chunk_analysis s ON s.id = c.id" : ""}`;

@@ -89,7 +89,7 @@ export class Searcher {
       this.#remember(cacheKey, []);
       return { hits: [], timings };
     }
-    const rows = timed("hydrate", () => parts.st.hydrate(top.map((t) => [t.c.documentId, t.c.ordinal])));
+    const rows = timed("hydrate", () => parts.st.hydrate(top.map((t) => [t.c.documentId, t.c.ordinal]), req.statements === true));
     const stored = new Map(rows.map((r) => [key(r.document_id, r.ordinal), r]));
     const hits: IndexHit[] = [];
     for (const { c, score } of top) {
@@ -112,11 +112,9 @@ export class Searcher {
           keyword_rank: c.keyword?.rank ?? null,
           fused: score,
         },
+        // A chat's hits carry the answerer's stored analysis, read in the hydration's statement.
+        ...(req.statements ? { statements: r.statements ?? null } : {}),
       });
-    }
-    if (req.statements) {
-      const stored = parts.st.readChunkStatements(hits.map((h) => [h.document_id, h.ordinal]));
-      for (const h of hits) h.statements = stored.get(`${h.document_id}:${h.ordinal}`) ?? null;
     }
     this.#remember(cacheKey, hits);
     return { hits, timings };

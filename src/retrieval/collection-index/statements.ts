@@ -4,7 +4,7 @@
  */
 import { compileFilter, type MetadataFilter } from "../filter";
 import { IndexError } from "./errors";
-import { CHUNK_STATEMENTS_SCHEMA, readChunkStatements, writeChunkStatementsBatch } from "./chunk-statements";
+import { CHUNK_STATEMENTS_SCHEMA, writeChunkStatementsBatch } from "./chunk-statements";
 import type { EncodedPostings } from "./postings";
 import {
   HYDRATE_SQL,
@@ -44,6 +44,8 @@ export type HydratedRow = {
   page: number | null;
   heading: string | null;
   document_name: string;
+  /** The chunk's stored analysis (only when asked for; null when none is stored). */
+  statements?: string | null;
 };
 
 /** Statements bind at most 100 parameters. */
@@ -450,12 +452,9 @@ export class Statements {
     writeChunkStatementsBatch(this.#sql, rows);
   }
 
-  readChunkStatements(pairs: [string, number][]): Map<string, string> {
-    return readChunkStatements(this.#sql, pairs);
-  }
-
-  hydrate(pairs: [string, number][]): HydratedRow[] {
-    return this.#sql.exec<HydratedRow>(HYDRATE_SQL, JSON.stringify(pairs)).toArray();
+  /** The rows of (document, ordinal) pairs, with their stored analyses when `statements` (one statement either way). */
+  hydrate(pairs: [string, number][], statements = false): HydratedRow[] {
+    return this.#sql.exec<HydratedRow>(HYDRATE_SQL(statements), JSON.stringify(pairs)).toArray();
   }
 
   documentText(documentId: string): string[] {
