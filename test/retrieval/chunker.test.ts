@@ -216,7 +216,30 @@ describe("cutting an oversized word in one pass", () => {
     return lo;
   }
   // Every class the counter tells apart: Latin and other letters, joiners, Hangul, Han, astral pairs, lone halves, spaces, punctuation.
-  const ALPHABET = ["a", "b", "Z", "7", "é", "\u0301", "\u200d", "ж", "λ", "한", "가", "国", "😀", "\ud83d", "\ude00", " ", "\n", "-", "[", ".", "'", "’"];
+  const ALPHABET = [
+    "a",
+    "b",
+    "Z",
+    "7",
+    "é",
+    "\u0301",
+    "\u200d",
+    "ж",
+    "λ",
+    "한",
+    "가",
+    "国",
+    "😀",
+    "\ud83d",
+    "\ude00",
+    " ",
+    "\n",
+    "-",
+    "[",
+    ".",
+    "'",
+    "’",
+  ];
 
   it("finds, for every prefix length, the same longest fitting prefix as the binary search it replaced", () => {
     let seed = 12345;

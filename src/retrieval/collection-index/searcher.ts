@@ -89,7 +89,12 @@ export class Searcher {
       this.#remember(cacheKey, []);
       return { hits: [], timings };
     }
-    const rows = timed("hydrate", () => parts.st.hydrate(top.map((t) => [t.c.documentId, t.c.ordinal]), req.statements === true));
+    const rows = timed("hydrate", () =>
+      parts.st.hydrate(
+        top.map((t) => [t.c.documentId, t.c.ordinal]),
+        req.statements === true,
+      ),
+    );
     const stored = new Map(rows.map((r) => [key(r.document_id, r.ordinal), r]));
     const hits: IndexHit[] = [];
     for (const { c, score } of top) {

@@ -223,9 +223,8 @@ export class Statements {
       const { blob, ranges } = concatBlobs(part.map((r) => r.q));
       const params: unknown[] = [blob];
       for (const [i, r] of part.entries()) params.push(r.id, r.scale, ranges[2 * i] + 1);
+      // Every vector has the collection's width: vectors.ts quantises each to its one dimension.
       const width = part[0].q.byteLength;
-      // Every vector of a collection has the same width (vectors.ts refuses another dimension).
-      if (part.some((r) => r.q.byteLength !== width)) throw new IndexError("invalid_page", "vectors of different dimensions");
       this.#sql.exec(
         `WITH b(v) AS (SELECT ?) INSERT INTO chunk_vectors (id, scale, q) SELECT r.column1, r.column2, substr(b.v, r.column3, ${width})
          FROM (VALUES ${part.map(() => "(?, ?, ?)").join(", ")}) r, b`,
