@@ -363,16 +363,17 @@ export class Statements {
   }
 
   /**
-   * One bounded FTS5 merge step on each FTS table (at most `pages` leaf pages each): every commit
-   * adds a segment that later queries visit; merging folds them. Returns the rows written (0 or
-   * nearly: nothing left to merge).
+   * One bounded FTS5 merge step on `chunks_tri` (at most `pages` leaf pages): every commit adds a
+   * segment that later trigram queries visit; merging folds them. Returns the rows written (0 or
+   * nearly: nothing left to merge). Only the FTS table a query reads is merged: `chunks_fts` and
+   * `names_fts` are read by no query (the in-memory index scores porter terms and names), and
+   * folding them towards one segment rewrites the whole porter index at least once after a burst
+   * (about half the text's size): billed row writes and commits, on the thread that serves the
+   * searches, for nothing.
    */
   mergeStep(pages: number): number {
-    let written = 0;
     // A negative count merges across levels too (towards one segment), not only full levels.
-    for (const table of ["chunks_fts", "chunks_tri", "names_fts"])
-      written += this.#sql.exec(`INSERT INTO ${table} (${table}, rank) VALUES ('merge', ?)`, -pages).rowsWritten;
-    return written;
+    return this.#sql.exec("INSERT INTO chunks_tri (chunks_tri, rank) VALUES ('merge', ?)", -pages).rowsWritten;
   }
 
   // --- scope, vectors, hydration, stats -----------------------------------------------------------
