@@ -8,7 +8,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ANALYSIS_VERSION, clearPreparedPassages, encodeAnalysis, ExtractiveAnswerer } from "../../src/chat/answer/extractive";
+import {
+  ANALYSIS_VERSION,
+  clearPreparedPassages,
+  encodeAnalysis,
+  ExtractiveAnswerer,
+  preparedPassageCount,
+} from "../../src/chat/answer/extractive";
 import type { IndexSearchRequest } from "../../src/retrieval/collection-index/object";
 
 const TEXTS = [
@@ -95,9 +101,13 @@ describe("statements precomputed at ingest", () => {
     ]) {
       clearPreparedPassages();
       const fromText = answerer.answerSync({ query, sources });
+      // Analysed from the text: kept for the next question about these chunks.
+      expect(preparedPassageCount()).toBe(sources.length);
       clearPreparedPassages();
       const stored = answerer.answerSync({ query, sources: sources.map((s) => ({ ...s, statements: encodeAnalysis(s.text) })) });
       expect(stored).toEqual(fromText);
+      // Decoded from a stored analysis: cheaper to decode again than to keep (extractive.ts PREPARED).
+      expect(preparedPassageCount()).toBe(0);
       // The name only in a heading still makes its passage the answer's (not "about something else").
       if (query.includes("Gillingham")) expect(fromText.citations).toEqual([3]);
       // Asked again over the same (now cached) passages: the same answer.

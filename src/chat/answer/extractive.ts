@@ -215,7 +215,7 @@ export class ExtractiveAnswerer implements AnswerProvider {
             covered += CONTEXT_CREDIT * weights[i];
           }
         }
-        // Kept on the prepared statement (cached per isolate): the next question it matches reuses it.
+        // Kept on the prepared statement: while the passage is cached (no stored analysis), the next question it matches reuses it.
         p.terms ??= new Set(p.seq);
         statements.push({ ...p, terms: p.terms, n: src.n, rank, coverage: covered / total, matched, score: 0 });
       }
@@ -348,10 +348,16 @@ const INTRO_END = /[:：]$/;
 const TERMINATED = /[.!?。！？]["'\u201d\u2019)]*$/;
 
 /**
- * Passages prepared in this isolate, by chunk text: a chunk retrieved again (a popular passage, a
- * follow-up, another question about the same document) is split and tokenised once. Kept here, not
- * in the collection's index object, so the index's schema stays the search engine's own; the cache
- * is as versioned as the code that fills it (a deploy starts empty). Bounded in entries, oldest out.
+ * Passages prepared in this isolate, by chunk text, for chunks that come without a stored analysis
+ * (an older answerer's, or none): a chunk retrieved again is split and tokenised once. Kept here,
+ * not in the collection's index object, so the index's schema stays the search engine's own; the
+ * cache is as versioned as the code that fills it (a deploy starts empty). Bounded in entries,
+ * oldest out.
+ *
+ * A chunk with a stored analysis is not kept: decoding it costs about 40 µs, and keeping 512
+ * prepared passages (their statements, stems and sets) that churn with every new question costs
+ * more than that in old-generation garbage collection on the thread that serves the requests
+ * (uncached chat throughput on SciFact: about 15% higher without it, docs/performance.md).
  */
 const PREPARED = new Map<string, PreparedPassage>();
 const MAX_PREPARED = 512;
@@ -360,7 +366,14 @@ export function clearPreparedPassages(): void {
   PREPARED.clear();
 }
 
+/** How many passages this isolate keeps prepared (tests). */
+export function preparedPassageCount(): number {
+  return PREPARED.size;
+}
+
 export function preparePassage(text: string, precomputed?: string | null): PreparedPassage {
+  const stored = precomputed ? decodeAnalysis(precomputed) : null;
+  if (stored) return buildPassage(text, stored);
   const hit = PREPARED.get(text);
   if (hit) {
     // Refresh its place: the map's order is the eviction order.
@@ -368,7 +381,7 @@ export function preparePassage(text: string, precomputed?: string | null): Prepa
     PREPARED.set(text, hit);
     return hit;
   }
-  const prepared = buildPassage(text, (precomputed && decodeAnalysis(precomputed)) || analysePassage(text));
+  const prepared = buildPassage(text, analysePassage(text));
   PREPARED.set(text, prepared);
   if (PREPARED.size > MAX_PREPARED) PREPARED.delete(PREPARED.keys().next().value as string);
   return prepared;
