@@ -4,9 +4,10 @@
 //   npm run bench [-- --quick] [--only bundle,ingest,serve,abuse,chunker,vector-scan,keyword-index,answerer] [--skip ...] [--url URL --key KEY] [--wait-quiet S]
 //   npm run bench -- --only ingest,serve --ratios [--as-key] [--rounds 3] [--duration 10]
 //
-// --ratios replaces the serving step by issue 18's ratio measurement (bench/serve.mjs runRatios:
+// The serving step starts with issue 18's ratio measurement (bench/serve.mjs runRatios:
 // /healthz, search, uncached and cached chat one after another at 8 connections, several rounds,
-// unique queries) and writes bench/results/serve-ratios.json; --as-key sends the requests with a
+// unique queries) and writes bench/results/serve-ratios.json; then the load matrix (serve.json) unless
+// --ratios, which runs the ratios alone. --as-key sends the requests with a
 // temporary key, with the per-key limiter on (a limit no run reaches), so the key guard's call is
 // part of every request as in production.
 //
@@ -144,6 +145,8 @@ async function main() {
 
   if (want("ingest") || want("serve")) {
     let server = null;
+    // The piece a failure is recorded against.
+    let stage = "ingest";
     try {
       await checkQuiet("ingest", waitQuiet);
       // --as-key: the per-key limiter on, at a limit no run reaches (the guard's call is what is measured).
@@ -164,7 +167,10 @@ async function main() {
         target_met: m.target.met,
       };
       if (!m.settled) throw new Error("ingestion did not settle; skipping the serving benchmark");
-      if (want("serve") && args.ratios) {
+      // The ratios (issue 18's measurement) run in every serving run, first, on a quiet server;
+      // --ratios runs them alone, without the longer load matrix that follows them otherwise.
+      if (want("serve")) {
+        stage = "serve-ratios";
         console.log(`\n== serving ratios${args.asKey ? " (temporary key)" : ""}`);
         await checkQuiet("serve", waitQuiet);
         const r = await runRatios(server, {
@@ -183,7 +189,9 @@ async function main() {
           load_avg: r.rounds.map((rd) => rd.load_avg.before[0]),
         };
         if (r.failures > 0) throw new Error(`${r.failures} failed requests in the ratios step`);
-      } else if (want("serve")) {
+      }
+      if (want("serve") && !args.ratios) {
+        stage = "serve";
         console.log("\n== serving");
         await checkQuiet("serve", waitQuiet);
         const r = await runServe(server, {
@@ -227,7 +235,7 @@ async function main() {
       }
     } catch (err) {
       failed = true;
-      const key = summary.pieces.ingest && want("serve") ? "serve" : "ingest";
+      const key = stage;
       summary.pieces[key] = { ...(summary.pieces[key] ?? {}), status: "failed", error: err.message };
       console.error(`${key} failed: ${err.message}`);
     } finally {
